@@ -1,0 +1,1 @@
+"""Adapters: the stores behind one protocol (`graph_service.adapters.store.Store`)."""

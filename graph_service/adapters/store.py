@@ -1,0 +1,116 @@
+"""The one small protocol every store implements, and `open_store` to pick one from a URL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from graph_service.domain.model import Division, Station
+
+DEFAULT_STORE_URL = "sqlite:///graph-service.db"
+DEFAULT_BATCH_SIZE = 10_000
+
+
+class StoreError(Exception):
+    """The store could not do what was asked (unreachable, misconfigured, or a failed write)."""
+
+
+class ConflictError(StoreError):
+    """A write found a station at another version than expected; nothing was written.
+
+    `conflicts` maps each station id to (expected version, stored version); a version of None means
+    "does not exist".
+    """
+
+    def __init__(self, conflicts: Mapping[str, tuple[int | None, int | None]]) -> None:
+        self.conflicts = dict(conflicts)
+        details = ", ".join(
+            f"{station_id} (expected {'absent' if want is None else f'version {want}'}, "
+            f"found {'absent' if have is None else f'version {have}'})"
+            for station_id, (want, have) in sorted(self.conflicts.items())
+        )
+        super().__init__(f"stations changed since they were read: {details}")
+
+
+class SnapshotSink(Protocol):
+    """Receives a store's whole network in one streaming pass: every division, then every station."""
+
+    def add_division(self, division: Division) -> None: ...
+
+    def add_station(self, station: Station) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What was written after some data version, up to and including `version`."""
+
+    version: int
+    divisions: list[Division] = field(default_factory=list)
+    stations: list[Station] = field(default_factory=list)
+
+
+class Store(Protocol):
+    """A durable home for the network. Every write is all-or-nothing and moves the data version on.
+
+    The data version is a monotonic integer: 0 for an empty store, bumped by one in the same
+    transaction as every committed write, never by a failed one. Each written row remembers the
+    version that wrote it, which is how `changes_since` finds what another process changed.
+    """
+
+    url: str
+
+    def load(self, sink: SnapshotSink) -> int:
+        """Stream the whole network into `sink` (all divisions, then all stations) from one consistent
+        read, in memory proportional to one batch; return the data version it reflects."""
+        ...
+
+    def data_version(self) -> int:
+        """The current data version (cheap: one small read)."""
+        ...
+
+    def changes_since(self, version: int) -> Changes:
+        """Every division and station written after `version`, and the version they bring the reader to."""
+        ...
+
+    def upsert_divisions(self, divisions: Sequence[Division]) -> int:
+        """Insert or replace divisions by code (parent links included) in one transaction, written in
+        batches; return the new data version. An empty sequence writes nothing and returns the current one."""
+        ...
+
+    def upsert_stations(
+        self, stations: Sequence[Station], expected_versions: Mapping[str, int | None] | None = None
+    ) -> int:
+        """Insert or replace stations by id (division and parent links included) in one transaction.
+
+        `expected_versions` maps station ids to the version the caller read (None: must not exist yet);
+        when any stored version differs, raise `ConflictError` and write nothing. Stations are stored
+        with the `version` they carry. Returns the new data version.
+        """
+        ...
+
+    def ping(self) -> None:
+        """Raise `StoreError` unless the store answers."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE) -> Store:
+    """Open the store a URL names: `sqlite:///PATH` (embedded) or `bolt://` / `neo4j://` (Neo4j).
+
+    Neo4j credentials come from NEO4J_USER / NEO4J_PASSWORD (no password: no authentication).
+    """
+    url = url or DEFAULT_STORE_URL
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "sqlite":
+        from graph_service.adapters.sqlite_store import SqliteStore
+
+        return SqliteStore(url, batch_size=batch_size)
+    if scheme in {"bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"}:
+        from graph_service.adapters.neo4j_store import Neo4jStore
+
+        return Neo4jStore(url, batch_size=batch_size)
+    raise StoreError(
+        f"unsupported store URL {url!r}: use sqlite:///PATH, bolt://HOST:PORT or neo4j://HOST:PORT"
+    )

@@ -1,0 +1,1 @@
+"""The pure domain: levels, records and the rules of spec §1–§2. No I/O here."""

@@ -195,36 +195,27 @@ def validate_divisions(
         return entry[1] if entry else network.division(code)
 
     for row, division in parsed.values():
-        parent_code = division.parent_code
-        if division.level is DivisionLevel.PROVINCE:
-            if parent_code is not None:
-                problems.append(
-                    Problem(row, "parent_code", "a province has no parent; leave parent_code empty")
-                )
-            continue
-        if parent_code is None:
-            problems.append(Problem(row, "parent_code", f"a {division.level} needs a parent_code"))
-            continue
-        parent = find(parent_code)
-        if parent is None:
-            problems.append(
-                Problem(
-                    row,
-                    "parent_code",
-                    f"unknown parent {parent_code!r}: it is neither in the file nor stored",
-                )
-            )
-        elif parent.level.rank >= division.level.rank:
-            problems.append(
-                Problem(
-                    row,
-                    "parent_code",
-                    f"parent {parent_code} is a {parent.level}, not a level above {division.level}",
-                )
-            )
+        message = parent_problem(division, find)
+        if message is not None:
+            problems.append(Problem(row, "parent_code", message))
     problems.extend(_cycle_problems(parsed, find))
     problems.sort(key=lambda problem: problem.row)
     return [division for _, division in parsed.values()], problems
+
+
+def parent_problem(division: Division, find: Callable[[str], Division | None]) -> str | None:
+    """What is wrong with a division's parent link (spec §2), or None when it is right."""
+    parent_code = division.parent_code
+    if division.level is DivisionLevel.PROVINCE:
+        return "a province has no parent; leave parent_code empty" if parent_code is not None else None
+    if parent_code is None:
+        return f"a {division.level} needs a parent_code"
+    parent = find(parent_code)
+    if parent is None:
+        return f"unknown parent {parent_code!r}: it is neither in the file nor stored"
+    if parent.level.rank >= division.level.rank:
+        return f"parent {parent_code} is a {parent.level}, not a level above {division.level}"
+    return None
 
 
 def _cycle_problems(
@@ -345,11 +336,14 @@ def validate_stations(
     return [station for _, station in parsed.values()], problems
 
 
-def placement_problems(changed: Mapping[str, tuple[int, Station]], network: NetworkView) -> list[Problem]:
+def placement_problems(
+    changed: Mapping[str, tuple[int, Station]], network: NetworkView, *, recheck_reporting: bool = True
+) -> list[Problem]:
     """Check where `changed` stations sit and whom they report to (spec §1), against the network.
 
     A station in `changed` overrides the stored one with its id. Stored stations that report to a
-    changed station are checked again too, since a move or level change may break them.
+    changed station are checked again too (unless `recheck_reporting` is false, for a caller that
+    passes every station), since a move or level change may break them.
     """
 
     def find(station_id: str) -> Station | None:
@@ -359,6 +353,8 @@ def placement_problems(changed: Mapping[str, tuple[int, Station]], network: Netw
     problems: list[Problem] = []
     for row, station in changed.values():
         problems.extend(_placement_of(station, row, find, network))
+        if not recheck_reporting:
+            continue
         for child in network.stations_reporting_to(station.id):
             if child.id in changed:
                 continue

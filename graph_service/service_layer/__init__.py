@@ -1,0 +1,1 @@
+"""The service layer: the use cases (reads, writes, imports) with their access checks."""

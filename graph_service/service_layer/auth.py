@@ -1,0 +1,84 @@
+"""Access tokens: HS256 JWTs with `sub`, `role`, `scope` and `exp` (spec §5)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import jwt
+
+from graph_service.service_layer.errors import Unauthenticated
+
+ALGORITHM = "HS256"
+ANY_SCOPE = "*"
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: from a verified token, or the local administrator at the command line."""
+
+    subject: str
+    role: Role
+    scope: str
+
+    @classmethod
+    def local_admin(cls) -> Principal:
+        return cls("local-admin", Role.ADMIN, ANY_SCOPE)
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '30m', '8h', '7d', '2w' (or bare seconds) as a timedelta; ValueError otherwise."""
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is not a duration such as 30m, 8h or 7d")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def issue_token(
+    secret: str,
+    role: Role,
+    scope: str,
+    ttl: timedelta,
+    subject: str = "graph-service",
+    now: datetime | None = None,
+) -> str:
+    """A signed token for `role` over `scope` (a division code, or * for an admin), valid for `ttl`."""
+    if scope == ANY_SCOPE and role is not Role.ADMIN:
+        raise ValueError("only an admin may have scope *")
+    issued = now or datetime.now(UTC)
+    claims = {"sub": subject, "role": str(role), "scope": scope, "iat": issued, "exp": issued + ttl}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_token(secret: str | None, token: str) -> Principal:
+    """The principal a bearer token names; `Unauthenticated` when it is not valid."""
+    if not secret:
+        raise Unauthenticated("this server has no GRAPH_SERVICE_JWT_SECRET, so it accepts no tokens")
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+    except jwt.ExpiredSignatureError as error:
+        raise Unauthenticated("the token has expired") from error
+    except jwt.InvalidTokenError as error:
+        raise Unauthenticated(f"the token is not valid: {error}") from error
+    try:
+        role = Role(claims.get("role"))
+    except ValueError as error:
+        raise Unauthenticated(
+            f"the token's role {claims.get('role')!r} is not viewer, editor or admin"
+        ) from error
+    scope = claims.get("scope")
+    if not isinstance(scope, str) or not scope or (scope == ANY_SCOPE and role is not Role.ADMIN):
+        raise Unauthenticated("the token's scope must be a division code (or * for an admin)")
+    return Principal(str(claims["sub"]), role, scope)

@@ -1,0 +1,330 @@
+"""The use cases of the service: reading the network on a day, changing stations, importing files.
+
+`NetworkService` owns one store and the engine built from it. Reads answer from the engine; call
+`refresh()` once per request first, so another process's writes are seen. Every write is validated
+whole, access-checked, written in one store transaction, then applied to the engine, so the very
+next read reflects it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from graph_service.adapters.store import ConflictError, Store, open_store
+from graph_service.domain.levels import DivisionLevel
+from graph_service.domain.model import Division, Station
+from graph_service.domain.validation import (
+    DIVISION_COLUMNS,
+    STATION_COLUMNS,
+    Problem,
+    decode_csv_bytes,
+    placement_problems,
+    read_csv_rows,
+    station_field_problems,
+    validate_divisions,
+    validate_stations,
+)
+from graph_service.engine import NetworkEngine
+from graph_service.service_layer.auth import Principal, Role
+from graph_service.service_layer.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
+from graph_service.service_layer.settings import Settings
+
+STATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Station)) - {"version"}
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did (or, on a dry run or a rejected file, would have done)."""
+
+    applied: bool = False
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[Problem] = field(default_factory=list)
+
+
+class NetworkService:
+    """The use cases over one store and its engine."""
+
+    def __init__(self, store: Store, engine: NetworkEngine, settings: Settings) -> None:
+        self.store = store
+        self.engine = engine
+        self.settings = settings
+
+    @classmethod
+    def open(cls, settings: Settings) -> NetworkService:
+        """Open the configured store and build the engine from it (`EngineLoadError` if invalid)."""
+        store = open_store(settings.store_url, batch_size=settings.batch_size)
+        try:
+            return cls(store, NetworkEngine.from_store(store), settings)
+        except BaseException:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        self.store.close()
+
+    def refresh(self) -> None:
+        """Catch up with writes made since the engine last looked (by this process or another)."""
+        self.engine.sync(self.store)
+
+    def today(self) -> date:
+        return self.settings.today()
+
+    # --- access ----------------------------------------------------------------------------------
+
+    def check_read(self, principal: Principal | None) -> None:
+        """Reading needs no token unless GRAPH_SERVICE_PUBLIC_READ=false."""
+        if principal is None and not self.settings.public_read:
+            raise Unauthenticated("reading needs a token on this server: send Authorization: Bearer <token>")
+
+    def check_station_write(self, principal: Principal | None, division_codes: Sequence[str]) -> None:
+        """Editors write only stations inside their scope's subtree (before and after); viewers never."""
+        if principal is None:
+            raise Unauthenticated("writing needs a token: send Authorization: Bearer <token>")
+        if principal.role is Role.ADMIN:
+            return
+        if principal.role is Role.VIEWER:
+            raise Forbidden("a viewer may not write")
+        outside = sorted({code for code in division_codes if not self._within_scope(code, principal.scope)})
+        if outside:
+            raise Forbidden(
+                f"an editor for {principal.scope} may not write stations in {', '.join(outside[:10])}"
+                + (" …" if len(outside) > 10 else "")
+            )
+
+    def check_division_write(self, principal: Principal | None) -> None:
+        if principal is None:
+            raise Unauthenticated("writing needs a token: send Authorization: Bearer <token>")
+        if principal.role is not Role.ADMIN:
+            raise Forbidden("only an admin may write divisions")
+
+    def _within_scope(self, code: str, scope: str) -> bool:
+        return self.engine.division(code) is not None and self.engine.is_within(code, scope)
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def require_division(self, code: str) -> Division:
+        division = self.engine.division(code)
+        if division is None:
+            raise NotFound(f"no division with code {code!r}")
+        return division
+
+    def require_station(self, station_id: str) -> Station:
+        station = self.engine.station(station_id)
+        if station is None:
+            raise NotFound(f"no station with id {station_id!r}")
+        return station
+
+    def uncovered(self, under: str, level: DivisionLevel, as_of: date | None, after: str | None, first: int):
+        """Spec §3's uncovered divisions of `level` under `under` on `as_of` (default today), one page."""
+        self.require_division(under)
+        if level is DivisionLevel.PROVINCE:
+            raise BadUserInput("provinces have no station level, so they are never covered or uncovered")
+        return self.engine.uncovered(under, level, as_of or self.today(), after, first)
+
+    def search(
+        self,
+        name_contains: str,
+        level: DivisionLevel | None,
+        under: str | None,
+        after: str | None,
+        first: int,
+    ):
+        """Divisions whose name contains the text, by code, one page."""
+        if not name_contains.strip():
+            raise BadUserInput("nameContains must not be empty")
+        if under is not None:
+            self.require_division(under)
+        return self.engine.search(name_contains.strip(), level, under, after, first)
+
+    # --- station writes --------------------------------------------------------------------------
+
+    def create_station(self, principal: Principal | None, fields: Mapping[str, Any]) -> Station:
+        """Create a station from its fields (the station CSV's, snake_case)."""
+        station = _station_from_fields(fields)
+        self.check_station_write(principal, self._known_divisions(station.division_code))
+        if self.engine.station(station.id) is not None:
+            raise Conflict(f"a station with id {station.id!r} already exists")
+        self._check_station(station)
+        self._write_stations([station], {station.id: None})
+        return self.require_station(station.id)
+
+    def update_station(
+        self,
+        principal: Principal | None,
+        station_id: str,
+        patch: Mapping[str, Any],
+        expected_version: int | None,
+    ) -> Station:
+        """Change some fields of a station; with `expected_version`, only if it is still that version."""
+        current = self.require_station(station_id)
+        unknown = set(patch) - (STATION_FIELDS - {"id"})
+        if unknown:
+            raise BadUserInput(f"unknown or unchangeable fields: {', '.join(sorted(unknown))}")
+        changed = dataclasses.replace(current, **patch, version=current.version + 1)
+        self.check_station_write(
+            principal, [current.division_code, *self._known_divisions(changed.division_code)]
+        )
+        self._check_version(current, expected_version)
+        if changed.same_content(current):
+            return current
+        self._check_station(changed)
+        self._write_stations([changed], {station_id: current.version})
+        return self.require_station(station_id)
+
+    def close_station(self, principal: Principal | None, station_id: str, on: date) -> Station:
+        """Mark a station closed from `on` (it is active up to the day before)."""
+        current = self.require_station(station_id)
+        self.check_station_write(principal, [current.division_code])
+        if current.opened_on is None:
+            raise BadUserInput(
+                f"station {station_id} never opened (it is {current.status}), so it cannot close"
+            )
+        if current.status == "closed" and current.closed_on == on:
+            return current
+        from graph_service.domain.levels import StationStatus
+
+        closed = dataclasses.replace(
+            current, status=StationStatus.CLOSED, closed_on=on, version=current.version + 1
+        )
+        self._check_station(closed)
+        self._write_stations([closed], {station_id: current.version})
+        return self.require_station(station_id)
+
+    def _known_divisions(self, code: str) -> list[str]:
+        """`[code]` when it names a division (an unknown one is a validation problem, not an access one)."""
+        return [code] if self.engine.division(code) is not None else []
+
+    def _check_version(self, current: Station, expected_version: int | None) -> None:
+        if expected_version is not None and expected_version != current.version:
+            raise Conflict(
+                f"station {current.id} is at version {current.version}, not the expected {expected_version}"
+            )
+
+    def _check_station(self, station: Station) -> None:
+        problems = station_field_problems(station, 0) + placement_problems(
+            {station.id: (0, station)}, self.engine
+        )
+        if problems:
+            raise BadUserInput.from_problems(problems)
+
+    def _write_stations(self, stations: Sequence[Station], expected: Mapping[str, int | None]) -> None:
+        try:
+            self.store.upsert_stations(stations, expected)
+        except ConflictError as error:
+            self.refresh()
+            raise Conflict(str(error)) from error
+        self.refresh()
+
+    # --- imports ---------------------------------------------------------------------------------
+
+    def import_stations(
+        self,
+        principal: Principal | None,
+        data: bytes | str,
+        *,
+        dry_run: bool = False,
+        follow: bool = True,
+    ) -> ImportReport:
+        """Validate a whole station file, then upsert it by id in one transaction (or report why not).
+
+        `follow=False` leaves the engine behind the store (for a one-shot command that exits after).
+        """
+        rows, problems = _read_rows(data, STATION_COLUMNS)
+        if problems:
+            return ImportReport(errors=problems)
+        stations, problems = validate_stations(rows, self.engine)
+        if problems:
+            return ImportReport(errors=problems)
+        touched = [s.division_code for s in stations]
+        touched += [old.division_code for s in stations if (old := self.engine.station(s.id)) is not None]
+        self.check_station_write(principal, touched)
+        report = ImportReport()
+        to_write: list[Station] = []
+        expected: dict[str, int | None] = {}
+        for station in stations:
+            current = self.engine.station(station.id)
+            if current is None:
+                report.created += 1
+                to_write.append(station.with_version(1))
+                expected[station.id] = None
+            elif station.same_content(current):
+                report.unchanged += 1
+            else:
+                report.updated += 1
+                to_write.append(station.with_version(current.version + 1))
+                expected[station.id] = current.version
+        if dry_run or not to_write:
+            report.applied = not dry_run
+            return report
+        try:
+            self.store.upsert_stations(to_write, expected)
+        except ConflictError as error:
+            self.refresh()
+            raise Conflict(f"{error}; nothing was written, try again") from error
+        report.applied = True
+        if follow:
+            self.refresh()
+        return report
+
+    def import_divisions(
+        self, principal: Principal | None, data: bytes | str, *, dry_run: bool = False, follow: bool = True
+    ) -> ImportReport:
+        """Validate a whole division file, then upsert it by code in one transaction (or report why not)."""
+        self.check_division_write(principal)
+        rows, problems = _read_rows(data, DIVISION_COLUMNS)
+        if problems:
+            return ImportReport(errors=problems)
+        divisions, problems = validate_divisions(rows, self.engine)
+        if problems:
+            return ImportReport(errors=problems)
+        report = ImportReport()
+        to_write: list[Division] = []
+        for division in divisions:
+            current = self.engine.division(division.code)
+            if current is None:
+                report.created += 1
+                to_write.append(division)
+            elif current == division:
+                report.unchanged += 1
+            else:
+                report.updated += 1
+                to_write.append(division)
+        if dry_run or not to_write:
+            report.applied = not dry_run
+            return report
+        self.store.upsert_divisions(to_write)
+        report.applied = True
+        if follow:
+            self.refresh()
+        return report
+
+
+def _read_rows(data: bytes | str, columns: Sequence[str]) -> tuple[list, list[Problem]]:
+    if isinstance(data, bytes):
+        text, problems = decode_csv_bytes(data)
+        if text is None:
+            return [], problems
+    else:
+        text = data
+    return read_csv_rows(text, columns)
+
+
+def _station_from_fields(fields: Mapping[str, Any]) -> Station:
+    """A `Station` from typed fields (snake_case), refusing unknown ones and missing required ones."""
+    unknown = set(fields) - STATION_FIELDS
+    if unknown:
+        raise BadUserInput(f"unknown fields: {', '.join(sorted(unknown))}")
+    missing = [name for name in ("id", "name", "level", "division_code") if not fields.get(name)]
+    if missing:
+        raise BadUserInput(f"missing required fields: {', '.join(missing)}")
+    values = {name: value for name, value in fields.items() if value is not None}
+    return Station(**values, version=1)
+
+
+ProgressCallback = Callable[[int], None]

@@ -1,0 +1,51 @@
+"""The service's settings, read from the environment (spec §4–§5)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from graph_service.adapters.store import DEFAULT_BATCH_SIZE, DEFAULT_STORE_URL
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    store_url: str = DEFAULT_STORE_URL
+    time_zone: str = "Asia/Shanghai"
+    jwt_secret: str | None = None
+    public_read: bool = True
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, store_url: str | None = None) -> Settings:
+        """Settings from GRAPH_SERVICE_* variables; an explicit `store_url` wins over the environment."""
+        env = os.environ if environ is None else environ
+        public_read = env.get("GRAPH_SERVICE_PUBLIC_READ", "true").strip().lower()
+        if public_read not in {"true", "false", "1", "0", "yes", "no"}:
+            raise SettingsError(f"GRAPH_SERVICE_PUBLIC_READ must be true or false, not {public_read!r}")
+        time_zone = env.get("GRAPH_SERVICE_TZ", "Asia/Shanghai")
+        try:
+            ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise SettingsError(f"GRAPH_SERVICE_TZ names no known time zone: {time_zone!r}") from error
+        batch = env.get("GRAPH_SERVICE_BATCH_SIZE", str(DEFAULT_BATCH_SIZE))
+        if not batch.isdigit() or int(batch) < 1:
+            raise SettingsError(f"GRAPH_SERVICE_BATCH_SIZE must be a whole number ≥ 1, not {batch!r}")
+        return cls(
+            store_url=store_url or env.get("GRAPH_SERVICE_STORE") or DEFAULT_STORE_URL,
+            time_zone=time_zone,
+            jwt_secret=env.get("GRAPH_SERVICE_JWT_SECRET") or None,
+            public_read=public_read in {"true", "1", "yes"},
+            batch_size=int(batch),
+        )
+
+    def today(self) -> date:
+        """The current date in the configured time zone (spec §3's "today")."""
+        return datetime.now(ZoneInfo(self.time_zone)).date()

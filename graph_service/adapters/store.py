@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -10,6 +10,10 @@ from graph_service.domain.model import Division, Station
 
 DEFAULT_STORE_URL = "sqlite:///graph-service.db"
 DEFAULT_BATCH_SIZE = 10_000
+
+
+# Called with the number of rows written so far, after each batch of a write.
+Progress = Callable[[int], None]
 
 
 class StoreError(Exception):
@@ -73,19 +77,24 @@ class Store(Protocol):
         """Every division and station written after `version`, and the version they bring the reader to."""
         ...
 
-    def upsert_divisions(self, divisions: Sequence[Division]) -> int:
+    def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
         """Insert or replace divisions by code (parent links included) in one transaction, written in
-        batches; return the new data version. An empty sequence writes nothing and returns the current one."""
+        batches; return the new data version. An empty sequence writes nothing and returns the current one.
+        `progress`, when given, is called with the number of rows written so far after each batch."""
         ...
 
     def upsert_stations(
-        self, stations: Sequence[Station], expected_versions: Mapping[str, int | None] | None = None
+        self,
+        stations: Sequence[Station],
+        expected_versions: Mapping[str, int | None] | None = None,
+        *,
+        progress: Progress | None = None,
     ) -> int:
         """Insert or replace stations by id (division and parent links included) in one transaction.
 
         `expected_versions` maps station ids to the version the caller read (None: must not exist yet);
         when any stored version differs, raise `ConflictError` and write nothing. Stations are stored
-        with the `version` they carry. Returns the new data version.
+        with the `version` they carry. Returns the new data version. `progress` as for divisions.
         """
         ...
 

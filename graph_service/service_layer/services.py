@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from graph_service.adapters.store import ConflictError, Store, open_store
+from graph_service.adapters.store import ConflictError, Progress, Store, open_store
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import (
@@ -34,6 +34,10 @@ from graph_service.service_layer.errors import BadUserInput, Conflict, Forbidden
 from graph_service.service_layer.settings import Settings
 
 STATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Station)) - {"version"}
+
+ImportProgress = Callable[[int, int], None]
+"""Told how an import's write goes: (rows written so far, rows to write), once with 0 before the first
+batch and then after each batch. Not called when nothing is to be written (a dry run, an unchanged file)."""
 
 
 @dataclass(slots=True)
@@ -230,15 +234,18 @@ class NetworkService:
         *,
         dry_run: bool = False,
         follow: bool = True,
+        progress: ImportProgress | None = None,
     ) -> ImportReport:
         """Validate a whole station file, then upsert it by id in one transaction (or report why not).
 
         `follow=False` leaves the engine behind the store (for a one-shot command that exits after).
+        `progress` follows the write batch by batch.
         """
         rows, problems = _read_rows(data, STATION_COLUMNS)
         if problems:
             return ImportReport(errors=problems)
         stations, problems = validate_stations(rows, self.engine)
+        del rows  # the records are all that is needed from here on
         if problems:
             return ImportReport(errors=problems)
         touched = [s.division_code for s in stations]
@@ -263,7 +270,7 @@ class NetworkService:
             report.applied = not dry_run
             return report
         try:
-            self.store.upsert_stations(to_write, expected)
+            self.store.upsert_stations(to_write, expected, **_per_batch(progress, len(to_write)))
         except ConflictError as error:
             self.refresh()
             raise Conflict(f"{error}; nothing was written, try again") from error
@@ -273,14 +280,24 @@ class NetworkService:
         return report
 
     def import_divisions(
-        self, principal: Principal | None, data: bytes | str, *, dry_run: bool = False, follow: bool = True
+        self,
+        principal: Principal | None,
+        data: bytes | str,
+        *,
+        dry_run: bool = False,
+        follow: bool = True,
+        progress: ImportProgress | None = None,
     ) -> ImportReport:
-        """Validate a whole division file, then upsert it by code in one transaction (or report why not)."""
+        """Validate a whole division file, then upsert it by code in one transaction (or report why not).
+
+        `follow` and `progress` as for `import_stations`.
+        """
         self.check_division_write(principal)
         rows, problems = _read_rows(data, DIVISION_COLUMNS)
         if problems:
             return ImportReport(errors=problems)
         divisions, problems = validate_divisions(rows, self.engine)
+        del rows  # the records are all that is needed from here on
         if problems:
             return ImportReport(errors=problems)
         report = ImportReport()
@@ -298,11 +315,20 @@ class NetworkService:
         if dry_run or not to_write:
             report.applied = not dry_run
             return report
-        self.store.upsert_divisions(to_write)
+        self.store.upsert_divisions(to_write, **_per_batch(progress, len(to_write)))
         report.applied = True
         if follow:
             self.refresh()
         return report
+
+
+def _per_batch(progress: ImportProgress | None, total: int) -> dict[str, Progress]:
+    """The store's per-batch callback for an import's `progress` (after telling it the write begins),
+    as keyword arguments for the upsert (none without `progress`)."""
+    if progress is None:
+        return {}
+    progress(0, total)
+    return {"progress": lambda written: progress(written, total)}
 
 
 def _read_rows(data: bytes | str, columns: Sequence[str]) -> tuple[list, list[Problem]]:

@@ -15,12 +15,14 @@ division it concerns and that division's ancestors.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import threading
 from array import array
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Generic, TypeVar
@@ -107,6 +109,20 @@ class NetworkEngine:
         self.version = 0
         self.lock = threading.RLock()
         self._names: _NameIndex | None = None
+        self._loading_divisions: list[Division] = []
+        self._loading_stations: list[Station] = []
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        return self._graph
+
+    @graph.setter
+    def graph(self, graph: nx.DiGraph) -> None:
+        self._graph = graph
+        # networkx's own algorithms read these dicts directly on hot paths; so do we: node -> attributes,
+        # and node -> {child or station: edge data}.
+        self._node: dict = graph._node
+        self._pred: dict = graph._pred
 
     # --- building ------------------------------------------------------------------------------
 
@@ -114,8 +130,9 @@ class NetworkEngine:
     def from_store(cls, store: Store) -> NetworkEngine:
         """Load the store in one streaming pass and build the aggregates; `EngineLoadError` if invalid."""
         engine = cls()
-        engine.version = store.load(engine)
-        engine._build()
+        with _collector_paused():
+            engine.version = store.load(engine)
+            engine._build()
         return engine
 
     @classmethod
@@ -129,41 +146,49 @@ class NetworkEngine:
         for station in stations:
             engine.add_station(station)
         engine.version = version
-        engine._build()
+        with _collector_paused():
+            engine._build()
         return engine
 
     def add_division(self, division: Division) -> None:
-        """`SnapshotSink`: take one division of a snapshot being loaded (linked up in `_build`)."""
-        self.graph.add_node(
-            division.code, division=division, totals=_unit_totals(division.level), timeline=None
-        )
+        """`SnapshotSink`: take one division of a snapshot being loaded (added and linked in `_build`)."""
+        self._loading_divisions.append(division)
 
     def add_station(self, station: Station) -> None:
-        """`SnapshotSink`: take one station of a snapshot being loaded (linked up in `_build`)."""
-        self.graph.add_node(station_node(station.id), station=station)
+        """`SnapshotSink`: take one station of a snapshot being loaded (added and linked in `_build`)."""
+        self._loading_stations.append(station)
 
     def _build(self) -> None:
-        """Link the loaded records, check them all, then compute every aggregate bottom-up."""
+        """Add the loaded records in bulk, check them all, then compute every aggregate bottom-up."""
         graph = self.graph
+        divisions, self._loading_divisions = self._loading_divisions, []
+        stations, self._loading_stations = self._loading_stations, []
+        unit = _UNIT_TOTALS
+        _add_nodes_in_bulk(
+            graph, {d.code: {"division": d, "totals": unit[d.level], "timeline": None} for d in divisions}
+        )
+        _add_nodes_in_bulk(graph, {station_node(s.id): {"station": s} for s in stations})
         problems: list[str] = []
         by_rank: list[list[str]] = [[] for _ in DivisionLevel]
-        stations: list[Station] = []
-        for node, data in list(graph.nodes(data=True)):
-            if isinstance(node, str):
-                division: Division = data["division"]
-                by_rank[division.level.rank].append(node)
-                message = parent_problem(division, self.division)
-                if message is not None:
-                    problems.append(f"division {node}: {message}")
-                elif division.parent_code is not None:
-                    graph.add_edge(node, division.parent_code)
-            else:
-                stations.append(data["station"])
+        links: list[tuple[str | StationNode, str | StationNode]] = []
+        nodes = self._node
+        for division in divisions:
+            rank = division.level.rank
+            by_rank[rank].append(division.code)
+            parent = nodes.get(division.parent_code)
+            if parent is not None and parent["division"].level.rank < rank:
+                links.append((division.code, division.parent_code))
+                continue
+            message = parent_problem(division, self.division)
+            if message is not None:
+                problems.append(f"division {division.code}: {message}")
         for station in stations:
             if self.division(station.division_code) is not None:
-                graph.add_edge(station_node(station.id), station.division_code)
+                links.append((station_node(station.id), station.division_code))
             if station.parent_id is not None and self.station(station.parent_id) is not None:
-                graph.add_edge(station_node(station.id), station_node(station.parent_id))
+                links.append((station_node(station.id), station_node(station.parent_id)))
+        _add_edges_in_bulk(graph, links)
+        del links
         placed = {station.id: (index, station) for index, station in enumerate(stations)}
         for problem in placement_problems(placed, self, recheck_reporting=False):
             problems.append(f"station {stations[problem.row].id}: {problem.message}")
@@ -172,7 +197,7 @@ class NetworkEngine:
         self._build_aggregates(by_rank, stations)
 
     def _build_aggregates(self, by_rank: list[list[str]], stations: list[Station]) -> None:
-        nodes = self.graph.nodes
+        nodes = self._node
         daily: dict[str, dict[int, list[int]]] = defaultdict(dict)
         for station in stations:
             for day, delta in _station_deltas(station, +1):
@@ -191,7 +216,7 @@ class NetworkEngine:
                 if parent_code is None:
                     continue
                 parent = nodes[parent_code]
-                parent["totals"] = _sum_totals(parent["totals"], data["totals"])
+                parent["totals"] = _sum_totals(parent["totals"], data["totals"], rank - 1)
                 if changes:
                     _merge_daily(daily[parent_code], changes)
 
@@ -205,11 +230,11 @@ class NetworkEngine:
     # --- reading: the network as it is -----------------------------------------------------------
 
     def division(self, code: str) -> Division | None:
-        data = self.graph.nodes.get(code)
-        return data["division"] if data is not None and isinstance(code, str) else None
+        data = self._node.get(code)
+        return data["division"] if data is not None else None
 
     def station(self, station_id: str) -> Station | None:
-        data = self.graph.nodes.get(station_node(station_id))
+        data = self._node.get(station_node(station_id))
         return data.get("station") if data is not None else None
 
     def stations_reporting_to(self, station_id: str) -> list[Station]:
@@ -385,7 +410,7 @@ class NetworkEngine:
         for division in divisions:
             old = self.division(division.code)
             if old is None:
-                self.add_division(division)
+                graph.add_node(division.code, **_division_attributes(division))
             else:
                 if old.level is not division.level:
                     raise ValueError(f"division {division.code} cannot change level")
@@ -462,12 +487,52 @@ class NetworkEngine:
 _UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
 
 
-def _unit_totals(level: DivisionLevel) -> tuple[int, ...]:
-    """The totals of a division alone: one of its own level (none for a province)."""
-    return _UNIT_TOTALS[level]
+_UNIT_TOTALS_BY_COLUMN = {level.rank - 1: _UNIT_TOTALS[level] for level in COVERAGE_LEVELS}
 
 
-def _sum_totals(left: tuple[int, ...], right: tuple[int, ...]) -> tuple[int, ...]:
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a build allocates millions of small containers and frees
+    none, and the collector would rescan the growing heap again and again for nothing."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+# networkx's add_nodes_from/add_edges_from check and copy every item in a Python loop, which is most of
+# a national cold start. These fill the same DiGraph dicts (node -> attributes, successors,
+# predecessors, one data dict per edge) for new nodes and edges between existing nodes.
+def _add_nodes_in_bulk(graph: nx.DiGraph, attributes: dict) -> None:
+    """Add new nodes with their attribute dicts (taken over, not copied)."""
+    graph._node.update(attributes)
+    graph._succ.update({node: {} for node in attributes})
+    graph._pred.update({node: {} for node in attributes})
+
+
+def _add_edges_in_bulk(graph: nx.DiGraph, edges: Iterable[tuple[object, object]]) -> None:
+    """Add edges between nodes that already exist, without data."""
+    succ, pred = graph._succ, graph._pred
+    for tail, head in edges:
+        data: dict = {}
+        succ[tail][head] = data
+        pred[head][tail] = data
+
+
+def _division_attributes(division: Division) -> dict:
+    """The attributes of a division's node before anything is attached below it."""
+    return {"division": division, "totals": _UNIT_TOTALS[division.level], "timeline": None}
+
+
+def _sum_totals(
+    left: tuple[int, ...], right: tuple[int, ...], unit_column: int | None = None
+) -> tuple[int, ...]:
+    """Element-wise sum; `unit_column` says `right` is a lone division's totals, for a cheaper sum."""
+    if unit_column is not None and right is _UNIT_TOTALS_BY_COLUMN.get(unit_column):
+        return left[:unit_column] + (left[unit_column] + 1,) + left[unit_column + 1 :]
     return tuple(a + b for a, b in zip(left, right, strict=True))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
+from operator import add
 
 from graph_service.domain.levels import COVERAGE_LEVELS, STATION_LEVELS, DivisionLevel, StationLevel
 
@@ -38,11 +39,11 @@ class Timeline:
     def from_daily_changes(cls, changes: Mapping[int, Sequence[int]]) -> Timeline:
         """Build from full-width per-day changes (day → WIDTH deltas), in O(days · WIDTH)."""
         timeline = cls()
-        running = [0] * WIDTH
-        for day in sorted(changes):
-            running = [total + change for total, change in zip(running, changes[day], strict=True)]
-            timeline.days.append(day)
-            timeline.rows.extend(running)
+        days = sorted(changes)
+        timeline.days = array("l", days)
+        rows = timeline.rows = array("q", changes[days[0]]) if days else array("q")
+        for day in days[1:]:
+            rows.extend(map(add, rows[-WIDTH:], changes[day]))
         return timeline
 
     def __len__(self) -> int:

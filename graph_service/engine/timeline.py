@@ -32,16 +32,16 @@ class Timeline:
     __slots__ = ("days", "rows")
 
     def __init__(self) -> None:
-        self.days = array("l")
-        self.rows = array("q")
+        self.days = array("i")
+        self.rows = array("i")
 
     @classmethod
     def from_daily_changes(cls, changes: Mapping[int, Sequence[int]]) -> Timeline:
         """Build from full-width per-day changes (day → WIDTH deltas), in O(days · WIDTH)."""
         timeline = cls()
         days = sorted(changes)
-        timeline.days = array("l", days)
-        rows = timeline.rows = array("q", changes[days[0]]) if days else array("q")
+        timeline.days = array("i", days)
+        rows = timeline.rows = array("i", changes[days[0]]) if days else array("i")
         for day in days[1:]:
             rows.extend(map(add, rows[-WIDTH:], changes[day]))
         return timeline
@@ -66,7 +66,7 @@ class Timeline:
         if index == len(days) or days[index] != day:
             days.insert(index, day)
             start = index * WIDTH
-            rows[start:start] = rows[start - WIDTH : start] if index else array("q", ZERO_ROW)
+            rows[start:start] = rows[start - WIDTH : start] if index else array("i", ZERO_ROW)
         end = len(rows)
         for column, change in delta:
             if change:

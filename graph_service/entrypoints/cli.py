@@ -1,0 +1,579 @@
+"""The `graph-service` command line (spec §4): serve, seed, export uncovered, token, schema.
+
+This module only translates: it turns arguments into calls on the service layer and its answers into
+text and an exit status. The rules (what a valid file is, what "uncovered" means, who may write) live
+in the service layer and the domain.
+
+Exit status: 0 done; 1 the input was rejected (nothing written, every problem printed) or the store
+could not be used; 2 a usage error (bad arguments, a file that cannot be read, a missing setting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from graph_service.adapters.store import DEFAULT_STORE_URL, StoreError
+from graph_service.domain.levels import DIVISION_LEVELS, DivisionLevel
+from graph_service.domain.model import Division
+from graph_service.entrypoints.progress import ProgressBar
+from graph_service.service_layer.auth import ANY_SCOPE, Principal, Role, issue_token, parse_duration
+from graph_service.service_layer.errors import BadUserInput, NotFound, ServiceError
+from graph_service.service_layer.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from graph_service.service_layer.services import ImportReport, NetworkService
+
+PROG = "graph-service"
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_TTL = "8h"
+EXPORT_PAGE_SIZE = 5_000
+EXPORT_COLUMNS = ("code", "name", "level", "path")
+PATH_SEPARATOR = " / "
+
+STORE_HELP = (
+    "where the network is kept: sqlite:///PATH (the embedded store) or bolt://HOST:PORT / "
+    "neo4j://HOST:PORT (Neo4j, user and password from NEO4J_USER / NEO4J_PASSWORD). "
+    f"Default: $GRAPH_SERVICE_STORE, else {DEFAULT_STORE_URL}"
+)
+
+
+class UsageError(Exception):
+    """The command was called wrongly: exit status 2."""
+
+
+class Failed(Exception):
+    """The input was rejected or the store could not do it: exit status 1."""
+
+
+# --- the commands --------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    service = _open_service(args.store)
+    try:
+        try:
+            from graph_service.entrypoints.app import create_app
+        except ImportError as error:
+            raise Failed(f"the GraphQL app cannot be loaded: {error}") from error
+        import uvicorn
+
+        app = create_app(service)
+        _note(
+            f"serving {service.settings.store_url} on http://{args.host}:{args.port} "
+            f"(GraphiQL: http://{args.host}:{args.port}/graphql); Ctrl-C stops"
+        )
+        uvicorn.run(app, host=args.host, port=args.port)
+    finally:
+        service.close()
+    return EXIT_OK
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    kind: str = args.kind
+    data, source = _read_input(args.file)
+    service = _open_service(args.store)
+    store_url = service.settings.store_url
+    bar = ProgressBar(kind)
+    try:
+        bar.status(f"checking {_count_lines(data):,} rows of {source}…")
+        importer = service.import_divisions if kind == "divisions" else service.import_stations
+        report = importer(
+            Principal.local_admin(),
+            data,
+            dry_run=args.dry_run,
+            follow=False,
+            progress=bar.update if bar.enabled else None,
+        )
+    except ServiceError as error:
+        raise Failed(f"{source} was not imported, nothing was written: {error.message}") from error
+    except StoreError as error:
+        raise Failed(f"{source} was not imported, nothing was written: {error}") from error
+    finally:
+        bar.close()
+        service.close()
+    if report.errors:
+        _print_rejection(source, kind, report, dry_run=args.dry_run)
+        return EXIT_REJECTED
+    counts = f"{report.created:,} created, {report.updated:,} updated, {report.unchanged:,} unchanged"
+    if args.dry_run:
+        print(f"dry run, nothing written: {kind} from {source} into {store_url} would be {counts}")
+    else:
+        print(f"seeded {kind} from {source} into {store_url}: {counts}")
+    return EXIT_OK
+
+
+def cmd_export_uncovered(args: argparse.Namespace) -> int:
+    level = DivisionLevel(args.level)
+    service = _open_service(args.store)
+    try:
+        day = args.as_of or service.today()
+        try:
+            under = service.require_division(args.under)
+            pages = _uncovered_pages(service, args.under, level, day)
+            first_page = next(pages)
+        except NotFound as error:
+            raise Failed(
+                f"{error.message} in {service.settings.store_url} (seed the divisions first, "
+                "or check the code)"
+            ) from error
+        except BadUserInput as error:
+            raise UsageError(error.message) from error
+        rows = _export_rows(service, first_page, pages)
+        writer = _write_json if args.format == "json" else _write_csv
+        count = writer(rows, sys.stdout)
+    finally:
+        service.close()
+    plural = _PLURAL[level]
+    _note(f"{count:,} uncovered {plural} under {under.code} {under.name} on {day.isoformat()}")
+    return EXIT_OK
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    try:
+        secret = Settings.from_env().jwt_secret
+    except SettingsError as error:
+        raise UsageError(str(error)) from error
+    if not secret:
+        raise UsageError(
+            "GRAPH_SERVICE_JWT_SECRET is not set. Set it to the secret the server runs with, e.g.\n"
+            "  export GRAPH_SERVICE_JWT_SECRET=$(python -c 'import secrets; print(secrets.token_hex(32))')\n"
+            "and start `graph-service serve` with the same value."
+        )
+    role = Role(args.role)
+    if not args.scope.strip():
+        raise UsageError("--scope needs a division code (or * for an admin)")
+    try:
+        token = issue_token(secret, role, args.scope, parse_duration(args.ttl), subject=args.subject)
+    except ValueError as error:
+        raise UsageError(f"--scope {args.scope}: {error}") from error
+    print(token)
+    scope = "every division" if args.scope == ANY_SCOPE else f"division {args.scope} and below"
+    _note(f"token for {args.subject}: {role} of {scope}, valid for {args.ttl}")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    try:
+        from graph_service.entrypoints.graphql_schema import sdl
+    except ImportError as error:
+        raise Failed(f"the GraphQL schema cannot be loaded: {error}") from error
+    text = sdl()
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _open_service(store_url: str | None) -> NetworkService:
+    """The service over the store the arguments or the environment name (Failed when unusable)."""
+    from graph_service.engine.network import EngineLoadError
+    from graph_service.service_layer.services import NetworkService
+
+    try:
+        settings = Settings.from_env(store_url=store_url)
+    except SettingsError as error:
+        raise UsageError(str(error)) from error
+    try:
+        return NetworkService.open(settings)
+    except StoreError as error:
+        raise Failed(f"cannot use the store {settings.store_url}: {error}") from error
+    except EngineLoadError as error:
+        raise Failed(f"cannot use the store {settings.store_url}: {error}") from error
+
+
+def _read_input(name: str) -> tuple[bytes, str]:
+    """The bytes of FILE (or of standard input for '-'), and how to name it in messages."""
+    if name == "-":
+        return sys.stdin.buffer.read(), "standard input"
+    path = Path(name)
+    try:
+        return path.read_bytes(), name
+    except FileNotFoundError as error:
+        raise UsageError(f"cannot read {name}: no such file") from error
+    except IsADirectoryError as error:
+        raise UsageError(f"cannot read {name}: it is a folder, not a file") from error
+    except OSError as error:
+        raise UsageError(f"cannot read {name}: {error.strerror or error}") from error
+
+
+def _count_lines(data: bytes) -> int:
+    """About how many data rows a CSV file holds (quoted line breaks aside): for the progress line."""
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    return max(0, lines - 1)
+
+
+def _print_rejection(source: str, kind: str, report: ImportReport, *, dry_run: bool) -> None:
+    problems = report.errors
+    bad_rows = len({problem.row for problem in problems})
+    lines = [
+        f"{PROG}: {source} was rejected{' (dry run)' if dry_run else ''}, nothing was written: "
+        f"{len(problems):,} {'problem' if len(problems) == 1 else 'problems'} in "
+        f"{bad_rows:,} {'row' if bad_rows == 1 else 'rows'}"
+    ]
+    lines += [f"  {problem}" for problem in problems]
+    lines.append(
+        f"Correct the {kind} file (row 1 is the header) and run the command again: "
+        "it is imported only when every row is right."
+    )
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def _uncovered_pages(
+    service: NetworkService, under: str, level: DivisionLevel, day: date
+) -> Iterator[list[Division]]:
+    """Every page of the uncovered divisions, in code order (at least one page, maybe empty)."""
+    after: str | None = None
+    while True:
+        page = service.uncovered(under, level, day, after, EXPORT_PAGE_SIZE)
+        yield page.items
+        if not page.has_next or not page.items:
+            return
+        after = page.items[-1].code
+
+
+def _export_rows(
+    service: NetworkService, first_page: list[Division], pages: Iterator[list[Division]]
+) -> Iterator[tuple[Division, list[str]]]:
+    """Each uncovered division with the names on its path, from the province down to itself."""
+    paths: dict[str | None, list[str]] = {None: []}
+
+    def path_above(division: Division) -> list[str]:
+        if division.parent_code not in paths:
+            paths[division.parent_code] = [a.name for a in service.engine.ancestors(division.code)]
+        return paths[division.parent_code]
+
+    for page in itertools.chain([first_page], pages):
+        for division in page:
+            yield division, [*path_above(division), division.name]
+
+
+def _write_csv(rows: Iterator[tuple[Division, list[str]]], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for division, path in rows:
+        writer.writerow((division.code, division.name, str(division.level), PATH_SEPARATOR.join(path)))
+        count += 1
+    out.flush()
+    return count
+
+
+def _write_json(rows: Iterator[tuple[Division, list[str]]], out: TextIO) -> int:
+    count = 0
+    out.write("[")
+    for division, path in rows:
+        record = {"code": division.code, "name": division.name, "level": str(division.level), "path": path}
+        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(record, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    out.flush()
+    return count
+
+
+def _note(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+_PLURAL = {
+    DivisionLevel.PROVINCE: "provinces",
+    DivisionLevel.CITY: "cities",
+    DivisionLevel.COUNTY: "counties",
+    DivisionLevel.TOWNSHIP: "townships",
+    DivisionLevel.VILLAGE: "villages",
+}
+
+
+# --- argument types ------------------------------------------------------------------------------
+
+
+def _iso_date(text: str) -> date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from error
+
+
+def _duration(text: str) -> str:
+    """A duration such as 8h, checked here and kept as typed (for messages)."""
+    try:
+        parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text.strip()
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1–65535)")
+    return int(text)
+
+
+# --- the parser ----------------------------------------------------------------------------------
+
+_DESCRIPTION = """\
+The system of record for China's four-level social-work station network (city guidance centres,
+county general stations, township stations, village rooms) laid over the administrative divisions:
+seed it from CSV files, ask it what is covered, and serve it over GraphQL.
+
+Run `graph-service COMMAND --help` for the details of each command."""
+
+_EPILOG = f"""\
+examples:
+  graph-service seed divisions seed/divisions-guizhou-2023.csv
+  graph-service seed stations seed/stations-guizhou-demo.csv
+  graph-service serve                       # GraphiQL on http://127.0.0.1:8000/graphql
+  graph-service export uncovered --under 522324 --level township --as-of 2021-12-31
+
+exit status: {EXIT_OK} done; {EXIT_REJECTED} the input was rejected (nothing written, every problem printed)
+or the store could not be used; {EXIT_USAGE} usage error.
+
+environment: GRAPH_SERVICE_STORE (store URL), NEO4J_USER / NEO4J_PASSWORD (Neo4j credentials),
+GRAPH_SERVICE_JWT_SECRET (token signing secret), GRAPH_SERVICE_TZ (time zone of "today", default
+Asia/Shanghai), GRAPH_SERVICE_PUBLIC_READ (false: reading needs a token too)."""
+
+_DIVISION_FILE_HELP = """\
+The file: UTF-8 CSV (a byte-order mark is fine), comma-separated, header row first:
+  code,name,level,parent_code
+  - code: unique, not empty; name: not empty
+  - level: province, city, county, township or village
+  - parent_code: empty only for a province; otherwise a division of a higher level, in the file or
+    already stored (a level may be skipped); no cycles"""
+
+_STATION_FILE_HELP = """\
+The file: UTF-8 CSV (a byte-order mark is fine), comma-separated, header row first:
+  id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers
+  - id: unique, not empty; name: not empty
+  - level and the division it sits in: guidance_centre (city), general_station (county),
+    township_station (township), village_room (village); import the divisions first
+  - parent_id: optional; a station of the level above, sitting in an ancestor division
+  - status: planned or building (no dates), operating (opened_on), closed (opened_on < closed_on);
+    dates are YYYY-MM-DD
+  - staff, certified_staff, volunteers: whole numbers, empty means 0; certified_staff <= staff"""
+
+_SEED_EPILOG = """\
+{layout}
+
+All or nothing: the whole file is checked before anything is written. If any row is wrong, nothing
+is written, every problem is printed with its row number (the header is row 1), its column and the
+reason, and the exit status is 1. Rows are matched by {key}, so importing the same file twice changes
+nothing the second time. On a terminal a progress bar shows the write; the closing line counts the
+rows created, updated and unchanged.
+
+examples:
+  graph-service seed {kind} {example} --dry-run
+  graph-service seed {kind} {example} --store sqlite:///network.db"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps plain paragraphs of descriptions and epilogs to the terminal; keeps indented ones as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = []
+        for paragraph in text.split("\n\n"):
+            lines = paragraph.splitlines()
+            if any(line.startswith(" ") for line in lines):
+                paragraphs.append("\n".join(indent + line for line in lines))
+            else:
+                paragraphs.append(
+                    textwrap.fill(
+                        " ".join(paragraph.split()), width, initial_indent=indent, subsequent_indent=indent
+                    )
+                )
+        return "\n\n".join(paragraphs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    formatter = _Formatter
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=_DESCRIPTION, epilog=_EPILOG, formatter_class=formatter
+    )
+    parser.add_argument("--store", metavar="URL", default=None, help=STORE_HELP)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True)
+
+    def store_option(command: argparse.ArgumentParser) -> None:
+        # SUPPRESS: given after the command it wins; otherwise the one before the command stands.
+        command.add_argument("--store", metavar="URL", default=argparse.SUPPRESS, help=STORE_HELP)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the GraphQL service (GraphiQL in a browser)",
+        description="Run the GraphQL service: POST /graphql for queries and mutations, GraphiQL on "
+        "GET /graphql, health on GET /healthz and GET /readyz. The store is opened and checked "
+        "before the port is bound; a store that cannot be used ends the command with status 1.",
+        epilog="Writes need a token (see `graph-service token --help`): start the server with "
+        "GRAPH_SERVICE_JWT_SECRET set to accept them.\n\n"
+        "examples:\n  graph-service serve --port 8080\n"
+        "  GRAPH_SERVICE_JWT_SECRET=change-me graph-service serve --store bolt://127.0.0.1:7687",
+        formatter_class=formatter,
+    )
+    store_option(serve)
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    seed = commands.add_parser(
+        "seed",
+        help="import divisions or stations from a CSV file",
+        description="Import divisions or stations from a CSV file, all or nothing. Import the "
+        "divisions first: stations name the division they sit in.",
+        epilog="examples:\n"
+        "  graph-service seed divisions seed/divisions-guizhou-2023.csv\n"
+        "  graph-service seed stations seed/stations-guizhou-demo.csv",
+        formatter_class=formatter,
+    )
+    seed_kinds = seed.add_subparsers(title="what to import", metavar="KIND", dest="kind", required=True)
+    layouts = {
+        "divisions": (
+            "the administrative divisions",
+            _DIVISION_FILE_HELP,
+            "code",
+            "seed/divisions-guizhou-2023.csv",
+        ),
+        "stations": ("the stations", _STATION_FILE_HELP, "id", "seed/stations-guizhou-demo.csv"),
+    }
+    for kind, (summary, layout, key, example) in layouts.items():
+        command = seed_kinds.add_parser(
+            kind,
+            help=f"import {summary} from a CSV file",
+            description=f"Import {summary} from FILE into the store, all or nothing.",
+            epilog=_SEED_EPILOG.format(layout=layout, key=key, kind=kind, example=example),
+            formatter_class=formatter,
+        )
+        command.add_argument("file", metavar="FILE", help="the CSV file ('-' reads standard input)")
+        store_option(command)
+        command.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="check the file and report what would change, without writing anything",
+        )
+        command.set_defaults(handler=cmd_seed, kind=kind)
+
+    export = commands.add_parser(
+        "export",
+        help="write a list out of the network (to standard output)",
+        description="Write a list out of the network to standard output.",
+        formatter_class=formatter,
+    )
+    exports = export.add_subparsers(title="lists", metavar="LIST", dest="list", required=True)
+    uncovered = exports.add_parser(
+        "uncovered",
+        help="the divisions of a level that no active station covers",
+        description="The gap list: every division of --level under --under (in its subtree) that no "
+        "active station of its own level covers on --as-of (spec §3), ordered by code. CSV columns "
+        "code,name,level,path, where path is the names from the province down to the division "
+        f"joined by '{PATH_SEPARATOR}'; JSON is a list of objects with the same fields and path as "
+        "a list. A count goes to standard error.",
+        epilog="examples:\n"
+        "  graph-service export uncovered --under 522324 --level township --as-of 2021-12-31\n"
+        "  graph-service export uncovered --under 52 --level county --format json > gaps.json\n\n"
+        "An unknown --under code ends with status 1; a malformed argument with status 2.",
+        formatter_class=formatter,
+    )
+    uncovered.add_argument("--under", required=True, metavar="CODE", help="division code of the subtree")
+    uncovered.add_argument(
+        "--level",
+        required=True,
+        choices=[str(level) for level in DIVISION_LEVELS[1:]],
+        help="the level of the divisions to list",
+    )
+    uncovered.add_argument(
+        "--as-of",
+        type=_iso_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the day to judge coverage on (default: today in GRAPH_SERVICE_TZ, Asia/Shanghai)",
+    )
+    uncovered.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
+    store_option(uncovered)
+    uncovered.set_defaults(handler=cmd_export_uncovered)
+
+    token = commands.add_parser(
+        "token",
+        help="print a signed access token for writing through GraphQL",
+        description="Print a signed access token (an HS256 JWT) to standard output, for the header "
+        "'Authorization: Bearer TOKEN'. It is signed with GRAPH_SERVICE_JWT_SECRET, which must be "
+        "set here and be the same for the server.",
+        epilog="roles: viewer may only read; editor may write stations inside its scope's subtree;\n"
+        "admin may write anything (scope '*' for everywhere).\n\n"
+        "example:\n"
+        "  export GRAPH_SERVICE_JWT_SECRET=change-me\n"
+        "  TOKEN=$(graph-service token --role editor --scope 5223 --ttl 2h)",
+        formatter_class=formatter,
+    )
+    token.add_argument("--role", required=True, choices=[str(role) for role in Role], help="what it may do")
+    token.add_argument(
+        "--scope", required=True, metavar="CODE", help="the division code it covers ('*': all, admin only)"
+    )
+    token.add_argument(
+        "--ttl",
+        type=_duration,
+        default=DEFAULT_TTL,
+        metavar="DURATION",
+        help=f"how long it is valid: e.g. 30m, 8h, 7d (default {DEFAULT_TTL})",
+    )
+    token.add_argument(
+        "--subject", default=os.environ.get("USER") or "graph-service", help="who it is for (claim sub)"
+    )
+    token.set_defaults(handler=cmd_token)
+
+    schema = commands.add_parser(
+        "schema",
+        help="print the GraphQL schema (SDL)",
+        description="Print the GraphQL schema of the service in SDL to standard output.",
+        formatter_class=formatter,
+    )
+    schema.set_defaults(handler=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script `graph-service`; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a usage error (2)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except Failed as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    except StoreError as error:
+        print(f"{PROG}: the store failed: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    except BrokenPipeError:
+        # The reader of standard output stopped early (`… | head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

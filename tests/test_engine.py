@@ -275,7 +275,7 @@ def assert_matches(engine: NetworkEngine, oracle: Oracle, days: list[date]) -> N
                 assert page.total == len(expected)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_built_engine_matches_recount(data: st.DataObject) -> None:
     divisions = data.draw(forests())
@@ -284,7 +284,7 @@ def test_built_engine_matches_recount(data: st.DataObject) -> None:
     assert_matches(NetworkEngine.from_records(divisions, stations), Oracle(divisions, stations), days)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject) -> None:
     divisions = data.draw(forests())

@@ -554,25 +554,22 @@ def _station_deltas(station: Station, sign: int) -> list[tuple[int, Delta]]:
 
 def _coverage_changes(stations: Iterable[Station]) -> Counter[int]:
     """+1 on each day a division becomes covered by these stations, -1 on each day it stops being."""
+    open_ended = date.max.toordinal() + 1
     intervals = sorted(
-        (s.opened_on.toordinal(), s.closed_on.toordinal() if s.closed_on else None)
+        (s.opened_on.toordinal(), s.closed_on.toordinal() if s.closed_on else open_ended)
         for s in stations
         if s.opened_on is not None
     )
-    changes: Counter[int] = Counter()
-    merged: list[tuple[int, int | None]] = []
+    merged: list[list[int]] = []
     for opened, closed in intervals:
-        if merged and (merged[-1][1] is None or opened <= merged[-1][1]):
-            last_end = merged[-1][1]
-            merged[-1] = (
-                merged[-1][0],
-                None if last_end is None or closed is None else max(last_end, closed),
-            )
+        if merged and opened <= merged[-1][1]:  # overlapping or touching spans: no gap in coverage
+            merged[-1][1] = max(merged[-1][1], closed)
         else:
-            merged.append((opened, closed))
+            merged.append([opened, closed])
+    changes: Counter[int] = Counter()
     for opened, closed in merged:
         changes[opened] += 1
-        if closed is not None:
+        if closed != open_ended:
             changes[closed] -= 1
     return changes
 

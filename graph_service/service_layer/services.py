@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from graph_service.adapters.store import ConflictError, Progress, Store, open_store
-from graph_service.domain.levels import DivisionLevel
+from graph_service.domain.levels import DivisionLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import (
     DIVISION_COLUMNS,
@@ -189,10 +189,8 @@ class NetworkService:
             raise BadUserInput(
                 f"station {station_id} never opened (it is {current.status}), so it cannot close"
             )
-        if current.status == "closed" and current.closed_on == on:
+        if current.status is StationStatus.CLOSED and current.closed_on == on:
             return current
-        from graph_service.domain.levels import StationStatus
-
         closed = dataclasses.replace(
             current, status=StationStatus.CLOSED, closed_on=on, version=current.version + 1
         )

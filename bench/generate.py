@@ -57,7 +57,7 @@ def divisions(seed: int = 2023, shape: Shape = Shape(), provinces: int = PROVINC
 
 
 def stations(seed: int = 2023, shape: Shape = Shape(), provinces: int = PROVINCES) -> Iterator[Station]:
-    """Stations over `divisions(seed)`, each reporting to the station of its parent division when there is one."""
+    """Stations over `divisions(seed)`, each reporting to the station of its parent division, if any."""
     rng = random.Random(seed + 1)
     station_of: dict[str, str] = {}
     for division in divisions(seed, shape, provinces):

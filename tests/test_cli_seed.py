@@ -18,6 +18,7 @@ import pytest
 from graph_service.adapters.store import open_store
 from graph_service.entrypoints import cli
 from graph_service.entrypoints.progress import ProgressBar
+from tests.conftest import StoreFactory
 
 REPO = Path(__file__).resolve().parents[1]
 GUIZHOU_DIVISIONS = REPO / "seed" / "divisions-guizhou-2023.csv"
@@ -54,35 +55,10 @@ STATION_HEADER = STATIONS.splitlines()[0]
 # --- fixtures ------------------------------------------------------------------------------------
 
 
-def _neo4j_url() -> str:
-    return os.environ.get("GRAPH_SERVICE_TEST_NEO4J", "bolt://127.0.0.1:7687")
-
-
-def _wipe_neo4j(url: str) -> None:
-    """Empty the Neo4j test database (or skip / fail when it cannot be reached: CI=true fails)."""
-    from neo4j import GraphDatabase
-    from neo4j.exceptions import ServiceUnavailable
-
-    password = os.environ.get("NEO4J_PASSWORD") or ""
-    auth = (os.environ.get("NEO4J_USER") or "neo4j", password) if password else None
-    try:
-        with GraphDatabase.driver(url, auth=auth, connection_timeout=5) as driver:
-            driver.session().run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS").consume()
-    except (ServiceUnavailable, OSError) as error:
-        message = f"Neo4j at {url} cannot be reached: {error}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty store of each kind, as the URL the CLI takes."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'cli.db'}"
-    url = _neo4j_url()
-    _wipe_neo4j(url)
-    return url
+@pytest.fixture
+def store_url(store_factory: StoreFactory) -> str:
+    """An empty store of each kind (conftest's: SQLite, then the test Neo4j), as the URL the CLI takes."""
+    return store_factory().url
 
 
 def data_version(url: str) -> int:

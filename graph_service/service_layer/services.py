@@ -12,10 +12,11 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from graph_service.adapters.store import ConflictError, Progress, Store, open_store
-from graph_service.domain.levels import DivisionLevel, StationStatus
+from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import (
     DIVISION_COLUMNS,
@@ -170,7 +171,7 @@ class NetworkService:
         unknown = set(patch) - (STATION_FIELDS - {"id"})
         if unknown:
             raise BadUserInput(f"unknown or unchangeable fields: {', '.join(sorted(unknown))}")
-        changed = dataclasses.replace(current, **patch, version=current.version + 1)
+        changed = dataclasses.replace(current, **_typed_fields(patch), version=current.version + 1)
         self.check_station_write(
             principal, [current.division_code, *self._known_divisions(changed.division_code)]
         )
@@ -340,15 +341,34 @@ def _read_rows(data: bytes | str, columns: Sequence[str]) -> tuple[list, list[Pr
 
 
 def _station_from_fields(fields: Mapping[str, Any]) -> Station:
-    """A `Station` from typed fields (snake_case), refusing unknown ones and missing required ones."""
+    """A `Station` from fields (snake_case), refusing unknown ones and missing required ones."""
     unknown = set(fields) - STATION_FIELDS
     if unknown:
         raise BadUserInput(f"unknown fields: {', '.join(sorted(unknown))}")
     missing = [name for name in ("id", "name", "level", "division_code") if not fields.get(name)]
     if missing:
         raise BadUserInput(f"missing required fields: {', '.join(missing)}")
-    values = {name: value for name, value in fields.items() if value is not None}
-    return Station(**values, version=1)
+    return Station(
+        **_typed_fields({name: value for name, value in fields.items() if value is not None}), version=1
+    )
+
+
+_FIELD_TYPES: dict[str, type[StrEnum]] = {"level": StationLevel, "status": StationStatus}
+
+
+def _typed_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`fields` with level and status as their enums (given as enums or their values)."""
+    typed = dict(fields)
+    for name, kind in _FIELD_TYPES.items():
+        if name in typed and typed[name] is not None:
+            try:
+                typed[name] = kind(typed[name])
+            except ValueError as error:
+                raise BadUserInput(
+                    f"unknown {name} {typed[name]!r}; expected one of {', '.join(kind)}",
+                    [Problem(0, name, f"unknown {name} {typed[name]!r}")],
+                ) from error
+    return typed
 
 
 ProgressCallback = Callable[[int], None]

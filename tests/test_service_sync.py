@@ -1,0 +1,132 @@
+"""The service notices what another writer (another store handle, another process) changed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from graph_service.domain.levels import DivisionLevel
+from graph_service.engine import NetworkEngine
+from graph_service.service_layer.auth import Principal
+from graph_service.service_layer.services import NetworkService
+from graph_service.service_layer.settings import Settings
+from tests.conftest import StoreFactory
+
+ADMIN = Principal.local_admin()
+DIVISIONS = """code,name,level,parent_code
+52,贵州省,province,
+5201,贵阳市,city,52
+520102,南明区,county,5201
+520102001,新华路街道,township,520102
+520102002,西湖路街道,township,520102
+"""
+STATIONS = (
+    "id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers\n"
+    """GC,贵阳市社会工作指导中心,guidance_centre,5201,,operating,2019-01-01,,3,1,0
+GS,南明区社会工作总站,general_station,520102,GC,operating,2020-01-01,,2,1,0
+"""
+)
+DAY = date(2024, 1, 1)
+
+
+def open_service(make: StoreFactory) -> NetworkService:
+    store = make()
+    return NetworkService(store, NetworkEngine.from_store(store), Settings(store_url=store.url))
+
+
+def township_coverage(service: NetworkService) -> tuple[int, int]:
+    entry = next(c for c in service.engine.coverage("52", DAY) if c.level is DivisionLevel.TOWNSHIP)
+    return entry.total, entry.covered
+
+
+def test_second_handle_catches_up_incrementally(store_factory: StoreFactory) -> None:
+    writer, reader = open_service(store_factory), open_service(store_factory)
+    assert writer.import_divisions(ADMIN, DIVISIONS).applied
+    assert writer.import_stations(ADMIN, STATIONS).applied
+    graph = reader.engine.graph
+    reader.store.load = None  # type: ignore[method-assign]  # catching up must not reload everything
+    reader.refresh()
+    assert reader.engine.graph is graph
+    assert reader.engine.version == writer.engine.version == reader.store.data_version()
+    assert township_coverage(reader) == (2, 0)
+    created = writer.create_station(
+        ADMIN,
+        {
+            "id": "TS1",
+            "name": "新华路街道社会工作服务站",
+            "level": "township_station",
+            "division_code": "520102001",
+            "parent_id": "GS",
+            "status": "operating",
+            "opened_on": date(2021, 3, 1),
+            "staff": 4,
+            "certified_staff": 2,
+        },
+    )
+    assert created.version == 1
+    assert township_coverage(writer) == (2, 1)  # the writer's very next read reflects its write
+    assert township_coverage(reader) == (2, 0)  # the reader has not looked yet
+    reader.refresh()
+    assert township_coverage(reader) == (2, 1)
+    assert reader.engine.rollup("52", DAY).staff == 3 + 2 + 4
+    reader.close_station(ADMIN, "TS1", date(2023, 6, 1))
+    writer.refresh()
+    assert township_coverage(writer) == (2, 0)
+    assert writer.engine.covered("520102001", date(2023, 5, 31))
+
+
+def test_failed_write_changes_nothing_anywhere(store_factory: StoreFactory) -> None:
+    service = open_service(store_factory)
+    service.import_divisions(ADMIN, DIVISIONS)
+    service.import_stations(ADMIN, STATIONS)
+    version = service.store.data_version()
+    bad = STATIONS + "TS9,坏,township_station,520102001,GS,operating,2021-01-01,,1,2,0\n"
+    report = service.import_stations(ADMIN, bad)
+    assert not report.applied and [(e.row, e.column) for e in report.errors] == [(4, "certified_staff")]
+    assert service.store.data_version() == version
+    assert service.engine.station("TS9") is None
+
+
+def test_another_process_writes_are_seen(store_factory: StoreFactory, tmp_path: Path) -> None:
+    service = open_service(store_factory)
+    service.import_divisions(ADMIN, DIVISIONS)
+    (tmp_path / "stations.csv").write_text(STATIONS, encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "graph_service.entrypoints.cli",
+            "seed",
+            "stations",
+            str(tmp_path / "stations.csv"),
+            "--store",
+            service.store.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert service.engine.station("GC") is None
+    service.refresh()
+    assert service.engine.station("GC") is not None
+    assert service.engine.rollup("52", DAY).general_stations == 1
+    assert service.engine.version == service.store.data_version()
+
+
+@pytest.mark.parametrize("first", [1, 2])
+def test_uncovered_pages_walk_in_code_order(store_factory: StoreFactory, first: int) -> None:
+    service = open_service(store_factory)
+    service.import_divisions(ADMIN, DIVISIONS)
+    codes, after = [], None
+    while True:
+        page = service.uncovered("52", DivisionLevel.TOWNSHIP, DAY, after, first)
+        codes += [d.code for d in page.items]
+        if not page.has_next:
+            break
+        after = page.items[-1].code
+    assert codes == ["520102001", "520102002"]

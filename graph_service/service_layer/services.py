@@ -210,7 +210,8 @@ class NetworkService:
             )
 
     def _check_station(self, station: Station) -> None:
-        problems = station_field_problems(station, 0) + placement_problems(
+        blank = [Problem(0, "name", "name is empty")] if not station.name.strip() else []
+        problems = blank + station_field_problems(station, 0) + placement_problems(
             {station.id: (0, station)}, self.engine
         )
         if problems:

@@ -83,6 +83,12 @@ def rollup(drv: Driver, code: str, day: date) -> dict[str, int]:
     }
 
 
+def node_counts(drv: Driver) -> dict[str, int]:
+    """How many Division and Station nodes the database holds (to check nothing else wrote into it)."""
+    rows = run(drv, "MATCH (d:Division) WITH count(d) AS d MATCH (s:Station) RETURN d, count(s) AS s")
+    return {"divisions": int(rows[0]["d"]), "stations": int(rows[0]["s"])}
+
+
 def server_version(drv: Driver) -> str:
     rows = run(drv, "CALL dbms.components() YIELD name, versions, edition RETURN name, versions, edition")
     return ", ".join(f"{r['name']} {'/'.join(r['versions'])} {r['edition']}" for r in rows)

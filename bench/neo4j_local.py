@@ -4,6 +4,7 @@ on its own port and data directory so that the test server (port 7687) is left a
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -13,9 +14,13 @@ DEFAULT_PORT = 7697
 
 
 class LocalNeo4j:
+    """A fresh Neo4j with a random password (exported as NEO4J_USER / NEO4J_PASSWORD to this process
+    and its children), so that nothing else on the machine writes into the benchmark's database."""
+
     def __init__(self, work_dir: Path, port: int = DEFAULT_PORT, page_cache: str = "1g") -> None:
         self.port = port
         self.url = f"bolt://127.0.0.1:{port}"
+        self.password = secrets.token_hex(16)
         self._options = [
             "--port",
             str(port),
@@ -24,7 +29,7 @@ class LocalNeo4j:
             "--state-dir",
             str(work_dir / "neo4j-state"),
         ]
-        self._env = {**os.environ, "NEO4J_LOCAL_PAGECACHE": page_cache, "NEO4J_LOCAL_PASSWORD": ""}
+        self._env = {**os.environ, "NEO4J_LOCAL_PAGECACHE": page_cache, "NEO4J_LOCAL_PASSWORD": self.password}
         self.log = work_dir / "neo4j-state" / f"neo4j-{port}.log"
 
     def start(self) -> None:
@@ -32,6 +37,8 @@ class LocalNeo4j:
         if not LAUNCHER.exists():
             raise RuntimeError(f"{LAUNCHER} is missing: cannot start Neo4j (use --neo4j URL or --skip-neo4j)")
         subprocess.run([str(LAUNCHER), *self._options, "--fresh", "start"], check=True, env=self._env)
+        os.environ["NEO4J_USER"] = "neo4j"
+        os.environ["NEO4J_PASSWORD"] = self.password
 
     def stop(self) -> None:
         subprocess.run([str(LAUNCHER), *self._options, "stop"], check=False, env=self._env)

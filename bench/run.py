@@ -163,7 +163,8 @@ def run_coldstarts(store_url: str, runs: int) -> dict[str, Any]:
         "cold_start_s": statistics.median(r["cold_start_s"] for r in results),
         "load_s": statistics.median(r["load_s"] for r in results),
         "build_s": statistics.median(r["build_s"] for r in results),
-        "peak_rss_bytes": max(r["peak_rss_bytes"] for r in results),
+        "cpu_s": statistics.median(r["cpu_s"] for r in results),
+        "peak_rss_bytes": max(r["peak_rss_bytes"] or 0 for r in results),
     }
 
 
@@ -306,6 +307,7 @@ def cypher_suite(args: argparse.Namespace, url: str, targets: dict[str, str]) ->
     drv = cypher.driver(url)
     out: dict[str, Any] = {
         "server": cypher.server_version(drv),
+        "node_counts": cypher.node_counts(drv),
         "answers": {},
         "latency": {},
         "queries": {
@@ -459,6 +461,8 @@ def render(result: dict[str, Any]) -> str:
         f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
         f"commit {m['commit']}; load average at start {m['load_average_at_start'][0]:.2f}"
     )
+    for problem in result.get("problems", []):
+        lines.append(f"PROBLEM: {problem}")
     stores = result["stores"]
     kinds = list(stores)
     lines.append("")
@@ -482,7 +486,7 @@ def render(result: dict[str, Any]) -> str:
         if c:
             lines.append(
                 f"  {kind:9} {c['cold_start_s']:6.2f} s "
-                f"(load {c['load_s']:.2f} s + build {c['build_s']:.2f} s), "
+                f"(load {c['load_s']:.2f} s + build {c['build_s']:.2f} s; CPU {c['cpu_s']:.2f} s), "
                 f"peak RSS {c['peak_rss_bytes'] / GIB:.2f} GiB"
             )
         http = stores[kind].get("http", {})
@@ -643,6 +647,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stations_by_status": dict(Counter(str(s.status) for s in station_records)),
         "generate_s": time.perf_counter() - generated,
     }
+    network = result["network"]
+    problems: list[str] = []
     targets = choose_targets(division_records)
     result["asked_about"] = {k: v for k, v in targets.items() if k != "provinces"}
 
@@ -669,6 +675,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "neo4j" in stores:
             note("Cypher straight to Neo4j")
             result["cypher"] = cypher_suite(args, stores["neo4j"], targets)
+            found = result["cypher"]["node_counts"]
+            if found != {"divisions": network["divisions"], "stations": network["stations"]}:
+                problems.append(
+                    f"Neo4j holds {found}, not the generated network: something else wrote into it"
+                )
+        for kind in stores:
+            for run in result["stores"][kind]["cold_start"]["runs"]:
+                if (run["divisions"], run["stations"]) != (network["divisions"], network["stations"]):
+                    problems.append(
+                        f"the {kind} cold start loaded {run['divisions']} divisions and {run['stations']} "
+                        "stations, not the generated network"
+                    )
         for kind, url in stores.items():
             note(f"HTTP, {kind}")
             suite = HttpSuite(args, kind, url, targets, token, work_dir)
@@ -694,6 +712,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["cypher_answers_equal"] = all(
             all(store.get("cypher_answers_equal", {}).values()) for store in result["stores"].values()
         )
+        if not result["cypher_answers_equal"]:
+            problems.append("the Cypher answers differ from the service's")
+    result["problems"] = problems
     result["targets"] = evaluate(result)
     result["machine"]["load_average_at_end"] = os.getloadavg()
     result["total_s"] = time.perf_counter() - started
@@ -701,10 +722,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(render(result))
     print(f"\nwritten to {args.out} in {result['total_s']:.0f} s")
-    if result.get("cypher_answers_equal") is False:
-        print("ERROR: the Cypher answers differ from the service's", file=sys.stderr)
-        return 1
-    return 0
+    for problem in problems:
+        print(f"ERROR: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _jsonable(value: Any) -> Any:

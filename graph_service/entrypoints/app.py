@@ -1,0 +1,310 @@
+"""The HTTP side of the GraphQL service (spec §5), as a Starlette app.
+
+Routes: POST /graphql runs a query or mutation; GET /graphql serves GraphiQL; GET /healthz answers
+while the process is up; GET /readyz answers 200 when the store is reachable and the engine loaded,
+503 otherwise.
+
+Every request gets an id (a uuid), sent back in the `X-Request-Id` header. Every error a client sees
+is GraphQL-shaped and carries `extensions.code` (spec §5) and `extensions.requestId`; an unexpected
+exception becomes INTERNAL with a fixed message, and is logged with the request id and its traceback.
+Bad input is never answered with HTTP 500. Each request refreshes the service once (so writes by
+other processes are seen), then runs in a worker thread, since the store calls block.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from graph_service.adapters.store import StoreError
+from graph_service.domain.validation import Problem
+from graph_service.entrypoints.graphql_schema import GraphQLContext, camel_case, schema
+from graph_service.service_layer.auth import Principal, read_token
+from graph_service.service_layer.errors import BadUserInput, ServiceError, Unauthenticated
+from graph_service.service_layer.services import NetworkService
+
+logger = logging.getLogger("graph_service.graphql")
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""The largest request body accepted: room for the Guizhou demo station file as an import."""
+REQUEST_ID_HEADER = "X-Request-Id"
+INTERNAL_MESSAGE = "internal server error; quote the request id when reporting it"
+
+BAD_USER_INPUT = BadUserInput.code
+INTERNAL = "INTERNAL"
+_ALLOWED_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+_GRAPHIQL_HTML = get_graphql_ide_html("graphiql")
+
+
+class RequestRefused(Exception):
+    """A request refused before any GraphQL ran: HTTP status, code and message for the client."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
+    """The Starlette app serving `service` (already opened, its engine loaded)."""
+    endpoint = GraphQLEndpoint(service, max_body_bytes)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """Ready when the store answers and the engine holds the network, caught up with the store."""
+        try:
+            await run_in_threadpool(_check_ready, service)
+        except Exception:
+            logger.warning("readiness check failed (request %s)", _request_id(request), exc_info=True)
+            return JSONResponse(
+                {"status": "unavailable", "reason": "the store does not answer or the network cannot load"},
+                503,
+            )
+        return JSONResponse({"status": "ready", "dataVersion": service.engine.version})
+
+    return Starlette(
+        routes=[
+            Route("/graphql", endpoint.respond, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        middleware=[Middleware(RequestIdMiddleware)],
+    )
+
+
+class RequestIdMiddleware:
+    """Gives each HTTP request a fresh uuid (in `request.state.request_id`) and returns it in the
+    `X-Request-Id` response header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _check_ready(service: NetworkService) -> None:
+    """Raise unless the store answers and the engine can catch up with it."""
+    service.store.ping()
+    service.refresh()
+
+
+def _request_id(request: Request) -> str:
+    return getattr(request.state, "request_id", None) or str(uuid.uuid4())
+
+
+class GraphQLEndpoint:
+    """GET: GraphiQL. POST: one GraphQL operation as JSON {query, variables?, operationName?}."""
+
+    def __init__(self, service: NetworkService, max_body_bytes: int) -> None:
+        self.service = service
+        self.max_body_bytes = max_body_bytes
+
+    async def respond(self, request: Request) -> Response:
+        if request.method == "GET":
+            return HTMLResponse(_GRAPHIQL_HTML)
+        request_id = _request_id(request)
+        try:
+            payload = await self._read_payload(request)
+            principal = self._principal(request)
+            status, body = await run_in_threadpool(self._execute, payload, principal, request_id)
+        except RequestRefused as refused:
+            return JSONResponse(
+                {"errors": [_error(refused.message, refused.code, request_id)]},
+                refused.status,
+                headers=refused.headers,
+            )
+        except Exception:
+            logger.exception("unexpected error handling request %s", request_id)
+            return JSONResponse({"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}, 500)
+        return JSONResponse(body, status)
+
+    # --- before GraphQL --------------------------------------------------------------------------
+
+    async def _read_payload(self, request: Request) -> dict[str, Any]:
+        """The request's JSON body, checked for size, media type and shape."""
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
+            raise RequestRefused(
+                415, BAD_USER_INPUT, "send the operation as JSON (Content-Type: application/json)"
+            )
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            raise self._too_large()
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body_bytes:
+                raise self._too_large()
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError) as error:
+            raise RequestRefused(400, BAD_USER_INPUT, "the request body is not valid JSON") from error
+        if not isinstance(payload, dict):
+            raise RequestRefused(400, BAD_USER_INPUT, "send one operation as a JSON object (no batches)")
+        query, variables = payload.get("query"), payload.get("variables")
+        operation_name = payload.get("operationName")
+        if not isinstance(query, str) or not query.strip():
+            raise RequestRefused(400, BAD_USER_INPUT, "the request has no query (a string)")
+        if variables is not None and not isinstance(variables, dict):
+            raise RequestRefused(400, BAD_USER_INPUT, "variables must be a JSON object")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise RequestRefused(400, BAD_USER_INPUT, "operationName must be a string")
+        return {"query": query, "variables": variables, "operation_name": operation_name}
+
+    def _too_large(self) -> RequestRefused:
+        return RequestRefused(
+            413, BAD_USER_INPUT, f"the request body is larger than {self.max_body_bytes} bytes"
+        )
+
+    def _principal(self, request: Request) -> Principal | None:
+        """Who the bearer token names (None without one); 401 UNAUTHENTICATED for a bad one."""
+        header = request.headers.get("authorization")
+        if header is None:
+            return None
+        scheme, _, token = header.strip().partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("send the token as Authorization: Bearer <token>")
+            return read_token(self.service.settings.jwt_secret, token.strip())
+        except Unauthenticated as error:
+            raise RequestRefused(
+                401,
+                error.code,
+                error.message,
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from error
+
+    # --- GraphQL ---------------------------------------------------------------------------------
+
+    def _execute(
+        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str
+    ) -> tuple[int, dict[str, Any]]:
+        """Refresh the service, run the operation (in a worker thread); the HTTP status and body."""
+        try:
+            self.service.refresh()
+        except StoreError:
+            logger.exception("the store failed during request %s", request_id)
+            return 503, {"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}
+        context = GraphQLContext(
+            self.service, principal, request_id, self.service.today(), payload["operation_name"]
+        )
+        try:
+            result = schema.execute_sync(
+                payload["query"],
+                variable_values=payload["variables"],
+                context_value=context,
+                operation_name=payload["operation_name"],
+                allowed_operation_types=_ALLOWED_OPERATIONS,
+            )
+        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as error:
+            return 400, {"errors": [_error(_operation_problem(error), BAD_USER_INPUT, request_id)]}
+        body: dict[str, Any] = {}
+        errors = result.errors or []
+        if result.data is not None or any(error.path is not None for error in errors):
+            body["data"] = result.data
+        if errors:
+            body["errors"] = [format_error(error, request_id) for error in errors]
+        return 200, body
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """The client's view of an error: its message, locations and path, and `extensions.code`.
+
+    A `ServiceError` keeps its code and message (a `BadUserInput` adds its problems); a request
+    that cannot run (syntax, validation, a bad variable or argument value, a limit) is BAD_USER_INPUT
+    with GraphQL's own message; anything else is INTERNAL, masked and logged.
+    """
+    original = error.original_error
+    extensions: dict[str, Any] = {}
+    if isinstance(original, ServiceError) and original.code != INTERNAL:
+        code, message = original.code, original.message
+        if isinstance(original, BadUserInput) and original.problems:
+            extensions["problems"] = [_problem(problem) for problem in original.problems]
+    elif _is_request_error(error):
+        source = original if isinstance(original, GraphQLError) else error
+        code = str((source.extensions or {}).get("code") or BAD_USER_INPUT)
+        message = error.message
+    else:
+        logger.error(
+            "INTERNAL error in request %s at %s",
+            request_id,
+            ".".join(str(part) for part in error.path or ()) or "(no path)",
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        code, message = INTERNAL, INTERNAL_MESSAGE
+    formatted: dict[str, Any] = {"message": message}
+    if error.locations:
+        formatted["locations"] = [location.formatted for location in error.locations]
+    if error.path is not None:
+        formatted["path"] = error.path
+    formatted["extensions"] = {"code": code, "requestId": request_id, **extensions}
+    return formatted
+
+
+def _is_request_error(error: GraphQLError) -> bool:
+    """True for GraphQL's own verdict on the request: a syntax, validation or variable error (before
+    execution, so no path), or an argument value refused at run time (located at the value given).
+    An output value GraphQL cannot represent also arrives as a GraphQLError, but without a location
+    in the document: that one is the server's fault."""
+    original = error.original_error
+    if error.path is None:
+        return original is None or isinstance(original, GraphQLError)
+    return isinstance(original, GraphQLError) and bool(original.nodes) and original.original_error is None
+
+
+def _problem(problem: Problem) -> dict[str, Any]:
+    """One problem of a rejected input: the field to blame (camelCase, when one is) and why."""
+    return {
+        "field": camel_case(problem.column) if problem.column else None,
+        "message": problem.message,
+    }
+
+
+def _operation_problem(error: Exception) -> str:
+    """Why the document names no operation that can run."""
+    if isinstance(error, InvalidOperationTypeError):
+        return f"{error.operation_type.value} operations are not supported; send a query or a mutation"
+    if isinstance(error, CannotGetOperationTypeError) and error.operation_name is not None:
+        return f"the document has no operation named {error.operation_name!r}"
+    if isinstance(error, CannotGetOperationTypeError):
+        return "the document must hold one operation, or name the one to run in operationName"
+    return "the request has no query"
+
+
+def _error(message: str, code: str, request_id: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code, "requestId": request_id}}

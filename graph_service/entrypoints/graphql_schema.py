@@ -1,0 +1,837 @@
+"""The GraphQL schema of spec §5: its types, the resolvers behind them, and the per-request limits.
+
+Resolvers only translate. They take the request's `GraphQLContext`, call the `NetworkService` (or the
+engine's read-only lookups), and wrap the records that come back. Access rules, validation and
+writes all live in the service layer. A `ServiceError` raised there reaches the client as a GraphQL
+error whose `extensions.code` is the error's `code`; `app.format_error` does that mapping.
+
+`schema` is the executable schema; `sdl()` prints it as committed in schema/schema.graphql.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Annotated, Any, TypeAlias, TypeVar
+
+import strawberry
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+)
+from strawberry import UNSET
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
+from graph_service.domain.model import Division, Station
+from graph_service.domain.validation import Problem
+from graph_service.engine import LevelCoverage, Page, Rollup
+from graph_service.service_layer.auth import Principal
+from graph_service.service_layer.errors import BadUserInput
+from graph_service.service_layer.services import ImportReport, NetworkService
+
+# --- limits --------------------------------------------------------------------------------------
+
+MAX_PAGE_SIZE = 100
+"""`first` must lie in 1..MAX_PAGE_SIZE; it defaults to MAX_PAGE_SIZE."""
+MAX_DEPTH = 15
+"""Deepest field nesting allowed (introspection excluded): room for four nested `children` pages."""
+MAX_ALIASES = 30
+"""Most aliased fields in one document, counted through fragments."""
+MAX_TOKENS = 3_000
+"""Most lexical tokens in one document (fragments included); GraphiQL's introspection uses ~300."""
+MAX_COST = 100_000
+"""Most field resolutions a query may ask for, estimated from its page sizes (see `estimated_cost`)."""
+CACHE_SIZE = 512
+"""Parsed and validated documents kept (least recently used first out)."""
+
+
+# --- the request context -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLContext:
+    """What every resolver of one request sees: the service, who asks, the request id, and "today"."""
+
+    service: NetworkService
+    principal: Principal | None
+    request_id: str
+    today: date
+    operation_name: str | None = None
+    """The operationName the client sent (GraphQL requires one when the document holds several)."""
+
+
+Info: TypeAlias = strawberry.Info[GraphQLContext, None]
+
+
+def _service(info: Info) -> NetworkService:
+    return info.context.service
+
+
+def _day(info: Info, as_of: date | None) -> date:
+    """`asOf` when given, else today in the configured time zone (fixed once per request)."""
+    return as_of if as_of is not None and as_of is not UNSET else info.context.today
+
+
+def _readable(info: Info) -> NetworkService:
+    """The service, once the service layer agrees the caller may read."""
+    service = _service(info)
+    service.check_read(info.context.principal)
+    return service
+
+
+def _given(value: Any) -> Any:
+    """None for an argument that was left out (UNSET) or passed as null."""
+    return None if value is UNSET else value
+
+
+# --- enums: mirrors of the domain's, so the domain classes stay free of GraphQL ------------------
+
+
+@strawberry.enum(name="DivisionLevel", description="An administrative level of the NBS division table.")
+class DivisionLevelEnum(Enum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+@strawberry.enum(name="StationLevel", description="A level of the four-level station network.")
+class StationLevelEnum(Enum):
+    GUIDANCE_CENTRE = "guidance_centre"
+    GENERAL_STATION = "general_station"
+    TOWNSHIP_STATION = "township_station"
+    VILLAGE_ROOM = "village_room"
+
+
+@strawberry.enum(name="StationStatus", description="Where a station is in its life.")
+class StationStatusEnum(Enum):
+    PLANNED = "planned"
+    BUILDING = "building"
+    OPERATING = "operating"
+    CLOSED = "closed"
+
+
+ENUM_MIRRORS: tuple[tuple[type[Enum], type[Enum]], ...] = (
+    (DivisionLevelEnum, DivisionLevel),
+    (StationLevelEnum, StationLevel),
+    (StationStatusEnum, StationStatus),
+)
+"""Each GraphQL enum with the domain enum it mirrors (same names, same values)."""
+
+E = TypeVar("E", bound=Enum)
+
+
+def _convert(value: Enum, kind: type[E]) -> E:
+    """The member of `kind` with the same value (GraphQL enum ↔ domain enum)."""
+    return kind(value.value)
+
+
+# --- cursors and pages ---------------------------------------------------------------------------
+
+DIVISION_CURSOR = "division"
+STATION_CURSOR = "station"
+
+
+def encode_cursor(kind: str, key: str) -> str:
+    """An opaque cursor for the item with sort key `key` (a code or an id) in a list of `kind`."""
+    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode("ascii").rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str | None) -> str | None:
+    """The sort key inside `cursor` (None when no cursor was given); `BadUserInput` when it is not one
+    of ours for a list of `kind`."""
+    cursor = _given(cursor)
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError) as error:
+        raise BadUserInput(f"after: {cursor!r} is not a cursor this service issued") from error
+    prefix, separator, key = text.partition(":")
+    if not separator or prefix != kind or not key:
+        raise BadUserInput(f"after: {cursor!r} is not a cursor of a {kind} list")
+    return key
+
+
+def page_size(first: int | None) -> int:
+    """`first` checked against 1..MAX_PAGE_SIZE (absent or null: MAX_PAGE_SIZE)."""
+    first = _given(first)
+    if first is None:
+        return MAX_PAGE_SIZE
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise BadUserInput(f"first must be between 1 and {MAX_PAGE_SIZE}, not {first}")
+    return first
+
+
+T = TypeVar("T")
+
+
+def page_of(items: Sequence[T], key: Callable[[T], str], after: str | None, first: int) -> Page[T]:
+    """One page of `items` (already sorted by `key`): the `first` after the key `after`."""
+    keys = [key(item) for item in items]
+    start = bisect_right(keys, after) if after is not None else 0
+    return Page(list(items[start : start + first]), len(items), start + first < len(items))
+
+
+@strawberry.type(description="Where a page ends, for asking for the next one (forward pagination).")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="True when more items follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of this page's last item: pass it as `after` for the next page."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="True when this page was asked for with `after` (pagination is forward only)."
+    )
+    start_cursor: str | None = strawberry.field(description="The cursor of this page's first item.")
+
+
+def _page_info(cursors: Sequence[str], has_next: bool, after: str | None) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        end_cursor=cursors[-1] if cursors else None,
+        has_previous_page=after is not None,
+        start_cursor=cursors[0] if cursors else None,
+    )
+
+
+# --- output types --------------------------------------------------------------------------------
+
+
+@strawberry.type(name="LevelCoverage", description="How many divisions of one level are covered.")
+class LevelCoverageType:
+    level: DivisionLevelEnum
+    total: int = strawberry.field(description="Divisions of this level in the subtree.")
+    covered: int = strawberry.field(description="Those of them covered on the day.")
+    rate: float | None = strawberry.field(description="covered / total; null when total is 0.")
+
+    @classmethod
+    def of(cls, coverage: LevelCoverage) -> LevelCoverageType:
+        return cls(
+            level=_convert(coverage.level, DivisionLevelEnum),
+            total=coverage.total,
+            covered=coverage.covered,
+            rate=coverage.rate,
+        )
+
+
+@strawberry.type(
+    name="Rollup",
+    description="The stations active on a day in a division or below it: counts per level, staff sums.",
+)
+class RollupType:
+    guidance_centres: int
+    general_stations: int
+    township_stations: int
+    village_rooms: int
+    staff: int
+    certified_staff: int
+    volunteers: int
+
+    @classmethod
+    def of(cls, rollup: Rollup) -> RollupType:
+        return cls(
+            guidance_centres=rollup.guidance_centres,
+            general_stations=rollup.general_stations,
+            township_stations=rollup.township_stations,
+            village_rooms=rollup.village_rooms,
+            staff=rollup.staff,
+            certified_staff=rollup.certified_staff,
+            volunteers=rollup.volunteers,
+        )
+
+
+@strawberry.type(name="Division", description="An administrative division (NBS code table).")
+class DivisionType:
+    record: strawberry.Private[Division]
+
+    @strawberry.field(description="The NBS code: 2, 4, 6, 9 or 12 digits by level.")
+    def code(self) -> str:
+        return self.record.code
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name
+
+    @strawberry.field
+    def level(self) -> DivisionLevelEnum:
+        return _convert(self.record.level, DivisionLevelEnum)
+
+    @strawberry.field(description="The division directly above (null for a province).")
+    def parent(self, info: Info) -> DivisionType | None:
+        parent_code = self.record.parent_code
+        return _division(_service(info).engine.division(parent_code)) if parent_code else None
+
+    @strawberry.field(description="Every division above this one, root first.")
+    def ancestors(self, info: Info) -> list[DivisionType]:
+        return [DivisionType(record=d) for d in _service(info).engine.ancestors(self.record.code)]
+
+    @strawberry.field(description="The divisions directly below, by code.")
+    def children(
+        self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
+    ) -> DivisionConnection:
+        size, key = page_size(first), decode_cursor(DIVISION_CURSOR, after)
+        return DivisionConnection.of(_service(info).engine.children(self.record.code, key, size), key)
+
+    @strawberry.field(
+        description="Whether an active station of this division's own level sits in it on `asOf` "
+        "(default today); null for a province, which has no station level."
+    )
+    def covered(self, info: Info, as_of: date | None = UNSET) -> bool | None:
+        return _service(info).engine.covered(self.record.code, _day(info, as_of))
+
+    @strawberry.field(description="For each level below this one, top-down: how many are covered on `asOf`.")
+    def coverage(self, info: Info, as_of: date | None = UNSET) -> list[LevelCoverageType]:
+        coverage = _service(info).engine.coverage(self.record.code, _day(info, as_of))
+        return [LevelCoverageType.of(level) for level in coverage]
+
+    @strawberry.field(description="The stations active on `asOf` in this division or anywhere below it.")
+    def rollup(self, info: Info, as_of: date | None = UNSET) -> RollupType:
+        return RollupType.of(_service(info).engine.rollup(self.record.code, _day(info, as_of)))
+
+    @strawberry.field(description="The stations sitting in this division itself, by id.")
+    def stations(
+        self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
+    ) -> StationConnection:
+        size, key = page_size(first), decode_cursor(STATION_CURSOR, after)
+        return StationConnection.of(_service(info).engine.stations_in(self.record.code, key, size), key)
+
+
+@strawberry.type(name="Station", description="One station of the network, at its current version.")
+class StationType:
+    record: strawberry.Private[Station]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.record.id)
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name
+
+    @strawberry.field
+    def level(self) -> StationLevelEnum:
+        return _convert(self.record.level, StationLevelEnum)
+
+    @strawberry.field
+    def status(self) -> StationStatusEnum:
+        return _convert(self.record.status, StationStatusEnum)
+
+    @strawberry.field(description="The division the station sits in.")
+    def division(self, info: Info) -> DivisionType:
+        return DivisionType(record=_service(info).require_division(self.record.division_code))
+
+    @strawberry.field(description="The station this one reports to (null for a guidance centre).")
+    def parent(self, info: Info) -> StationType | None:
+        parent_id = self.record.parent_id
+        return _station(_service(info).engine.station(parent_id)) if parent_id else None
+
+    @strawberry.field
+    def opened_on(self) -> date | None:
+        return self.record.opened_on
+
+    @strawberry.field(description="The first day the station is no longer active.")
+    def closed_on(self) -> date | None:
+        return self.record.closed_on
+
+    @strawberry.field
+    def staff(self) -> int:
+        return self.record.staff
+
+    @strawberry.field
+    def certified_staff(self) -> int:
+        return self.record.certified_staff
+
+    @strawberry.field
+    def volunteers(self) -> int:
+        return self.record.volunteers
+
+    @strawberry.field(description="1 when created, +1 on every change: pass it as `expectedVersion`.")
+    def version(self) -> int:
+        return self.record.version
+
+    @strawberry.field(description="The stations that report to this one, by id.")
+    def reporting_stations(
+        self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
+    ) -> StationConnection:
+        size, key = page_size(first), decode_cursor(STATION_CURSOR, after)
+        reporting = _service(info).engine.stations_reporting_to(self.record.id)
+        return StationConnection.of(page_of(reporting, lambda s: s.id, key, size), key)
+
+
+def _division(record: Division | None) -> DivisionType | None:
+    return DivisionType(record=record) if record is not None else None
+
+
+def _station(record: Station | None) -> StationType | None:
+    return StationType(record=record) if record is not None else None
+
+
+@strawberry.type
+class DivisionEdge:
+    cursor: str
+    node: DivisionType
+
+
+@strawberry.type(description="One page of divisions, by code.")
+class DivisionConnection:
+    total_count: int = strawberry.field(description="How many divisions the whole list holds.")
+    edges: list[DivisionEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: Page[Division], after: str | None) -> DivisionConnection:
+        edges = [
+            DivisionEdge(cursor=encode_cursor(DIVISION_CURSOR, d.code), node=DivisionType(record=d))
+            for d in page.items
+        ]
+        return cls(
+            total_count=page.total,
+            edges=edges,
+            page_info=_page_info([edge.cursor for edge in edges], page.has_next, after),
+        )
+
+
+@strawberry.type
+class StationEdge:
+    cursor: str
+    node: StationType
+
+
+@strawberry.type(description="One page of stations, by id.")
+class StationConnection:
+    total_count: int = strawberry.field(description="How many stations the whole list holds.")
+    edges: list[StationEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: Page[Station], after: str | None) -> StationConnection:
+        edges = [
+            StationEdge(cursor=encode_cursor(STATION_CURSOR, s.id), node=StationType(record=s))
+            for s in page.items
+        ]
+        return cls(
+            total_count=page.total,
+            edges=edges,
+            page_info=_page_info([edge.cursor for edge in edges], page.has_next, after),
+        )
+
+
+@strawberry.type(name="ImportError", description="One problem with an imported file.")
+class ImportErrorType:
+    row: int = strawberry.field(description="The row, counting the header as row 1.")
+    column: str | None = strawberry.field(description="The CSV column, when one is to blame.")
+    message: str
+
+    @classmethod
+    def of(cls, problem: Problem) -> ImportErrorType:
+        return cls(row=problem.row, column=problem.column, message=problem.message)
+
+
+@strawberry.type(
+    name="ImportReport",
+    description="What an import did, or (dry run, or a rejected file: applied false) would have done.",
+)
+class ImportReportType:
+    applied: bool = strawberry.field(description="True when the file was written (or needed no writes).")
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[ImportErrorType] = strawberry.field(
+        description="Every problem found; when there are any, nothing was written."
+    )
+
+    @classmethod
+    def of(cls, report: ImportReport) -> ImportReportType:
+        return cls(
+            applied=report.applied,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            errors=[ImportErrorType.of(problem) for problem in report.errors],
+        )
+
+
+# --- input types ---------------------------------------------------------------------------------
+
+
+@strawberry.input(description="A new station: the station CSV's fields. Counts default to 0.")
+class StationInput:
+    id: strawberry.ID
+    name: str
+    level: StationLevelEnum
+    division_code: str
+    parent_id: strawberry.ID | None = UNSET
+    status: StationStatusEnum
+    opened_on: date | None = UNSET
+    closed_on: date | None = UNSET
+    staff: int | None = 0
+    certified_staff: int | None = 0
+    volunteers: int | None = 0
+
+    def to_fields(self) -> dict[str, Any]:
+        """The station's fields as `NetworkService.create_station` takes them (snake_case, domain types;
+        None for what was left out)."""
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "level": _convert(self.level, StationLevel),
+            "division_code": self.division_code,
+            "parent_id": _given(self.parent_id),
+            "status": _convert(self.status, StationStatus),
+            "opened_on": _given(self.opened_on),
+            "closed_on": _given(self.closed_on),
+            "staff": _given(self.staff),
+            "certified_staff": _given(self.certified_staff),
+            "volunteers": _given(self.volunteers),
+        }
+
+
+_PATCH_FIELDS: tuple[str, ...] = (
+    "name",
+    "level",
+    "division_code",
+    "parent_id",
+    "status",
+    "opened_on",
+    "closed_on",
+    "staff",
+    "certified_staff",
+    "volunteers",
+)
+"""The station fields a patch may change (all but `id`), as `NetworkService.update_station` names them."""
+_CLEARABLE = frozenset({"parent_id", "opened_on", "closed_on"})
+_PATCH_ENUMS: Mapping[str, type[Enum]] = {"level": StationLevel, "status": StationStatus}
+
+
+def camel_case(column: str) -> str:
+    """The GraphQL name of a station field or CSV column (`division_code` → `divisionCode`)."""
+    head, *rest = column.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+@strawberry.input(
+    description="Changes to a station: a field left out keeps its value; null clears parentId, "
+    "openedOn or closedOn (the other fields cannot be null)."
+)
+class StationPatch:
+    name: str | None = UNSET
+    level: StationLevelEnum | None = UNSET
+    division_code: str | None = UNSET
+    parent_id: strawberry.ID | None = UNSET
+    status: StationStatusEnum | None = UNSET
+    opened_on: date | None = UNSET
+    closed_on: date | None = UNSET
+    staff: int | None = UNSET
+    certified_staff: int | None = UNSET
+    volunteers: int | None = UNSET
+
+    def to_patch(self) -> dict[str, Any]:
+        """The fields given, as `NetworkService.update_station` takes them; `BadUserInput` for a null
+        that would clear a field which must have a value."""
+        patch: dict[str, Any] = {}
+        for name in _PATCH_FIELDS:
+            value = getattr(self, name)
+            if value is UNSET:
+                continue
+            if value is None and name not in _CLEARABLE:
+                raise BadUserInput(f"{camel_case(name)} cannot be null; leave it out to keep its value")
+            if isinstance(value, Enum):
+                value = _convert(value, _PATCH_ENUMS[name])
+            patch[name] = str(value) if name == "parent_id" and value is not None else value
+        return patch
+
+
+
+# --- roots ---------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The division with this NBS code, or null.")
+    def division(self, info: Info, code: str) -> DivisionType | None:
+        return _division(_readable(info).engine.division(code))
+
+    @strawberry.field(description="The station with this id, or null.")
+    def station(self, info: Info, id: strawberry.ID) -> StationType | None:
+        return _station(_readable(info).engine.station(str(id)))
+
+    @strawberry.field(
+        description="The divisions of `level` under `under` not covered on `asOf` (default today), by code."
+    )
+    def uncovered_divisions(
+        self,
+        info: Info,
+        under: str,
+        level: DivisionLevelEnum,
+        as_of: date | None = UNSET,
+        first: int | None = MAX_PAGE_SIZE,
+        after: str | None = UNSET,
+    ) -> DivisionConnection:
+        service = _readable(info)
+        size, key = page_size(first), decode_cursor(DIVISION_CURSOR, after)
+        page = service.uncovered(under, _convert(level, DivisionLevel), _day(info, as_of), key, size)
+        return DivisionConnection.of(page, key)
+
+    @strawberry.field(
+        description="Divisions whose name contains `nameContains`, optionally of one level and under "
+        "one division, by code."
+    )
+    def divisions(
+        self,
+        info: Info,
+        name_contains: str,
+        level: DivisionLevelEnum | None = UNSET,
+        under: str | None = UNSET,
+        first: int | None = MAX_PAGE_SIZE,
+        after: str | None = UNSET,
+    ) -> DivisionConnection:
+        service = _readable(info)
+        size, key = page_size(first), decode_cursor(DIVISION_CURSOR, after)
+        level = _given(level)
+        page = service.search(
+            name_contains,
+            _convert(level, DivisionLevel) if level is not None else None,
+            _given(under),
+            key,
+            size,
+        )
+        return DivisionConnection.of(page, key)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a station (editors: inside their scope; admins: anywhere).")
+    def create_station(
+        self, info: Info, station: Annotated[StationInput, strawberry.argument(name="input")]
+    ) -> StationType:
+        created = _service(info).create_station(info.context.principal, station.to_fields())
+        return StationType(record=created)
+
+    @strawberry.mutation(
+        description="Change some fields of a station; with `expectedVersion`, only if it is still at "
+        "that version (else CONFLICT)."
+    )
+    def update_station(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        patch: Annotated[StationPatch, strawberry.argument(name="input")],
+        expected_version: int | None = UNSET,
+    ) -> StationType:
+        updated = _service(info).update_station(
+            info.context.principal, str(id), patch.to_patch(), _given(expected_version)
+        )
+        return StationType(record=updated)
+
+    @strawberry.mutation(description="Close a station from `on` (it is active up to the day before).")
+    def close_station(self, info: Info, id: strawberry.ID, on: date) -> StationType:
+        return StationType(record=_service(info).close_station(info.context.principal, str(id), on))
+
+    @strawberry.mutation(
+        description="Import a station CSV (spec §2): validated whole, then written all at once or not at "
+        "all. A rejected file is a report with errors, not a GraphQL error."
+    )
+    def import_stations(self, info: Info, csv: str, dry_run: bool | None = UNSET) -> ImportReportType:
+        report = _service(info).import_stations(
+            info.context.principal, csv, dry_run=bool(_given(dry_run))
+        )
+        return ImportReportType.of(report)
+
+    @strawberry.mutation(
+        description="Import a division CSV (admins only), with the same all-or-nothing semantics."
+    )
+    def import_divisions(self, info: Info, csv: str, dry_run: bool | None = UNSET) -> ImportReportType:
+        report = _service(info).import_divisions(
+            info.context.principal, csv, dry_run=bool(_given(dry_run))
+        )
+        return ImportReportType.of(report)
+
+
+# --- protections ---------------------------------------------------------------------------------
+
+# The validation rules are built once, so a cached validation result is found again on the next
+# request (the rule classes are part of the cache key).
+_DEPTH_RULES = tuple(QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules)
+_ALIAS_RULES = tuple(MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules)
+
+
+class _DepthLimit(ValidationRule):
+    """QueryDepthLimiter's rule, minus its crash on a spread of an unknown fragment (which the
+    standard KnownFragmentNames rule reports instead)."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        try:
+            for rule in _DEPTH_RULES:
+                rule(context)
+        except KeyError:
+            pass
+        super().__init__(context)
+
+
+EXTRA_VALIDATION_RULES: tuple[type[ValidationRule], ...] = (_DepthLimit, *_ALIAS_RULES)
+
+_LIST_FACTORS: Mapping[str, int] = {"ancestors": 4, "coverage": 4}
+"""Lists without `first`, by field name, and the most items they hold."""
+
+
+def estimated_cost(
+    document: Any, operation_name: str | None, variables: Mapping[str, Any] | None, limit: int
+) -> int:
+    """An upper estimate of how many fields executing the operation resolves: every field counts once
+    per item of each list it sits in, a paged list holding `first` items (default MAX_PAGE_SIZE).
+    Counting stops a little past `limit`, so the walk itself stays cheap."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = next(
+        (op for op in operations if operation_name is None or (op.name and op.name.value == operation_name)),
+        None,
+    )
+    if chosen is None:
+        return 0
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    total = 0
+    for weight in _field_weights(chosen.selection_set, fragments, variables or {}, 1, frozenset()):
+        total += weight
+        if total > limit:
+            break
+    return total
+
+
+def _field_weights(
+    selections: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    multiplier: int,
+    seen: frozenset[str],
+) -> Iterator[int]:
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            factor = multiplier * _list_factor(selection, variables)
+            yield factor
+            if selection.selection_set is not None:
+                yield from _field_weights(selection.selection_set, fragments, variables, factor, seen)
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _field_weights(selection.selection_set, fragments, variables, multiplier, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                yield from _field_weights(
+                    fragment.selection_set, fragments, variables, multiplier, seen | {name}
+                )
+
+
+def _list_factor(field: FieldNode, variables: Mapping[str, Any]) -> int:
+    for argument in field.arguments or ():
+        if argument.name.value != "first":
+            continue
+        value: Any = None
+        if isinstance(argument.value, IntValueNode):
+            value = int(argument.value.value)
+        elif isinstance(argument.value, VariableNode):
+            value = variables.get(argument.value.name.value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return min(max(value, 1), MAX_PAGE_SIZE)
+        return MAX_PAGE_SIZE
+    name = field.name.value
+    if name in _PAGED_FIELDS:
+        return MAX_PAGE_SIZE
+    return _LIST_FACTORS.get(name, 1)
+
+
+class RequestLimits(SchemaExtension):
+    """Per request: caps the document's tokens at parse time, adds the depth and alias rules to
+    validation, and refuses (BAD_USER_INPUT) an operation whose estimated cost is over MAX_COST."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = MAX_TOKENS
+        context.validation_rules = (*context.validation_rules, *EXTRA_VALIDATION_RULES)
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        problem = self._refusal()
+        if problem is not None:
+            error = GraphQLError(problem, extensions={"code": BadUserInput.code})
+            context.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+    def _refusal(self) -> str | None:
+        """Why the operation must not run (None when it may)."""
+        context = self.execution_context
+        document = context.graphql_document
+        if document is None:
+            return None
+        request = context.context
+        operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        if operations > 1 and isinstance(request, GraphQLContext) and request.operation_name is None:
+            # GraphQL's GetOperation; strawberry alone would quietly run the first operation.
+            return "the document holds several operations: name the one to run in operationName"
+        cost = estimated_cost(document, context.operation_name, context.variables, MAX_COST)
+        if cost > MAX_COST:
+            return (
+                f"the query asks for too much (over {MAX_COST} fields at the page sizes given); "
+                "ask for smaller pages (first) or fewer nested lists"
+            )
+        return None
+
+
+class NetworkSchema(strawberry.Schema):
+    """The schema, leaving error logging to the HTTP layer (which logs only unexpected errors, with
+    the request id) instead of strawberry's default of logging every error with its traceback."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        return None
+
+
+schema: strawberry.Schema = NetworkSchema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        RequestLimits,
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+    ],
+)
+
+
+_PAGED_FIELDS: frozenset[str] = frozenset(
+    name
+    for graphql_type in schema._schema.type_map.values()
+    if isinstance(graphql_type, GraphQLObjectType)
+    for name, field in graphql_type.fields.items()
+    if "first" in field.args
+)
+"""The names of the fields that return a page (they take `first`)."""
+
+
+def sdl() -> str:
+    """The schema in GraphQL SDL, as committed in schema/schema.graphql."""
+    return schema.as_str().rstrip("\n") + "\n"

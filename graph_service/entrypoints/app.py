@@ -214,7 +214,17 @@ class GraphQLEndpoint:
     def _execute(
         self, payload: Mapping[str, Any], principal: Principal | None, request_id: str
     ) -> tuple[int, dict[str, Any]]:
-        """Refresh the service, run the operation (in a worker thread); the HTTP status and body."""
+        """Refresh the service, run the operation (in a worker thread); the HTTP status and body.
+
+        The engine's lock is held throughout, so every field of one response sees one version of the
+        network, even while another request writes.
+        """
+        with self.service.engine.lock:
+            return self._execute_locked(payload, principal, request_id)
+
+    def _execute_locked(
+        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str
+    ) -> tuple[int, dict[str, Any]]:
         try:
             self.service.refresh()
         except StoreError:

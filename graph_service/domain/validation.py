@@ -243,7 +243,10 @@ def _cycle_problems(
 
 
 def parse_station_row(row: int, values: Mapping[str, str]) -> tuple[Station | None, list[Problem]]:
-    """Turn one station row into a `Station`, checking every field on its own (not the network)."""
+    """Turn one station row into a `Station`, checking every field on its own (not the network).
+
+    Every check that the parsed fields allow is made, so one bad field does not hide another rule.
+    """
     problems: list[Problem] = []
     station_id, name = values["id"], values["name"]
     if not station_id:
@@ -254,10 +257,15 @@ def parse_station_row(row: int, values: Mapping[str, str]) -> tuple[Station | No
     status = _parse_enum(StationStatus, values["status"], row, "status", problems)
     if not values["division_code"]:
         problems.append(Problem(row, "division_code", "division_code is empty"))
-    dates = {
-        column: _parse_date(values[column], row, column, problems) for column in ("opened_on", "closed_on")
-    }
+    parsed_so_far = len(problems)
+    opened = _parse_date(values["opened_on"], row, "opened_on", problems)
+    closed = _parse_date(values["closed_on"], row, "closed_on", problems)
+    if status is not None and len(problems) == parsed_so_far:
+        problems.extend(_status_date_problems(status, opened, closed, row))
+    parsed_so_far = len(problems)
     counts = {column: _parse_count(values[column], row, column, problems) for column in COUNT_COLUMNS}
+    if len(problems) == parsed_so_far:
+        problems.extend(_count_problems(counts["staff"], counts["certified_staff"], row))
     if problems or level is None or status is None:
         return None, problems
     station = Station(
@@ -267,18 +275,26 @@ def parse_station_row(row: int, values: Mapping[str, str]) -> tuple[Station | No
         division_code=values["division_code"],
         parent_id=values["parent_id"] or None,
         status=status,
-        opened_on=dates["opened_on"],
-        closed_on=dates["closed_on"],
+        opened_on=opened,
+        closed_on=closed,
         **counts,
     )
-    problems.extend(station_field_problems(station, row))
-    return (station if not problems else None), problems
+    return station, problems
 
 
 def station_field_problems(station: Station, row: int) -> list[Problem]:
     """The rules that concern one station alone: status against dates, and the counts."""
+    problems = _status_date_problems(station.status, station.opened_on, station.closed_on, row)
+    for column in COUNT_COLUMNS:
+        if getattr(station, column) < 0:
+            problems.append(Problem(row, column, f"{column} must be a whole number ≥ 0"))
+    return problems + _count_problems(station.staff, station.certified_staff, row)
+
+
+def _status_date_problems(
+    status: StationStatus, opened: date | None, closed: date | None, row: int
+) -> list[Problem]:
     problems: list[Problem] = []
-    status, opened, closed = station.status, station.opened_on, station.closed_on
     if status in (StationStatus.PLANNED, StationStatus.BUILDING):
         for column, value in (("opened_on", opened), ("closed_on", closed)):
             if value is not None:
@@ -297,18 +313,17 @@ def station_field_problems(station: Station, row: int) -> list[Problem]:
             problems.append(Problem(row, "closed_on", "a closed station needs closed_on"))
         if opened is not None and closed is not None and not opened < closed:
             problems.append(Problem(row, "closed_on", f"closed_on {closed} must be after opened_on {opened}"))
-    for column in COUNT_COLUMNS:
-        if getattr(station, column) < 0:
-            problems.append(Problem(row, column, f"{column} must be a whole number ≥ 0"))
-    if station.certified_staff > station.staff:
-        problems.append(
-            Problem(
-                row,
-                "certified_staff",
-                f"certified_staff ({station.certified_staff}) cannot exceed staff ({station.staff})",
-            )
-        )
     return problems
+
+
+def _count_problems(staff: int, certified_staff: int, row: int) -> list[Problem]:
+    if certified_staff > staff >= 0:
+        return [
+            Problem(
+                row, "certified_staff", f"certified_staff ({certified_staff}) cannot exceed staff ({staff})"
+            )
+        ]
+    return []
 
 
 def validate_stations(
@@ -331,19 +346,25 @@ def validate_stations(
             first_row[station_id] = row
         if station is not None:
             parsed[station.id] = (row, station)
-    problems.extend(placement_problems(parsed, network))
+    rejected = {station_id: row for station_id, row in first_row.items() if station_id not in parsed}
+    problems.extend(placement_problems(parsed, network, rejected=rejected))
     problems.sort(key=lambda problem: problem.row)
     return [station for _, station in parsed.values()], problems
 
 
 def placement_problems(
-    changed: Mapping[str, tuple[int, Station]], network: NetworkView, *, recheck_reporting: bool = True
+    changed: Mapping[str, tuple[int, Station]],
+    network: NetworkView,
+    *,
+    recheck_reporting: bool = True,
+    rejected: Mapping[str, int] | None = None,
 ) -> list[Problem]:
     """Check where `changed` stations sit and whom they report to (spec §1), against the network.
 
     A station in `changed` overrides the stored one with its id. Stored stations that report to a
     changed station are checked again too (unless `recheck_reporting` is false, for a caller that
-    passes every station), since a move or level change may break them.
+    passes every station), since a move or level change may break them. `rejected` names the ids of
+    the file's rows that failed on their own (id -> row), so a station reporting to one is told so.
     """
 
     def find(station_id: str) -> Station | None:
@@ -352,13 +373,13 @@ def placement_problems(
 
     problems: list[Problem] = []
     for row, station in changed.values():
-        problems.extend(_placement_of(station, row, find, network))
+        problems.extend(_placement_of(station, row, find, network, rejected or {}))
         if not recheck_reporting:
             continue
         for child in network.stations_reporting_to(station.id):
             if child.id in changed:
                 continue
-            for problem in _placement_of(child, row, find, network):
+            for problem in _placement_of(child, row, find, network, {}):
                 problems.append(
                     dataclasses.replace(
                         problem,
@@ -371,7 +392,11 @@ def placement_problems(
 
 
 def _placement_of(
-    station: Station, row: int, find: Callable[[str], Station | None], network: NetworkView
+    station: Station,
+    row: int,
+    find: Callable[[str], Station | None],
+    network: NetworkView,
+    rejected: Mapping[str, int],
 ) -> list[Problem]:
     problems: list[Problem] = []
     division = network.division(station.division_code)
@@ -398,6 +423,16 @@ def _placement_of(
         problems.append(Problem(row, "parent_id", "a station cannot report to itself"))
         return problems
     parent = find(station.parent_id)
+    if parent is None and station.parent_id in rejected:
+        problems.append(
+            Problem(
+                row,
+                "parent_id",
+                f"parent station {station.parent_id!r} (row {rejected[station.parent_id]}) "
+                "has problems of its own; fix that row first",
+            )
+        )
+        return problems
     if parent is None:
         problems.append(
             Problem(

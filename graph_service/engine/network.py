@@ -16,7 +16,6 @@ division it concerns and that division's ancestors.
 from __future__ import annotations
 
 import gc
-import heapq
 import threading
 from array import array
 from bisect import bisect_right
@@ -45,6 +44,7 @@ from graph_service.engine.timeline import (
 )
 
 StationNode = tuple[str, str]
+UNCOVERED_LISTS_KEPT = 16
 
 
 def station_node(station_id: str) -> StationNode:
@@ -109,6 +109,8 @@ class NetworkEngine:
         self.version = 0
         self.lock = threading.RLock()
         self._names: _NameIndex | None = None
+        # Recently asked uncovered lists, (code, level, day) -> sorted codes, oldest first; emptied on writes.
+        self._uncovered_lists: dict[tuple[str, DivisionLevel, date], list[str]] = {}
         self._loading_divisions: list[Division] = []
         self._loading_stations: list[Station] = []
 
@@ -337,16 +339,20 @@ class NetworkEngine:
     ) -> Page[Division]:
         """The level-`level` divisions under `code` not covered on `day`, by code, after the code `after`.
 
-        Subtrees with nothing uncovered at that level are skipped, so the cost follows the size of
-        the answer, not of the subtree.
+        The whole sorted list is found once (skipping subtrees with nothing uncovered at that level, so
+        the cost follows the size of the answer, not of the subtree) and kept until the next write,
+        so walking the pages costs one search, not one per page.
         """
         with self.lock:
-            nodes = self.graph.nodes
-            total = self._uncovered_count(code, level, day)
-            candidates = (c for c in self._uncovered_codes(code, level, day) if after is None or c > after)
-            codes = heapq.nsmallest(first + 1, candidates)
-            items = [nodes[c]["division"] for c in codes[:first]]
-            return Page(items, total, len(codes) > first)
+            key = (code, level, day)
+            codes = self._uncovered_lists.pop(key, None)
+            if codes is None:
+                codes = sorted(self._uncovered_codes(code, level, day))
+            self._uncovered_lists[key] = codes
+            while len(self._uncovered_lists) > UNCOVERED_LISTS_KEPT:
+                del self._uncovered_lists[next(iter(self._uncovered_lists))]
+            nodes = self._node
+            return _page(codes, after, first, lambda c: nodes[c]["division"])
 
     def _uncovered_count(self, code: str, level: DivisionLevel, day: date) -> int:
         data = self.graph.nodes[code]
@@ -394,10 +400,12 @@ class NetworkEngine:
 
     def _replace_with(self, other: NetworkEngine) -> None:
         self.graph, self.version, self._names = other.graph, other.version, None
+        self._uncovered_lists.clear()
 
     def apply(self, changes: Changes) -> None:
         """Apply written records: update the graph and only the aggregates they affect."""
         with self.lock:
+            self._uncovered_lists.clear()
             if changes.divisions:
                 self._apply_divisions(changes.divisions)
             for station in changes.stations:

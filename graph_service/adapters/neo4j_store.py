@@ -1,0 +1,516 @@
+"""The Neo4j store, through the official `neo4j` driver (Bolt).
+
+Model (see `neo4j.cypher`, applied idempotently on first use):
+`(:Division {code, name, level, changed_in})-[:PART_OF]->(:Division)`,
+`(:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers, version,
+changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` and
+`(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values.
+
+Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
+makes concurrent writers (in any process) take turns, and makes `load` and `changes_since`, which take
+the same lock, see whole writes only (Neo4j reads are read-committed, not snapshots).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from datetime import date
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from neo4j import Driver, GraphDatabase, Transaction
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    ConfigurationError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
+
+from graph_service.adapters.batching import batches, check_batch_size
+from graph_service.adapters.store import (
+    DEFAULT_BATCH_SIZE,
+    Changes,
+    ConflictError,
+    Progress,
+    SnapshotSink,
+    StoreError,
+)
+from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
+from graph_service.domain.model import Division, Station
+
+SCHEMA_RESOURCE = "neo4j.cypher"
+URL_SCHEMES = frozenset({"bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"})
+CONNECTION_TIMEOUT_SECONDS = 10.0
+
+# Bumps the data version and holds the Meta node's write lock until the transaction ends.
+_BUMP_VERSION = """
+MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
+SET m.version = m.version + 1
+RETURN m.version AS version
+"""
+# Takes the same lock without changing anything, so no write can interleave with a read.
+_LOCK_VERSION = """
+MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
+SET m.version = m.version
+RETURN m.version AS version
+"""
+_READ_VERSION = "OPTIONAL MATCH (m:Meta {key: 'data'}) RETURN coalesce(m.version, 0) AS version"
+
+_WRITE_DIVISION_NODES = """
+UNWIND $rows AS row
+MERGE (d:Division {code: row.code})
+SET d.name = row.name, d.level = row.level, d.changed_in = $version
+"""
+# The far end of a link from a bound node is left without a label on purpose: with a label and a
+# predicate on its indexed key, a planner working from stale statistics (e.g. just after a large
+# import) may scan that whole index for every row instead of following the node's few links.
+_WRITE_DIVISION_LINKS = """
+UNWIND $rows AS row
+MATCH (d:Division {code: row.code})
+OPTIONAL MATCH (d)-[old:PART_OF]->(former)
+  WHERE row.parent_code IS NULL OR former.code <> row.parent_code
+DELETE old
+WITH DISTINCT d, row
+OPTIONAL MATCH (p:Division {code: row.parent_code})
+FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | MERGE (d)-[:PART_OF]->(p))
+RETURN collect(
+  CASE WHEN row.parent_code IS NOT NULL AND p IS NULL
+  THEN row.code + ' names parent ' + row.parent_code END
+)[..5] AS missing
+"""
+_WRITE_STATION_NODES = """
+UNWIND $rows AS row
+MERGE (s:Station {id: row.id})
+SET s.name = row.name, s.level = row.level, s.status = row.status,
+    s.opened_on = row.opened_on, s.closed_on = row.closed_on,
+    s.staff = row.staff, s.certified_staff = row.certified_staff, s.volunteers = row.volunteers,
+    s.version = row.version, s.changed_in = $version
+"""
+_WRITE_STATION_LINKS = """
+UNWIND $rows AS row
+MATCH (s:Station {id: row.id})
+OPTIONAL MATCH (s)-[old_in:SITS_IN]->(former_division)
+  WHERE former_division.code <> row.division_code
+OPTIONAL MATCH (s)-[old_to:REPORTS_TO]->(former_parent)
+  WHERE row.parent_id IS NULL OR former_parent.id <> row.parent_id
+DELETE old_in, old_to
+WITH DISTINCT s, row
+OPTIONAL MATCH (d:Division {code: row.division_code})
+OPTIONAL MATCH (p:Station {id: row.parent_id})
+FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END | MERGE (s)-[:SITS_IN]->(d))
+FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | MERGE (s)-[:REPORTS_TO]->(p))
+RETURN
+  collect(CASE WHEN d IS NULL THEN 'station ' + row.id + ' sits in ' + row.division_code END)[..5]
+    AS no_division,
+  collect(
+    CASE WHEN row.parent_id IS NOT NULL AND p IS NULL
+    THEN 'station ' + row.id + ' reports to ' + row.parent_id END
+  )[..5] AS no_parent
+"""
+_STORED_VERSIONS = """
+UNWIND $ids AS id
+MATCH (s:Station {id: id})
+RETURN s.id AS id, s.version AS version
+"""
+# Whole-network reads go page by page in key order (the uniqueness index gives that order for
+# free), each page one record holding a list of rows: far cheaper for the Python driver than one
+# Bolt message per row.
+_DIVISION_PAGE = """
+MATCH (d:Division) WHERE d.code > $after
+WITH d ORDER BY d.code LIMIT $limit
+OPTIONAL MATCH (d)-[:PART_OF]->(p)
+RETURN collect([d.code, d.name, d.level, p.code]) AS rows
+"""
+_STATION_PAGE = """
+MATCH (s:Station) WHERE s.id > $after
+WITH s ORDER BY s.id LIMIT $limit
+OPTIONAL MATCH (s)-[:SITS_IN]->(d)
+OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
+RETURN collect([s.id, s.name, s.level, d.code, p.id, s.status, s.opened_on, s.closed_on,
+                s.staff, s.certified_staff, s.volunteers, s.version]) AS rows
+"""
+# Changes are read through the changed_in indexes.
+_DIVISIONS_CHANGED = """
+MATCH (d:Division) WHERE d.changed_in > $since
+OPTIONAL MATCH (d)-[:PART_OF]->(p)
+RETURN [d.code, d.name, d.level, p.code] AS row
+"""
+_STATIONS_CHANGED = """
+MATCH (s:Station) WHERE s.changed_in > $since
+OPTIONAL MATCH (s)-[:SITS_IN]->(d)
+OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
+RETURN [s.id, s.name, s.level, d.code, p.id, s.status, s.opened_on, s.closed_on,
+        s.staff, s.certified_staff, s.volunteers, s.version] AS row
+"""
+
+
+def schema_text() -> str:
+    """The Cypher schema file shipped with the package (identical to schema/neo4j.cypher)."""
+    return resources.files("graph_service.adapters").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+
+
+def schema_statements(text: str) -> list[str]:
+    """Split a Cypher schema file into its statements: `//` comment lines dropped, split on `;`."""
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("//")]
+    return [statement.strip() for statement in "\n".join(lines).split(";") if statement.strip()]
+
+
+def check_url(url: str) -> None:
+    """Raise `StoreError` unless `url` is a Bolt URL with a host (and, if any, a numeric port)."""
+    parts = urlsplit(url)
+    problem = None
+    if parts.scheme.lower() not in URL_SCHEMES:
+        problem = "the scheme must be one of " + ", ".join(f"{scheme}://" for scheme in sorted(URL_SCHEMES))
+    elif not parts.hostname or " " in parts.netloc:
+        problem = "it names no host"
+    else:
+        try:
+            parts.port  # noqa: B018  (parsing the port is the check)
+        except ValueError:
+            problem = "the port is not a number"
+    if problem:
+        raise StoreError(f"invalid Neo4j store URL {url!r}: {problem} (expected bolt://HOST:PORT)")
+
+
+class Neo4jStore:
+    """A `Store` in a Neo4j database reached over Bolt. Safe to share between threads.
+
+    Credentials come from NEO4J_USER (default "neo4j") and NEO4J_PASSWORD (empty or unset: no
+    authentication); NEO4J_DATABASE picks a database other than the server's default.
+    """
+
+    def __init__(self, url: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        """Create the driver (cheap: no connection is made until first use)."""
+        check_url(url)
+        self.url = url
+        self.batch_size = check_batch_size(batch_size)
+        self._user = os.environ.get("NEO4J_USER") or "neo4j"
+        password = os.environ.get("NEO4J_PASSWORD") or ""
+        self._has_password = bool(password)
+        self._database = os.environ.get("NEO4J_DATABASE") or None
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+        try:
+            self._driver: Driver = GraphDatabase.driver(
+                url,
+                auth=(self._user, password) if password else None,
+                connection_timeout=CONNECTION_TIMEOUT_SECONDS,
+                notifications_min_severity="OFF",
+            )
+        except (ConfigurationError, ValueError) as error:
+            raise StoreError(f"invalid Neo4j store URL {url!r}: {error}") from error
+
+    # --- the Store protocol -----------------------------------------------------------------------
+
+    def load(self, sink: SnapshotSink) -> int:
+        """Stream every division (with its parent code), then every station (with its division code
+        and parent id), into `sink` from one transaction, `batch_size` records at a time; return the
+        data version read in that transaction. Writers wait while a load runs (see the module doc)."""
+        with self._transaction("load the network") as tx:
+            version = _run_version(tx, _LOCK_VERSION)
+            for row in self._pages(tx, _DIVISION_PAGE):
+                sink.add_division(_division_from_row(row))
+            for row in self._pages(tx, _STATION_PAGE):
+                sink.add_station(_station_from_row(row))
+            return version
+
+    def data_version(self) -> int:
+        """The current data version: 0 for a store never written to."""
+        with self._transaction("read the data version") as tx:
+            return _run_version(tx, _READ_VERSION)
+
+    def changes_since(self, version: int) -> Changes:
+        """Every division and station whose `changed_in` is above `version`, read in one transaction
+        together with the data version they bring the reader to."""
+        with self._transaction("read the changes") as tx:
+            current = _run_version(tx, _LOCK_VERSION)
+            divisions = [_division_from_row(r["row"]) for r in tx.run(_DIVISIONS_CHANGED, since=version)]
+            stations = [_station_from_row(r["row"]) for r in tx.run(_STATIONS_CHANGED, since=version)]
+            return Changes(current, divisions, stations)
+
+    def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
+        """Insert or replace `divisions` by code in one transaction: all nodes first, then the PART_OF
+        links (so a parent may come later in the sequence); return the new data version.
+
+        `progress` is called after each batch with the rows written so far, counting a row half
+        written once its node is and whole once its links are (so it ends at `len(divisions)`).
+
+        Raises `StoreError` (nothing written) when a parent_code names no division.
+        """
+        if not divisions:
+            return self.data_version()
+
+        def write(tx: Transaction, version: int) -> None:
+            report = _HalfSteps(progress)
+            for batch in batches(divisions, self.batch_size):
+                rows = [{"code": d.code, "name": d.name, "level": str(d.level)} for d in batch]
+                tx.run(_WRITE_DIVISION_NODES, rows=rows, version=version).consume()
+                report.done(len(batch))
+            missing: list[str] = []
+            for batch in batches(divisions, self.batch_size):
+                rows = [{"code": d.code, "parent_code": d.parent_code} for d in batch]
+                missing += tx.run(_WRITE_DIVISION_LINKS, rows=rows).single(strict=True)["missing"]
+                report.done(len(batch))
+            if missing:
+                raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
+
+        return self._write("upsert divisions", write)
+
+    def upsert_stations(
+        self,
+        stations: Sequence[Station],
+        expected_versions: Mapping[str, int | None] | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> int:
+        """Insert or replace `stations` by id in one transaction: nodes first, then the SITS_IN and
+        REPORTS_TO links; return the new data version. `progress` as for `upsert_divisions`.
+
+        Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
+        the transaction, after taking the write lock), and `StoreError` when a division_code or
+        parent_id names nothing; in both cases nothing is written.
+        """
+        if not stations:
+            return self.data_version()
+
+        def write(tx: Transaction, version: int) -> None:
+            if expected_versions:
+                self._check_versions(tx, expected_versions)
+            report = _HalfSteps(progress)
+            for batch in batches(stations, self.batch_size):
+                rows = [_station_params(s) for s in batch]
+                tx.run(_WRITE_STATION_NODES, rows=rows, version=version).consume()
+                report.done(len(batch))
+            no_division: list[str] = []
+            no_parent: list[str] = []
+            for batch in batches(stations, self.batch_size):
+                rows = [
+                    {"id": s.id, "division_code": s.division_code, "parent_id": s.parent_id} for s in batch
+                ]
+                record = tx.run(_WRITE_STATION_LINKS, rows=rows).single(strict=True)
+                no_division += record["no_division"]
+                no_parent += record["no_parent"]
+                report.done(len(batch))
+            if no_division:
+                raise StoreError("unknown division: " + ", ".join(no_division[:5]))
+            if no_parent:
+                raise StoreError("unknown parent station: " + ", ".join(no_parent[:5]))
+
+        return self._write("upsert stations", write)
+
+    def ping(self) -> None:
+        """Raise `StoreError` unless the server answers `RETURN 1`."""
+        with self._errors("answer a ping"), self._driver.session(database=self._database) as session:
+            session.run("RETURN 1").consume()
+
+    def close(self) -> None:
+        """Close the driver and its connections."""
+        self._driver.close()
+
+    def __enter__(self) -> Neo4jStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Neo4jStore({self.url!r})"
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Apply the constraints and indexes of `neo4j.cypher` (each IF NOT EXISTS) once per store
+        object, and wait for the indexes to come online."""
+        if self._schema_ready:
+            return
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            with self._errors("apply the schema"), self._driver.session(database=self._database) as session:
+                for statement in schema_statements(schema_text()):
+                    try:
+                        session.run(statement).consume()
+                    except ClientError as error:
+                        # Another process may create the same rule at the same moment.
+                        if "AlreadyExists" not in (error.code or ""):
+                            raise
+                session.run("CALL db.awaitIndexes(300)").consume()
+            self._schema_ready = True
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[Transaction]:
+        """One explicit transaction (schema applied first), committed when the block ends normally
+        and rolled back when it raises; driver errors become `StoreError`."""
+        self.ensure_schema()
+        with (
+            self._errors(action),
+            self._driver.session(database=self._database, fetch_size=self.batch_size) as session,
+        ):
+            tx = session.begin_transaction()
+            try:
+                yield tx
+                tx.commit()
+            except BaseException:
+                if not tx.closed():
+                    with suppress(Neo4jError, DriverError):
+                        tx.rollback()
+                raise
+            finally:
+                tx.close()
+
+    def _write(self, action: str, body: Callable[[Transaction, int], None]) -> int:
+        """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
+        the write lock); return the new version once committed."""
+        with self._transaction(action) as tx:
+            version = _run_version(tx, _BUMP_VERSION)
+            body(tx, version)
+        return version
+
+    def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
+        """Run a paging `query` (parameters `after`, `limit`; one record with `rows`, each row's key
+        first) until it returns no rows, yielding every row; holds one page in memory at a time."""
+        after = ""
+        while True:
+            rows: list[list[Any]] = tx.run(query, after=after, limit=self.batch_size).single(strict=True)[
+                "rows"
+            ]
+            if not rows:
+                return
+            yield from rows
+            after = max(row[0] for row in rows)
+
+    def _check_versions(self, tx: Transaction, expected: Mapping[str, int | None]) -> None:
+        """Raise `ConflictError` listing every station whose stored version is not the expected one."""
+        stored: dict[str, int] = {}
+        for chunk in batches(list(expected), self.batch_size):
+            for record in tx.run(_STORED_VERSIONS, ids=list(chunk)):
+                stored[record["id"]] = int(record["version"])
+        conflicts = {
+            station_id: (want, stored.get(station_id))
+            for station_id, want in expected.items()
+            if stored.get(station_id) != want
+        }
+        if conflicts:
+            raise ConflictError(conflicts)
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn driver errors raised inside into a `StoreError` naming the URL and what failed."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except AuthError as error:
+            if self._has_password:
+                hint = f"check NEO4J_USER (now {self._user!r}) and NEO4J_PASSWORD"
+            else:
+                hint = "it needs a password: set NEO4J_PASSWORD (and NEO4J_USER if not 'neo4j')"
+            raise StoreError(
+                f"Neo4j at {self.url} refused the credentials ({hint}): {error.message}"
+            ) from error
+        except (ServiceUnavailable, SessionExpired) as error:
+            raise StoreError(
+                f"cannot reach Neo4j at {self.url} to {action}: {error}. Is it running? "
+                "(locally: neo4j-local/neo4j-local start)"
+            ) from error
+        except Neo4jError as error:
+            raise StoreError(
+                f"Neo4j at {self.url} could not {action}: {error.code}: {error.message}"
+            ) from error
+        except (DriverError, ConfigurationError, OSError) as error:
+            raise StoreError(f"Neo4j at {self.url} could not {action}: {error}") from error
+
+
+def _run_version(tx: Transaction, query: str) -> int:
+    """Run a query that returns the data version as `version`, and return it."""
+    version = tx.run(query).single(strict=True)["version"]
+    if not isinstance(version, int):
+        raise StoreError(
+            f"the data version on the Meta node is {version!r}, not a number "
+            "(was the database wiped while this ran?)"
+        )
+    return version
+
+
+class _HalfSteps:
+    """Reports progress for a write done in two passes over the rows (nodes, then links): each pass
+    over a row counts as half a row written."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._halves = 0
+
+    def done(self, rows: int) -> None:
+        """Count one pass over `rows` more rows and report the rows written so far."""
+        self._halves += rows
+        if self._progress is not None:
+            self._progress(self._halves // 2)
+
+
+def _station_params(station: Station) -> dict[str, Any]:
+    return {
+        "id": station.id,
+        "name": station.name,
+        "level": str(station.level),
+        "status": str(station.status),
+        "opened_on": station.opened_on,
+        "closed_on": station.closed_on,
+        "staff": station.staff,
+        "certified_staff": station.certified_staff,
+        "volunteers": station.volunteers,
+        "version": station.version,
+    }
+
+
+def _division_from_row(row: Sequence[Any]) -> Division:
+    code, name, level, parent_code = row
+    return Division(code, name, DivisionLevel(level), parent_code)
+
+
+def _station_from_row(row: Sequence[Any]) -> Station:
+    (
+        sid,
+        name,
+        level,
+        division_code,
+        parent_id,
+        status,
+        opened,
+        closed,
+        staff,
+        certified,
+        volunteers,
+        version,
+    ) = row
+    return Station(
+        id=sid,
+        name=name,
+        level=StationLevel(level),
+        division_code=division_code,
+        parent_id=parent_id,
+        status=StationStatus(status),
+        opened_on=_to_date(opened),
+        closed_on=_to_date(closed),
+        staff=int(staff or 0),
+        certified_staff=int(certified or 0),
+        volunteers=int(volunteers or 0),
+        version=int(version),
+    )
+
+
+def _to_date(value: Any) -> date | None:
+    """A stored date (a Neo4j Date, or ISO text written by hand) as a `datetime.date`."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    native = value.to_native()
+    assert isinstance(native, date)
+    return native

@@ -1,0 +1,459 @@
+"""The embedded store: one SQLite file (standard library `sqlite3`), in WAL mode.
+
+Layout: `divisions`, `stations` (dates as ISO text) and `meta` (the data version). Every row carries
+`changed_in`, the data version of the write that last touched it (indexed, for `changes_since`).
+Every write is one `BEGIN IMMEDIATE` transaction, so writers in several processes take turns; it bumps
+the data version by one and either commits whole or not at all.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from graph_service.adapters.batching import batches, check_batch_size
+from graph_service.adapters.store import (
+    DEFAULT_BATCH_SIZE,
+    Changes,
+    ConflictError,
+    Progress,
+    SnapshotSink,
+    StoreError,
+)
+from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
+from graph_service.domain.model import Division, Station
+
+URL_PREFIX = "sqlite:///"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 30.0
+# Stay well below SQLite's limit on the number of `?` parameters in one statement.
+_IDS_PER_QUERY = 500
+
+_SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS meta (
+        key TEXT PRIMARY KEY NOT NULL,
+        value INTEGER NOT NULL
+    )""",
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('data_version', 0)",
+    """CREATE TABLE IF NOT EXISTS divisions (
+        code TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        level TEXT NOT NULL,
+        parent_code TEXT,
+        changed_in INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS divisions_changed_in ON divisions (changed_in)",
+    """CREATE TABLE IF NOT EXISTS stations (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        level TEXT NOT NULL,
+        division_code TEXT NOT NULL,
+        parent_id TEXT,
+        status TEXT NOT NULL,
+        opened_on TEXT,
+        closed_on TEXT,
+        staff INTEGER NOT NULL,
+        certified_staff INTEGER NOT NULL,
+        volunteers INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        changed_in INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS stations_changed_in ON stations (changed_in)",
+)
+
+_DIVISION_COLUMNS = "code, name, level, parent_code"
+_STATION_COLUMNS = (
+    "id, name, level, division_code, parent_id, status, opened_on, closed_on, "
+    "staff, certified_staff, volunteers, version"
+)
+_UPSERT_DIVISION = f"""
+    INSERT INTO divisions ({_DIVISION_COLUMNS}, changed_in) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (code) DO UPDATE SET
+        name = excluded.name, level = excluded.level, parent_code = excluded.parent_code,
+        changed_in = excluded.changed_in
+"""
+_UPSERT_STATION = f"""
+    INSERT INTO stations ({_STATION_COLUMNS}, changed_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET
+        name = excluded.name, level = excluded.level, division_code = excluded.division_code,
+        parent_id = excluded.parent_id, status = excluded.status, opened_on = excluded.opened_on,
+        closed_on = excluded.closed_on, staff = excluded.staff,
+        certified_staff = excluded.certified_staff, volunteers = excluded.volunteers,
+        version = excluded.version, changed_in = excluded.changed_in
+"""
+_DIVISIONS_WITHOUT_PARENT = """
+    SELECT d.code, d.parent_code FROM divisions AS d
+    WHERE d.changed_in = ? AND d.parent_code IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM divisions AS p WHERE p.code = d.parent_code)
+    ORDER BY d.code LIMIT 5
+"""
+_STATIONS_WITHOUT_DIVISION = """
+    SELECT s.id, s.division_code FROM stations AS s
+    WHERE s.changed_in = ?
+      AND NOT EXISTS (SELECT 1 FROM divisions AS d WHERE d.code = s.division_code)
+    ORDER BY s.id LIMIT 5
+"""
+_STATIONS_WITHOUT_PARENT = """
+    SELECT s.id, s.parent_id FROM stations AS s
+    WHERE s.changed_in = ? AND s.parent_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM stations AS p WHERE p.id = s.parent_id)
+    ORDER BY s.id LIMIT 5
+"""
+
+
+def path_from_url(url: str) -> Path:
+    """The database file a `sqlite:///PATH` URL names (PATH relative to the working directory, or
+    absolute as in `sqlite:////var/lib/graph-service.db`); raise `StoreError` for anything else."""
+    if not url.lower().startswith(URL_PREFIX):
+        raise StoreError(f"not an SQLite store URL: {url!r}; expected sqlite:///PATH")
+    rest = url[len(URL_PREFIX) :]
+    if not rest:
+        raise StoreError(f"the SQLite store URL {url!r} names no file; expected sqlite:///PATH")
+    if rest == ":memory:" or rest.startswith("file:") or "mode=memory" in rest:
+        raise StoreError(
+            f"in-memory SQLite ({url!r}) is not supported: each connection would see its own empty "
+            "database; use a file, e.g. sqlite:///graph-service.db"
+        )
+    if "?" in rest:
+        raise StoreError(f"the SQLite store URL {url!r} has query parameters, which are not supported")
+    return Path(rest).expanduser()
+
+
+class SqliteStore:
+    """A `Store` kept in one SQLite file. Safe to share between threads (one connection, one lock);
+    several processes may open the same file (WAL mode; writers wait up to 30 s for each other)."""
+
+    def __init__(self, url: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        """Open (creating if needed) the database file `url` names, and its tables."""
+        self.url = url
+        self.path = path_from_url(url)
+        self.batch_size = check_batch_size(batch_size)
+        self._lock = threading.RLock()
+        if not self.path.parent.is_dir():
+            raise StoreError(
+                f"cannot open the SQLite store {url}: the folder {self.path.parent} does not exist"
+            )
+        if self.path.is_dir():
+            raise StoreError(f"cannot open the SQLite store {url}: {self.path} is a folder, not a file")
+        self._conn = self._connect(setup=True)
+        try:
+            self._ensure_schema()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # --- the Store protocol -----------------------------------------------------------------------
+
+    def load(self, sink: SnapshotSink) -> int:
+        """Stream every division, then every station, into `sink` from one read transaction (its own
+        connection, so writers are not held up), fetching `batch_size` rows at a time; return the data
+        version of that snapshot."""
+        conn = self._connect(setup=False)
+        try:
+            with self._errors("load the network"):
+                conn.execute("BEGIN")
+                version = _read_version(conn)
+                cursor = conn.execute(f"SELECT {_DIVISION_COLUMNS} FROM divisions")
+                while rows := cursor.fetchmany(self.batch_size):
+                    for row in rows:
+                        sink.add_division(_division_from_row(row))
+                cursor = conn.execute(f"SELECT {_STATION_COLUMNS} FROM stations")
+                while rows := cursor.fetchmany(self.batch_size):
+                    for row in rows:
+                        sink.add_station(_station_from_row(row))
+                conn.execute("COMMIT")
+                return version
+        finally:
+            conn.close()
+
+    def data_version(self) -> int:
+        """The current data version: 0 for a store never written to."""
+        with self._lock, self._errors("read the data version"):
+            return _read_version(self._conn)
+
+    def changes_since(self, version: int) -> Changes:
+        """Every division and station whose `changed_in` is above `version`, read in one transaction
+        together with the data version they bring the reader to."""
+        with self._lock, self._errors("read the changes"):
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                current = _read_version(conn)
+                divisions = [
+                    _division_from_row(row)
+                    for row in conn.execute(
+                        f"SELECT {_DIVISION_COLUMNS} FROM divisions WHERE changed_in > ?", (version,)
+                    )
+                ]
+                stations = [
+                    _station_from_row(row)
+                    for row in conn.execute(
+                        f"SELECT {_STATION_COLUMNS} FROM stations WHERE changed_in > ?", (version,)
+                    )
+                ]
+            finally:
+                conn.execute("COMMIT")
+            return Changes(current, divisions, stations)
+
+    def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
+        """Insert or replace `divisions` by code in one transaction; return the new data version.
+        `progress` is called with the number of rows written so far after each batch.
+
+        Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
+        """
+        if not divisions:
+            return self.data_version()
+
+        def write(conn: sqlite3.Connection, version: int) -> None:
+            written = 0
+            for batch in batches(divisions, self.batch_size):
+                conn.executemany(
+                    _UPSERT_DIVISION,
+                    [(d.code, d.name, str(d.level), d.parent_code, version) for d in batch],
+                )
+                written += len(batch)
+                if progress is not None:
+                    progress(written)
+            missing = conn.execute(_DIVISIONS_WITHOUT_PARENT, (version,)).fetchall()
+            if missing:
+                raise StoreError(
+                    "unknown parent division: "
+                    + ", ".join(f"{code} names parent {parent}" for code, parent in missing)
+                )
+
+        return self._write("upsert divisions", write)
+
+    def upsert_stations(
+        self,
+        stations: Sequence[Station],
+        expected_versions: Mapping[str, int | None] | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> int:
+        """Insert or replace `stations` by id in one transaction; return the new data version.
+        `progress` is called with the number of rows written so far after each batch.
+
+        Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
+        the transaction), and `StoreError` when a division_code or parent_id names nothing; in both
+        cases nothing is written.
+        """
+        if not stations:
+            return self.data_version()
+
+        def write(conn: sqlite3.Connection, version: int) -> None:
+            if expected_versions:
+                _check_versions(conn, expected_versions)
+            written = 0
+            for batch in batches(stations, self.batch_size):
+                conn.executemany(_UPSERT_STATION, [_station_row(s, version) for s in batch])
+                written += len(batch)
+                if progress is not None:
+                    progress(written)
+            no_division = conn.execute(_STATIONS_WITHOUT_DIVISION, (version,)).fetchall()
+            if no_division:
+                raise StoreError(
+                    "unknown division: "
+                    + ", ".join(f"station {sid} sits in {code}" for sid, code in no_division)
+                )
+            no_parent = conn.execute(_STATIONS_WITHOUT_PARENT, (version,)).fetchall()
+            if no_parent:
+                raise StoreError(
+                    "unknown parent station: "
+                    + ", ".join(f"station {sid} reports to {parent}" for sid, parent in no_parent)
+                )
+
+        return self._write("upsert stations", write)
+
+    def ping(self) -> None:
+        """Raise `StoreError` unless the database file answers a trivial query."""
+        with self._lock, self._errors("answer a ping"):
+            self._conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+
+    def close(self) -> None:
+        """Close the connection (further use raises `StoreError`)."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.url!r})"
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _connect(self, *, setup: bool) -> sqlite3.Connection:
+        """A new connection in autocommit mode (transactions are explicit); with `setup`, switch the
+        file to WAL mode when it is not yet."""
+        with self._errors("open the database"):
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+            )
+            try:
+                if setup:
+                    (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+                    if str(mode).lower() != "wal":
+                        conn.execute("PRAGMA journal_mode = WAL")
+                    conn.execute("PRAGMA synchronous = NORMAL")
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
+    def _ensure_schema(self) -> None:
+        """Create the tables and indexes unless `PRAGMA user_version` says they exist (cheap reopen)."""
+        with self._lock, self._errors("create the tables"):
+            conn = self._conn
+            (found,) = conn.execute("PRAGMA user_version").fetchone()
+            if found == SCHEMA_VERSION:
+                return
+            if found > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the SQLite store {self.url} has schema version {found}, newer than this program "
+                    f"knows ({SCHEMA_VERSION}); upgrade graph-service"
+                )
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _write(self, action: str, body: Callable[[sqlite3.Connection, int], None]) -> int:
+        """Run `body(connection, new_version)` in one BEGIN IMMEDIATE transaction that also bumps the
+        data version; commit and return the new version, or roll back everything and re-raise."""
+        with self._lock, self._errors(action):
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = _read_version(conn) + 1
+                body(conn, version)
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", (version,))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return version
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn `sqlite3` errors raised inside into a `StoreError` that says what went wrong where."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise StoreError(self._describe(error, action)) from error
+
+    def _describe(self, error: sqlite3.Error, action: str) -> str:
+        text = str(error)
+        where = f"the SQLite store {self.url} ({self.path.resolve()})"
+        if "file is not a database" in text:
+            return f"{where} could not {action}: the file is not an SQLite database"
+        if "unable to open database file" in text:
+            return (
+                f"{where} could not {action}: the file cannot be opened "
+                "(check that its folder exists and is writable)"
+            )
+        if "database is locked" in text or "database is busy" in text:
+            return (
+                f"{where} could not {action}: another process held the database locked for more than "
+                f"{BUSY_TIMEOUT_SECONDS:.0f} s"
+            )
+        if "readonly" in text:
+            return f"{where} could not {action}: the file or its folder is read-only"
+        if "closed database" in text:
+            return f"{where} could not {action}: the store is closed"
+        return f"{where} could not {action}: {text}"
+
+
+def _read_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _check_versions(conn: sqlite3.Connection, expected: Mapping[str, int | None]) -> None:
+    """Raise `ConflictError` listing every station whose stored version is not the expected one."""
+    ids = list(expected)
+    stored: dict[str, int] = {}
+    for chunk in batches(ids, _IDS_PER_QUERY):
+        marks = ", ".join("?" * len(chunk))
+        stored.update(conn.execute(f"SELECT id, version FROM stations WHERE id IN ({marks})", chunk))
+    conflicts = {
+        station_id: (want, stored.get(station_id))
+        for station_id, want in expected.items()
+        if stored.get(station_id) != want
+    }
+    if conflicts:
+        raise ConflictError(conflicts)
+
+
+def _station_row(station: Station, version: int) -> tuple[object, ...]:
+    return (
+        station.id,
+        station.name,
+        str(station.level),
+        station.division_code,
+        station.parent_id,
+        str(station.status),
+        _iso(station.opened_on),
+        _iso(station.closed_on),
+        station.staff,
+        station.certified_staff,
+        station.volunteers,
+        station.version,
+        version,
+    )
+
+
+def _division_from_row(row: Sequence[Any]) -> Division:
+    code, name, level, parent_code = row
+    return Division(
+        str(code), str(name), DivisionLevel(level), None if parent_code is None else str(parent_code)
+    )
+
+
+def _station_from_row(row: Sequence[Any]) -> Station:
+    (
+        sid,
+        name,
+        level,
+        division_code,
+        parent_id,
+        status,
+        opened,
+        closed,
+        staff,
+        certified,
+        volunteers,
+        version,
+    ) = row
+    return Station(
+        id=str(sid),
+        name=str(name),
+        level=StationLevel(level),
+        division_code=str(division_code),
+        parent_id=None if parent_id is None else str(parent_id),
+        status=StationStatus(status),
+        opened_on=None if opened is None else date.fromisoformat(str(opened)),
+        closed_on=None if closed is None else date.fromisoformat(str(closed)),
+        staff=int(staff),
+        certified_staff=int(certified),
+        volunteers=int(volunteers),
+        version=int(version),
+    )
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()

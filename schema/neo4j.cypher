@@ -1,0 +1,27 @@
+// The Neo4j schema of graph-service: applied idempotently by Neo4jStore on first use.
+// Statements are separated by ';'. Lines starting with '//' are comments.
+// graph_service/adapters/neo4j.cypher is the copy the package ships and reads;
+// schema/neo4j.cypher must stay identical to it (a test checks).
+//
+// Model:
+//   (:Division {code, name, level, changed_in})-[:PART_OF]->(:Division)
+//   (:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers,
+//              version, changed_in})-[:SITS_IN]->(:Division)
+//   (:Station)-[:REPORTS_TO]->(:Station)
+//   (:Meta {key: 'data', version})   the data version, bumped by every write
+// Dates are Neo4j Date values; levels and statuses are the lower-case names of the spec.
+
+CREATE CONSTRAINT division_code_unique IF NOT EXISTS
+FOR (d:Division) REQUIRE d.code IS UNIQUE;
+
+CREATE CONSTRAINT station_id_unique IF NOT EXISTS
+FOR (s:Station) REQUIRE s.id IS UNIQUE;
+
+CREATE CONSTRAINT meta_key_unique IF NOT EXISTS
+FOR (m:Meta) REQUIRE m.key IS UNIQUE;
+
+CREATE INDEX division_changed_in IF NOT EXISTS
+FOR (d:Division) ON (d.changed_in);
+
+CREATE INDEX station_changed_in IF NOT EXISTS
+FOR (s:Station) ON (s.changed_in);

@@ -1,0 +1,91 @@
+"""What is particular to the SQLite store: its URLs, its file, and the errors it explains."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from graph_service.adapters.sqlite_store import SqliteStore, path_from_url
+from graph_service.adapters.store import StoreError, open_store
+from graph_service.domain.levels import DivisionLevel
+from graph_service.domain.model import Division
+
+
+def test_urls_name_relative_and_absolute_files() -> None:
+    assert path_from_url("sqlite:///graph-service.db") == Path("graph-service.db")
+    assert path_from_url("sqlite:///data/x.db") == Path("data/x.db")
+    assert path_from_url("sqlite:////var/lib/x.db") == Path("/var/lib/x.db")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:///:memory:", "in-memory SQLite"),
+        ("sqlite:///", "names no file"),
+        ("sqlite://x.db", "expected sqlite:///PATH"),
+        ("sqlite:///x.db?mode=ro", "query parameters"),
+    ],
+)
+def test_unsupported_urls_are_explained(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        SqliteStore(url)
+
+
+def test_a_relative_path_is_taken_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with open_store("sqlite:///relative.db") as store:
+        store.upsert_divisions([Division("52", "贵州省", DivisionLevel.PROVINCE)])
+    assert (tmp_path / "relative.db").is_file()
+
+
+def test_a_missing_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="the folder .*nowhere does not exist"):
+        SqliteStore(f"sqlite:///{tmp_path}/nowhere/x.db")
+
+
+def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are not the tables you are looking for\n" * 100)
+    with pytest.raises(StoreError, match="not an SQLite database"):
+        SqliteStore(f"sqlite:///{path}")
+
+
+def test_a_folder_in_place_of_the_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a folder"):
+        SqliteStore(f"sqlite:///{tmp_path}")
+
+
+def test_the_file_is_in_wal_mode_with_its_tables(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    SqliteStore(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"meta", "divisions", "stations"} <= tables
+    assert {"divisions_changed_in", "stations_changed_in"} <= indexes
+
+
+def test_a_closed_store_says_so(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path / 'store.db'}")
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.data_version()
+
+
+def test_a_schema_from_a_newer_program_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    SqliteStore(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="newer"):
+        SqliteStore(f"sqlite:///{path}")
+
+
+def test_batch_size_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        SqliteStore(f"sqlite:///{tmp_path / 'store.db'}", batch_size=0)

@@ -1,0 +1,517 @@
+"""The `Store` contract, run against every store (SQLite and Neo4j, see `store_factory`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import tracemalloc
+from collections.abc import Sequence
+from datetime import date
+
+import pytest
+
+from graph_service.adapters.store import Changes, ConflictError, Store, StoreError
+from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
+from graph_service.domain.model import Division, Station
+from tests.conftest import StoreFactory
+
+P, C, K, T, V = (
+    DivisionLevel.PROVINCE,
+    DivisionLevel.CITY,
+    DivisionLevel.COUNTY,
+    DivisionLevel.TOWNSHIP,
+    DivisionLevel.VILLAGE,
+)
+
+DIVISIONS: list[Division] = [
+    Division("52", "贵州省", P),
+    Division("5201", "贵阳市", C, "52"),
+    Division("520102", "南明区", K, "5201"),
+    Division("520102001", "新华路街道", T, "520102"),
+    Division("520102001001", "富水南路社区", V, "520102001"),
+    Division("5223", "黔西南布依族苗族自治州", C, "52"),
+    Division("522324", "晴隆县", K, "5223"),
+    Division("522324002", "莲城街道", T, "522324"),
+    Division("522324100", 'Township, with "quotes" and a comma', T, "5223"),
+]
+
+STATIONS: list[Station] = [
+    Station(
+        "GC-5201",
+        "贵阳市社会工作指导中心",
+        StationLevel.GUIDANCE_CENTRE,
+        "5201",
+        None,
+        StationStatus.OPERATING,
+        opened_on=date(2021, 3, 1),
+        staff=5,
+        certified_staff=3,
+        volunteers=12,
+    ),
+    Station(
+        "GS-520102",
+        "南明区社会工作总站",
+        StationLevel.GENERAL_STATION,
+        "520102",
+        "GC-5201",
+        StationStatus.CLOSED,
+        opened_on=date(2019, 12, 31),
+        closed_on=date(2024, 2, 29),
+        staff=4,
+        certified_staff=4,
+        volunteers=0,
+        version=3,
+    ),
+    Station(
+        "TS-520102001",
+        "新华路街道社会工作服务站",
+        StationLevel.TOWNSHIP_STATION,
+        "520102001",
+        "GS-520102",
+        StationStatus.BUILDING,
+        version=2,
+    ),
+    Station(
+        "VR-520102001001",
+        "富水南路社区社会工作室",
+        StationLevel.VILLAGE_ROOM,
+        "520102001001",
+        "TS-520102001",
+        StationStatus.PLANNED,
+        staff=1,
+    ),
+    Station("GS-522324", "晴隆县社会工作总站", StationLevel.GENERAL_STATION, "522324", None),
+]
+
+
+class CollectingSink:
+    """A `SnapshotSink` that keeps what it is given, and checks divisions all come first."""
+
+    def __init__(self) -> None:
+        self.divisions: list[Division] = []
+        self.stations: list[Station] = []
+
+    def add_division(self, division: Division) -> None:
+        assert not self.stations, "a division arrived after a station"
+        self.divisions.append(division)
+
+    def add_station(self, station: Station) -> None:
+        self.stations.append(station)
+
+
+class CountingSink:
+    """A `SnapshotSink` that only counts."""
+
+    def __init__(self) -> None:
+        self.divisions = 0
+        self.stations = 0
+
+    def add_division(self, division: Division) -> None:
+        self.divisions += 1
+
+    def add_station(self, station: Station) -> None:
+        self.stations += 1
+
+
+def snapshot(store: Store) -> tuple[int, list[Division], list[Station]]:
+    """Load the store: (version, divisions by code, stations by id); checks keys are unique."""
+    sink = CollectingSink()
+    version = store.load(sink)
+    divisions = sorted(sink.divisions, key=lambda d: d.code)
+    stations = sorted(sink.stations, key=lambda s: s.id)
+    assert len({d.code for d in divisions}) == len(divisions), "a division code was loaded twice"
+    assert len({s.id for s in stations}) == len(stations), "a station id was loaded twice"
+    return version, divisions, stations
+
+
+def by_key(divisions: Sequence[Division] = (), stations: Sequence[Station] = ()) -> tuple[list, list]:
+    return sorted(divisions, key=lambda d: d.code), sorted(stations, key=lambda s: s.id)
+
+
+def seeded(store: Store) -> int:
+    """Write DIVISIONS then STATIONS; return the version after both (2)."""
+    store.upsert_divisions(DIVISIONS)
+    return store.upsert_stations(STATIONS)
+
+
+# --- round trip and versions ---------------------------------------------------------------------
+
+
+def test_a_new_store_is_empty(store: Store) -> None:
+    assert store.data_version() == 0
+    assert snapshot(store) == (0, [], [])
+    assert store.changes_since(0) == Changes(0, [], [])
+    store.ping()
+
+
+def test_round_trip_keeps_every_field(store: Store) -> None:
+    version = seeded(store)
+
+    loaded_version, divisions, stations = snapshot(store)
+
+    assert loaded_version == version == store.data_version() == 2
+    assert (divisions, stations) == by_key(DIVISIONS, STATIONS)
+    province = next(d for d in divisions if d.code == "52")
+    assert province.parent_code is None and province.level is DivisionLevel.PROVINCE
+    closed = next(s for s in stations if s.id == "GS-520102")
+    assert closed.opened_on == date(2019, 12, 31) and closed.closed_on == date(2024, 2, 29)
+    assert type(closed.opened_on) is date and closed.version == 3
+    assert isinstance(closed.level, StationLevel) and isinstance(closed.status, StationStatus)
+
+
+def test_every_committed_write_moves_the_version_by_one(store: Store) -> None:
+    assert store.upsert_divisions(DIVISIONS[:2]) == 1
+    assert store.upsert_divisions(DIVISIONS[2:]) == 2
+    assert store.upsert_stations(STATIONS[:1]) == 3
+    assert store.upsert_stations(STATIONS[1:], {s.id: None for s in STATIONS[1:]}) == 4
+    assert store.data_version() == 4
+    assert store.upsert_divisions([]) == 4
+    assert store.upsert_stations([]) == 4
+    assert store.data_version() == 4
+
+
+def test_upserting_the_same_rows_twice_changes_only_the_version(store: Store) -> None:
+    seeded(store)
+    first = snapshot(store)
+
+    assert store.upsert_divisions(DIVISIONS) == 3
+    assert store.upsert_stations(STATIONS) == 4
+
+    again = snapshot(store)
+    assert again[0] == 4
+    assert again[1:] == first[1:]
+
+
+def test_updates_replace_fields_and_links(store: Store) -> None:
+    seeded(store)
+    moved_township = Division("520102001", "新华路街道（改）", T, "522324")
+    renamed_city = Division("5223", "黔西南州", C, "52")
+    store.upsert_divisions([moved_township, renamed_city])
+    moved_station = dataclasses.replace(
+        STATIONS[2],
+        name="renamed",
+        division_code="522324002",
+        parent_id="GS-522324",
+        status=StationStatus.OPERATING,
+        opened_on=date(2024, 1, 1),
+        staff=7,
+        certified_staff=2,
+        volunteers=30,
+        version=3,
+    )
+    orphaned_room = dataclasses.replace(STATIONS[3], parent_id=None, version=2)
+    reopened = dataclasses.replace(STATIONS[1], status=StationStatus.OPERATING, closed_on=None, version=4)
+    store.upsert_stations([moved_station, orphaned_room, reopened])
+
+    _, divisions, stations = snapshot(store)
+
+    expected_divisions = {d.code: d for d in DIVISIONS} | {d.code: d for d in (moved_township, renamed_city)}
+    expected_stations = {s.id: s for s in STATIONS} | {
+        s.id: s for s in (moved_station, orphaned_room, reopened)
+    }
+    assert (divisions, stations) == by_key(
+        list(expected_divisions.values()), list(expected_stations.values())
+    )
+
+
+def test_parents_may_come_after_children_in_one_write(store_factory: StoreFactory) -> None:
+    store = store_factory(batch_size=2)
+
+    store.upsert_divisions(list(reversed(DIVISIONS)))
+    store.upsert_stations(list(reversed(STATIONS)))
+
+    assert snapshot(store) == (2, *by_key(DIVISIONS, STATIONS))
+
+
+def test_progress_reports_the_rows_written(store_factory: StoreFactory) -> None:
+    store = store_factory(batch_size=2)
+    division_calls: list[int] = []
+    station_calls: list[int] = []
+
+    store.upsert_divisions(DIVISIONS, progress=division_calls.append)
+    store.upsert_stations(STATIONS, progress=station_calls.append)
+
+    for calls, total in ((division_calls, len(DIVISIONS)), (station_calls, len(STATIONS))):
+        assert calls == sorted(calls) and len(calls) >= 2
+        assert calls[-1] == total
+
+
+# --- all or nothing ------------------------------------------------------------------------------
+
+
+def test_a_failing_second_batch_writes_nothing(store_factory: StoreFactory) -> None:
+    store = store_factory(batch_size=2)
+    seeded(store)
+    before = snapshot(store)
+    new = [Division("5202", "六盘水市", C, "52"), Division("520201", "钟山区", K, "5202")]
+    broken = Division(None, "no code", K, "5201")  # type: ignore[arg-type]  # the DB refuses it
+
+    with pytest.raises(StoreError):
+        store.upsert_divisions([*new, broken, Division("520203", "六枝特区", K, "5202")])
+
+    assert store.data_version() == 2
+    assert snapshot(store) == before
+    assert store.changes_since(2) == Changes(2, [], [])
+
+
+def test_a_failure_after_the_first_batch_rolls_back_everything(store_factory: StoreFactory) -> None:
+    store = store_factory(batch_size=2)
+    seeded(store)
+    before = snapshot(store)
+
+    def fail_on_second_batch(written: int) -> None:
+        if written > 2:
+            raise RuntimeError("stop after the first batch")
+
+    renamed = [dataclasses.replace(d, name=d.name + "!") for d in DIVISIONS]
+    with pytest.raises(RuntimeError, match="stop after the first batch"):
+        store.upsert_divisions(renamed, progress=fail_on_second_batch)
+    bumped = [dataclasses.replace(s, staff=s.staff + 1, version=s.version + 1) for s in STATIONS]
+    with pytest.raises(RuntimeError, match="stop after the first batch"):
+        store.upsert_stations(bumped, {s.id: s.version for s in STATIONS}, progress=fail_on_second_batch)
+
+    assert store.data_version() == 2
+    assert snapshot(store) == before
+
+
+def test_unknown_references_are_refused_and_nothing_is_written(store_factory: StoreFactory) -> None:
+    store = store_factory(batch_size=2)
+    seeded(store)
+    before = snapshot(store)
+    fine = Station("GC-5223", "ok", StationLevel.GUIDANCE_CENTRE, "5223")
+
+    with pytest.raises(StoreError, match="nowhere"):
+        store.upsert_divisions([Division("5299", "x", C, "52"), Division("529901", "y", K, "nowhere")])
+    with pytest.raises(StoreError, match="999999"):
+        store.upsert_stations([fine, Station("GS-X", "x", StationLevel.GENERAL_STATION, "999999")])
+    with pytest.raises(StoreError, match="GC-nowhere"):
+        store.upsert_stations(
+            [fine, Station("GS-Y", "y", StationLevel.GENERAL_STATION, "522324", parent_id="GC-nowhere")]
+        )
+
+    assert snapshot(store) == before
+
+
+# --- optimistic concurrency ----------------------------------------------------------------------
+
+
+def test_a_stale_expected_version_conflicts_and_writes_nothing(store: Store) -> None:
+    seeded(store)
+    before = snapshot(store)
+    station = dataclasses.replace(STATIONS[1], name="changed", version=4)
+    other = dataclasses.replace(STATIONS[0], name="also changed", version=2)
+
+    with pytest.raises(ConflictError) as caught:
+        store.upsert_stations([other, station], {"GC-5201": 1, "GS-520102": 2})
+
+    assert caught.value.conflicts == {"GS-520102": (2, 3)}
+    assert snapshot(store) == before
+    assert store.upsert_stations([other, station], {"GC-5201": 1, "GS-520102": 3}) == 3
+
+
+def test_creating_an_existing_id_conflicts(store: Store) -> None:
+    seeded(store)
+    before = snapshot(store)
+    duplicate = dataclasses.replace(STATIONS[0], name="a second one")
+    fresh = Station("GC-5223", "new", StationLevel.GUIDANCE_CENTRE, "5223")
+
+    with pytest.raises(ConflictError) as caught:
+        store.upsert_stations([fresh, duplicate], {"GC-5223": None, "GC-5201": None})
+
+    assert caught.value.conflicts == {"GC-5201": (None, 1)}
+    assert snapshot(store) == before
+
+
+def test_expecting_a_version_of_a_missing_station_conflicts(store: Store) -> None:
+    seeded(store)
+    before = snapshot(store)
+    ghost = Station("GC-5223", "ghost", StationLevel.GUIDANCE_CENTRE, "5223", version=2)
+
+    with pytest.raises(ConflictError) as caught:
+        store.upsert_stations([ghost], {"GC-5223": 1})
+
+    assert caught.value.conflicts == {"GC-5223": (1, None)}
+    assert snapshot(store) == before
+
+
+def test_concurrent_writers_take_turns(store_factory: StoreFactory) -> None:
+    store_factory().upsert_divisions(DIVISIONS)
+    stores = [store_factory() for _ in range(4)]
+    versions: list[int] = []
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            for n in range(5):
+                name = f"written by {worker} #{n}"
+                versions.append(stores[worker].upsert_divisions([Division(f"59{worker}{n}", name, C, "52")]))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors
+    assert sorted(versions) == list(range(2, 22))
+    assert stores[0].data_version() == 21
+    assert len(snapshot(stores[0])[1]) == len(DIVISIONS) + 20
+
+
+# --- keys and changes ----------------------------------------------------------------------------
+
+
+def test_keys_stay_unique_across_writes(store: Store) -> None:
+    seeded(store)
+    store.upsert_divisions([Division("5201", "贵阳", C, "52")])
+    store.upsert_divisions([Division("5201", "贵阳市", C, "52")])
+    store.upsert_stations([dataclasses.replace(STATIONS[0], version=2)])
+    store.upsert_stations([dataclasses.replace(STATIONS[0], version=3)])
+
+    version, divisions, stations = snapshot(store)
+
+    assert version == 6
+    assert [d for d in divisions if d.code == "5201"] == [Division("5201", "贵阳市", C, "52")]
+    assert [s.version for s in stations if s.id == "GC-5201"] == [3]
+    assert (len(divisions), len(stations)) == (len(DIVISIONS), len(STATIONS))
+
+
+def test_changes_since_returns_exactly_what_later_writes_touched(store: Store) -> None:
+    seeded(store)  # versions 1 and 2
+    renamed = Division("522324", "晴隆", K, "5223")
+    new_city = Division("5202", "六盘水市", C, "52")
+    assert store.upsert_divisions([renamed, new_city]) == 3
+    moved = dataclasses.replace(STATIONS[4], parent_id=None, name="moved", version=2)
+    assert store.upsert_stations([moved]) == 4
+
+    since_2 = store.changes_since(2)
+    assert since_2.version == 4
+    assert by_key(since_2.divisions, since_2.stations) == by_key([new_city, renamed], [moved])
+
+    since_3 = store.changes_since(3)
+    assert (since_3.version, since_3.divisions, since_3.stations) == (4, [], [moved])
+
+    since_1 = store.changes_since(1)
+    expected_stations = [s for s in STATIONS if s.id != moved.id] + [moved]
+    assert by_key(since_1.divisions, since_1.stations) == by_key([new_city, renamed], expected_stations)
+
+    everything = store.changes_since(0)
+    current = {d.code: d for d in DIVISIONS} | {renamed.code: renamed, new_city.code: new_city}
+    assert by_key(everything.divisions, everything.stations) == by_key(
+        list(current.values()), expected_stations
+    )
+
+    assert store.changes_since(4) == Changes(4, [], [])
+
+
+# --- reading while others write ------------------------------------------------------------------
+
+
+def test_load_sees_a_write_made_during_it_wholly_or_not_at_all(store_factory: StoreFactory) -> None:
+    store = store_factory()
+    seeded(store)
+    before = snapshot(store)
+    writer = store_factory()
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            writer.upsert_divisions([Division("5299", "written during the load", C, "52")])
+            writer.upsert_stations([dataclasses.replace(STATIONS[0], staff=99, version=2)])
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            done.set()
+
+    class StartsAWriter(CollectingSink):
+        def add_division(self, division: Division) -> None:
+            if not self.divisions:
+                thread = threading.Thread(target=write)
+                thread.start()
+                # Give the writer every chance to commit now, unless the store holds it back.
+                done.wait(timeout=1.5)
+            super().add_division(division)
+
+    sink = StartsAWriter()
+    version = store.load(sink)
+    assert done.wait(timeout=60) and not errors
+
+    assert (version, *by_key(sink.divisions, sink.stations)) == before
+    after = snapshot(store)
+    assert after[0] == 4
+    assert next(s for s in after[2] if s.id == "GC-5201").staff == 99
+
+
+def test_an_error_in_the_sink_leaves_the_store_usable(store: Store) -> None:
+    seeded(store)
+
+    class Failing(CollectingSink):
+        def add_station(self, station: Station) -> None:
+            raise ValueError("the sink is full")
+
+    with pytest.raises(ValueError, match="the sink is full"):
+        store.load(Failing())
+    assert store.upsert_divisions([Division("5202", "六盘水市", C, "52")]) == 3
+    assert snapshot(store)[0] == 3
+
+
+def test_reopening_keeps_the_data(store_factory: StoreFactory) -> None:
+    seeded(store_factory())
+    again = store_factory()
+    assert snapshot(again) == (2, *by_key(DIVISIONS, STATIONS))
+    assert store_factory().upsert_divisions(DIVISIONS[:1]) == 3
+    assert again.data_version() == 3
+
+
+# --- volume --------------------------------------------------------------------------------------
+
+
+def generated_divisions(count: int) -> list[Division]:
+    """A made-up province of `count` divisions shaped like a real one: 10 cities of 10 counties of
+    20 townships, and villages spread over the townships."""
+    divisions = [Division("99", "province", P)]
+    cities = [f"99{c:02d}" for c in range(1, 11)]
+    divisions += [Division(code, f"city {code}", C, "99") for code in cities]
+    counties = [f"{city}{k:02d}" for city in cities for k in range(1, 11)]
+    divisions += [Division(code, f"county {code}", K, code[:4]) for code in counties]
+    townships = [f"{county}{t:03d}" for county in counties for t in range(1, 21)]
+    divisions += [Division(code, f"township {code}", T, code[:6]) for code in townships]
+    n = 0
+    while len(divisions) < count:
+        township = townships[n % len(townships)]
+        code = f"{township}{n // len(townships) + 1:03d}"
+        divisions.append(Division(code, f"village {code}", V, township))
+        n += 1
+    return divisions
+
+
+def test_a_large_network_loads_as_a_stream(store_factory: StoreFactory) -> None:
+    count = 200_000
+    divisions = generated_divisions(count)
+    started = time.perf_counter()
+    assert store_factory().upsert_divisions(divisions) == 1
+    imported = time.perf_counter() - started
+    stations = [Station(f"VR-{d.code}", "room", StationLevel.VILLAGE_ROOM, d.code) for d in divisions[-1000:]]
+    store_factory().upsert_stations(stations)
+    del divisions, stations
+
+    store = store_factory(batch_size=2_000)
+    sink = CountingSink()
+    tracemalloc.start()
+    try:
+        started = time.perf_counter()
+        version = store.load(sink)
+        loaded = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert (version, sink.divisions, sink.stations) == (2, count, 1000)
+    # Holding 200,000 Division objects at once would take well over 40 MB; a stream of 2,000-row
+    # batches stays at a few MB whatever the size of the network.
+    assert peak < 16_000_000, f"load held {peak / 1e6:.1f} MB at its peak: it does not stream"
+    print(f"\n{count} divisions: import {imported:.1f} s, load {loaded:.1f} s, peak {peak / 1e6:.1f} MB")

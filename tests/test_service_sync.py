@@ -130,3 +130,26 @@ def test_uncovered_pages_walk_in_code_order(store_factory: StoreFactory, first: 
             break
         after = page.items[-1].code
     assert codes == ["520102001", "520102002"]
+
+
+def test_refresh_interval_bounds_how_often_the_store_is_asked(store_factory: StoreFactory) -> None:
+    writer = open_service(store_factory)
+    store = store_factory()
+    reader = NetworkService(
+        store, NetworkEngine.from_store(store), Settings(store_url=store.url, refresh_interval=60)
+    )
+    reader.refresh()
+    writer.import_divisions(ADMIN, DIVISIONS)
+    reader.refresh()  # asked less than a minute ago: not asked again
+    assert reader.engine.division("52") is None
+    reader.refresh(force=True)
+    assert reader.engine.division("52") is not None
+    reader.import_stations(ADMIN, STATIONS)  # its own writes show at once, interval or not
+    assert reader.engine.station("GS") is not None
+
+
+def test_default_refresh_interval_follows_the_store() -> None:
+    assert Settings.from_env({}, store_url="sqlite:///x.db").refresh_interval == 0
+    assert Settings.from_env({}, store_url="bolt://127.0.0.1:7687").refresh_interval == 0.1
+    env = {"GRAPH_SERVICE_REFRESH_INTERVAL": "0"}
+    assert Settings.from_env(env, store_url="bolt://127.0.0.1:7687").refresh_interval == 0

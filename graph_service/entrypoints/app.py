@@ -8,7 +8,8 @@ Every request gets an id (a uuid), sent back in the `X-Request-Id` header. Every
 is GraphQL-shaped and carries `extensions.code` (spec §5) and `extensions.requestId`; an unexpected
 exception becomes INTERNAL with a fixed message, and is logged with the request id and its traceback.
 Bad input is never answered with HTTP 500. Each request refreshes the service once (so writes by
-other processes are seen), then runs in a worker thread, since the store calls block.
+other processes are seen), is answered from the response cache when the same query was answered on
+the same data version and day, and otherwise runs in a worker thread, since store calls block.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, get_operation_ast, parse
+from graphql.language import OperationType as GraphQLOperationType
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -120,7 +124,7 @@ class RequestIdMiddleware:
 def _check_ready(service: NetworkService) -> None:
     """Raise unless the store answers and the engine can catch up with it."""
     service.store.ping()
-    service.refresh()
+    service.refresh(force=True)
 
 
 def _request_id(request: Request) -> str:
@@ -133,6 +137,7 @@ class GraphQLEndpoint:
     def __init__(self, service: NetworkService, max_body_bytes: int) -> None:
         self.service = service
         self.max_body_bytes = max_body_bytes
+        self.responses = ResponseCache()
 
     async def respond(self, request: Request) -> Response:
         if request.method == "GET":
@@ -141,7 +146,17 @@ class GraphQLEndpoint:
         try:
             payload = await self._read_payload(request)
             principal = self._principal(request)
-            status, body = await run_in_threadpool(self._execute, payload, principal, request_id)
+            try:
+                self.service.refresh()
+            except StoreError:
+                logger.exception("the store failed during request %s", request_id)
+                return JSONResponse({"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}, 503)
+            cached = self.responses.get(
+                _operation_key(payload), self.service.engine.version, self.service.today()
+            )
+            if cached is not None:
+                return Response(cached, media_type="application/json")
+            status, body, version = await run_in_threadpool(self._execute, payload, principal, request_id)
         except RequestRefused as refused:
             return JSONResponse(
                 {"errors": [_error(refused.message, refused.code, request_id)]},
@@ -151,7 +166,10 @@ class GraphQLEndpoint:
         except Exception:
             logger.exception("unexpected error handling request %s", request_id)
             return JSONResponse({"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}, 500)
-        return JSONResponse(body, status)
+        response = JSONResponse(body, status)
+        if version is not None:
+            self.responses.put(_operation_key(payload), version, self.service.today(), response.body)
+        return response
 
     # --- before GraphQL --------------------------------------------------------------------------
 
@@ -213,43 +231,85 @@ class GraphQLEndpoint:
 
     def _execute(
         self, payload: Mapping[str, Any], principal: Principal | None, request_id: str
-    ) -> tuple[int, dict[str, Any]]:
-        """Refresh the service, run the operation (in a worker thread); the HTTP status and body.
+    ) -> tuple[int, dict[str, Any], int | None]:
+        """Run the operation (in a worker thread): the HTTP status, the body, and the data version
+        the answer may be kept for (None: not to be kept: a mutation, or an answer with errors).
 
         The engine's lock is held throughout, so every field of one response sees one version of the
         network, even while another request writes.
         """
         with self.service.engine.lock:
-            return self._execute_locked(payload, principal, request_id)
-
-    def _execute_locked(
-        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str
-    ) -> tuple[int, dict[str, Any]]:
-        try:
-            self.service.refresh()
-        except StoreError:
-            logger.exception("the store failed during request %s", request_id)
-            return 503, {"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}
-        context = GraphQLContext(
-            self.service, principal, request_id, self.service.today(), payload["operation_name"]
-        )
-        try:
-            result = schema.execute_sync(
-                payload["query"],
-                variable_values=payload["variables"],
-                context_value=context,
-                operation_name=payload["operation_name"],
-                allowed_operation_types=_ALLOWED_OPERATIONS,
+            version = self.service.engine.version
+            context = GraphQLContext(
+                self.service, principal, request_id, self.service.today(), payload["operation_name"]
             )
-        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as error:
-            return 400, {"errors": [_error(_operation_problem(error), BAD_USER_INPUT, request_id)]}
+            try:
+                result = schema.execute_sync(
+                    payload["query"],
+                    variable_values=payload["variables"],
+                    context_value=context,
+                    operation_name=payload["operation_name"],
+                    allowed_operation_types=_ALLOWED_OPERATIONS,
+                )
+            except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as error:
+                return 400, {"errors": [_error(_operation_problem(error), BAD_USER_INPUT, request_id)]}, None
+            changed = self.service.engine.version != version
         body: dict[str, Any] = {}
         errors = result.errors or []
         if result.data is not None or any(error.path is not None for error in errors):
             body["data"] = result.data
         if errors:
             body["errors"] = [format_error(error, request_id) for error in errors]
-        return 200, body
+        keep = not errors and not changed and _is_query(payload["query"], payload["operation_name"])
+        return 200, body, version if keep else None
+
+
+class ResponseCache:
+    """Answers to error-free queries, by (operation, data version, today): a repeated dashboard query
+    is answered without running GraphQL again until the network changes or the day turns.
+
+    Answers do not depend on who asks (reads are the same for every reader), and only queries are kept.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._version: tuple[int, date] | None = None
+        self._bodies: dict[tuple[str, str | None, str | None], bytes] = {}
+
+    def get(self, key: tuple[str, str | None, str | None], version: int, today: date) -> bytes | None:
+        if self._version != (version, today):
+            return None
+        body = self._bodies.pop(key, None)
+        if body is not None:
+            self._bodies[key] = body  # most recently used last
+        return body
+
+    def put(self, key: tuple[str, str | None, str | None], version: int, today: date, body: bytes) -> None:
+        if self._version != (version, today):
+            self._bodies.clear()
+            self._version = (version, today)
+        self._bodies[key] = body
+        while len(self._bodies) > self.size:
+            del self._bodies[next(iter(self._bodies))]
+
+
+def _operation_key(payload: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+    variables = payload["variables"]
+    return (
+        payload["query"],
+        json.dumps(variables, sort_keys=True) if variables else None,
+        payload["operation_name"],
+    )
+
+
+@lru_cache(maxsize=512)
+def _is_query(query: str, operation_name: str | None) -> bool:
+    """Whether the operation to run is a query (not a mutation)."""
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is GraphQLOperationType.QUERY
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ next read reflects it.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -59,6 +60,7 @@ class NetworkService:
         self.store = store
         self.engine = engine
         self.settings = settings
+        self._refreshed_at = float("-inf")
 
     @classmethod
     def open(cls, settings: Settings) -> NetworkService:
@@ -73,9 +75,17 @@ class NetworkService:
     def close(self) -> None:
         self.store.close()
 
-    def refresh(self) -> None:
-        """Catch up with writes made since the engine last looked (by this process or another)."""
+    def refresh(self, *, force: bool = False) -> None:
+        """Catch up with writes made since the engine last looked (by this process or another).
+
+        Asks the store at most once per `settings.refresh_interval` seconds unless `force` is true;
+        the service's own writes always force it, so they show in the very next read.
+        """
+        now = time.monotonic()
+        if not force and now - self._refreshed_at < self.settings.refresh_interval:
+            return
         self.engine.sync(self.store)
+        self._refreshed_at = now
 
     def today(self) -> date:
         return self.settings.today()
@@ -211,8 +221,10 @@ class NetworkService:
 
     def _check_station(self, station: Station) -> None:
         blank = [Problem(0, "name", "name is empty")] if not station.name.strip() else []
-        problems = blank + station_field_problems(station, 0) + placement_problems(
-            {station.id: (0, station)}, self.engine
+        problems = (
+            blank
+            + station_field_problems(station, 0)
+            + placement_problems({station.id: (0, station)}, self.engine)
         )
         if problems:
             raise BadUserInput.from_problems(problems)
@@ -221,9 +233,9 @@ class NetworkService:
         try:
             self.store.upsert_stations(stations, expected)
         except ConflictError as error:
-            self.refresh()
+            self.refresh(force=True)
             raise Conflict(str(error)) from error
-        self.refresh()
+        self.refresh(force=True)
 
     # --- imports ---------------------------------------------------------------------------------
 
@@ -272,11 +284,11 @@ class NetworkService:
         try:
             self.store.upsert_stations(to_write, expected, **_per_batch(progress, len(to_write)))
         except ConflictError as error:
-            self.refresh()
+            self.refresh(force=True)
             raise Conflict(f"{error}; nothing was written, try again") from error
         report.applied = True
         if follow:
-            self.refresh()
+            self.refresh(force=True)
         return report
 
     def import_divisions(
@@ -318,7 +330,7 @@ class NetworkService:
         self.store.upsert_divisions(to_write, **_per_batch(progress, len(to_write)))
         report.applied = True
         if follow:
-            self.refresh()
+            self.refresh(force=True)
         return report
 
 

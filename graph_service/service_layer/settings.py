@@ -22,6 +22,8 @@ class Settings:
     jwt_secret: str | None = None
     public_read: bool = True
     batch_size: int = DEFAULT_BATCH_SIZE
+    # How stale another process's writes may be before a request asks the store again (seconds).
+    refresh_interval: float = 0.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, store_url: str | None = None) -> Settings:
@@ -38,8 +40,21 @@ class Settings:
         batch = env.get("GRAPH_SERVICE_BATCH_SIZE", str(DEFAULT_BATCH_SIZE))
         if not batch.isdigit() or int(batch) < 1:
             raise SettingsError(f"GRAPH_SERVICE_BATCH_SIZE must be a whole number ≥ 1, not {batch!r}")
+        url = store_url or env.get("GRAPH_SERVICE_STORE") or DEFAULT_STORE_URL
+        # Asking SQLite for its data version costs microseconds; a Neo4j round trip costs milliseconds.
+        default_interval = "0" if url.startswith("sqlite:") else "0.1"
+        interval = env.get("GRAPH_SERVICE_REFRESH_INTERVAL", default_interval)
+        try:
+            refresh_interval = float(interval)
+            if not 0 <= refresh_interval <= 60:
+                raise ValueError
+        except ValueError as error:
+            raise SettingsError(
+                f"GRAPH_SERVICE_REFRESH_INTERVAL must be seconds from 0 to 60, not {interval!r}"
+            ) from error
         return cls(
-            store_url=store_url or env.get("GRAPH_SERVICE_STORE") or DEFAULT_STORE_URL,
+            store_url=url,
+            refresh_interval=refresh_interval,
             time_zone=time_zone,
             jwt_secret=env.get("GRAPH_SERVICE_JWT_SECRET") or None,
             public_read=public_read in {"true", "1", "yes"},

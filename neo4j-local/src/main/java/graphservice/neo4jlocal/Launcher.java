@@ -18,7 +18,7 @@ import org.neo4j.graphdb.GraphDatabaseService;
  * <p>Settings come from the environment:
  * NEO4J_LOCAL_HOME (data directory, default ./neo4j-data), NEO4J_LOCAL_PORT (default 7687),
  * NEO4J_LOCAL_PASSWORD (empty: authentication off; otherwise the password of user "neo4j"),
- * NEO4J_LOCAL_PAGECACHE (default 512m), NEO4J_LOCAL_TX_MEMORY (default 2g).
+ * NEO4J_LOCAL_PAGECACHE (default 512m), NEO4J_LOCAL_TX_MEMORY (default 4g).
  */
 public final class Launcher {
     private Launcher() {}

@@ -57,7 +57,9 @@ DIVISIONS_CSV = """code,name,level,parent_code
 STATION_HEADER = (
     "id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers\n"
 )
-STATIONS_CSV = STATION_HEADER + """\
+STATIONS_CSV = (
+    STATION_HEADER
+    + """\
 GC-5223,黔西南州社会工作指导中心,guidance_centre,5223,,operating,2020-03-01,,6,3,10
 GS-522324,晴隆县社会工作总站,general_station,522324,GC-5223,operating,2021-01-15,,4,2,8
 TS-522324002,莲城街道社会工作服务站,township_station,522324002,GS-522324,operating,2021-06-01,,3,1,5
@@ -65,6 +67,7 @@ TS-522324100,沙子镇社会工作服务站,township_station,522324100,GS-522324
 TS-522324101,碧痕镇社会工作服务站,township_station,522324101,GS-522324,planned,,,0,0,0
 VR-522324002001,东街社区社会工作室,village_room,522324002001,TS-522324002,operating,2022-05-01,,1,0,2
 """
+)
 
 # Uncovered villages under 52 today, by code (the pagination walk's answer).
 UNCOVERED_VILLAGES = [

@@ -206,9 +206,9 @@ async def test_update_station_null_clears_dates_and_parent_absent_keeps(api: Api
     )["updateStation"]
     assert (cleared["status"], cleared["openedOn"], cleared["closedOn"]) == ("PLANNED", None, None)
     assert cleared["parent"] == {"id": "GS-522324"} and cleared["name"] == "沙子镇社会工作服务站"
-    orphan = (
-        await api.data(UPDATE, {"id": "TS-522324100", "input": {"parentId": None}}, bearer=EDITOR)
-    )["updateStation"]
+    orphan = (await api.data(UPDATE, {"id": "TS-522324100", "input": {"parentId": None}}, bearer=EDITOR))[
+        "updateStation"
+    ]
     assert orphan["parent"] is None
     then = await api.data('{ division(code: "52") { rollup(asOf: "2021-07-01") { townshipStations } } }')
     assert then["division"]["rollup"]["townshipStations"] == 1
@@ -239,9 +239,7 @@ async def test_update_station_that_changes_nothing_keeps_the_version(api: Api) -
 async def test_update_station_moves_it_within_scope(api: Api) -> None:
     """Moving the closed township station to another township moves its past coverage along."""
     moved = (
-        await api.data(
-            UPDATE, {"id": "TS-522324100", "input": {"divisionCode": "522324101"}}, bearer=EDITOR
-        )
+        await api.data(UPDATE, {"id": "TS-522324100", "input": {"divisionCode": "522324101"}}, bearer=EDITOR)
     )["updateStation"]
     assert moved["division"] == {"code": "522324101"}
     query = """

@@ -566,7 +566,6 @@ class StationPatch:
         return patch
 
 
-
 # --- roots ---------------------------------------------------------------------------------------
 
 
@@ -657,18 +656,14 @@ class Mutation:
         "all. A rejected file is a report with errors, not a GraphQL error."
     )
     def import_stations(self, info: Info, csv: str, dry_run: bool | None = UNSET) -> ImportReportType:
-        report = _service(info).import_stations(
-            info.context.principal, csv, dry_run=bool(_given(dry_run))
-        )
+        report = _service(info).import_stations(info.context.principal, csv, dry_run=bool(_given(dry_run)))
         return ImportReportType.of(report)
 
     @strawberry.mutation(
         description="Import a division CSV (admins only), with the same all-or-nothing semantics."
     )
     def import_divisions(self, info: Info, csv: str, dry_run: bool | None = UNSET) -> ImportReportType:
-        report = _service(info).import_divisions(
-            info.context.principal, csv, dry_run=bool(_given(dry_run))
-        )
+        report = _service(info).import_divisions(info.context.principal, csv, dry_run=bool(_given(dry_run)))
         return ImportReportType.of(report)
 
 
@@ -712,9 +707,7 @@ def estimated_cost(
     )
     if chosen is None:
         return 0
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     total = 0
     for weight in _field_weights(chosen.selection_set, fragments, variables or {}, 1, frozenset()):
         total += weight

@@ -419,11 +419,13 @@ def _station_row(station: Station, version: int) -> tuple[object, ...]:
     )
 
 
+# Enum lookups by value are slow on a national load; a dict is not.
+_DIVISION_LEVELS = {str(level): level for level in DivisionLevel}
+
+
 def _division_from_row(row: Sequence[Any]) -> Division:
     code, name, level, parent_code = row
-    return Division(
-        str(code), str(name), DivisionLevel(level), None if parent_code is None else str(parent_code)
-    )
+    return Division(code, name, _DIVISION_LEVELS[level], parent_code)
 
 
 def _station_from_row(row: Sequence[Any]) -> Station:

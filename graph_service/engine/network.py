@@ -29,7 +29,7 @@ from typing import Generic, TypeVar
 import networkx as nx
 
 from graph_service.adapters.store import Changes, Store
-from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
+from graph_service.domain.levels import COVERAGE_LEVELS, DIVISION_LEVELS, DivisionLevel
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import parent_problem, placement_problems
 from graph_service.engine.timeline import (
@@ -171,12 +171,12 @@ class NetworkEngine:
         )
         _add_nodes_in_bulk(graph, {station_node(s.id): {"station": s} for s in stations})
         problems: list[str] = []
-        by_rank: list[list[str]] = [[] for _ in DivisionLevel]
+        by_rank: list[list[Division]] = [[] for _ in DivisionLevel]
         links: list[tuple[str | StationNode, str | StationNode]] = []
         nodes = self._node
         for division in divisions:
             rank = division.level.rank
-            by_rank[rank].append(division.code)
+            by_rank[rank].append(division)
             parent = nodes.get(division.parent_code)
             if parent is not None and parent["division"].level.rank < rank:
                 links.append((division.code, division.parent_code))
@@ -198,29 +198,50 @@ class NetworkEngine:
             raise EngineLoadError(problems)
         self._build_aggregates(by_rank, stations)
 
-    def _build_aggregates(self, by_rank: list[list[str]], stations: list[Station]) -> None:
+    def _build_aggregates(self, by_rank: list[list[Division]], stations: list[Station]) -> None:
+        """Every division's totals and timeline, bottom-up, one level at a time."""
         nodes = self._node
-        daily: dict[str, dict[int, list[int]]] = defaultdict(dict)
+        for rank in reversed(range(1, len(by_rank))):
+            self._add_totals_to_parents(by_rank[rank], rank)
+        # Per level: division code -> day -> full-width counter changes of its subtree so far.
+        daily: list[dict[str, dict[int, list[int]]]] = [defaultdict(dict) for _ in by_rank]
         for station in stations:
+            changes = daily[station.level.division_level.rank][station.division_code]
             for day, delta in _station_deltas(station, +1):
-                _add_full(daily[station.division_code], day, delta)
+                _add_full(changes, day, delta)
         for code, delta_by_day in self._all_coverage_changes(stations).items():
-            column = COVERED_COLUMN[nodes[code]["division"].level]
+            level = nodes[code]["division"].level
             for day, change in delta_by_day.items():
-                _add_full(daily[code], day, ((column, change),))
+                _add_full(daily[level.rank][code], day, ((COVERED_COLUMN[level], change),))
         for rank in reversed(range(len(by_rank))):
-            for code in by_rank[rank]:
-                data = nodes[code]
-                parent_code = data["division"].parent_code
-                changes = daily.pop(code, None)
-                if changes:
-                    data["timeline"] = Timeline.from_daily_changes(changes)
-                if parent_code is None:
+            for code, changes in daily[rank].items():
+                if not changes:  # only stations that never opened
                     continue
-                parent = nodes[parent_code]
-                parent["totals"] = _sum_totals(parent["totals"], data["totals"], rank - 1)
-                if changes:
-                    _merge_daily(daily[parent_code], changes)
+                data = nodes[code]
+                data["timeline"] = Timeline.from_daily_changes(changes)
+                parent_code = data["division"].parent_code
+                if parent_code is not None:
+                    parent_rank = nodes[parent_code]["division"].level.rank
+                    _merge_daily(daily[parent_rank][parent_code], changes)
+            daily[rank].clear()
+
+    def _add_totals_to_parents(self, divisions: list[Division], rank: int) -> None:
+        """Add the (complete) totals of `divisions`, all of level `rank`, to their parents."""
+        nodes = self._node
+        lone = _UNIT_TOTALS[DIVISION_LEVELS[rank]]
+        lone_children: Counter[str] = Counter()
+        for division in divisions:
+            totals = nodes[division.code]["totals"]
+            if totals is lone:  # the common case, a division with nothing below it: just count it
+                lone_children[division.parent_code] += 1
+            else:
+                parent = nodes[division.parent_code]
+                parent["totals"] = _sum_totals(parent["totals"], totals)
+        column = rank - 1
+        for parent_code, count in lone_children.items():
+            parent = nodes[parent_code]
+            totals = parent["totals"]
+            parent["totals"] = (*totals[:column], totals[column] + count, *totals[column + 1 :])
 
     def _all_coverage_changes(self, stations: Iterable[Station]) -> dict[str, Counter[int]]:
         by_division: dict[str, list[Station]] = defaultdict(list)
@@ -495,9 +516,6 @@ class NetworkEngine:
 _UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
 
 
-_UNIT_TOTALS_BY_COLUMN = {level.rank - 1: _UNIT_TOTALS[level] for level in COVERAGE_LEVELS}
-
-
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: a build allocates millions of small containers and frees
@@ -535,12 +553,7 @@ def _division_attributes(division: Division) -> dict:
     return {"division": division, "totals": _UNIT_TOTALS[division.level], "timeline": None}
 
 
-def _sum_totals(
-    left: tuple[int, ...], right: tuple[int, ...], unit_column: int | None = None
-) -> tuple[int, ...]:
-    """Element-wise sum; `unit_column` says `right` is a lone division's totals, for a cheaper sum."""
-    if unit_column is not None and right is _UNIT_TOTALS_BY_COLUMN.get(unit_column):
-        return left[:unit_column] + (left[unit_column] + 1,) + left[unit_column + 1 :]
+def _sum_totals(left: tuple[int, ...], right: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(a + b for a, b in zip(left, right, strict=True))
 
 

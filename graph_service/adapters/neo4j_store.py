@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from neo4j import Driver, GraphDatabase, Transaction
@@ -48,6 +49,8 @@ from graph_service.domain.model import Division, Station
 SCHEMA_RESOURCE = "neo4j.cypher"
 URL_SCHEMES = frozenset({"bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"})
 CONNECTION_TIMEOUT_SECONDS = 10.0
+
+T = TypeVar("T")
 
 # Bumps the data version and holds the Meta node's write lock until the transaction ends.
 _BUMP_VERSION = """
@@ -112,6 +115,47 @@ RETURN
   collect(
     CASE WHEN row.parent_id IS NOT NULL AND p IS NULL
     THEN 'station ' + row.id + ' reports to ' + row.parent_id END
+  )[..5] AS no_parent
+"""
+# The fast path for rows whose key is not stored yet (a first seed, new divisions or stations): one
+# statement creates a batch of nodes and links each to its parent, which an earlier statement of the
+# write (or an earlier row of the same batch: CREATE before MATCH makes the planner finish the CREATE
+# first) has already written, since such rows go parents first. Rows are lists, not maps, which is
+# cheaper to send: [code, name, level, parent_code] and [id, name, level, status, opened_on,
+# closed_on, staff, certified_staff, volunteers, version, division_code, parent_id].
+_EXISTING_DIVISIONS = """
+UNWIND $keys AS key
+MATCH (d:Division {code: key})
+RETURN collect(d.code) AS keys
+"""
+_CREATE_DIVISIONS = """
+UNWIND $rows AS row
+CREATE (d:Division {code: row[0], name: row[1], level: row[2], changed_in: $version})
+WITH d, row
+OPTIONAL MATCH (p:Division {code: row[3]})
+FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (d)-[:PART_OF]->(p))
+RETURN collect(CASE WHEN row[3] IS NOT NULL AND p IS NULL THEN row[0] + ' names parent ' + row[3] END)[..5]
+  AS missing
+"""
+_EXISTING_STATIONS = """
+UNWIND $keys AS key
+MATCH (s:Station {id: key})
+RETURN collect(s.id) AS keys
+"""
+_CREATE_STATIONS = """
+UNWIND $rows AS row
+CREATE (s:Station {id: row[0], name: row[1], level: row[2], status: row[3], opened_on: row[4],
+                   closed_on: row[5], staff: row[6], certified_staff: row[7], volunteers: row[8],
+                   version: row[9], changed_in: $version})
+WITH s, row
+OPTIONAL MATCH (d:Division {code: row[10]})
+OPTIONAL MATCH (p:Station {id: row[11]})
+FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END | CREATE (s)-[:SITS_IN]->(d))
+FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (s)-[:REPORTS_TO]->(p))
+RETURN
+  collect(CASE WHEN d IS NULL THEN 'station ' + row[0] + ' sits in ' + row[10] END)[..5] AS no_division,
+  collect(
+    CASE WHEN row[11] IS NOT NULL AND p IS NULL THEN 'station ' + row[0] + ' reports to ' + row[11] END
   )[..5] AS no_parent
 """
 _STORED_VERSIONS = """
@@ -236,10 +280,14 @@ class Neo4jStore:
             return Changes(current, divisions, stations)
 
     def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
-        """Insert or replace `divisions` by code in one transaction: all nodes first, then the PART_OF
-        links (so a parent may come later in the sequence); return the new data version.
+        """Insert or replace `divisions` by code in one transaction (a parent may come later in the
+        sequence than its children); return the new data version.
 
-        `progress` is called after each batch with the rows written so far, counting a row half
+        Codes not stored yet take a fast path: their nodes are created together with their PART_OF
+        links, parents first. The others (stored codes, codes given twice, parent cycles among new
+        codes) are merged: all their nodes first, before the new ones, then their links.
+
+        `progress` is called after each batch with the rows written so far, counting a merged row half
         written once its node is and whole once its links are (so it ends at `len(divisions)`).
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
@@ -248,13 +296,20 @@ class Neo4jStore:
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
+            stored = self._stored_keys(tx, _EXISTING_DIVISIONS, [d.code for d in divisions])
+            created, merged = _parents_first(divisions, _division_key, _division_parent, stored)
             report = _HalfSteps(progress)
-            for batch in batches(divisions, self.batch_size):
+            for batch in batches(merged, self.batch_size):
                 rows = [{"code": d.code, "name": d.name, "level": str(d.level)} for d in batch]
                 tx.run(_WRITE_DIVISION_NODES, rows=rows, version=version).consume()
                 report.done(len(batch))
             missing: list[str] = []
-            for batch in batches(divisions, self.batch_size):
+            for batch in batches(created, self.batch_size):
+                rows = [[d.code, d.name, str(d.level), d.parent_code] for d in batch]
+                record = tx.run(_CREATE_DIVISIONS, rows=rows, version=version).single(strict=True)
+                missing += record["missing"]
+                report.done(2 * len(batch))
+            for batch in batches(merged, self.batch_size):
                 rows = [{"code": d.code, "parent_code": d.parent_code} for d in batch]
                 missing += tx.run(_WRITE_DIVISION_LINKS, rows=rows).single(strict=True)["missing"]
                 report.done(len(batch))
@@ -270,8 +325,9 @@ class Neo4jStore:
         *,
         progress: Progress | None = None,
     ) -> int:
-        """Insert or replace `stations` by id in one transaction: nodes first, then the SITS_IN and
-        REPORTS_TO links; return the new data version. `progress` as for `upsert_divisions`.
+        """Insert or replace `stations` by id in one transaction, with their SITS_IN and REPORTS_TO
+        links (a parent station may come later in the sequence); return the new data version. New ids
+        take the fast path of `upsert_divisions`, the others are merged; `progress` as there.
 
         Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
         the transaction, after taking the write lock), and `StoreError` when a division_code or
@@ -283,14 +339,22 @@ class Neo4jStore:
         def write(tx: Transaction, version: int) -> None:
             if expected_versions:
                 self._check_versions(tx, expected_versions)
+            stored = self._stored_keys(tx, _EXISTING_STATIONS, [s.id for s in stations])
+            created, merged = _parents_first(stations, _station_key, _station_parent, stored)
             report = _HalfSteps(progress)
-            for batch in batches(stations, self.batch_size):
+            for batch in batches(merged, self.batch_size):
                 rows = [_station_params(s) for s in batch]
                 tx.run(_WRITE_STATION_NODES, rows=rows, version=version).consume()
                 report.done(len(batch))
             no_division: list[str] = []
             no_parent: list[str] = []
-            for batch in batches(stations, self.batch_size):
+            for batch in batches(created, self.batch_size):
+                rows = [_station_row(s) for s in batch]
+                record = tx.run(_CREATE_STATIONS, rows=rows, version=version).single(strict=True)
+                no_division += record["no_division"]
+                no_parent += record["no_parent"]
+                report.done(2 * len(batch))
+            for batch in batches(merged, self.batch_size):
                 rows = [
                     {"id": s.id, "division_code": s.division_code, "parent_id": s.parent_id} for s in batch
                 ]
@@ -386,6 +450,15 @@ class Neo4jStore:
             yield from rows
             after = max(row[0] for row in rows)
 
+    def _stored_keys(self, tx: Transaction, query: str, keys: list[Any]) -> set[str]:
+        """Which of `keys` are stored already, asked `batch_size` keys at a time with `query`
+        (parameter `keys`; one record with `keys`)."""
+        stored: set[str] = set()
+        wanted = [key for key in keys if isinstance(key, str)]
+        for chunk in batches(wanted, self.batch_size):
+            stored.update(tx.run(query, keys=list(chunk)).single(strict=True)["keys"])
+        return stored
+
     def _check_versions(self, tx: Transaction, expected: Mapping[str, int | None]) -> None:
         """Raise `ConflictError` listing every station whose stored version is not the expected one."""
         stored: dict[str, int] = {}
@@ -452,6 +525,86 @@ class _HalfSteps:
         self._halves += rows
         if self._progress is not None:
             self._progress(self._halves // 2)
+
+
+def _parents_first(
+    items: Sequence[T], key: Callable[[T], Any], parent: Callable[[T], Any], stored: set[str]
+) -> tuple[list[T], list[T]]:
+    """Split rows to write into (created, merged).
+
+    Created rows can simply be created: their key is a string, given once and not in `stored`; they
+    are ordered so that a row's parent, when it is created too, comes before it (by depth among the
+    created rows, stably). Merged rows are the others (stored keys, keys given more than once or not
+    strings, members of a parent cycle among new keys), in their given order; they are written before
+    the created rows, so a created row may have a merged parent.
+    """
+    counts = Counter(key(item) for item in items)
+    fresh = {
+        key(item): item
+        for item in items
+        if isinstance(key(item), str) and counts[key(item)] == 1 and key(item) not in stored
+    }
+    depth: dict[str, int | None] = {}  # None: on a parent cycle, so merged
+    for start in fresh:
+        path: list[str] = []
+        on_path: set[str] = set()
+        current = start
+        while current in fresh and current not in depth:
+            if current in on_path:
+                cycle = path.index(current)
+                for member in path[cycle:]:
+                    depth[member] = None
+                del path[cycle:]
+                break
+            path.append(current)
+            on_path.add(current)
+            current = parent(fresh[current])
+        above = depth.get(current) if current in fresh else None
+        level = 0 if above is None else above + 1
+        for member in reversed(path):
+            depth[member] = level
+            level += 1
+    created = sorted(
+        (item for item in fresh.values() if depth[key(item)] is not None),
+        key=lambda item: depth[key(item)] or 0,
+    )
+    chosen = {key(item) for item in created}
+    merged = [item for item in items if key(item) not in chosen]
+    return created, merged
+
+
+def _division_key(division: Division) -> Any:
+    return division.code
+
+
+def _division_parent(division: Division) -> Any:
+    return division.parent_code
+
+
+def _station_key(station: Station) -> Any:
+    return station.id
+
+
+def _station_parent(station: Station) -> Any:
+    return station.parent_id
+
+
+def _station_row(station: Station) -> list[Any]:
+    """A station as a row of `_CREATE_STATIONS`."""
+    return [
+        station.id,
+        station.name,
+        str(station.level),
+        str(station.status),
+        station.opened_on,
+        station.closed_on,
+        station.staff,
+        station.certified_staff,
+        station.volunteers,
+        station.version,
+        station.division_code,
+        station.parent_id,
+    ]
 
 
 def _station_params(station: Station) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from graph_service.adapters.store import ConflictError, Progress, Store, open_store
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
@@ -263,33 +263,15 @@ class NetworkService:
         touched = [s.division_code for s in stations]
         touched += [old.division_code for s in stations if (old := self.engine.station(s.id)) is not None]
         self.check_station_write(principal, touched)
-        report = ImportReport()
-        to_write: list[Station] = []
-        expected: dict[str, int | None] = {}
-        for station in stations:
-            current = self.engine.station(station.id)
-            if current is None:
-                report.created += 1
-                to_write.append(station.with_version(1))
-                expected[station.id] = None
-            elif station.same_content(current):
-                report.unchanged += 1
-            else:
-                report.updated += 1
-                to_write.append(station.with_version(current.version + 1))
-                expected[station.id] = current.version
-        if dry_run or not to_write:
-            report.applied = not dry_run
-            return report
-        try:
-            self.store.upsert_stations(to_write, expected, **_per_batch(progress, len(to_write)))
-        except ConflictError as error:
-            self.refresh(force=True)
-            raise Conflict(f"{error}; nothing was written, try again") from error
-        report.applied = True
-        if follow:
-            self.refresh(force=True)
-        return report
+        report, changed = _compare(stations, lambda s: self.engine.station(s.id), Station.same_content)
+        to_write = [new.with_version(old.version + 1 if old else 1) for new, old in changed]
+        expected = {new.id: old.version if old else None for new, old in changed}
+        return self._apply_import(
+            report,
+            dry_run,
+            follow,
+            lambda: self.store.upsert_stations(to_write, expected, **_per_batch(progress, len(to_write))),
+        )
 
     def import_divisions(
         self,
@@ -312,26 +294,54 @@ class NetworkService:
         del rows  # the records are all that is needed from here on
         if problems:
             return ImportReport(errors=problems)
-        report = ImportReport()
-        to_write: list[Division] = []
-        for division in divisions:
-            current = self.engine.division(division.code)
-            if current is None:
-                report.created += 1
-                to_write.append(division)
-            elif current == division:
-                report.unchanged += 1
-            else:
-                report.updated += 1
-                to_write.append(division)
-        if dry_run or not to_write:
+        report, changed = _compare(divisions, lambda d: self.engine.division(d.code), Division.__eq__)
+        to_write = [new for new, _ in changed]
+        return self._apply_import(
+            report,
+            dry_run,
+            follow,
+            lambda: self.store.upsert_divisions(to_write, **_per_batch(progress, len(to_write))),
+        )
+
+    def _apply_import(
+        self, report: ImportReport, dry_run: bool, follow: bool, write: Callable[[], int]
+    ) -> ImportReport:
+        """Run an import's `write` unless it is a dry run or nothing changed; a conflict writes nothing."""
+        if dry_run or not (report.created or report.updated):
             report.applied = not dry_run
             return report
-        self.store.upsert_divisions(to_write, **_per_batch(progress, len(to_write)))
+        try:
+            write()
+        except ConflictError as error:
+            self.refresh(force=True)
+            raise Conflict(f"{error}; nothing was written, try again") from error
         report.applied = True
         if follow:
             self.refresh(force=True)
         return report
+
+
+R = TypeVar("R", Division, Station)
+
+
+def _compare(
+    records: Sequence[R], current_of: Callable[[R], R | None], same: Callable[[R, R], bool]
+) -> tuple[ImportReport, list[tuple[R, R | None]]]:
+    """Count the records that are new, changed and unchanged against what is stored; return the
+    counts and the (record, stored record or None) pairs to write."""
+    report = ImportReport()
+    changed: list[tuple[R, R | None]] = []
+    for record in records:
+        current = current_of(record)
+        if current is None:
+            report.created += 1
+            changed.append((record, None))
+        elif same(record, current):
+            report.unchanged += 1
+        else:
+            report.updated += 1
+            changed.append((record, current))
+    return report, changed
 
 
 def _per_batch(progress: ImportProgress | None, total: int) -> dict[str, Progress]:

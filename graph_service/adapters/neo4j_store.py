@@ -123,6 +123,9 @@ RETURN
 # first) has already written, since such rows go parents first. Rows are lists, not maps, which is
 # cheaper to send: [code, name, level, parent_code] and [id, name, level, status, opened_on,
 # closed_on, staff, certified_staff, volunteers, version, division_code, parent_id].
+# Answered from the count store, without reading nodes: on an empty store no key needs looking up.
+_COUNT_DIVISIONS = "MATCH (d:Division) RETURN count(d) AS count"
+_COUNT_STATIONS = "MATCH (s:Station) RETURN count(s) AS count"
 _EXISTING_DIVISIONS = """
 UNWIND $keys AS key
 MATCH (d:Division {code: key})
@@ -296,7 +299,7 @@ class Neo4jStore:
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
-            stored = self._stored_keys(tx, _EXISTING_DIVISIONS, [d.code for d in divisions])
+            stored = self._stored_keys(tx, _COUNT_DIVISIONS, _EXISTING_DIVISIONS, [d.code for d in divisions])
             created, merged = _parents_first(divisions, _division_key, _division_parent, stored)
             report = _HalfSteps(progress)
             for batch in batches(merged, self.batch_size):
@@ -339,7 +342,7 @@ class Neo4jStore:
         def write(tx: Transaction, version: int) -> None:
             if expected_versions:
                 self._check_versions(tx, expected_versions)
-            stored = self._stored_keys(tx, _EXISTING_STATIONS, [s.id for s in stations])
+            stored = self._stored_keys(tx, _COUNT_STATIONS, _EXISTING_STATIONS, [s.id for s in stations])
             created, merged = _parents_first(stations, _station_key, _station_parent, stored)
             report = _HalfSteps(progress)
             for batch in batches(merged, self.batch_size):
@@ -450,10 +453,13 @@ class Neo4jStore:
             yield from rows
             after = max(row[0] for row in rows)
 
-    def _stored_keys(self, tx: Transaction, query: str, keys: list[Any]) -> set[str]:
-        """Which of `keys` are stored already, asked `batch_size` keys at a time with `query`
-        (parameter `keys`; one record with `keys`)."""
+    def _stored_keys(self, tx: Transaction, count_query: str, query: str, keys: list[Any]) -> set[str]:
+        """Which of `keys` are stored already: none when `count_query` (one record with `count`)
+        counts no node, else asked `batch_size` keys at a time with `query` (parameter `keys`; one
+        record with `keys`)."""
         stored: set[str] = set()
+        if tx.run(count_query).single(strict=True)["count"] == 0:
+            return stored
         wanted = [key for key in keys if isinstance(key, str)]
         for chunk in batches(wanted, self.batch_size):
             stored.update(tx.run(query, keys=list(chunk)).single(strict=True)["keys"])
@@ -534,17 +540,35 @@ def _parents_first(
 
     Created rows can simply be created: their key is a string, given once and not in `stored`; they
     are ordered so that a row's parent, when it is created too, comes before it (by depth among the
-    created rows, stably). Merged rows are the others (stored keys, keys given more than once or not
-    strings, members of a parent cycle among new keys), in their given order; they are written before
-    the created rows, so a created row may have a merged parent.
+    created rows, stably; rows already in such an order keep it). Merged rows are the others (stored
+    keys, keys given more than once or not strings, members of a parent cycle among new keys), in
+    their given order; they are written before the created rows, so a created row may have a merged
+    parent.
     """
-    counts = Counter(key(item) for item in items)
-    fresh = {
-        key(item): item
-        for item in items
-        if isinstance(key(item), str) and counts[key(item)] == 1 and key(item) not in stored
-    }
-    depth: dict[str, int | None] = {}  # None: on a parent cycle, so merged
+    keys = [key(item) for item in items]
+    fresh = dict(zip(keys, items, strict=True))
+    if len(fresh) < len(items) or stored or not all(isinstance(k, str) for k in fresh):
+        counts = Counter(keys)
+        fresh = {
+            k: item
+            for k, item in zip(keys, items, strict=True)
+            if isinstance(k, str) and counts[k] == 1 and k not in stored
+        }
+    position = {k: index for index, k in enumerate(fresh)}
+    if all(position.get(parent(item), -1) < index for index, item in enumerate(fresh.values())):
+        created = list(fresh.values())
+    else:
+        created = _by_depth(fresh, parent)
+    if len(created) == len(items):
+        return created, []
+    chosen = {key(item) for item in created}
+    return created, [item for k, item in zip(keys, items, strict=True) if k not in chosen]
+
+
+def _by_depth(fresh: dict[str, T], parent: Callable[[T], Any]) -> list[T]:
+    """The rows of `fresh` (by key) that are on no parent cycle among them, each after its parent
+    when that is in `fresh` too: sorted stably by depth among `fresh`."""
+    depth: dict[str, int | None] = {}  # None: on a parent cycle
     for start in fresh:
         path: list[str] = []
         on_path: set[str] = set()
@@ -564,13 +588,8 @@ def _parents_first(
         for member in reversed(path):
             depth[member] = level
             level += 1
-    created = sorted(
-        (item for item in fresh.values() if depth[key(item)] is not None),
-        key=lambda item: depth[key(item)] or 0,
-    )
-    chosen = {key(item) for item in created}
-    merged = [item for item in items if key(item) not in chosen]
-    return created, merged
+    ordered = sorted((d, index, k) for index, (k, d) in enumerate(depth.items()) if d is not None)
+    return [fresh[k] for _, _, k in ordered]
 
 
 def _division_key(division: Division) -> Any:

@@ -74,3 +74,33 @@ def test_the_graph_has_the_documented_shape(neo4j_url: str) -> None:
         indexes = {r["name"] for r in driver.execute_query("SHOW INDEXES").records}
     assert {"division_code_unique", "station_id_unique", "meta_key_unique"} <= constraints
     assert {"division_changed_in", "station_changed_in"} <= indexes
+
+
+def test_new_rows_are_created_parents_first_and_cycles_are_merged() -> None:
+    from graph_service.adapters.neo4j_store import _division_key, _division_parent, _parents_first
+    from graph_service.domain.levels import DivisionLevel
+
+    def division(code: str, parent: str | None) -> Any:
+        from graph_service.domain.model import Division
+
+        return Division(code, code, DivisionLevel.CITY, parent)
+
+    rows = [
+        division("c", "b"),  # child of a new parent given later
+        division("b", "a"),
+        division("a", None),
+        division("x", "y"),  # a cycle among new rows: merged
+        division("y", "x"),
+        division("z", "x"),  # child of a merged row: created
+        division("s", "a"),  # stored: merged
+        division("d", "d"),  # its own parent: merged
+        division("t", None),  # given twice: merged
+        division("t", "a"),
+    ]
+
+    created, merged = _parents_first(rows, _division_key, _division_parent, {"s"})
+
+    assert [d.code for d in created] == ["a", "z", "b", "c"]
+    assert [d.code for d in merged] == ["x", "y", "s", "d", "t", "t"]
+    in_order = [division("a", None), division("b", "a"), division("c", "zz")]
+    assert _parents_first(in_order, _division_key, _division_parent, set()) == (in_order, [])

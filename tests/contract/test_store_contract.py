@@ -224,6 +224,53 @@ def test_parents_may_come_after_children_in_one_write(store_factory: StoreFactor
     assert snapshot(store) == (2, *by_key(DIVISIONS, STATIONS))
 
 
+def test_one_write_may_mix_new_and_stored_rows(store_factory: StoreFactory) -> None:
+    store = store_factory(batch_size=2)
+    seeded(store)
+    # New children before their new parents, a stored division moved under a new one, a renamed one.
+    new_village = Division("520201001001", "new village", V, "520201001")
+    new_township = Division("520201001", "new township", T, "520201")
+    moved_township = Division("520102001", "新华路街道", T, "520201")
+    new_county = Division("520201", "钟山区", K, "5202")
+    renamed_city = Division("5223", "黔西南州", C, "52")
+    new_city = Division("5202", "六盘水市", C, "52")
+    written = [new_village, new_township, moved_township, new_county, renamed_city, new_city]
+    progress: list[int] = []
+
+    assert store.upsert_divisions(written, progress=progress.append) == 3
+
+    expected_divisions = {d.code: d for d in DIVISIONS} | {d.code: d for d in written}
+    # New stations reporting to a new station given later, a stored one re-pointed to a new one.
+    new_room = Station("VR-520201001001", "new room", StationLevel.VILLAGE_ROOM, "520201001001", "GS-520201")
+    new_general = Station("GS-520201", "钟山区总站", StationLevel.GENERAL_STATION, "520201", "GC-5202")
+    moved_station = dataclasses.replace(STATIONS[2], parent_id="GS-520201", version=3)
+    new_centre = Station("GC-5202", "六盘水市中心", StationLevel.GUIDANCE_CENTRE, "5202")
+    assert store.upsert_stations([new_room, new_general, moved_station, new_centre]) == 4
+
+    expected_stations = {s.id: s for s in STATIONS} | {
+        s.id: s for s in (new_room, new_general, moved_station, new_centre)
+    }
+    expected = by_key(list(expected_divisions.values()), list(expected_stations.values()))
+    assert snapshot(store) == (4, *expected)
+    assert progress == sorted(progress) and progress[-1] == len(written)
+    changes = store.changes_since(2)
+    assert by_key(changes.divisions, changes.stations) == by_key(
+        written, [new_room, new_general, moved_station, new_centre]
+    )
+
+
+def test_a_key_given_twice_in_one_write_keeps_its_last_row(store: Store) -> None:
+    first = [Division("52", "first", P), Division("5201", "first", C, "52")]
+    last = [Division("52", "贵州省", P), Division("5201", "贵阳市", C, "52")]
+    store.upsert_divisions([*first, *last, Division("5223", "黔西南布依族苗族自治州", C, "52")])
+    store.upsert_stations([dataclasses.replace(STATIONS[0], name="first"), STATIONS[0]])
+
+    _, divisions, stations = snapshot(store)
+
+    assert divisions == by_key([*last, DIVISIONS[5]])[0]
+    assert stations == [STATIONS[0]]
+
+
 def test_progress_reports_the_rows_written(store_factory: StoreFactory) -> None:
     store = store_factory(batch_size=2)
     division_calls: list[int] = []

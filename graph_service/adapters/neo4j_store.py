@@ -519,8 +519,8 @@ def _run_version(tx: Transaction, query: str) -> int:
 
 
 class _HalfSteps:
-    """Reports progress for a write done in two passes over the rows (nodes, then links): each pass
-    over a row counts as half a row written."""
+    """Reports progress for a write whose merged rows take two passes (nodes, then links), each pass
+    over a row counting as half a row written, and whose created rows take one (two halves)."""
 
     def __init__(self, progress: Progress | None) -> None:
         self._progress = progress

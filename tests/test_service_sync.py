@@ -13,7 +13,7 @@ from graph_service.domain.levels import DivisionLevel
 from graph_service.engine import NetworkEngine
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
-from graph_service.service_layer.settings import Settings
+from graph_service.service_layer.settings import Settings, SettingsError
 from tests.conftest import StoreFactory
 
 ADMIN = Principal.local_admin()
@@ -148,8 +148,10 @@ def test_refresh_interval_bounds_how_often_the_store_is_asked(store_factory: Sto
     assert reader.engine.station("GS") is not None
 
 
-def test_default_refresh_interval_follows_the_store() -> None:
-    assert Settings.from_env({}, store_url="sqlite:///x.db").refresh_interval == 0
+def test_refresh_interval_setting() -> None:
+    assert Settings.from_env({}, store_url="sqlite:///x.db").refresh_interval == 0.1
     assert Settings.from_env({}, store_url="bolt://127.0.0.1:7687").refresh_interval == 0.1
     env = {"GRAPH_SERVICE_REFRESH_INTERVAL": "0"}
     assert Settings.from_env(env, store_url="bolt://127.0.0.1:7687").refresh_interval == 0
+    with pytest.raises(SettingsError, match="GRAPH_SERVICE_REFRESH_INTERVAL"):
+        Settings.from_env({"GRAPH_SERVICE_REFRESH_INTERVAL": "soon"})

@@ -10,6 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from graph_service.adapters.store import DEFAULT_BATCH_SIZE, DEFAULT_STORE_URL
 
+# Another process's writes are seen within this many seconds by default; asking the store on every
+# request would cost a query per request (a Bolt round trip on Neo4j) for answers the cache already has.
+DEFAULT_REFRESH_INTERVAL = 0.1
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
@@ -41,9 +45,7 @@ class Settings:
         if not batch.isdigit() or int(batch) < 1:
             raise SettingsError(f"GRAPH_SERVICE_BATCH_SIZE must be a whole number ≥ 1, not {batch!r}")
         url = store_url or env.get("GRAPH_SERVICE_STORE") or DEFAULT_STORE_URL
-        # Asking SQLite for its data version costs microseconds; a Neo4j round trip costs milliseconds.
-        default_interval = "0" if url.startswith("sqlite:") else "0.1"
-        interval = env.get("GRAPH_SERVICE_REFRESH_INTERVAL", default_interval)
+        interval = env.get("GRAPH_SERVICE_REFRESH_INTERVAL", str(DEFAULT_REFRESH_INTERVAL))
         try:
             refresh_interval = float(interval)
             if not 0 <= refresh_interval <= 60:

@@ -35,6 +35,7 @@ from neo4j.exceptions import (
 )
 
 from graph_service.adapters.batching import batches, check_batch_size
+from graph_service.adapters.rows import division_from_row, station_from_row
 from graph_service.adapters.store import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -43,7 +44,6 @@ from graph_service.adapters.store import (
     SnapshotSink,
     StoreError,
 )
-from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 
 SCHEMA_RESOURCE = "neo4j.cypher"
@@ -263,9 +263,9 @@ class Neo4jStore:
         with self._transaction("load the network") as tx:
             version = _run_version(tx, _LOCK_VERSION)
             for row in self._pages(tx, _DIVISION_PAGE):
-                sink.add_division(_division_from_row(row))
+                sink.add_division(division_from_row(row))
             for row in self._pages(tx, _STATION_PAGE):
-                sink.add_station(_station_from_row(row))
+                sink.add_station(station_from_row(row, _to_date))
             return version
 
     def data_version(self) -> int:
@@ -278,8 +278,10 @@ class Neo4jStore:
         together with the data version they bring the reader to."""
         with self._transaction("read the changes") as tx:
             current = _run_version(tx, _LOCK_VERSION)
-            divisions = [_division_from_row(r["row"]) for r in tx.run(_DIVISIONS_CHANGED, since=version)]
-            stations = [_station_from_row(r["row"]) for r in tx.run(_STATIONS_CHANGED, since=version)]
+            divisions = [division_from_row(r["row"]) for r in tx.run(_DIVISIONS_CHANGED, since=version)]
+            stations = [
+                station_from_row(r["row"], _to_date) for r in tx.run(_STATIONS_CHANGED, since=version)
+            ]
             return Changes(current, divisions, stations)
 
     def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
@@ -639,42 +641,6 @@ def _station_params(station: Station) -> dict[str, Any]:
         "volunteers": station.volunteers,
         "version": station.version,
     }
-
-
-def _division_from_row(row: Sequence[Any]) -> Division:
-    code, name, level, parent_code = row
-    return Division(code, name, DivisionLevel(level), parent_code)
-
-
-def _station_from_row(row: Sequence[Any]) -> Station:
-    (
-        sid,
-        name,
-        level,
-        division_code,
-        parent_id,
-        status,
-        opened,
-        closed,
-        staff,
-        certified,
-        volunteers,
-        version,
-    ) = row
-    return Station(
-        id=sid,
-        name=name,
-        level=StationLevel(level),
-        division_code=division_code,
-        parent_id=parent_id,
-        status=StationStatus(status),
-        opened_on=_to_date(opened),
-        closed_on=_to_date(closed),
-        staff=int(staff or 0),
-        certified_staff=int(certified or 0),
-        volunteers=int(volunteers or 0),
-        version=int(version),
-    )
 
 
 def _to_date(value: Any) -> date | None:

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from graph_service.adapters.batching import batches, check_batch_size
+from graph_service.adapters.rows import division_from_row, iso_date, station_from_row
 from graph_service.adapters.store import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -25,7 +25,6 @@ from graph_service.adapters.store import (
     SnapshotSink,
     StoreError,
 )
-from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 
 URL_PREFIX = "sqlite:///"
@@ -161,11 +160,11 @@ class SqliteStore:
                 cursor = conn.execute(f"SELECT {_DIVISION_COLUMNS} FROM divisions")
                 while rows := cursor.fetchmany(self.batch_size):
                     for row in rows:
-                        sink.add_division(_division_from_row(row))
+                        sink.add_division(division_from_row(row))
                 cursor = conn.execute(f"SELECT {_STATION_COLUMNS} FROM stations")
                 while rows := cursor.fetchmany(self.batch_size):
                     for row in rows:
-                        sink.add_station(_station_from_row(row))
+                        sink.add_station(station_from_row(row, iso_date))
                 conn.execute("COMMIT")
                 return version
         finally:
@@ -185,13 +184,13 @@ class SqliteStore:
             try:
                 current = _read_version(conn)
                 divisions = [
-                    _division_from_row(row)
+                    division_from_row(row)
                     for row in conn.execute(
                         f"SELECT {_DIVISION_COLUMNS} FROM divisions WHERE changed_in > ?", (version,)
                     )
                 ]
                 stations = [
-                    _station_from_row(row)
+                    station_from_row(row, iso_date)
                     for row in conn.execute(
                         f"SELECT {_STATION_COLUMNS} FROM stations WHERE changed_in > ?", (version,)
                     )
@@ -416,46 +415,6 @@ def _station_row(station: Station, version: int) -> tuple[object, ...]:
         station.volunteers,
         station.version,
         version,
-    )
-
-
-# Enum lookups by value are slow on a national load; a dict is not.
-_DIVISION_LEVELS = {str(level): level for level in DivisionLevel}
-
-
-def _division_from_row(row: Sequence[Any]) -> Division:
-    code, name, level, parent_code = row
-    return Division(code, name, _DIVISION_LEVELS[level], parent_code)
-
-
-def _station_from_row(row: Sequence[Any]) -> Station:
-    (
-        sid,
-        name,
-        level,
-        division_code,
-        parent_id,
-        status,
-        opened,
-        closed,
-        staff,
-        certified,
-        volunteers,
-        version,
-    ) = row
-    return Station(
-        id=str(sid),
-        name=str(name),
-        level=StationLevel(level),
-        division_code=str(division_code),
-        parent_id=None if parent_id is None else str(parent_id),
-        status=StationStatus(status),
-        opened_on=None if opened is None else date.fromisoformat(str(opened)),
-        closed_on=None if closed is None else date.fromisoformat(str(closed)),
-        staff=int(staff),
-        certified_staff=int(certified),
-        volunteers=int(volunteers),
-        version=int(version),
     )
 
 

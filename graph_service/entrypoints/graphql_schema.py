@@ -46,7 +46,7 @@ from strawberry.extensions import (
 
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validation import Problem
+from graph_service.domain.validation import STATION_COLUMNS, Problem
 from graph_service.engine import LevelCoverage, Page, Rollup
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.errors import BadUserInput
@@ -511,18 +511,7 @@ class StationInput:
         }
 
 
-_PATCH_FIELDS: tuple[str, ...] = (
-    "name",
-    "level",
-    "division_code",
-    "parent_id",
-    "status",
-    "opened_on",
-    "closed_on",
-    "staff",
-    "certified_staff",
-    "volunteers",
-)
+_PATCH_FIELDS: tuple[str, ...] = STATION_COLUMNS[1:]
 """The station fields a patch may change (all but `id`), as `NetworkService.update_station` names them."""
 _CLEARABLE = frozenset({"parent_id", "opened_on", "closed_on"})
 _PATCH_ENUMS: Mapping[str, type[Enum]] = {"level": StationLevel, "status": StationStatus}

@@ -59,6 +59,10 @@ class NetworkView(Protocol):
 
     def stations_reporting_to(self, station_id: str) -> Iterable[Station]: ...
 
+    def stations_below(self, code: str) -> Iterable[Station]:
+        """The stations sitting in division `code` or anywhere below it."""
+        ...
+
 
 class EmptyNetwork:
     """A `NetworkView` of a store that holds nothing yet."""
@@ -70,6 +74,9 @@ class EmptyNetwork:
         return None
 
     def stations_reporting_to(self, station_id: str) -> Iterable[Station]:
+        return ()
+
+    def stations_below(self, code: str) -> Iterable[Station]:
         return ()
 
 
@@ -199,6 +206,8 @@ def validate_divisions(
         if message is not None:
             problems.append(Problem(row, "parent_code", message))
     problems.extend(_cycle_problems(parsed, find))
+    if not problems:
+        problems.extend(_moved_station_problems(parsed, find, network))
     problems.sort(key=lambda problem: problem.row)
     return [division for _, division in parsed.values()], problems
 
@@ -216,6 +225,42 @@ def parent_problem(division: Division, find: Callable[[str], Division | None]) -
     if parent.level.rank >= division.level.rank:
         return f"parent {parent_code} is a {parent.level}, not a level above {division.level}"
     return None
+
+
+def _moved_station_problems(
+    parsed: Mapping[str, tuple[int, Division]], find: Callable[[str], Division | None], network: NetworkView
+) -> Iterator[Problem]:
+    """A `Problem` for each stored station that a division's move would leave reporting to a station
+    that is no longer in an ancestor of its division (spec §1)."""
+    for row, division in parsed.values():
+        stored = network.division(division.code)
+        if stored is None or stored.parent_code == division.parent_code:
+            continue
+        above_after_move = set(_codes_above(division.code, find))
+        for station in network.stations_below(division.code):
+            parent = network.station(station.parent_id) if station.parent_id else None
+            if parent is None or parent.division_code in above_after_move:
+                continue
+            if division.code in _codes_above(parent.division_code, network.division):
+                continue  # both inside the moved subtree: the move keeps them in line
+            if parent.division_code == division.code:
+                continue
+            yield Problem(
+                row,
+                "parent_code",
+                f"moving {division.code} under {division.parent_code} would leave station {station.id} "
+                f"reporting to {parent.id}, which sits in {parent.division_code}, no longer above it",
+            )
+
+
+def _codes_above(code: str, find: Callable[[str], Division | None]) -> list[str]:
+    """The codes above division `code`, nearest first (stops at an unknown code or a cycle)."""
+    above: list[str] = []
+    division = find(code)
+    while division is not None and division.parent_code is not None and division.parent_code not in above:
+        above.append(division.parent_code)
+        division = find(division.parent_code)
+    return above
 
 
 def _cycle_problems(

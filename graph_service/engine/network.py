@@ -270,6 +270,19 @@ class NetworkEngine:
             reporting = [nodes[n]["station"] for n in self.graph.pred[node] if isinstance(n, tuple)]
             return sorted(reporting, key=lambda station: station.id)
 
+    def stations_below(self, code: str) -> list[Station]:
+        """The stations sitting in division `code` or anywhere below it."""
+        with self.lock:
+            found: list[Station] = []
+            stack = [code]
+            while stack:
+                for node in self._pred[stack.pop()]:
+                    if isinstance(node, str):
+                        stack.append(node)
+                    else:
+                        found.append(self._node[node]["station"])
+            return found
+
     def ancestors(self, code: str) -> list[Division]:
         """The divisions above `code`, root first."""
         with self.lock:

@@ -63,9 +63,9 @@ MAX_DEPTH = 15
 """Deepest field nesting allowed (introspection excluded): room for four nested `children` pages."""
 MAX_ALIASES = 30
 """Most aliased fields in one document, counted through fragments."""
-MAX_TOKENS = 2_000
+MAX_TOKENS = 1_500
 """Most lexical tokens in one document (fragments included); GraphiQL's introspection uses ~300."""
-MAX_DOCUMENT_CHARS = 64 * 1024
+MAX_DOCUMENT_CHARS = 32 * 1024
 """Longest document (the query text) read; large values, such as an import's file, go in variables."""
 MAX_COST = 100_000
 """Most field resolutions a query may ask for, estimated from its page sizes (see `estimated_cost`)."""
@@ -671,7 +671,7 @@ class Mutation:
 # rules run; the one standard rule that compares fields pairwise runs under a comparison budget
 # (`BoundedOverlappingFields`).
 
-MAX_FIELD_COMPARISONS = 2_000
+MAX_FIELD_COMPARISONS = 500
 """Most field pairs the field-merging rule may compare for one document (repeated fields, pages of
 the same field with other arguments); GraphiQL's introspection needs none, a dashboard query a few."""
 

@@ -264,6 +264,8 @@ class GraphQLEndpoint:
             raise RequestRefused(400, BAD_USER_INPUT, "variables must be a JSON object")
         if operation_name is not None and not isinstance(operation_name, str):
             raise RequestRefused(400, BAD_USER_INPUT, "operationName must be a string")
+        if payload.get("extensions") is not None and not isinstance(payload["extensions"], dict):
+            raise RequestRefused(400, BAD_USER_INPUT, "extensions must be a JSON object")
         return {"query": query, "variables": variables, "operation_name": operation_name}
 
     def _too_large(self) -> RequestRefused:

@@ -455,3 +455,18 @@ async def test_legitimate_documents_still_pass(sqlite_api: Api) -> None:
     """
     data = await sqlite_api.data(query)
     assert data["a"]["code"] == "5223" and data["b"]["name"] == "贵州省"
+
+
+async def test_cyclic_and_unknown_fragments_are_refused_by_graphql_rules(sqlite_api: Api) -> None:
+    cases = {
+        '{ division(code: "52") { ...A } } fragment A on Division { parent { ...B } } '
+        "fragment B on Division { children { edges { node { ...A } } } }": "Cannot spread fragment",
+        '{ division(code: "52") { ...A } } fragment A on Division { ...A }': "Cannot spread fragment",
+        '{ division(code: "52") { ...Missing } }': "Unknown fragment",
+    }
+    for document, message in cases.items():
+        started = time.process_time()
+        error = (await sqlite_api.post(document)).json()["errors"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert message in error["message"], error["message"]
+        assert time.process_time() - started < CPU_LIMIT

@@ -16,9 +16,11 @@ looked up or anything run. HTTP statuses (GraphQL over HTTP): a response refused
 (UNAUTHENTICATED, with `WWW-Authenticate: Bearer`) or 403 (FORBIDDEN) whatever the Accept header;
 with `Accept: application/graphql-response+json` a request that fails before execution (syntax,
 validation, variables, limits) is 400 and answered in that media type; with `application/json` (or
-no Accept header) such a GraphQL error is answered 200. Each request refreshes the service once (so writes by
-other processes are seen), is answered from the response cache when the same query was answered on
-the same data version and day, and otherwise runs in a worker thread, since store calls block.
+no Accept header) such a GraphQL error is answered 200.
+
+Each request refreshes the service once (so writes by other processes are seen), is answered from the
+response cache when the same query was answered on the same data version and day for a caller of the
+same role and scope, and otherwise runs in a worker thread, since store calls block.
 """
 
 from __future__ import annotations

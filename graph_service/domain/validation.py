@@ -137,17 +137,16 @@ def date_problem(column: str, value: date) -> str | None:
     return None
 
 
-def parse_date(text: str, column: str = "date") -> date:
+def parse_date(text: str) -> date:
     """`text` as a date: exactly YYYY-MM-DD, a real day, years 1900..2100; `ValueError` saying why not."""
     if _DATE_PATTERN.fullmatch(text) is None:
-        raise ValueError(f"{column}: {_shown(text)} is not a date in the form YYYY-MM-DD")
+        raise ValueError(f"{_shown(text)} is not a date in the form YYYY-MM-DD")
     try:
         value = date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{column}: {text} is not a day of the calendar") from None
-    problem = date_problem(column, value)
-    if problem is not None:
-        raise ValueError(problem)
+        raise ValueError(f"{_shown(text)} is not a date in the form YYYY-MM-DD (no such day)") from None
+    if date_problem("", value) is not None:
+        raise ValueError(f"{text} is outside the years {FIRST_YEAR}..{LAST_YEAR}")
     return value
 
 
@@ -182,9 +181,9 @@ def all_names_valid(names: Iterable[str]) -> bool:
 def all_references_valid(values: Iterable[str]) -> bool:
     """True only when `reference_problem` finds nothing in any of `values` (as `all_codes_valid`)."""
     values = list(values)
-    return not values or (
-        max(map(len, values)) <= MAX_ID_LENGTH and _NOT_TEXT.search("".join(values)) is None
-    )
+    if not values:
+        return True
+    return max(map(len, values)) <= MAX_ID_LENGTH and _NOT_TEXT.search("".join(values)) is None
 
 
 def _not_text_problem(column: str, value: str) -> str | None:
@@ -708,9 +707,9 @@ def _parse_date(value: str, row: int, column: str, problems: list[Problem]) -> d
     if not value:
         return None
     try:
-        return parse_date(value, column)
+        return parse_date(value)
     except ValueError as error:
-        problems.append(Problem(row, column, str(error).removeprefix(f"{column}: ")))
+        problems.append(Problem(row, column, str(error)))
         return None
 
 

@@ -357,9 +357,9 @@ _PLURAL = {
 
 def _iso_date(text: str) -> date:
     try:
-        return parse_date(text, "--as-of")
+        return parse_date(text)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error).removeprefix("--as-of: ")) from error
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _duration(text: str) -> str:

@@ -173,7 +173,7 @@ def all_names_valid(names: Iterable[str]) -> bool:
     return (
         min(lengths) > 0
         and max(lengths) <= MAX_NAME_LENGTH
-        and "" not in set(map(str.strip, names))
+        and all(map(str.strip, names))
         and _NOT_TEXT.search("".join(names)) is None
     )
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from typing import Generic, TypeVar
 
 import networkx as nx
@@ -257,9 +258,9 @@ class NetworkEngine:
         problems = self.problems
         fast = _quietly(
             lambda: (
-                all_codes_valid(d.code for d in divisions)
-                and all_names_valid(d.name for d in divisions)
-                and all_references_valid(d.parent_code for d in divisions if d.parent_code is not None)
+                all_codes_valid(map(_CODE, divisions))
+                and all_names_valid(map(_NAME, divisions))
+                and all_references_valid(filter(None, map(_PARENT_CODE, divisions)))
             )
         )
         by_rank: list[list[Division]] = [[] for _ in DivisionLevel]
@@ -268,23 +269,31 @@ class NetworkEngine:
                 problems.extend(_stored("division", division.code, found))
                 continue
             by_rank[division.level.rank].append(division)
-        kept: dict[str, Division] = {}
-        every = {division.code: division for division in divisions}
+        above: set[str] = set()  # the codes kept at the ranks done so far
         for rank, group in enumerate(by_rank):
-            still: list[Division] = []
-            for division in group:
-                parent_code = division.parent_code
-                parent = kept.get(parent_code) if parent_code is not None else None
-                if (parent_code is None and rank == 0) or (parent is not None and parent.level.rank < rank):
-                    kept[division.code] = division
-                    still.append(division)
-                    continue
-                message = parent_problem(division, every.get)
-                if message is None:
-                    message = f"its parent {division.parent_code} was left out (see its own problem)"
-                problems.append(StoredProblem("division", division.code, "parent_code", message))
+            if rank == 0:
+                still = [division for division in group if division.parent_code is None]
+            else:
+                still = [division for division in group if division.parent_code in above]
+            if len(still) != len(group):
+                problems.extend(self._parent_problems(group, still, divisions))
             by_rank[rank] = still
+            above.update(division.code for division in still)
         return by_rank
+
+    def _parent_problems(
+        self, group: list[Division], kept: list[Division], every: list[Division]
+    ) -> Iterator[StoredProblem]:
+        """A problem for each division of `group` not `kept` for want of a kept parent above it."""
+        kept_codes = {division.code for division in kept}
+        by_code = {division.code: division for division in every}
+        for division in group:
+            if division.code in kept_codes:
+                continue
+            message = parent_problem(division, by_code.get)
+            if message is None:
+                message = f"its parent {division.parent_code} was left out (see its own problem)"
+            yield StoredProblem("division", division.code, "parent_code", message)
 
     def _valid_stations(self, stations: list[Station]) -> list[Station]:
         """The stations that meet the rules, sit in a kept division and report to a kept station; every
@@ -292,12 +301,11 @@ class NetworkEngine:
         problems = self.problems
         fast = _quietly(
             lambda: (
-                all_codes_valid(s.id for s in stations)
-                and all_names_valid(s.name for s in stations)
-                and all_references_valid(s.division_code for s in stations)
-                and all_references_valid(s.parent_id for s in stations if s.parent_id is not None)
-                and all(min(getattr(s, c) for s in stations) >= 0 for c in COUNT_COLUMNS if stations)
-                and all(max(getattr(s, c) for s in stations) <= MAX_COUNT for c in COUNT_COLUMNS if stations)
+                all_codes_valid(map(_ID, stations))
+                and all_names_valid(map(_NAME, stations))
+                and all_references_valid(map(_DIVISION_CODE, stations))
+                and all_references_valid(filter(None, map(_PARENT_ID, stations)))
+                and all(_counts_in_range(list(map(attrgetter(column), stations))) for column in COUNT_COLUMNS)
                 and _dates_in_range(stations)
             )
         )
@@ -766,6 +774,8 @@ class NetworkEngine:
 
 # --- helpers -------------------------------------------------------------------------------------
 
+_CODE, _NAME, _PARENT_CODE = attrgetter("code"), attrgetter("name"), attrgetter("parent_code")
+_ID, _DIVISION_CODE, _PARENT_ID = attrgetter("id"), attrgetter("division_code"), attrgetter("parent_id")
 _UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
 
 
@@ -859,6 +869,11 @@ def _quietly(check: Callable[[], bool]) -> bool:
         return bool(check())
     except (TypeError, ValueError):
         return False
+
+
+def _counts_in_range(counts: list[int]) -> bool:
+    """True when every count passes `count_problem` (a fast pass over all of them)."""
+    return not counts or (min(counts) >= 0 and max(counts) <= MAX_COUNT)
 
 
 def _dates_in_range(stations: Sequence[Station]) -> bool:

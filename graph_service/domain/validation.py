@@ -381,12 +381,12 @@ def _moved_station_problems(
         stored = network.division(division.code)
         if stored is None or stored.parent_code == division.parent_code:
             continue
-        above_after_move = set(_codes_above(division.code, find))
+        above_after_move = set(codes_above(division.code, find))
         for station in network.stations_below(division.code):
             parent = network.station(station.parent_id) if station.parent_id else None
             if parent is None or parent.division_code in above_after_move:
                 continue
-            if division.code in _codes_above(parent.division_code, network.division):
+            if division.code in codes_above(parent.division_code, network.division):
                 continue  # both inside the moved subtree: the move keeps them in line
             if parent.division_code == division.code:
                 continue
@@ -398,7 +398,7 @@ def _moved_station_problems(
             )
 
 
-def _codes_above(code: str, find: Callable[[str], Division | None]) -> list[str]:
+def codes_above(code: str, find: Callable[[str], Division | None]) -> list[str]:
     """The codes above division `code`, nearest first (stops at an unknown code or a cycle)."""
     above: list[str] = []
     division = find(code)

@@ -20,7 +20,7 @@ import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -46,6 +46,7 @@ from graph_service.domain.validation import (
     all_codes_valid,
     all_names_valid,
     all_references_valid,
+    codes_above,
     division_problems,
     parent_problem,
     placement_problems,
@@ -628,6 +629,34 @@ class NetworkEngine:
                     if parent_code is not None:
                         parent_rank = nodes[parent_code]["division"].level.rank
                         _merge_daily(by_rank[parent_rank][parent_code], changes)
+            return found
+
+    def sums_over_limit_after_moves(
+        self, moves: Mapping[str, str], find: Callable[[str], Division | None]
+    ) -> list[SumExcess]:
+        """Where moving divisions (code -> new parent code, the new parents looked up with `find`, which
+        knows the divisions about to be written) would take a roll-up total of their new ancestors
+        past `MAX_SUM`: each moved subtree's totals leave its old ancestors and join its new ones."""
+        with self.lock:
+            nodes = self._node
+            changes_of: dict[str, dict[int, list[int]]] = defaultdict(dict)
+            for code, new_parent in moves.items():
+                timeline: Timeline | None = nodes[code]["timeline"] if code in nodes else None
+                if timeline is None:
+                    continue
+                moved = list(timeline.daily_changes())
+                new_chain = [new_parent, *codes_above(new_parent, find)]
+                for ancestor, sign in [(c, -1) for c in self._ancestor_codes(code)] + [
+                    (c, 1) for c in new_chain
+                ]:
+                    for day, row in moved:
+                        _add_full(
+                            changes_of[ancestor], day, [(column, sign * n) for column, n in enumerate(row)]
+                        )
+            found: list[SumExcess] = []
+            for code, changes in changes_of.items():
+                data = nodes.get(code)
+                found.extend(_excesses(code, data["timeline"] if data is not None else None, changes))
             return found
 
     # --- keeping current -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from graph_service.domain.validation import (
     MAX_SUM,
     STATION_COLUMNS,
     Problem,
+    codes_above,
     decode_csv_bytes,
     placement_problems,
     read_csv_rows,
@@ -316,10 +317,14 @@ class NetworkService:
             return ImportReport(errors=problems)
         divisions, row_problems = validate_divisions(rows, self.engine)
         problems = sorted(problems + row_problems, key=lambda problem: problem.row)
+        row_of = {values["code"]: row for row, values in rows}
         del rows  # the records are all that is needed from here on
         if problems:
             return ImportReport(errors=problems)
         report, changed = _compare(divisions, lambda d: self.engine.division(d.code), Division.__eq__)
+        problems = self._move_sum_problems(changed, row_of)
+        if problems:
+            return ImportReport(errors=problems)
         to_write = [new for new, _ in changed]
         return self._apply_import(
             report,
@@ -345,6 +350,31 @@ class NetworkService:
             ]
             problems.append(
                 Problem(max(adding, default=1), excess.column, _excess_message(excess, self.engine))
+            )
+        return sorted(problems, key=lambda problem: problem.row)
+
+    def _move_sum_problems(
+        self, changed: Sequence[tuple[Division, Division | None]], row_of: Mapping[str, int]
+    ) -> list[Problem]:
+        """A problem for each roll-up total that moving divisions under new parents would take past
+        `MAX_SUM`, blamed on the row of a moved division below the division concerned."""
+        moves = {
+            new.code: new.parent_code
+            for new, old in changed
+            if old is not None and new.parent_code is not None and old.parent_code != new.parent_code
+        }
+        if not moves:
+            return []
+        written = {new.code: new for new, _ in changed}
+
+        def find(code: str) -> Division | None:
+            return written.get(code) or self.engine.division(code)
+
+        problems = []
+        for excess in self.engine.sums_over_limit_after_moves(moves, find):
+            rows = [row_of[code] for code in moves if excess.code in codes_above(code, find)]
+            problems.append(
+                Problem(min(rows, default=1), "parent_code", _excess_message(excess, self.engine))
             )
         return sorted(problems, key=lambda problem: problem.row)
 

@@ -186,3 +186,20 @@ def test_ttl_of_exactly_366_days_is_accepted(
     claims = jwt.decode(out.strip(), SECRET, algorithms=["HS256"])
     assert claims["exp"] - claims["iat"] == MAX_TTL.total_seconds()
     assert parse_duration("8h") == timedelta(hours=8)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--scope", "52 24"], "--scope may hold only"),
+        (["--scope", "5" * 65], "at most 64"),
+        (["--scope", "52", "--subject", "a\x07b"], "--subject: the subject holds a control character"),
+    ],
+)
+def test_token_scope_and_subject_follow_the_value_rules(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRAPH_SERVICE_JWT_SECRET", SECRET)
+    status, out, err = run(capsys, "token", "--role", "editor", *flags)
+    assert (status, out) == (2, "")
+    assert message in err

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 from graph_service.adapters.store import DEFAULT_STORE_URL, StoreError
 from graph_service.domain.levels import DIVISION_LEVELS, DivisionLevel
 from graph_service.domain.model import Division
-from graph_service.domain.validation import parse_date
+from graph_service.domain.validation import code_problem, name_problem, parse_date
 from graph_service.entrypoints.csv_out import write_csv
 from graph_service.entrypoints.progress import ProgressBar
 from graph_service.service_layer.auth import (
@@ -169,6 +169,10 @@ def cmd_token(args: argparse.Namespace) -> int:
     role = Role(args.role)
     if not args.scope.strip():
         raise UsageError("--scope needs a division code (or * for an admin)")
+    if args.scope != ANY_SCOPE and (problem := code_problem("--scope", args.scope)) is not None:
+        raise UsageError(f"{problem}; give a division code (or * for an admin)")
+    if (problem := name_problem(args.subject.strip())) is not None:
+        raise UsageError(f"--subject: {problem.replace('name', 'the subject', 1)}")
     try:
         token = issue_token(secret, role, args.scope, parse_duration(args.ttl), subject=args.subject)
     except ValueError as error:

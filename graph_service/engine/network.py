@@ -319,15 +319,21 @@ class NetworkEngine:
                 rejected[station.id] = index
             else:
                 by_rank[station.level.rank][station.id] = (index, station)
+        left_out = {(problem.kind, problem.key) for problem in problems}
         kept: list[Station] = []
         for group in by_rank:
-            found = placement_problems(group, self, recheck_reporting=False, rejected=rejected)
+            found = placement_problems(group, self, recheck_reporting=False)
             for problem in found:
                 station = stations[problem.row]
                 group.pop(station.id, None)
                 rejected[station.id] = problem.row
+                message = problem.message
+                if problem.column == "parent_id" and station.parent_id in rejected:
+                    message = f"its parent station {station.parent_id} was left out (see its own problem)"
+                elif problem.column == "division_code" and ("division", station.division_code) in left_out:
+                    message = f"its division {station.division_code} was left out (see its own problem)"
                 problems.append(
-                    StoredProblem("station", station.id, problem.column, problem.message, station.version)
+                    StoredProblem("station", station.id, problem.column, message, station.version)
                 )
             records = [station for _, station in group.values()]
             _add_nodes_in_bulk(self.graph, {station_node(s.id): {"station": s} for s in records})

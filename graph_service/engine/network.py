@@ -175,6 +175,9 @@ class NetworkEngine:
         self._uncovered_lists: dict[tuple[str, DivisionLevel, date], list[str]] = {}
         self._loading_divisions: list[Division] = []
         self._loading_stations: list[Station] = []
+        self._root_peaks: list[int] | None = None  # the largest total of each column at any root
+        self._peaks_exact = False  # whether `_root_peaks` was measured since the last write
+        self._roots: list[str] | None = None  # the codes of the divisions with no parent
         self.problems: list[StoredProblem] = []
         """The stored records left out at the last load, and why (empty for a sound store)."""
 
@@ -616,7 +619,10 @@ class NetworkEngine:
         Costs the stations' own changes, merged up the tree level by level, plus one walk over the
         timeline of each division they reach, from the first day they change.
         """
+        old, new = list(old), list(new)
         with self.lock:
+            if self._surely_within_limit(new):
+                return []
             nodes = self._node
             by_rank: list[dict[str, dict[int, list[int]]]] = [defaultdict(dict) for _ in DivisionLevel]
             for records, sign in ((old, -1), (new, +1)):
@@ -636,6 +642,37 @@ class NetworkEngine:
                         parent_rank = nodes[parent_code]["division"].level.rank
                         _merge_daily(by_rank[parent_rank][parent_code], changes)
             return found
+
+    def _surely_within_limit(self, new: Sequence[Station]) -> bool:
+        """A quick bound: no roll-up total can pass `MAX_SUM` when the largest total any root reaches
+        on any day, plus everything `new` adds, stays within it (totals below a root never exceed the
+        root's, since counts and staff are never negative). The roots' peaks are kept as an upper
+        bound that writes raise (`apply`), and measured again only when that bound is not enough."""
+        added = _added_totals(new)
+        for exact in (False, True):
+            if self._root_peaks is None or (exact and not self._peaks_exact):
+                self._root_peaks, self._peaks_exact = self._measure_root_peaks(), True
+            if all(self._root_peaks[c] + added[c] <= MAX_SUM for c in _SUM_COLUMNS):
+                return True
+            if self._peaks_exact:
+                return False
+        return False
+
+    def _measure_root_peaks(self) -> list[int]:
+        """The largest total of each roll-up column that any root division reaches on any day."""
+        if self._roots is None:
+            self._roots = [
+                code
+                for code, data in self._node.items()
+                if isinstance(code, str) and data["division"].parent_code is None
+            ]
+        peaks = [0] * WIDTH
+        for code in self._roots:
+            timeline = self._node[code]["timeline"]
+            if timeline is not None and len(timeline):
+                for column in _SUM_COLUMNS:
+                    peaks[column] = max(peaks[column], max(timeline.rows[column::WIDTH]))
+        return peaks
 
     def sums_over_limit_after_moves(
         self, moves: Mapping[str, str], find: Callable[[str], Division | None]
@@ -716,14 +753,19 @@ class NetworkEngine:
 
     def _replace_with(self, other: NetworkEngine) -> None:
         self.graph, self.version, self._names = other.graph, other.version, None
-        self.problems = other.problems
+        self.problems, self._root_peaks, self._roots = other.problems, None, None
         self._uncovered_lists.clear()
 
     def apply(self, changes: Changes) -> None:
         """Apply written records: update the graph and only the aggregates they affect."""
         with self.lock:
             self._uncovered_lists.clear()
-            if changes.divisions:
+            if changes.divisions:  # a move may take a subtree's totals elsewhere: measure again
+                self._roots = self._root_peaks = None
+            elif self._root_peaks is not None:  # a write adds at most what its stations bring
+                added = _added_totals(changes.stations)
+                self._root_peaks = [peak + more for peak, more in zip(self._root_peaks, added, strict=True)]
+                self._peaks_exact = False
                 self._apply_divisions(changes.divisions)
             for station in changes.stations:
                 self._apply_station(station)
@@ -904,6 +946,18 @@ def _quietly(check: Callable[[], bool]) -> bool:
         return bool(check())
     except (TypeError, ValueError):
         return False
+
+
+def _added_totals(stations: Iterable[Station]) -> list[int]:
+    """What `stations` add at most to any roll-up total (full width; only the roll-up columns set)."""
+    added = [0] * WIDTH
+    for station in stations:
+        if station.opened_on is not None:
+            added[STATION_COLUMN[station.level]] += 1
+            added[STAFF] += station.staff
+            added[CERTIFIED_STAFF] += station.certified_staff
+            added[VOLUNTEERS] += station.volunteers
+    return added
 
 
 def _counts_in_range(counts: list[int]) -> bool:

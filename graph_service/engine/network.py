@@ -762,11 +762,11 @@ class NetworkEngine:
             self._uncovered_lists.clear()
             if changes.divisions:  # a move may take a subtree's totals elsewhere: measure again
                 self._roots = self._root_peaks = None
+                self._apply_divisions(changes.divisions)
             elif self._root_peaks is not None:  # a write adds at most what its stations bring
                 added = _added_totals(changes.stations)
                 self._root_peaks = [peak + more for peak, more in zip(self._root_peaks, added, strict=True)]
                 self._peaks_exact = False
-                self._apply_divisions(changes.divisions)
             for station in changes.stations:
                 self._apply_station(station)
             self.version = changes.version

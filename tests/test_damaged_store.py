@@ -192,13 +192,20 @@ def test_check_of_a_sound_store_exits_0(service: NetworkService, capsys: pytest.
     assert "no problems (17 divisions, 6 stations)" in capsys.readouterr().err
 
 
-def test_bad_rows_written_by_another_process_while_serving_are_left_out(service: NetworkService) -> None:
-    """Catching up with a change the engine cannot apply (it breaks a rule) rebuilds from the store."""
+@pytest.mark.parametrize(
+    ("column", "sql_value", "cypher_value"),
+    [("staff", "2147483647", "2147483647"), ("opened_on", "'not-a-date'", "'not-a-date'")],
+)
+def test_bad_rows_written_by_another_process_while_serving_are_left_out(
+    service: NetworkService, column: str, sql_value: str, cypher_value: str
+) -> None:
+    """Catching up with a change the engine cannot apply (it breaks a rule, or cannot even be read as
+    a record) rebuilds from the store instead of failing every later request."""
     version = service.store.data_version()
     if service.store.url.startswith("sqlite"):
         with sqlite3.connect(service.store.path) as conn:  # type: ignore[attr-defined]
             conn.execute(
-                "UPDATE stations SET staff = 2147483647, changed_in = ? WHERE id = 'TS-522324002'",
+                f"UPDATE stations SET {column} = {sql_value}, changed_in = ? WHERE id = 'TS-522324002'",
                 (version + 1,),
             )
             conn.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", (version + 1,))
@@ -211,13 +218,15 @@ def test_bad_rows_written_by_another_process_while_serving_are_left_out(service:
         ):
             session.run(
                 "MATCH (s:Station {id: 'TS-522324002'}), (m:Meta {key: 'data'}) "
-                "SET s.staff = 2147483647, s.changed_in = m.version + 1, m.version = m.version + 1"
+                f"SET s.{column} = {cypher_value}, s.changed_in = m.version + 1, m.version = m.version + 1"
             ).consume()
     service.refresh(force=True)
     keys = {problem.key for problem in service.engine.problems}
     assert keys == {"TS-522324002", "VR-522324002001"}  # the room reports to the station left out
     assert service.engine.station("TS-522324002") is None
     assert service.engine.rollup("522324", date(2024, 1, 1)).staff == 4
+    service.refresh(force=True)  # and again: nothing new, nothing fails
+    assert service.engine.version == service.store.data_version()
 
 
 def test_the_engine_is_rebuilt_when_applying_a_committed_write_fails(

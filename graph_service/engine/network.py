@@ -177,6 +177,7 @@ class NetworkEngine:
         self._loading_stations: list[Station] = []
         self._root_peaks: list[int] | None = None  # the largest total of each column at any root
         self._peaks_exact = False  # whether `_root_peaks` was measured since the last write
+        self._stale = False  # a change failed half way and no rebuild has succeeded since
         self._roots: list[str] | None = None  # the codes of the divisions with no parent
         self.problems: list[StoredProblem] = []
         """The stored records left out at the last load, and why (empty for a sound store)."""
@@ -713,21 +714,28 @@ class NetworkEngine:
         """
         with self.lock:
             current = store.data_version()
-            if current == self.version:
+            if current == self.version and not self._stale:
                 return False
-            if current < self.version:
-                self._replace_with(NetworkEngine.from_store(store))
+            if current < self.version or self._stale:
+                self._rebuild_from(store)
                 return True
-            changes = store.changes_since(self.version)
             try:
+                changes = store.changes_since(self.version)  # a row that cannot be read: ValueError
                 if not self._can_apply(changes):
                     raise _Unappliable
                 self.apply(changes)
-            except Exception as error:
-                if isinstance(error, StoreError):
-                    raise
-                self._replace_with(NetworkEngine.from_store(store))
+            except StoreError:
+                raise
+            except Exception:
+                self._rebuild_from(store)
             return True
+
+    def _rebuild_from(self, store: Store) -> None:
+        """Replace everything with a fresh load of `store`. Until one succeeds the engine counts as
+        stale (it may hold half a change), so the next `sync` tries again."""
+        self._stale = True
+        self._replace_with(NetworkEngine.from_store(store))
+        self._stale = False
 
     def _can_apply(self, changes: Changes) -> bool:
         """True when every changed record meets the rules on its own, names records that exist, and

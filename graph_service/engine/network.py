@@ -178,6 +178,8 @@ class NetworkEngine:
         self._root_peaks: list[int] | None = None  # the largest total of each column at any root
         self._peaks_exact = False  # whether `_root_peaks` was measured since the last write
         self._stale = False  # a change failed half way and no rebuild has succeeded since
+        # (the problems list it was made from, station id -> stored version) of the stations left out
+        self._left_out_versions: tuple[list[StoredProblem], dict[str, int]] | None = None
         self._roots: list[str] | None = None  # the codes of the divisions with no parent
         self.problems: list[StoredProblem] = []
         """The stored records left out at the last load, and why (empty for a sound store)."""
@@ -515,10 +517,14 @@ class NetworkEngine:
 
     def left_out_version(self, station_id: str) -> int | None:
         """The stored version of a station left out at load (see `problems`), None for any other."""
-        for problem in self.problems:
-            if problem.kind == "station" and problem.key == station_id:
-                return problem.version if problem.version is not None else 0
-        return None
+        if not self.problems:
+            return None
+        if self._left_out_versions is None or self._left_out_versions[0] is not self.problems:
+            versions = {
+                problem.key: problem.version or 0 for problem in self.problems if problem.kind == "station"
+            }
+            self._left_out_versions = (self.problems, versions)
+        return self._left_out_versions[1].get(station_id)
 
     def division_records(self) -> Iterator[Division]:
         nodes = self.graph.nodes

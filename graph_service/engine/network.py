@@ -366,7 +366,9 @@ class NetworkEngine:
         while stack:
             code = stack.pop()
             timeline: Timeline | None = nodes[code]["timeline"]
-            if timeline is None:
+            if timeline is None or all(
+                max(timeline.rows[c::WIDTH], default=0) <= MAX_SUM for c in _SUM_COLUMNS
+            ):
                 continue
             excess = _first_excess(timeline)
             if excess is None:

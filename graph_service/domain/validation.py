@@ -95,7 +95,7 @@ class EmptyNetwork:
 
 def name_problem(name: str) -> str | None:
     """Why `name` (already trimmed) is not a valid name (spec §7), or None when it is."""
-    if not name:
+    if not name or not name.strip():
         return "name is empty"
     if len(name) > MAX_NAME_LENGTH:
         return f"name is {len(name):,} characters long; at most {MAX_NAME_LENGTH} are allowed"

@@ -326,6 +326,14 @@ class NetworkEngine:
             else:
                 by_rank[station.level.rank][station.id] = (index, station)
         left_out = {(problem.kind, problem.key) for problem in problems}
+        loaded: dict[str, Station] = {}
+
+        def by_id() -> dict[str, Station]:
+            """Every loaded station by id (made when first asked: only a bad parent link needs it)."""
+            if not loaded:
+                loaded.update((station.id, station) for station in stations)
+            return loaded
+
         kept: list[Station] = []
         for group in by_rank:
             found = placement_problems(group, self, recheck_reporting=False)
@@ -336,6 +344,14 @@ class NetworkEngine:
                 message = problem.message
                 if problem.column == "parent_id" and station.parent_id in rejected:
                     message = f"its parent station {station.parent_id} was left out (see its own problem)"
+                elif problem.message.startswith("unknown parent") and station.parent_id in (
+                    loaded := by_id()
+                ):
+                    parent = loaded[station.parent_id]  # of a lower level, so not placed yet
+                    message = (
+                        f"a {station.level} reports to a {station.level.parent_level}, "
+                        f"but {parent.id} is a {parent.level}"
+                    )
                 elif problem.column == "division_code" and ("division", station.division_code) in left_out:
                     message = f"its division {station.division_code} was left out (see its own problem)"
                 problems.append(

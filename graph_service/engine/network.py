@@ -45,6 +45,12 @@ from graph_service.engine.timeline import (
 
 StationNode = tuple[str, str]
 UNCOVERED_LISTS_KEPT = 16
+SMALL_CHANGE = 64
+"""Up to this many stations a catch-up updates the aggregates in place, one station at a time (cheap
+for a few); more are prepared in bulk beside the live aggregates and swapped in (see `apply`)."""
+DIVISIONS_REBUILT = 1_000
+"""From this many changed divisions on, a catch-up builds a whole new engine from the store beside the
+live one and swaps it in, instead of updating the live one in place."""
 
 
 def station_node(station_id: str) -> StationNode:
@@ -101,13 +107,18 @@ class NetworkEngine:
 
     Build it once from a store (`from_store`), then keep it current with `sync` after every write
     (its own or another process's): `sync` reads only what changed since `version` and updates only
-    the aggregates of the divisions concerned and their ancestors. Every public method takes `lock`.
+    the aggregates of the divisions concerned and their ancestors.
+
+    Locks: every public read takes `lock` (hold it across several reads to see one version). Updates
+    take `updating` first (one updater at a time), read the store and prepare the new aggregates while
+    readers go on, and take `lock` only to swap them in. Never take `updating` while holding `lock`.
     """
 
     def __init__(self) -> None:
         self.graph = nx.DiGraph()
         self.version = 0
         self.lock = threading.RLock()
+        self.updating = threading.RLock()
         self._names: _NameIndex | None = None
         # Recently asked uncovered lists, (code, level, day) -> sorted codes, oldest first; emptied on writes.
         self._uncovered_lists: dict[tuple[str, DivisionLevel, date], list[str]] = {}
@@ -420,31 +431,130 @@ class NetworkEngine:
 
     # --- keeping current -------------------------------------------------------------------------
 
-    def sync(self, store: Store) -> bool:
-        """Catch up with the store: apply what was written since `version`. True when anything changed."""
-        with self.lock:
+    def sync(self, store: Store, written: Changes | None = None) -> bool:
+        """Catch up with the store: apply what was written since `version`. True when anything changed.
+
+        `written` is what the caller has just committed: when it is the only write since `version`, it
+        is applied as it is, without reading it back. Readers keep being answered from the current
+        version until the next one is complete (see `apply`).
+        """
+        with self.updating:
+            if written is not None and written.version == self.version + 1:
+                self.apply(written)
+                return True
             current = store.data_version()
             if current == self.version:
                 return False
-            if current < self.version:
+            if current < self.version:  # the store was replaced or wiped: start again from it
                 self._replace_with(NetworkEngine.from_store(store))
                 return True
-            self.apply(store.changes_since(self.version))
+            changes = store.changes_since(self.version)
+            if len(changes.divisions) >= DIVISIONS_REBUILT:
+                self._replace_with(NetworkEngine.from_store(store))
+            else:
+                self.apply(changes)
             return True
 
     def _replace_with(self, other: NetworkEngine) -> None:
-        self.graph, self.version, self._names = other.graph, other.version, None
-        self._uncovered_lists.clear()
+        """Swap in another engine's network (built beside this one), at once for readers."""
+        with self.lock:
+            self.graph, self.version, self._names = other.graph, other.version, None
+            self._uncovered_lists.clear()
 
     def apply(self, changes: Changes) -> None:
-        """Apply written records: update the graph and only the aggregates they affect."""
-        with self.lock:
-            self._uncovered_lists.clear()
-            if changes.divisions:
-                self._apply_divisions(changes.divisions)
-            for station in changes.stations:
-                self._apply_station(station)
-            self.version = changes.version
+        """Apply written records: update the graph and only the aggregates they affect.
+
+        A few stations (up to `SMALL_CHANGE`) and any division change are applied in place under
+        `lock`, one record at a time. More stations are prepared in bulk without `lock`, as a build
+        does (their per-day changes summed bottom-up, each affected division's timeline rebuilt once
+        from its old one plus those changes), and swapped in under `lock` in one short step; readers
+        see the old version or the new one, never part of it.
+        """
+        with self.updating:
+            if changes.divisions or len(changes.stations) <= SMALL_CHANGE:
+                with self.lock:
+                    self._uncovered_lists.clear()
+                    if changes.divisions:
+                        self._apply_divisions(changes.divisions)
+                    for station in changes.stations:
+                        self._apply_station(station)
+                    self.version = changes.version
+                return
+            with _collector_paused():
+                prepared = self._prepare_stations(changes.stations)
+            with self.lock:
+                self._swap_in(prepared)
+                self._uncovered_lists.clear()
+                self.version = changes.version
+
+    def _prepare_stations(self, stations: Sequence[Station]) -> _PreparedStations:
+        """The new records and the new timelines of every division they affect, computed from the
+        live graph without changing it (callers hold `updating`, so nothing else changes it)."""
+        latest = {station.id: station for station in stations}
+        nodes, pred = self._node, self._pred
+        rank_of: dict[str, int] = {}
+        daily: list[dict[str, dict[int, list[int]]]] = [defaultdict(dict) for _ in DivisionLevel]
+        arriving: dict[str, list[Station]] = defaultdict(list)
+        affected: set[str] = set()
+
+        def add(code: str, deltas: Iterable[tuple[int, Delta]]) -> None:
+            rank = rank_of.get(code)
+            if rank is None:
+                rank = rank_of[code] = nodes[code]["division"].level.rank
+            changes = daily[rank][code]
+            for day, delta in deltas:
+                _add_full(changes, day, delta)
+
+        for station in latest.values():
+            old = self.station(station.id)
+            if old is not None:
+                affected.add(old.division_code)
+                add(old.division_code, _station_deltas(old, -1))
+            affected.add(station.division_code)
+            arriving[station.division_code].append(station)
+            add(station.division_code, _station_deltas(station, +1))
+        for code in affected:
+            staying = [nodes[n]["station"] for n in pred[code] if isinstance(n, tuple) and n[1] not in latest]
+            members = [nodes[n]["station"] for n in pred[code] if isinstance(n, tuple)]
+            change = _coverage_changes(staying + arriving[code])
+            change.subtract(_coverage_changes(members))
+            column = COVERED_COLUMN[nodes[code]["division"].level]
+            add(code, [(day, ((column, n),)) for day, n in change.items() if n])
+        timelines: dict[str, Timeline | None] = {}
+        for rank in reversed(range(len(daily))):
+            for code, changes in daily[rank].items():
+                data = nodes[code]
+                timelines[code] = _with_changes(data["timeline"], changes)
+                parent_code = data["division"].parent_code
+                if parent_code is not None:
+                    add(parent_code, ())
+                    _merge_daily(daily[rank_of[parent_code]][parent_code], changes)
+        return _PreparedStations(list(latest.values()), timelines)
+
+    def _swap_in(self, prepared: _PreparedStations) -> None:
+        """Put prepared stations and timelines into the graph (callers hold `lock`)."""
+        nodes, succ, pred = self._node, self.graph._succ, self.graph._pred
+        for station in prepared.stations:
+            node = station_node(station.id)
+            data = nodes.get(node)
+            if data is None:
+                nodes[node] = {"station": station}
+                succ[node], pred[node] = {}, {}
+            else:
+                data["station"] = station
+                links = succ[node]
+                for head in links:
+                    del pred[head][node]
+                links.clear()
+        links = []
+        for station in prepared.stations:
+            node = station_node(station.id)
+            links.append((node, station.division_code))
+            if station.parent_id is not None:
+                links.append((node, station_node(station.parent_id)))
+        _add_edges_in_bulk(self.graph, links)
+        for code, timeline in prepared.timelines.items():
+            nodes[code]["timeline"] = timeline
 
     def _apply_divisions(self, divisions: Sequence[Division]) -> None:
         graph, nodes = self.graph, self.graph.nodes
@@ -525,6 +635,24 @@ class NetworkEngine:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _PreparedStations:
+    """Station records to put into the graph, and the new timeline of every division they affect."""
+
+    stations: list[Station]
+    timelines: dict[str, Timeline | None]
+
+
+def _with_changes(timeline: Timeline | None, changes: dict[int, list[int]]) -> Timeline | None:
+    """A new timeline: `timeline` (left unchanged) plus full-width per-day `changes`, built once in
+    O(days · WIDTH); days whose changes cancel out are dropped, and nothing left is None."""
+    combined: dict[int, list[int]] = dict(timeline.daily_changes()) if timeline is not None else {}
+    _merge_daily(combined, changes)
+    kept = {day: row for day, row in combined.items() if any(row)}
+    return Timeline.from_daily_changes(kept) if kept else None
+
 
 _UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
 

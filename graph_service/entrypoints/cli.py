@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from graph_service.adapters.store import DEFAULT_STORE_URL, StoreError
+from graph_service.adapters.store import DEFAULT_STORE_URL, OutcomeUnknown, StoreError
 from graph_service.domain.levels import DIVISION_LEVELS, DivisionLevel
 from graph_service.domain.model import Division
 from graph_service.entrypoints.progress import ProgressBar
@@ -101,6 +101,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
         )
     except ServiceError as error:
         raise Failed(f"{source} was not imported, nothing was written: {error.message}") from error
+    except OutcomeUnknown as error:
+        raise Failed(f"{source}: {error}") from error
     except StoreError as error:
         raise Failed(f"{source} was not imported, nothing was written: {error}") from error
     finally:

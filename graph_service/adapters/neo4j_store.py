@@ -13,9 +13,10 @@ the same lock, see whole writes only (Neo4j reads are read-committed, not snapsh
 Failures: a server that cannot be reached, or a transient error (a deadlock, a lock wait cut short),
 raises `StoreUnavailable` after being retried with backoff for up to `RETRY_SECONDS` where that is safe
 (every call but `load`, which streams into its sink; a write is retried only when it failed before its
-commit, so nothing of it was written). A write waits at most `lock_timeout` seconds for another writer
-(plus a generous allowance per row for its own work: a transaction timeout), then gives up the same
-way. A connection lost during a commit leaves the outcome unknown: `OutcomeUnknown` says so.
+commit, so nothing of it was written). A write first waits at most `lock_timeout` seconds for another
+writer (in a short transaction of its own that takes the lock and lets it go), then gives up the same
+way; the write itself has a generous transaction timeout (a fixed grace plus an allowance per row).
+A connection lost during a commit leaves the outcome unknown: `OutcomeUnknown` says so.
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ CONNECTION_TIMEOUT_SECONDS = 10.0
 RETRY_SECONDS = 2.0
 """How long a failed call is retried (with backoff from `FIRST_RETRY_DELAY`) before it gives up."""
 FIRST_RETRY_DELAY = 0.1
+WRITE_GRACE_SECONDS = 30.0
 WRITE_SECONDS_PER_ROW = 0.002
-"""A write's own allowance per row on top of the lock wait (15× the rows/s measured on a small box)."""
+"""A write's own allowance per row on top of the grace (15× the rows/s measured on a small box)."""
 _TIMED_OUT = ("TransactionTimedOut", "LockAcquisitionTimeout", "LockClientStopped")
 
 T = TypeVar("T")
@@ -474,18 +476,30 @@ class Neo4jStore:
 
     def _write(self, action: str, body: Callable[[Transaction, int], None], rows: int) -> int:
         """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
-        the write lock); return the new version once committed. The transaction may wait
-        `lock_timeout` seconds for the lock plus `WRITE_SECONDS_PER_ROW` for each of its `rows`;
-        past that the server ends it and nothing is written (`StoreUnavailable`)."""
+        the write lock); return the new version once committed. When another writer holds the lock
+        for more than `lock_timeout` seconds, nothing is written (`StoreUnavailable`); the write
+        itself may take `WRITE_GRACE_SECONDS` plus `WRITE_SECONDS_PER_ROW` for each of its `rows`."""
 
         def attempt() -> int:
-            timeout = self.lock_timeout + rows * WRITE_SECONDS_PER_ROW
+            self._wait_for_lock(action)
+            timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
             with self._transaction(action, timeout) as tx:
                 version = _run_version(tx, _BUMP_VERSION)
                 body(tx, version)
             return version
 
         return _retrying(attempt)
+
+    def _wait_for_lock(self, action: str) -> None:
+        """Take the write lock and let it go again, waiting at most `lock_timeout` seconds for it: a
+        write about to start behind a long one (another process's import) fails fast instead."""
+        self.ensure_schema()
+        with self._errors(action), self._driver.session(database=self._database) as session:
+            tx = session.begin_transaction(timeout=self.lock_timeout)
+            try:
+                _run_version(tx, _LOCK_VERSION)
+            finally:
+                tx.close()  # rolls back: nothing to keep
 
     def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
         """Run a paging `query` (parameters `after`, `limit`; one record with `rows`, each row's key

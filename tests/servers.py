@@ -84,7 +84,7 @@ def graphql(
     base: str, query: str, variables: dict[str, Any] | None = None, *, bearer: str | None = None, **kw: Any
 ) -> httpx.Response:
     """POST one operation to a server."""
-    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    headers = {**kw.pop("headers", {}), **({"Authorization": f"Bearer {bearer}"} if bearer else {})}
     payload: dict[str, Any] = {"query": query}
     if variables is not None:
         payload["variables"] = variables

@@ -18,12 +18,13 @@ from __future__ import annotations
 import gc
 import threading
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from operator import add
 from typing import Generic, TypeVar
 
 import networkx as nx
@@ -39,6 +40,7 @@ from graph_service.engine.timeline import (
     STATION_COLUMN,
     VOLUNTEERS,
     WIDTH,
+    ZERO_ROW,
     Delta,
     Timeline,
 )
@@ -482,79 +484,83 @@ class NetworkEngine:
                 return
             with _collector_paused():
                 prepared = self._prepare_stations(changes.stations)
-            with self.lock:
-                self._swap_in(prepared)
-                self._uncovered_lists.clear()
-                self.version = changes.version
+                with self.lock:
+                    self._swap_in(prepared)
+                    self._uncovered_lists.clear()
+                    self.version = changes.version
 
     def _prepare_stations(self, stations: Sequence[Station]) -> _PreparedStations:
-        """The new records and the new timelines of every division they affect, computed from the
-        live graph without changing it (callers hold `updating`, so nothing else changes it)."""
+        """The new records (as graph entries) and the new timelines of every division they affect,
+        computed from the live graph without changing it (callers hold `updating`, so nothing else
+        changes it)."""
         latest = {station.id: station for station in stations}
         nodes, pred = self._node, self._pred
-        rank_of: dict[str, int] = {}
-        daily: list[dict[str, dict[int, list[int]]]] = [defaultdict(dict) for _ in DivisionLevel]
+        daily: dict[str, dict[int, list[int]]] = defaultdict(dict)
         arriving: dict[str, list[Station]] = defaultdict(list)
         affected: set[str] = set()
-
-        def add(code: str, deltas: Iterable[tuple[int, Delta]]) -> None:
-            rank = rank_of.get(code)
-            if rank is None:
-                rank = rank_of[code] = nodes[code]["division"].level.rank
-            changes = daily[rank][code]
-            for day, delta in deltas:
-                _add_full(changes, day, delta)
-
         for station in latest.values():
             old = self.station(station.id)
             if old is not None:
                 affected.add(old.division_code)
-                add(old.division_code, _station_deltas(old, -1))
+                _add_station_days(daily[old.division_code], old, -1)
             affected.add(station.division_code)
             arriving[station.division_code].append(station)
-            add(station.division_code, _station_deltas(station, +1))
+            _add_station_days(daily[station.division_code], station, +1)
         for code in affected:
-            staying = [nodes[n]["station"] for n in pred[code] if isinstance(n, tuple) and n[1] not in latest]
-            members = [nodes[n]["station"] for n in pred[code] if isinstance(n, tuple)]
+            here = [n for n in pred[code] if isinstance(n, tuple)]
+            staying = [nodes[n]["station"] for n in here if n[1] not in latest]
             change = _coverage_changes(staying + arriving[code])
-            change.subtract(_coverage_changes(members))
+            change.subtract(_coverage_changes(nodes[n]["station"] for n in here))
             column = COVERED_COLUMN[nodes[code]["division"].level]
-            add(code, [(day, ((column, n),)) for day, n in change.items() if n])
-        timelines: dict[str, Timeline | None] = {}
-        for rank in reversed(range(len(daily))):
-            for code, changes in daily[rank].items():
+            for day, n in change.items():
+                if n:
+                    _add_full(daily[code], day, ((column, n),))
+        # Bottom-up, one level at a time: each division's changes are complete once its children's
+        # are merged in, so its new timeline is built once.
+        by_rank: list[list[str]] = [[] for _ in DivisionLevel]
+        for code in daily:
+            by_rank[nodes[code]["division"].level.rank].append(code)
+        timelines: list[tuple[dict, Timeline | None]] = []
+        for rank in reversed(range(len(by_rank))):
+            for code in by_rank[rank]:
                 data = nodes[code]
-                timelines[code] = _with_changes(data["timeline"], changes)
+                changes = daily[code]
+                timelines.append((data, _with_changes(data["timeline"], changes)))
                 parent_code = data["division"].parent_code
                 if parent_code is not None:
-                    add(parent_code, ())
-                    _merge_daily(daily[rank_of[parent_code]][parent_code], changes)
-        return _PreparedStations(list(latest.values()), timelines)
-
-    def _swap_in(self, prepared: _PreparedStations) -> None:
-        """Put prepared stations and timelines into the graph (callers hold `lock`)."""
-        nodes, succ, pred = self._node, self.graph._succ, self.graph._pred
-        for station in prepared.stations:
+                    if parent_code not in daily:
+                        by_rank[nodes[parent_code]["division"].level.rank].append(parent_code)
+                    _merge_daily(daily[parent_code], changes)
+        new_nodes: dict[StationNode, dict] = {}
+        rewritten: list[tuple[StationNode, Station]] = []
+        links: list[tuple[StationNode, str | StationNode]] = []
+        for station in latest.values():
             node = station_node(station.id)
-            data = nodes.get(node)
-            if data is None:
-                nodes[node] = {"station": station}
-                succ[node], pred[node] = {}, {}
+            if node in nodes:
+                rewritten.append((node, station))
             else:
-                data["station"] = station
-                links = succ[node]
-                for head in links:
-                    del pred[head][node]
-                links.clear()
-        links = []
-        for station in prepared.stations:
-            node = station_node(station.id)
+                new_nodes[node] = {"station": station}
             links.append((node, station.division_code))
             if station.parent_id is not None:
                 links.append((node, station_node(station.parent_id)))
-        _add_edges_in_bulk(self.graph, links)
-        for code, timeline in prepared.timelines.items():
-            nodes[code]["timeline"] = timeline
+        return _PreparedStations(new_nodes, rewritten, links, timelines)
+
+    def _swap_in(self, prepared: _PreparedStations) -> None:
+        """Put prepared stations and timelines into the graph (callers hold `lock`): a few dict
+        updates and one pass over the links and timelines, no computing."""
+        nodes, succ, pred = self._node, self.graph._succ, self.graph._pred
+        for node, station in prepared.rewritten:
+            nodes[node]["station"] = station
+            links = succ[node]
+            for head in links:
+                del pred[head][node]
+            links.clear()
+        nodes.update(prepared.new_nodes)
+        succ.update({node: {} for node in prepared.new_nodes})
+        pred.update({node: {} for node in prepared.new_nodes})
+        _add_edges_in_bulk(self.graph, prepared.links)
+        for data, timeline in prepared.timelines:
+            data["timeline"] = timeline
 
     def _apply_divisions(self, divisions: Sequence[Division]) -> None:
         graph, nodes = self.graph, self.graph.nodes
@@ -639,19 +645,66 @@ class NetworkEngine:
 
 @dataclass(frozen=True, slots=True)
 class _PreparedStations:
-    """Station records to put into the graph, and the new timeline of every division they affect."""
+    """Stations ready to go into the graph (new nodes with their attributes, rewritten ones, and all
+    their links), and the new timeline for the attributes of every division they affect."""
 
-    stations: list[Station]
-    timelines: dict[str, Timeline | None]
+    new_nodes: dict[StationNode, dict]
+    rewritten: list[tuple[StationNode, Station]]
+    links: list[tuple[StationNode, str | StationNode]]
+    timelines: list[tuple[dict, Timeline | None]]
+
+
+def _add_station_days(daily: dict[int, list[int]], station: Station, sign: int) -> None:
+    """Add what a station brings (sign +1) or takes away (-1) to full-width per-day changes."""
+    if station.opened_on is None:
+        return
+    column = STATION_COLUMN[station.level]
+    days = [(station.opened_on.toordinal(), sign)]
+    if station.closed_on is not None:
+        days.append((station.closed_on.toordinal(), -sign))
+    for day, way in days:
+        row = daily.get(day)
+        if row is None:
+            row = daily[day] = [0] * WIDTH
+        row[column] += way
+        row[STAFF] += way * station.staff
+        row[CERTIFIED_STAFF] += way * station.certified_staff
+        row[VOLUNTEERS] += way * station.volunteers
 
 
 def _with_changes(timeline: Timeline | None, changes: dict[int, list[int]]) -> Timeline | None:
-    """A new timeline: `timeline` (left unchanged) plus full-width per-day `changes`, built once in
-    O(days · WIDTH); days whose changes cancel out are dropped, and nothing left is None."""
-    combined: dict[int, list[int]] = dict(timeline.daily_changes()) if timeline is not None else {}
-    _merge_daily(combined, changes)
-    kept = {day: row for day, row in combined.items() if any(row)}
-    return Timeline.from_daily_changes(kept) if kept else None
+    """A new timeline: `timeline` (left unchanged) plus full-width per-day `changes`, in one merge
+    of the two day lists (rows before the first change are copied whole)."""
+    if not changes:
+        return timeline
+    if timeline is None or not len(timeline):
+        return Timeline.from_daily_changes(changes)
+    old_days, old_rows = timeline.days, timeline.rows
+    change_days = sorted(changes)
+    start = bisect_left(old_days, change_days[0])
+    days, rows = old_days[:start], old_rows[: start * WIDTH]
+    carry: Sequence[int] = ZERO_ROW  # the changes summed up to the current day
+    before: Sequence[int] = rows[-WIDTH:] if start else ZERO_ROW  # the old totals on the current day
+    i, j, n, m = start, 0, len(old_days), len(change_days)
+    while i < n or j < m:
+        old_day = old_days[i] if i < n else None
+        change_day = change_days[j] if j < m else None
+        if change_day is None or (old_day is not None and old_day <= change_day):
+            day = old_day
+            before = old_rows[i * WIDTH : (i + 1) * WIDTH]
+            i += 1
+            if change_day == day:
+                carry = list(map(add, carry, changes[day]))
+                j += 1
+        else:
+            day = change_day
+            carry = list(map(add, carry, changes[day]))
+            j += 1
+        days.append(day)
+        rows.extend(map(add, before, carry))
+    merged = Timeline()
+    merged.days, merged.rows = days, rows
+    return merged
 
 
 _UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
@@ -660,12 +713,15 @@ _UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVEL
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: a build allocates millions of small containers and frees
-    none, and the collector would rescan the growing heap again and again for nothing."""
+    none, and the collector would rescan the growing heap again and again for nothing. What is left
+    afterwards is frozen (`gc.freeze`: never scanned again), so no later collection, on whatever
+    thread, pauses the process for a full pass over the network (over a second at national scale)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if collecting:
             gc.enable()
 

@@ -27,7 +27,7 @@ from graph_service.domain.levels import DIVISION_LEVELS, DivisionLevel
 from graph_service.domain.model import Division
 from graph_service.entrypoints.progress import ProgressBar
 from graph_service.service_layer.auth import ANY_SCOPE, Principal, Role, issue_token, parse_duration
-from graph_service.service_layer.errors import BadUserInput, NotFound, ServiceError
+from graph_service.service_layer.errors import BadUserInput, NotFound, ServiceError, Unavailable
 from graph_service.service_layer.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -99,6 +99,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
             follow=False,
             progress=bar.update if bar.enabled else None,
         )
+    except Unavailable as error:  # the store's own words say what is busy or unreachable, and where
+        raise Failed(f"{source} was not imported, nothing was written: {error.__cause__ or error}") from error
     except ServiceError as error:
         raise Failed(f"{source} was not imported, nothing was written: {error.message}") from error
     except OutcomeUnknown as error:

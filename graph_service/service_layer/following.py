@@ -60,8 +60,9 @@ class Follower:
 
     def check(self) -> None:
         """Catch up once, now, and record how it went (what the thread does on each round)."""
+        started, version = time.monotonic(), self.service.engine.version
         try:
-            self.service.refresh(force=True)
+            changed = self.service.refresh(force=True)
         except StoreUnavailable as error:
             self._failed("the store is busy or cannot be reached", error)
             raise
@@ -71,6 +72,13 @@ class Follower:
         except Exception as error:  # a bug must not end the thread: say so and keep trying
             self._failed("catching up with the store failed (see the server log)", error)
             raise
+        if changed:
+            logger.info(
+                "caught up from data version %d to %d in %.3f s",
+                version,
+                self.service.engine.version,
+                time.monotonic() - started,
+            )
         if self.problem is not None:
             logger.warning("the store answers again")
         self.problem = None

@@ -94,19 +94,20 @@ class NetworkService:
     def close(self) -> None:
         self.store.close()
 
-    def refresh(self, *, force: bool = False, written: Changes | None = None) -> None:
+    def refresh(self, *, force: bool = False, written: Changes | None = None) -> bool:
         """Catch up with writes made since the engine last looked (by this process or another).
 
         Asks the store at most once per `settings.refresh_interval` seconds unless `force` is true;
         the service's own writes always force it, so they show in the very next read. `written` is
         what this service has just committed (applied without reading it back when nothing else was
-        written meanwhile).
+        written meanwhile). True when the engine changed.
         """
         now = time.monotonic()
         if not force and now - self._refreshed_at < self.settings.refresh_interval:
-            return
-        self.engine.sync(self.store, written)
+            return False
+        changed = self.engine.sync(self.store, written)
         self._refreshed_at = now
+        return changed
 
     def today(self) -> date:
         return self.settings.today()

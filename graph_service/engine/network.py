@@ -437,10 +437,13 @@ class NetworkEngine:
         """Catch up with the store: apply what was written since `version`. True when anything changed.
 
         `written` is what the caller has just committed: when it is the only write since `version`, it
-        is applied as it is, without reading it back. Readers keep being answered from the current
-        version until the next one is complete (see `apply`).
+        is applied as it is, without reading it back (and not at all when already caught up with).
+        Readers keep being answered from the current version until the next one is complete (see
+        `apply`).
         """
         with self.updating:
+            if written is not None and written.version <= self.version:
+                return False  # caught up with already (by the background catch-up)
             if written is not None and written.version == self.version + 1:
                 self.apply(written)
                 return True

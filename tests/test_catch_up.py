@@ -101,3 +101,37 @@ def test_catching_up_with_an_import_costs_about_what_building_it_costs() -> None
         for day in (date(2016, 1, 1), date(2020, 6, 30), date(2026, 1, 1)):
             assert engine.rollup(code, day) == rebuilt.rollup(code, day), (code, day)
             assert engine.coverage(code, day) == rebuilt.coverage(code, day), (code, day)
+
+
+def test_a_bulk_catch_up_links_stations_to_their_divisions_and_parents() -> None:
+    """New stations reporting to new and to stored stations, and stored ones moved to another
+    division and parent, in one bulk catch-up: the graph's links are those of a build."""
+    divisions, _ = national_like(20)
+    first = [
+        station("GC", StationLevel.GUIDANCE_CENTRE, "C0", date(2016, 1, 1)),
+        station("GS", StationLevel.GENERAL_STATION, "C0X0", date(2016, 1, 1), parent="GC"),
+    ]
+    engine = NetworkEngine.from_records(divisions, first)
+    batch = [
+        station("GS2", StationLevel.GENERAL_STATION, "C0X0", date(2017, 1, 1), parent="GC"),
+        station("GS3", StationLevel.GENERAL_STATION, "C0X1", date(2017, 2, 1), parent="GC"),
+        station("TS0", StationLevel.TOWNSHIP_STATION, "T0", date(2018, 1, 1), parent="GS2"),
+        station("TS10", StationLevel.TOWNSHIP_STATION, "T10", date(2018, 1, 2), parent="GS3"),
+        dataclasses.replace(first[1], division_code="C0X0", parent_id=None, version=2),
+    ]
+    batch += [
+        station(f"VR{t}", StationLevel.VILLAGE_ROOM, f"T{t}V0", date(2019, 1, 1), parent=f"TS{t}")
+        for t in range(0, 20, 10)
+    ]
+    batch += [station(f"X{n}", StationLevel.VILLAGE_ROOM, "T0V1", date(2020, 1, 1)) for n in range(70)]
+    with mock.patch.object(network, "SMALL_CHANGE", 0):
+        engine.apply(Changes(1, stations=batch))
+    built = NetworkEngine.from_records(divisions, [first[0], *batch])
+    for sid in ("GC", "GS", "GS2", "GS3", "TS0", "TS10"):
+        assert engine.stations_reporting_to(sid) == built.stations_reporting_to(sid), sid
+    for code in ("C0", "C0X0", "T0", "T0V0", "T0V1", "T10V0"):
+        assert engine.stations_in(code).items == built.stations_in(code).items, code
+    assert set(engine.graph.edges) == set(built.graph.edges)
+    day = date(2021, 1, 1)
+    assert engine.rollup("P", day) == built.rollup("P", day)
+    assert engine.coverage("P", day) == built.coverage("P", day)

@@ -511,9 +511,12 @@ class NetworkEngine:
             _add_station_days(daily[station.division_code], station, +1)
         for code in affected:
             here = [n for n in pred[code] if isinstance(n, tuple)]
-            staying = [nodes[n]["station"] for n in here if n[1] not in latest]
-            change = _coverage_changes(staying + arriving[code])
-            change.subtract(_coverage_changes(nodes[n]["station"] for n in here))
+            if here:
+                staying = [nodes[n]["station"] for n in here if n[1] not in latest]
+                change = _coverage_changes(staying + arriving[code])
+                change.subtract(_coverage_changes(nodes[n]["station"] for n in here))
+            else:  # the common case in a large import: the division's first stations
+                change = _coverage_changes(arriving[code])
             column = COVERED_COLUMN[nodes[code]["division"].level]
             for day, n in change.items():
                 if n:
@@ -534,34 +537,53 @@ class NetworkEngine:
                     if parent_code not in daily:
                         by_rank[nodes[parent_code]["division"].level.rank].append(parent_code)
                     _merge_daily(daily[parent_code], changes)
+        # The graph entries of new stations, ready to be dropped in: attributes, out-links (to the
+        # division and the parent) and empty in-links; the in-links they add to their division and
+        # parent; rewritten stations are relinked under the lock.
         new_nodes: dict[StationNode, dict] = {}
+        new_succ: dict[StationNode, dict] = {}
+        new_pred: dict[StationNode, dict] = {}
         rewritten: list[tuple[StationNode, Station]] = []
-        links: list[tuple[StationNode, str | StationNode]] = []
         for station in latest.values():
             node = station_node(station.id)
             if node in nodes:
                 rewritten.append((node, station))
             else:
                 new_nodes[node] = {"station": station}
-            links.append((node, station.division_code))
+                new_pred[node] = {}
+        back_links: list[tuple[dict, StationNode, dict]] = []
+        for node, attributes in new_nodes.items():
+            station = attributes["station"]
+            out = new_succ[node] = {station.division_code: {}}
+            back_links.append((pred[station.division_code], node, out[station.division_code]))
             if station.parent_id is not None:
-                links.append((node, station_node(station.parent_id)))
-        return _PreparedStations(new_nodes, rewritten, links, timelines)
+                parent = station_node(station.parent_id)
+                out[parent] = {}
+                back_links.append(
+                    (new_pred[parent] if parent in new_pred else pred[parent], node, out[parent])
+                )
+        return _PreparedStations(new_nodes, new_succ, new_pred, back_links, rewritten, timelines)
 
     def _swap_in(self, prepared: _PreparedStations) -> None:
         """Put prepared stations and timelines into the graph (callers hold `lock`): a few dict
         updates and one pass over the links and timelines, no computing."""
         nodes, succ, pred = self._node, self.graph._succ, self.graph._pred
+        nodes.update(prepared.new_nodes)
+        succ.update(prepared.new_succ)
+        pred.update(prepared.new_pred)
+        for into, node, data in prepared.back_links:
+            into[node] = data
+        links: list[tuple[StationNode, str | StationNode]] = []
         for node, station in prepared.rewritten:
             nodes[node]["station"] = station
-            links = succ[node]
-            for head in links:
+            out = succ[node]
+            for head in out:
                 del pred[head][node]
-            links.clear()
-        nodes.update(prepared.new_nodes)
-        succ.update({node: {} for node in prepared.new_nodes})
-        pred.update({node: {} for node in prepared.new_nodes})
-        _add_edges_in_bulk(self.graph, prepared.links)
+            out.clear()
+            links.append((node, station.division_code))
+            if station.parent_id is not None:
+                links.append((node, station_node(station.parent_id)))
+        _add_edges_in_bulk(self.graph, links)
         for data, timeline in prepared.timelines:
             data["timeline"] = timeline
 
@@ -648,12 +670,15 @@ class NetworkEngine:
 
 @dataclass(frozen=True, slots=True)
 class _PreparedStations:
-    """Stations ready to go into the graph (new nodes with their attributes, rewritten ones, and all
-    their links), and the new timeline for the attributes of every division they affect."""
+    """Stations ready to go into the graph (new nodes with their attributes and links, and the links
+    to add to the nodes they point at; rewritten ones), and the new timeline for the attributes of
+    every division they affect."""
 
     new_nodes: dict[StationNode, dict]
+    new_succ: dict[StationNode, dict]
+    new_pred: dict[StationNode, dict]
+    back_links: list[tuple[dict, StationNode, dict]]
     rewritten: list[tuple[StationNode, Station]]
-    links: list[tuple[StationNode, str | StationNode]]
     timelines: list[tuple[dict, Timeline | None]]
 
 

@@ -500,16 +500,27 @@ class NetworkEngine:
         nodes, pred = self._node, self._pred
         daily: dict[str, dict[int, list[int]]] = defaultdict(dict)
         arriving: dict[str, list[Station]] = defaultdict(list)
-        affected: set[str] = set()
+        leaving: set[str] = set()
+        # The graph entries of new stations, ready to be dropped in: attributes, out-links (to the
+        # division and the parent) and empty in-links, and the in-links they add to their division
+        # and parent. Rewritten stations are relinked under the lock.
+        new_nodes: dict[StationNode, dict] = {}
+        new_pred: dict[StationNode, dict] = {}
+        rewritten: list[tuple[StationNode, Station]] = []
         for station in latest.values():
-            old = self.station(station.id)
-            if old is not None:
-                affected.add(old.division_code)
+            node = ("station", station.id)  # station_node(), inline: this loop runs once per row
+            data = nodes.get(node)
+            if data is None:
+                new_nodes[node] = {"station": station}
+                new_pred[node] = {}
+            else:
+                old: Station = data["station"]
+                leaving.add(old.division_code)
                 _add_station_days(daily[old.division_code], old, -1)
-            affected.add(station.division_code)
+                rewritten.append((node, station))
             arriving[station.division_code].append(station)
             _add_station_days(daily[station.division_code], station, +1)
-        for code in affected:
+        for code in leaving.union(arriving):
             here = [n for n in pred[code] if isinstance(n, tuple)]
             if here:
                 staying = [nodes[n]["station"] for n in here if n[1] not in latest]
@@ -537,20 +548,7 @@ class NetworkEngine:
                     if parent_code not in daily:
                         by_rank[nodes[parent_code]["division"].level.rank].append(parent_code)
                     _merge_daily(daily[parent_code], changes)
-        # The graph entries of new stations, ready to be dropped in: attributes, out-links (to the
-        # division and the parent) and empty in-links; the in-links they add to their division and
-        # parent; rewritten stations are relinked under the lock.
-        new_nodes: dict[StationNode, dict] = {}
         new_succ: dict[StationNode, dict] = {}
-        new_pred: dict[StationNode, dict] = {}
-        rewritten: list[tuple[StationNode, Station]] = []
-        for station in latest.values():
-            node = station_node(station.id)
-            if node in nodes:
-                rewritten.append((node, station))
-            else:
-                new_nodes[node] = {"station": station}
-                new_pred[node] = {}
         back_links: list[tuple[dict, StationNode, dict]] = []
         for node, attributes in new_nodes.items():
             station = attributes["station"]

@@ -699,35 +699,35 @@ def _add_station_days(daily: dict[int, list[int]], station: Station, sign: int) 
 
 
 def _with_changes(timeline: Timeline | None, changes: dict[int, list[int]]) -> Timeline | None:
-    """A new timeline: `timeline` (left unchanged) plus full-width per-day `changes`, in one merge of
-    the two day lists. Python steps once per changed day: the old rows between two changed days get
-    the changes so far added in one C-level pass, and rows before the first are copied whole."""
+    """A new timeline: `timeline` (left unchanged) plus full-width per-day `changes`, in one merge
+    of the two day lists (rows before the first change are copied whole)."""
     if not changes:
         return timeline
     if timeline is None or not len(timeline):
         return Timeline.from_daily_changes(changes)
     old_days, old_rows = timeline.days, timeline.rows
-    n = len(old_days)
-    days, rows = old_days[:0], old_rows[:0]
-    carry: list[int] = [0] * WIDTH  # the changes summed up to the current day
-    i = 0  # the next old row to copy
-    for day in sorted(changes):
-        at = bisect_left(old_days, day, i)
-        if at > i:  # old rows strictly before `day`: their totals plus the changes so far
-            days.extend(old_days[i:at])
-            rows.extend(map(add, old_rows[i * WIDTH : at * WIDTH], carry * (at - i)))
-        carry = list(map(add, carry, changes[day]))
-        if at < n and old_days[at] == day:
-            before = old_rows[at * WIDTH : (at + 1) * WIDTH]
-            i = at + 1
+    change_days = sorted(changes)
+    start = bisect_left(old_days, change_days[0])
+    days, rows = old_days[:start], old_rows[: start * WIDTH]
+    carry: Sequence[int] = ZERO_ROW  # the changes summed up to the current day
+    before: Sequence[int] = rows[-WIDTH:] if start else ZERO_ROW  # the old totals on the current day
+    i, j, n, m = start, 0, len(old_days), len(change_days)
+    while i < n or j < m:
+        old_day = old_days[i] if i < n else None
+        change_day = change_days[j] if j < m else None
+        if change_day is None or (old_day is not None and old_day <= change_day):
+            day = old_day
+            before = old_rows[i * WIDTH : (i + 1) * WIDTH]
+            i += 1
+            if change_day == day:
+                carry = list(map(add, carry, changes[day]))
+                j += 1
         else:
-            before = old_rows[(at - 1) * WIDTH : at * WIDTH] if at else ZERO_ROW
-            i = at
+            day = change_day
+            carry = list(map(add, carry, changes[day]))
+            j += 1
         days.append(day)
         rows.extend(map(add, before, carry))
-    if i < n:
-        days.extend(old_days[i:])
-        rows.extend(map(add, old_rows[i * WIDTH :], carry * (n - i)))
     merged = Timeline()
     merged.days, merged.rows = days, rows
     return merged

@@ -7,9 +7,11 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from graph_service.domain.edition_report import report_edition
 from graph_service.domain.editions import AppliedEdition, EditionPlan, apply_plan, plan_edition
-from graph_service.domain.levels import DivisionLevel
-from graph_service.domain.model import Division
+from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
+from graph_service.domain.model import Division, Station
+from graph_service.domain.moves import Move, Stranded
 from graph_service.domain.validity import is_valid_on
 
 P, C, K, T = DivisionLevel.PROVINCE, DivisionLevel.CITY, DivisionLevel.COUNTY, DivisionLevel.TOWNSHIP
@@ -161,3 +163,32 @@ def test_edition_b_after_a_is_the_difference(a: list[Division], b: list[Division
     assert {c for c, d in after.items() if is_valid_on(d, D2021)} == new.keys()
     assert {c for c, d in after.items() if is_valid_on(d, D2020)} == old.keys()
     assert all(after[c].name == new[c].name for c in new)
+
+
+# --- the whole edition as one report --------------------------------------------------------------
+
+
+def test_report_of_an_edition_with_stations_and_successors() -> None:
+    applied: dict[str, AppliedEdition] = {}
+    _, stored = _apply({}, applied, EDITION_2020, D2020)
+    opened = {"status": StationStatus.OPERATING, "opened_on": date(2020, 1, 1)}
+    stations = [
+        Station("GS", "GS", StationLevel.GENERAL_STATION, "520221", **opened),  # type: ignore[arg-type]
+        Station("TS", "TS", StationLevel.TOWNSHIP_STATION, "520111103"),
+    ]
+    successors = "old_code,new_code\n520221,520204\n"
+    report = report_edition(stored, _rows(EDITION_2021), D2021, applied, stations, successors)
+    assert report.refused
+    assert report.moves == [Move("GS", "520221", "520204")]
+    assert report.stranded == [Stranded("520111103", ("TS",))]
+    assert report.proposed == {"520111103": "520111012", "520221": "520204", "520221001": "520204002"}
+
+    successors += "520111103,520111012\n"
+    report = report_edition(stored, _rows(EDITION_2021), D2021, applied, stations, successors)
+    assert not report.refused
+    assert [m.new_code for m in report.moves] == ["520204", "520111012"]
+
+    older = report_edition(
+        stored, _rows(EDITION_2021), date(2019, 1, 1), {"52": AppliedEdition(D2020, "x")}, []
+    )
+    assert older.refused and older.plan.problems and not older.after

@@ -20,14 +20,13 @@ Successors = dict[str, list[str]]
 
 
 def read_successors(
-    text: str, find: Callable[[str], Division | None], retired: Iterable[str], day: date
+    text: str, find: Callable[[str], Division | None], day: date
 ) -> tuple[Successors, list[Problem]]:
-    """Read a successors CSV for the edition of `day`: every `old_code` a division in `retired` (the
-    codes the edition retires), every `new_code` a division of the same level valid on `day` (`find`
-    looks codes up in the divisions as they are after the edition). Returns the links and every
-    problem, by row."""
+    """Read a successors CSV for the edition of `day`: every `old_code` a division retired on `day`,
+    every `new_code` a division of the same level valid on `day` (`find` looks codes up in the
+    divisions as they are after the edition, so running the edition again with the same files reads
+    the same links). Returns the links and every problem, by row."""
     rows, problems = read_csv_rows(text, SUCCESSOR_COLUMNS)
-    retired_codes = set(retired)
     successors: Successors = {}
     first_row: dict[tuple[str, str], int] = {}
     for row, values in rows:
@@ -38,7 +37,7 @@ def read_successors(
             if (message := code_problem(column, value)) is not None
         ]
         if not row_problems:
-            row_problems = _link_problems(row, old_code, new_code, find, retired_codes, day)
+            row_problems = _link_problems(row, old_code, new_code, find, day)
         if not row_problems and (old_code, new_code) in first_row:
             message = (
                 f"{old_code} → {new_code} is listed twice (first on row {first_row[old_code, new_code]})"
@@ -56,7 +55,6 @@ def _link_problems(
     old_code: str,
     new_code: str,
     find: Callable[[str], Division | None],
-    retired: set[str],
     day: date,
 ) -> list[Problem]:
     """What is wrong with one successor link `old_code → new_code` (empty when nothing)."""
@@ -64,10 +62,9 @@ def _link_problems(
     problems = []
     if old is None:
         problems.append(Problem(row, "old_code", f"unknown division {old_code!r}"))
-    elif old_code not in retired:
-        problems.append(
-            Problem(row, "old_code", f"division {old_code} {old.name} is not retired by this edition")
-        )
+    elif old.valid_to != day:
+        message = f"division {old_code} {old.name} is not retired by the edition of {day}"
+        problems.append(Problem(row, "old_code", message))
     if new is None:
         problems.append(Problem(row, "new_code", f"unknown division {new_code!r}"))
     elif not is_valid_on(new, day):

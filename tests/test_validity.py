@@ -117,3 +117,12 @@ def test_without_a_predecessor_it_rolls_up_under_the_nearest_valid_ancestor() ->
     assert counting_division("520204011", D2021, network.get, {}) == Counting(None, "520204")
     assert counting_division("520204011", D2020, network.get, {}) == Counting(None, "5202")
     assert counting_division("nowhere", D2020, network.get, {}) == Counting(None, None)
+
+
+def test_after_its_division_was_retired_it_covers_nothing() -> None:
+    network = _network()
+    predecessors = predecessors_of({"520221001": ["520204002"]})
+    # 520204002 retired on 2022-10-31; its predecessor is no answer after that
+    assert counting_division("520204002", date(2023, 1, 1), network.get, predecessors) == Counting(
+        None, "520204"
+    )

@@ -106,18 +106,20 @@ def counting_division(
 ) -> Counting:
     """Spec §6: the division a station sitting in `code` counts in on `day`.
 
-    Valid on `day`: that division. Otherwise the predecessor valid on `day`, following successor links
-    backwards (`predecessors` maps a code to the codes it succeeded; nearest step first, of several the
-    lowest code). None: it covers nothing but rolls up under its nearest ancestor valid on `day`.
+    Valid on `day`: that division. Before its `valid_from`: the predecessor valid on `day`, following
+    successor links backwards (`predecessors` maps a code to the codes it succeeded; nearest step
+    first, of several the lowest code). None (or after its `valid_to`): it covers nothing but rolls up
+    under its nearest ancestor valid on `day`.
     """
     division = find(code)
     if division is None:
         return Counting(None, None)
     if is_valid_on(division, day):
         return Counting(code, code)
-    predecessor = valid_predecessor(code, day, find, predecessors)
-    if predecessor is not None:
-        return Counting(predecessor, predecessor)
+    if division.valid_from is not None and day < division.valid_from:
+        predecessor = valid_predecessor(code, day, find, predecessors)
+        if predecessor is not None:
+            return Counting(predecessor, predecessor)
     return Counting(None, nearest_valid_ancestor(division, day, find))
 
 

@@ -3,7 +3,11 @@ the refusal for a retired division holding stations with no successor."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
@@ -112,3 +116,48 @@ def test_no_single_station_above_means_reporting_to_nobody() -> None:
     ]
     moves, _ = plan_moves(stations, RETIRED, {"520221102": ["520201115"]}, D2021)
     assert reporting_changes(stations, moves, AFTER.get, D2021) == [ReportingChange("TS-BD", "GS-SC", None)]
+
+
+# --- property: after the moves and reporting changes, every line of report runs upwards -------------
+
+_COUNTIES = ["520221", "520204", "520201"]
+_TOWNSHIPS = ["520221001", "520221102", "520204002", "520201115"]
+
+
+@st.composite
+def networks(draw: st.DrawFn) -> list[Station]:
+    """General stations in random counties, township stations in random townships reporting to a
+    general station of their county (or none), some closed by the edition's date."""
+    general = [
+        _operating(f"GS{n}", GS, draw(st.sampled_from(_COUNTIES))) for n in range(draw(st.integers(0, 4)))
+    ]
+    townships = []
+    for n in range(draw(st.integers(0, 6))):
+        code = draw(st.sampled_from(_TOWNSHIPS))
+        above = [s.id for s in general if s.division_code == AFTER[code].parent_code]
+        township = _operating(f"TS{n}", TS, code, draw(st.sampled_from([None, *above])))
+        if draw(st.booleans()):
+            township = dataclasses.replace(township, status=StationStatus.CLOSED, closed_on=D2021)
+        townships.append(township)
+    return general + townships
+
+
+@settings(max_examples=80, deadline=None)
+@given(networks())
+def test_reporting_lines_run_upwards_after_the_moves(stations: list[Station]) -> None:
+    moves, stranded = plan_moves(stations, RETIRED, SUCCESSORS, D2021)
+    assert stranded == []
+    where = {s.id: s.division_code for s in stations} | {m.station_id: m.new_code for m in moves}
+    assert all(AFTER[where[s.id]].valid_to is None for s in stations if moves_on(s, D2021))
+    parent = {s.id: s.parent_id for s in stations}
+    changes = reporting_changes(stations, moves, AFTER.get, D2021)
+    parent |= {c.station_id: c.new_parent for c in changes}
+    for station in stations:
+        if moves_on(station, D2021) and parent[station.id] is not None:
+            assert AFTER[where[station.id]].parent_code == where[parent[station.id]]  # type: ignore[index]
+    moved = {m.station_id for m in moves}
+    assert all(c.station_id in moved or c.old_parent in moved for c in changes)
+    for change in changes:  # the one general station of the new county, else nobody
+        county = AFTER[where[change.station_id]].parent_code
+        there = [s.id for s in stations if s.level is GS and where[s.id] == county and moves_on(s, D2021)]
+        assert change.new_parent == (there[0] if len(there) == 1 else None)

@@ -207,31 +207,13 @@ def _retired(
 ) -> list[Division]:
     """The stored divisions valid on `edition` under one of `provinces` and absent from the file, with
     `valid_to` set to the edition's date, by code."""
-    province_memo: dict[str, str | None] = {}
-
-    def province(code: str) -> str | None:
-        if code not in province_memo:
-            division = stored.get(code)
-            if division is None:
-                province_memo[code] = None
-            elif division.level is DivisionLevel.PROVINCE or division.parent_code is None:
-                province_memo[code] = code if division.level is DivisionLevel.PROVINCE else None
-            else:
-                province_memo[code] = None  # a cycle stops here
-                province_memo[code] = province(division.parent_code)
-        return province_memo[code]
-
-    retired = [
+    return [
         dataclasses.replace(division, valid_to=edition)
         for code, division in sorted(stored.items())
-        if code not in in_file and is_valid_on(division, edition) and _under(code, province, provinces)
+        if code not in in_file
+        and is_valid_on(division, edition)
+        and province_of(code, stored.get) in provinces
     ]
-    return retired
-
-
-def _under(code: str, province: Callable[[str], str | None], provinces: set[str]) -> bool:
-    """True when division `code` lies under (or is) one of `provinces`."""
-    return province(code) in provinces
 
 
 def apply_plan(

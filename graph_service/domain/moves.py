@@ -80,7 +80,6 @@ def reporting_changes(
     `day`) sitting above their division, or to nobody when there is not exactly one."""
     moved = {move.station_id: move.new_code for move in moves}
     where = {station.id: moved.get(station.id, station.division_code) for station in stations}
-    by_id = {station.id: station for station in stations}
     open_by_division: dict[str, list[Station]] = {}
     for station in stations:
         if moves_on(station, day):
@@ -103,6 +102,5 @@ def reporting_changes(
             if other.level is level and other.id != station.id
         ]
         new_parent = candidates[0] if len(candidates) == 1 else None
-        if new_parent != by_id[parent_id].id:
-            changes.append(ReportingChange(station.id, parent_id, new_parent))
+        changes.append(ReportingChange(station.id, parent_id, new_parent))
     return changes

@@ -20,6 +20,7 @@ from graph_service.domain.validity import (
     name_on,
     placement_on,
     predecessors_of,
+    station_counts_in,
     valid_on,
 )
 
@@ -126,3 +127,11 @@ def test_after_its_division_was_retired_it_covers_nothing() -> None:
     assert counting_division("520204002", date(2023, 1, 1), network.get, predecessors) == Counting(
         None, "520204"
     )
+
+
+def test_a_moved_station_counts_where_it_sat_that_day() -> None:
+    network = _network()
+    history = [Placement("520221001", None, D2021), Placement("520204002", D2021, None)]
+    assert station_counts_in(history, D2020, network.get, {}) == Counting("520221001", "520221001")
+    assert station_counts_in(history, D2021, network.get, {}) == Counting("520204002", "520204002")
+    assert station_counts_in([], D2021, network.get, {}) == Counting(None, None)

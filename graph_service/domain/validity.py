@@ -161,3 +161,12 @@ def predecessors_of(successors: Mapping[str, Sequence[str]]) -> dict[str, list[s
         for new in news:
             inverted.setdefault(new, []).append(old)
     return inverted
+
+
+def station_counts_in(
+    placements: Sequence[Placement], day: date, find: Find, predecessors: Mapping[str, Sequence[str]]
+) -> Counting:
+    """Where a station with this placement history counts on `day`: the division it sat in that day
+    (`placement_on`), through `counting_division`'s predecessor rule."""
+    code = placement_on(placements, day)
+    return Counting(None, None) if code is None else counting_division(code, day, find, predecessors)

@@ -9,6 +9,8 @@
 //              version, changed_in})-[:SITS_IN]->(:Division)
 //   (:Station)-[:REPORTS_TO]->(:Station)
 //   (:Meta {key: 'data', version})   the data version, bumped by every write
+//   (:AuditEntry {seq, at, actor, role, operation, kind, target, before, after, within})
+//                                    the audit trail, one node per changed row of every write
 // Dates are Neo4j Date values; levels and statuses are the lower-case names of the spec.
 
 CREATE CONSTRAINT division_code_unique IF NOT EXISTS
@@ -25,3 +27,9 @@ FOR (d:Division) ON (d.changed_in);
 
 CREATE INDEX station_changed_in IF NOT EXISTS
 FOR (s:Station) ON (s.changed_in);
+
+CREATE INDEX audit_seq IF NOT EXISTS
+FOR (a:AuditEntry) ON (a.seq);
+
+CREATE INDEX audit_target IF NOT EXISTS
+FOR (a:AuditEntry) ON (a.target);

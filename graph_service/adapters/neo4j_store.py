@@ -4,7 +4,9 @@ Model (see `neo4j.cypher`, applied idempotently on first use):
 `(:Division {code, name, level, changed_in})-[:PART_OF]->(:Division)`,
 `(:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers, version,
 changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` and
-`(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values.
+`(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values. The audit trail is
+`(:AuditEntry {seq, at, actor, role, operation, kind, target, before, after, within})` nodes, unlinked
+(`before`/`after` JSON text, `at` ISO text in UTC), created in the transaction of the write they record.
 
 Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
 makes concurrent writers (in any process) take turns, and makes `load` and `changes_since`, which take
@@ -35,7 +37,12 @@ from neo4j.exceptions import (
 )
 
 from graph_service.adapters.batching import batches, check_batch_size
-from graph_service.adapters.rows import division_from_row, station_from_row
+from graph_service.adapters.rows import (
+    audit_entry_from_row,
+    audit_rows,
+    division_from_row,
+    station_from_row,
+)
 from graph_service.adapters.store import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -44,6 +51,7 @@ from graph_service.adapters.store import (
     SnapshotSink,
     StoreError,
 )
+from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail, timestamp_text, within_pattern
 from graph_service.domain.model import Division, Station
 
 SCHEMA_RESOURCE = "neo4j.cypher"
@@ -161,6 +169,13 @@ RETURN
     CASE WHEN row[11] IS NOT NULL AND p IS NULL THEN 'station ' + row[0] + ' reports to ' + row[11] END
   )[..5] AS no_parent
 """
+# Audit rows are lists in AUDIT_COLUMNS order.
+_CREATE_AUDIT = """
+UNWIND $rows AS row
+CREATE (:AuditEntry {seq: row[0], at: row[1], actor: row[2], role: row[3], operation: row[4],
+                     kind: row[5], target: row[6], before: row[7], after: row[8], within: row[9]})
+"""
+_AUDIT_FIELDS = "[a.seq, a.at, a.actor, a.role, a.operation, a.kind, a.target, a.before, a.after]"
 _STORED_VERSIONS = """
 UNWIND $ids AS id
 MATCH (s:Station {id: id})
@@ -284,7 +299,13 @@ class Neo4jStore:
             ]
             return Changes(current, divisions, stations)
 
-    def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
+    def upsert_divisions(
+        self,
+        divisions: Sequence[Division],
+        *,
+        progress: Progress | None = None,
+        audit: AuditTrail | None = None,
+    ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
         sequence than its children); return the new data version.
 
@@ -294,6 +315,8 @@ class Neo4jStore:
 
         `progress` is called after each batch with the rows written so far, counting a merged row half
         written once its node is and whole once its links are (so it ends at `len(divisions)`).
+
+        `audit` is recorded in the same transaction, in batches after the rows.
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
@@ -321,7 +344,7 @@ class Neo4jStore:
             if missing:
                 raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
 
-        return self._write("upsert divisions", write)
+        return self._write("upsert divisions", write, audit)
 
     def upsert_stations(
         self,
@@ -329,10 +352,11 @@ class Neo4jStore:
         expected_versions: Mapping[str, int | None] | None = None,
         *,
         progress: Progress | None = None,
+        audit: AuditTrail | None = None,
     ) -> int:
         """Insert or replace `stations` by id in one transaction, with their SITS_IN and REPORTS_TO
         links (a parent station may come later in the sequence); return the new data version. New ids
-        take the fast path of `upsert_divisions`, the others are merged; `progress` as there.
+        take the fast path of `upsert_divisions`, the others are merged; `progress` and `audit` as there.
 
         Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
         the transaction, after taking the write lock), and `StoreError` when a division_code or
@@ -372,7 +396,24 @@ class Neo4jStore:
             if no_parent:
                 raise StoreError("unknown parent station: " + ", ".join(no_parent[:5]))
 
-        return self._write("upsert stations", write)
+        return self._write("upsert stations", write, audit)
+
+    def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """The audit entries `query` selects, newest first (the `seq` index read backwards)."""
+        where, params = _audit_conditions(query, with_cursor=True)
+        cypher = (
+            f"MATCH (a:AuditEntry){where} WITH a ORDER BY a.seq DESC LIMIT $limit "
+            f"RETURN {_AUDIT_FIELDS} AS row"
+        )
+        with self._transaction("read the audit trail") as tx:
+            return [audit_entry_from_row(r["row"]) for r in tx.run(cypher, **params, limit=query.limit)]
+
+    def count_audit_entries(self, query: AuditQuery) -> int:
+        """How many audit entries `query` selects (its cursor and limit aside)."""
+        where, params = _audit_conditions(query, with_cursor=False)
+        with self._transaction("count the audit trail") as tx:
+            record = tx.run(f"MATCH (a:AuditEntry){where} RETURN count(a) AS count", **params)
+            return int(record.single(strict=True)["count"])
 
     def ping(self) -> None:
         """Raise `StoreError` unless the server answers `RETURN 1`."""
@@ -434,12 +475,17 @@ class Neo4jStore:
             finally:
                 tx.close()
 
-    def _write(self, action: str, body: Callable[[Transaction, int], None]) -> int:
+    def _write(
+        self, action: str, body: Callable[[Transaction, int], None], audit: AuditTrail | None = None
+    ) -> int:
         """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
-        the write lock); return the new version once committed."""
+        the write lock) and ends by recording `audit`; return the new version once committed."""
         with self._transaction(action) as tx:
             version = _run_version(tx, _BUMP_VERSION)
             body(tx, version)
+            if audit is not None and audit.changes:
+                for batch in batches(audit_rows(audit, version), self.batch_size):
+                    tx.run(_CREATE_AUDIT, rows=batch).consume()
         return version
 
     def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
@@ -518,6 +564,31 @@ def _run_version(tx: Transaction, query: str) -> int:
             "(was the database wiped while this ran?)"
         )
     return version
+
+
+def _audit_conditions(query: AuditQuery, *, with_cursor: bool) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (empty, or starting with a space) on `a` and its parameters for `query`."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    if query.target is not None:
+        conditions.append("a.target = $target")
+        params["target"] = query.target
+    if query.kind is not None:
+        conditions.append("a.kind = $kind")
+        params["kind"] = query.kind
+    if query.within is not None:
+        conditions.append("a.within CONTAINS $within")
+        params["within"] = within_pattern(query.within)
+    if query.since is not None:
+        conditions.append("a.at >= $since")
+        params["since"] = timestamp_text(query.since)
+    if with_cursor and query.before_seq is not None:
+        conditions.append("a.seq < $before_seq")
+        params["before_seq"] = query.before_seq
+    elif with_cursor:
+        # A condition on the indexed key lets the planner read the index backwards for ORDER BY.
+        conditions.append("a.seq >= 0")
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
 
 
 class _HalfSteps:

@@ -6,6 +6,15 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+from graph_service.adapters.store import audit_seq
+from graph_service.domain.audit import (
+    AuditEntry,
+    AuditTrail,
+    row_from_json,
+    row_json,
+    timestamp_from_text,
+    timestamp_text,
+)
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 
@@ -46,3 +55,43 @@ def station_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None]) 
 def iso_date(value: Any) -> date | None:
     """A date stored as ISO text (None stays None)."""
     return None if value is None else date.fromisoformat(str(value))
+
+
+AUDIT_COLUMNS = ("seq", "at", "actor", "role", "operation", "kind", "target", "before", "after", "within")
+"""An audit entry as both stores keep it (before and after as JSON text, `at` as `timestamp_text`)."""
+
+
+def audit_rows(trail: AuditTrail, version: int) -> list[list[Any]]:
+    """The rows (in AUDIT_COLUMNS order) that record `trail` for the write making data version `version`."""
+    at = timestamp_text(trail.at)
+    return [
+        [
+            audit_seq(version, index),
+            at,
+            trail.actor,
+            trail.role,
+            change.operation,
+            change.kind,
+            change.target,
+            row_json(change.before),
+            row_json(change.after),
+            change.within,
+        ]
+        for index, change in enumerate(trail.changes)
+    ]
+
+
+def audit_entry_from_row(row: Sequence[Any]) -> AuditEntry:
+    """An audit entry from a stored row in AUDIT_COLUMNS order (`within` may be left off)."""
+    seq, at, actor, role, operation, kind, target, before, after = row[:9]
+    return AuditEntry(
+        seq=int(seq),
+        at=timestamp_from_text(at),
+        actor=actor,
+        role=role,
+        operation=operation,
+        kind=kind,
+        target=target,
+        before=row_from_json(before),
+        after=row_from_json(after),
+    )

@@ -1,6 +1,7 @@
 """The embedded store: one SQLite file (standard library `sqlite3`), in WAL mode.
 
-Layout: `divisions`, `stations` (dates as ISO text) and `meta` (the data version). Every row carries
+Layout: `divisions`, `stations` (dates as ISO text), `meta` (the data version) and `audit` (the audit
+trail: one row per changed row of every write, keyed by `seq`). Every division and station row carries
 `changed_in`, the data version of the write that last touched it (indexed, for `changes_since`).
 Every write is one `BEGIN IMMEDIATE` transaction, so writers in several processes take turns; it bumps
 the data version by one and either commits whole or not at all.
@@ -16,7 +17,14 @@ from datetime import date
 from pathlib import Path
 
 from graph_service.adapters.batching import batches, check_batch_size
-from graph_service.adapters.rows import division_from_row, iso_date, station_from_row
+from graph_service.adapters.rows import (
+    AUDIT_COLUMNS,
+    audit_entry_from_row,
+    audit_rows,
+    division_from_row,
+    iso_date,
+    station_from_row,
+)
 from graph_service.adapters.store import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -25,10 +33,12 @@ from graph_service.adapters.store import (
     SnapshotSink,
     StoreError,
 )
+from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail, timestamp_text, within_pattern
 from graph_service.domain.model import Division, Station
 
 URL_PREFIX = "sqlite:///"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: divisions, stations, meta; 2: and audit (every statement of `_SCHEMA` is idempotent)."""
 BUSY_TIMEOUT_SECONDS = 30.0
 # Stay well below SQLite's limit on the number of `?` parameters in one statement.
 _IDS_PER_QUERY = 500
@@ -63,6 +73,19 @@ _SCHEMA: tuple[str, ...] = (
         changed_in INTEGER NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS stations_changed_in ON stations (changed_in)",
+    """CREATE TABLE IF NOT EXISTS audit (
+        seq INTEGER PRIMARY KEY NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        before TEXT,
+        after TEXT,
+        within TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_target ON audit (target, kind, seq)",
 )
 
 _DIVISION_COLUMNS = "code, name, level, parent_code"
@@ -85,6 +108,9 @@ _UPSERT_STATION = f"""
         certified_staff = excluded.certified_staff, volunteers = excluded.volunteers,
         version = excluded.version, changed_in = excluded.changed_in
 """
+_INSERT_AUDIT = (
+    f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
+)
 _DIVISIONS_WITHOUT_PARENT = """
     SELECT d.code, d.parent_code FROM divisions AS d
     WHERE d.changed_in = ? AND d.parent_code IS NOT NULL
@@ -199,9 +225,16 @@ class SqliteStore:
                 conn.execute("COMMIT")
             return Changes(current, divisions, stations)
 
-    def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
+    def upsert_divisions(
+        self,
+        divisions: Sequence[Division],
+        *,
+        progress: Progress | None = None,
+        audit: AuditTrail | None = None,
+    ) -> int:
         """Insert or replace `divisions` by code in one transaction; return the new data version.
-        `progress` is called with the number of rows written so far after each batch.
+        `progress` is called with the number of rows written so far after each batch; `audit` is
+        recorded in the same transaction.
 
         Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
         """
@@ -225,7 +258,7 @@ class SqliteStore:
                     + ", ".join(f"{code} names parent {parent}" for code, parent in missing)
                 )
 
-        return self._write("upsert divisions", write)
+        return self._write("upsert divisions", write, audit)
 
     def upsert_stations(
         self,
@@ -233,9 +266,11 @@ class SqliteStore:
         expected_versions: Mapping[str, int | None] | None = None,
         *,
         progress: Progress | None = None,
+        audit: AuditTrail | None = None,
     ) -> int:
         """Insert or replace `stations` by id in one transaction; return the new data version.
-        `progress` is called with the number of rows written so far after each batch.
+        `progress` is called with the number of rows written so far after each batch; `audit` is
+        recorded in the same transaction.
 
         Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
         the transaction), and `StoreError` when a division_code or parent_id names nothing; in both
@@ -266,7 +301,21 @@ class SqliteStore:
                     + ", ".join(f"station {sid} reports to {parent}" for sid, parent in no_parent)
                 )
 
-        return self._write("upsert stations", write)
+        return self._write("upsert stations", write, audit)
+
+    def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """The audit entries `query` selects, newest first (walking the `seq` key backwards)."""
+        where, params = _audit_conditions(query, with_cursor=True)
+        sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit{where} ORDER BY seq DESC LIMIT ?"
+        with self._lock, self._errors("read the audit trail"):
+            return [audit_entry_from_row(row) for row in self._conn.execute(sql, (*params, query.limit))]
+
+    def count_audit_entries(self, query: AuditQuery) -> int:
+        """How many audit entries `query` selects (its cursor and limit aside)."""
+        where, params = _audit_conditions(query, with_cursor=False)
+        with self._lock, self._errors("count the audit trail"):
+            (count,) = self._conn.execute(f"SELECT count(*) FROM audit{where}", params).fetchone()
+            return int(count)
 
     def ping(self) -> None:
         """Raise `StoreError` unless the database file answers a trivial query."""
@@ -331,15 +380,25 @@ class SqliteStore:
                         conn.execute("ROLLBACK")
                 raise
 
-    def _write(self, action: str, body: Callable[[sqlite3.Connection, int], None]) -> int:
-        """Run `body(connection, new_version)` in one BEGIN IMMEDIATE transaction that also bumps the
-        data version; commit and return the new version, or roll back everything and re-raise."""
+    def _write(
+        self,
+        action: str,
+        body: Callable[[sqlite3.Connection, int], None],
+        audit: AuditTrail | None = None,
+    ) -> int:
+        """Run `body(connection, new_version)` in one BEGIN IMMEDIATE transaction that also records
+        `audit` and bumps the data version; commit and return the new version, or roll back everything
+        and re-raise."""
         with self._lock, self._errors(action):
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
                 version = _read_version(conn) + 1
                 body(conn, version)
+                if audit is not None and audit.changes:
+                    rows = audit_rows(audit, version)
+                    for batch in batches(rows, self.batch_size):
+                        conn.executemany(_INSERT_AUDIT, batch)
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", (version,))
                 conn.execute("COMMIT")
             except BaseException:
@@ -382,6 +441,28 @@ class SqliteStore:
 def _read_version(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
     return int(row[0]) if row else 0
+
+
+def _audit_conditions(query: AuditQuery, *, with_cursor: bool) -> tuple[str, list[object]]:
+    """The WHERE clause (empty, or starting with a space) and its parameters for `query`."""
+    conditions: list[str] = []
+    params: list[object] = []
+    if query.target is not None:
+        conditions.append("target = ?")
+        params.append(query.target)
+    if query.kind is not None:
+        conditions.append("kind = ?")
+        params.append(query.kind)
+    if query.within is not None:
+        conditions.append("instr(within, ?) > 0")
+        params.append(within_pattern(query.within))
+    if query.since is not None:
+        conditions.append("at >= ?")
+        params.append(timestamp_text(query.since))
+    if with_cursor and query.before_seq is not None:
+        conditions.append("seq < ?")
+        params.append(query.before_seq)
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
 
 
 def _check_versions(conn: sqlite3.Connection, expected: Mapping[str, int | None]) -> None:

@@ -13,7 +13,7 @@ row sat in (before and after) and of all their ancestors at the time of the writ
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -147,3 +147,26 @@ def row_json(row: Row | None) -> str | None:
 def row_from_json(text: str | None) -> dict[str, Any] | None:
     """A stored before/after object back as a dict (None stays None)."""
     return None if text is None else json.loads(text)
+
+
+class DivisionPaths:
+    """The code path (root first, the division itself last) of any division, from a parent lookup
+    (`parent_of(code)`: the parent's code, or None at a root or for an unknown code), each path worked
+    out once. The hierarchy must be a forest (validated before any write)."""
+
+    def __init__(self, parent_of: Callable[[str], str | None]) -> None:
+        self._parent_of = parent_of
+        self._paths: dict[str, tuple[str, ...]] = {}
+
+    def path(self, code: str) -> tuple[str, ...]:
+        """`code`'s ancestors, root first, then `code`."""
+        found = self._paths.get(code)
+        if found is None:
+            parent = self._parent_of(code)
+            found = (*self.path(parent), code) if parent is not None else (code,)
+            self._paths[code] = found
+        return found
+
+    def within(self, *codes: str | None) -> str:
+        """The `within` text of a row sitting in each of the divisions `codes` (None ones skipped)."""
+        return within_of(*(self.path(code) for code in codes if code is not None))

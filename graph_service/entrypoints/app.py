@@ -260,7 +260,12 @@ class GraphQLEndpoint:
             body["data"] = result.data
         if errors:
             body["errors"] = [format_error(error, request_id) for error in errors]
-        keep = not errors and not changed and _is_query(payload["query"], payload["operation_name"])
+        keep = (
+            not errors
+            and not changed
+            and not context.caller_specific
+            and _is_query(payload["query"], payload["operation_name"])
+        )
         return 200, body, version if keep else None
 
 
@@ -268,7 +273,8 @@ class ResponseCache:
     """Answers to error-free queries, by (operation, data version, today): a repeated dashboard query
     is answered without running GraphQL again until the network changes or the day turns.
 
-    Answers do not depend on who asks (reads are the same for every reader), and only queries are kept.
+    Answers do not depend on who asks (reads are the same for every reader; the audit trail, which
+    does depend on it, is never kept), and only queries are kept.
     """
 
     def __init__(self, size: int = 512) -> None:

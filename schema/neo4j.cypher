@@ -9,7 +9,7 @@
 //              version, changed_in})-[:SITS_IN]->(:Division)
 //   (:Station)-[:REPORTS_TO]->(:Station)
 //   (:Meta {key: 'data', version})   the data version, bumped by every write
-//   (:AuditEntry {seq, at, actor, role, operation, kind, target, before, after, within})
+//   (:AuditEntry {seq, at, actor, role, operation, station | division, before, after, within})
 //                                    the audit trail, one node per changed row of every write
 // Dates are Neo4j Date values; levels and statuses are the lower-case names of the spec.
 
@@ -31,5 +31,5 @@ FOR (s:Station) ON (s.changed_in);
 CREATE INDEX audit_seq IF NOT EXISTS
 FOR (a:AuditEntry) ON (a.seq);
 
-CREATE INDEX audit_target IF NOT EXISTS
-FOR (a:AuditEntry) ON (a.target);
+CREATE INDEX audit_station IF NOT EXISTS
+FOR (a:AuditEntry) ON (a.station);

@@ -5,8 +5,10 @@ Model (see `neo4j.cypher`, applied idempotently on first use):
 `(:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers, version,
 changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` and
 `(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values. The audit trail is
-`(:AuditEntry {seq, at, actor, role, operation, kind, target, before, after, within})` nodes, unlinked
-(`before`/`after` JSON text, `at` ISO text in UTC), created in the transaction of the write they record.
+`(:AuditEntry {seq, at, actor, role, operation, station | division, before, after, within})` nodes,
+unlinked (the target's key under `station` or `division`; `before`/`after` JSON text; `at` ISO text in
+UTC), created in the transaction of the write they record. Only `seq` and `station` are indexed: a
+national division import adds no entry to an index it does not need.
 
 Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
 makes concurrent writers (in any process) take turns, and makes `load` and `changes_since`, which take
@@ -51,7 +53,15 @@ from graph_service.adapters.store import (
     SnapshotSink,
     StoreError,
 )
-from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail, timestamp_text, within_pattern
+from graph_service.domain.audit import (
+    DIVISION_KIND,
+    STATION_KIND,
+    AuditEntry,
+    AuditQuery,
+    AuditTrail,
+    timestamp_text,
+    within_pattern,
+)
 from graph_service.domain.model import Division, Station
 
 SCHEMA_RESOURCE = "neo4j.cypher"
@@ -169,13 +179,20 @@ RETURN
     CASE WHEN row[11] IS NOT NULL AND p IS NULL THEN 'station ' + row[0] + ' reports to ' + row[11] END
   )[..5] AS no_parent
 """
-# Audit rows are lists in AUDIT_COLUMNS order.
-_CREATE_AUDIT = """
+# Audit rows are lists in AUDIT_COLUMNS order; the kind (row[5]) names the property the target goes in.
+_CREATE_AUDIT = {
+    kind: f"""
 UNWIND $rows AS row
-CREATE (:AuditEntry {seq: row[0], at: row[1], actor: row[2], role: row[3], operation: row[4],
-                     kind: row[5], target: row[6], before: row[7], after: row[8], within: row[9]})
+CREATE (:AuditEntry {{seq: row[0], at: row[1], actor: row[2], role: row[3], operation: row[4],
+                     {kind}: row[6], before: row[7], after: row[8], within: row[9]}})
 """
-_AUDIT_FIELDS = "[a.seq, a.at, a.actor, a.role, a.operation, a.kind, a.target, a.before, a.after]"
+    for kind in (STATION_KIND, DIVISION_KIND)
+}
+_AUDIT_FIELDS = (
+    "[a.seq, a.at, a.actor, a.role, a.operation, "
+    f"CASE WHEN a.station IS NULL THEN '{DIVISION_KIND}' ELSE '{STATION_KIND}' END, "
+    "coalesce(a.station, a.division), a.before, a.after]"
+)
 _STORED_VERSIONS = """
 UNWIND $ids AS id
 MATCH (s:Station {id: id})
@@ -484,8 +501,11 @@ class Neo4jStore:
             version = _run_version(tx, _BUMP_VERSION)
             body(tx, version)
             if audit is not None and audit.changes:
-                for batch in batches(audit_rows(audit, version), self.batch_size):
-                    tx.run(_CREATE_AUDIT, rows=batch).consume()
+                rows = audit_rows(audit, version)
+                for kind, statement in _CREATE_AUDIT.items():
+                    of_kind = [row for row in rows if row[5] == kind]
+                    for batch in batches(of_kind, self.batch_size):
+                        tx.run(statement, rows=batch).consume()
         return version
 
     def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
@@ -570,12 +590,14 @@ def _audit_conditions(query: AuditQuery, *, with_cursor: bool) -> tuple[str, dic
     """The WHERE clause (empty, or starting with a space) on `a` and its parameters for `query`."""
     conditions: list[str] = []
     params: dict[str, Any] = {}
+    if query.kind is not None and query.kind not in (STATION_KIND, DIVISION_KIND):
+        raise StoreError(f"unknown kind of audit entry: {query.kind!r}")
     if query.target is not None:
-        conditions.append("a.target = $target")
+        key = f"a.{query.kind}" if query.kind is not None else "coalesce(a.station, a.division)"
+        conditions.append(f"{key} = $target")
         params["target"] = query.target
-    if query.kind is not None:
-        conditions.append("a.kind = $kind")
-        params["kind"] = query.kind
+    elif query.kind is not None:
+        conditions.append(f"a.{query.kind} IS NOT NULL")
     if query.within is not None:
         conditions.append("a.within CONTAINS $within")
         params["within"] = within_pattern(query.within)

@@ -33,7 +33,15 @@ from graph_service.adapters.store import (
     SnapshotSink,
     StoreError,
 )
-from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail, timestamp_text, within_pattern
+from graph_service.domain.audit import (
+    DIVISION_KIND,
+    STATION_KIND,
+    AuditEntry,
+    AuditQuery,
+    AuditTrail,
+    timestamp_text,
+    within_pattern,
+)
 from graph_service.domain.model import Division, Station
 
 URL_PREFIX = "sqlite:///"
@@ -85,7 +93,9 @@ _SCHEMA: tuple[str, ...] = (
         after TEXT,
         within TEXT NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS audit_target ON audit (target, kind, seq)",
+    # Only station entries are looked up by target (Station.history): a partial index keeps the
+    # hundreds of thousands of entries of a national division import out of it.
+    "CREATE INDEX IF NOT EXISTS audit_station ON audit (target, seq) WHERE kind = 'station'",
 )
 
 _DIVISION_COLUMNS = "code, name, level, parent_code"
@@ -451,8 +461,9 @@ def _audit_conditions(query: AuditQuery, *, with_cursor: bool) -> tuple[str, lis
         conditions.append("target = ?")
         params.append(query.target)
     if query.kind is not None:
-        conditions.append("kind = ?")
-        params.append(query.kind)
+        if query.kind not in (STATION_KIND, DIVISION_KIND):
+            raise StoreError(f"unknown kind of audit entry: {query.kind!r}")
+        conditions.append(f"kind = '{query.kind}'")  # a literal, so the partial index applies
     if query.within is not None:
         conditions.append("instr(within, ?) > 0")
         params.append(within_pattern(query.within))

@@ -139,9 +139,14 @@ def timestamp_from_text(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+_ENCODE = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":")
+).encode  # built once: imports call it per row
+
+
 def row_json(row: Row | None) -> str | None:
     """A before/after object as stored: compact JSON text (None stays None)."""
-    return None if row is None else json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+    return None if row is None else _ENCODE(row)
 
 
 def row_from_json(text: str | None) -> dict[str, Any] | None:
@@ -157,6 +162,7 @@ class DivisionPaths:
     def __init__(self, parent_of: Callable[[str], str | None]) -> None:
         self._parent_of = parent_of
         self._paths: dict[str, tuple[str, ...]] = {}
+        self._within: dict[str, str] = {}
 
     def path(self, code: str) -> tuple[str, ...]:
         """`code`'s ancestors, root first, then `code`."""
@@ -169,4 +175,14 @@ class DivisionPaths:
 
     def within(self, *codes: str | None) -> str:
         """The `within` text of a row sitting in each of the divisions `codes` (None ones skipped)."""
-        return within_of(*(self.path(code) for code in codes if code is not None))
+        given = [code for code in codes if code is not None]
+        if len(given) == 1 or (len(given) == 2 and given[0] == given[1]):
+            return self.within_one(given[0])
+        return within_of(*(self.path(code) for code in given))
+
+    def within_one(self, code: str) -> str:
+        """The `within` text of a row sitting in division `code` (worked out once per code)."""
+        found = self._within.get(code)
+        if found is None:
+            found = self._within[code] = within_of(self.path(code))
+        return found

@@ -461,7 +461,9 @@ class NetworkService:
                 new.code,
                 row_of_division(old) if old is not None else None,
                 row_of_division(new),
-                within_of(stored_paths.path(old.code) if old is not None else (), new_paths.path(new.code)),
+                new_paths.within_one(new.code)
+                if old is None
+                else within_of(stored_paths.path(old.code), new_paths.path(new.code)),
             )
             for new, old in changed
         ]

@@ -314,17 +314,18 @@ class SqliteStore:
         return self._write("upsert stations", write, audit)
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
-        """The audit entries `query` selects, newest first (walking the `seq` key backwards)."""
+        """The audit entries `query` selects, newest first (walking the `seq` key backwards). Read on
+        a connection of its own, so a long write (an import) does not hold it up (WAL mode)."""
         where, params = _audit_conditions(query, with_cursor=True)
         sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit{where} ORDER BY seq DESC LIMIT ?"
-        with self._lock, self._errors("read the audit trail"):
-            return [audit_entry_from_row(row) for row in self._conn.execute(sql, (*params, query.limit))]
+        with self._reader("read the audit trail") as conn:
+            return [audit_entry_from_row(row) for row in conn.execute(sql, (*params, query.limit))]
 
     def count_audit_entries(self, query: AuditQuery) -> int:
-        """How many audit entries `query` selects (its cursor and limit aside)."""
+        """How many audit entries `query` selects (its cursor and limit aside), read as `audit_entries`."""
         where, params = _audit_conditions(query, with_cursor=False)
-        with self._lock, self._errors("count the audit trail"):
-            (count,) = self._conn.execute(f"SELECT count(*) FROM audit{where}", params).fetchone()
+        with self._reader("count the audit trail") as conn:
+            (count,) = conn.execute(f"SELECT count(*) FROM audit{where}", params).fetchone()
             return int(count)
 
     def ping(self) -> None:
@@ -417,6 +418,16 @@ class SqliteStore:
                         conn.execute("ROLLBACK")
                 raise
             return version
+
+    @contextmanager
+    def _reader(self, action: str) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection of its own for one read (closed after), errors as `_errors`."""
+        conn = self._connect(setup=False)
+        try:
+            with self._errors(action):
+                yield conn
+        finally:
+            conn.close()
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:

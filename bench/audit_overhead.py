@@ -61,10 +61,11 @@ def seed_with(code: Path, store_url: str, provinces: int) -> dict[str, Any]:
         [sys.executable, "-c", _CHILD, store_url, str(provinces)],
         cwd=code,
         env=env,
-        check=True,
         capture_output=True,
         text=True,
     )
+    if done.returncode != 0:
+        return {"failed": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output"}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -103,10 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 finally:
                     neo4j.stop()
             result["runs"].setdefault(kind, {})[name] = figures
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(render(result))
-    return 0
+    return 1 if any("failed" in run for runs in result["runs"].values() for run in runs.values()) else 0
 
 
 def render(result: dict[str, Any]) -> str:
@@ -117,6 +118,10 @@ def render(result: dict[str, Any]) -> str:
         f"{'store':9} {'import':10} {'baseline s':>11} {'audit s':>9} {'ratio':>6}  (write phase s)",
     ]
     for kind, runs in result["runs"].items():
+        failed = {name: run["failed"] for name, run in runs.items() if "failed" in run}
+        if failed or len(runs) < 2:
+            lines.append(f"{kind:9} failed or incomplete: {failed}")
+            continue
         for table in ("divisions", "stations"):
             base, audit = runs["baseline"][table], runs["audit"][table]
             ratio = audit["end_to_end_s"] / base["end_to_end_s"]

@@ -9,8 +9,8 @@
 //              version, changed_in})-[:SITS_IN]->(:Division)
 //   (:Station)-[:REPORTS_TO]->(:Station)
 //   (:Meta {key: 'data', version})   the data version, bumped by every write
-//   (:AuditEntry {seq, at, actor, role, operation, station | division, before, after, within})
-//                                    the audit trail, one node per changed row of every write
+//   (:AuditWrite {version, at, actor, role, operation})   the audit trail: one node per write,
+//   (:AuditEntry {seq, station | division, operation?, before, after, within})  one per changed row
 // Dates are Neo4j Date values; levels and statuses are the lower-case names of the spec.
 
 CREATE CONSTRAINT division_code_unique IF NOT EXISTS
@@ -33,3 +33,6 @@ FOR (a:AuditEntry) ON (a.seq);
 
 CREATE INDEX audit_station IF NOT EXISTS
 FOR (a:AuditEntry) ON (a.station);
+
+CREATE INDEX audit_write_version IF NOT EXISTS
+FOR (w:AuditWrite) ON (w.version);

@@ -5,10 +5,11 @@ Model (see `neo4j.cypher`, applied idempotently on first use):
 `(:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers, version,
 changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` and
 `(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values. The audit trail is
-`(:AuditEntry {seq, at, actor, role, operation, station | division, before, after, within})` nodes,
-unlinked (the target's key under `station` or `division`; `before`/`after` JSON text; `at` ISO text in
-UTC), created in the transaction of the write they record. Only `seq` and `station` are indexed: a
-national division import adds no entry to an index it does not need.
+`(:AuditWrite {version, at, actor, role, operation})`, one per write, and one
+`(:AuditEntry {seq, station | division, before, after, within})` per changed row (`seq` names its write:
+see `audit_seq`; the target's key under `station` or `division`; `before`/`after` JSON text; `at` ISO
+text in UTC), unlinked, created in the transaction of the write they record. Only `seq`, `station` and
+`AuditWrite.version` are indexed: a national division import adds no entry to an index it does not need.
 
 Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
 makes concurrent writers (in any process) take turns, and makes `load` and `changes_since`, which take
@@ -46,12 +47,14 @@ from graph_service.adapters.rows import (
     station_from_row,
 )
 from graph_service.adapters.store import (
+    AUDIT_SEQ_STRIDE,
     DEFAULT_BATCH_SIZE,
     Changes,
     ConflictError,
     Progress,
     SnapshotSink,
     StoreError,
+    audit_seq,
 )
 from graph_service.domain.audit import (
     DIVISION_KIND,
@@ -179,20 +182,28 @@ RETURN
     CASE WHEN row[11] IS NOT NULL AND p IS NULL THEN 'station ' + row[0] + ' reports to ' + row[11] END
   )[..5] AS no_parent
 """
-# Audit rows are lists in AUDIT_COLUMNS order; the kind (row[5]) names the property the target goes in.
+# One write's who, when and operation go once on an AuditWrite node; each changed row is an AuditEntry
+# holding only its own values (a national import holds all of them in one transaction's memory). An
+# entry carries `operation` only when it differs from its write's. Audit rows are lists in
+# AUDIT_COLUMNS order; the kind (row[5]) names the property the target goes in.
+_CREATE_AUDIT_WRITE = """
+CREATE (:AuditWrite {version: $version, at: $at, actor: $actor, role: $role, operation: $operation})
+"""
 _CREATE_AUDIT = {
     kind: f"""
 UNWIND $rows AS row
-CREATE (:AuditEntry {{seq: row[0], at: row[1], actor: row[2], role: row[3], operation: row[4],
-                     {kind}: row[6], before: row[7], after: row[8], within: row[9]}})
+CREATE (:AuditEntry {{seq: row[0], {kind}: row[6], before: row[7], after: row[8], within: row[9],
+                     operation: CASE WHEN row[4] = $operation THEN null ELSE row[4] END}})
 """
     for kind in (STATION_KIND, DIVISION_KIND)
 }
+_AUDIT_WRITE_OF_ENTRY = f"MATCH (w:AuditWrite {{version: a.seq / {AUDIT_SEQ_STRIDE}}})"
 _AUDIT_FIELDS = (
-    "[a.seq, a.at, a.actor, a.role, a.operation, "
+    "[a.seq, w.at, w.actor, w.role, coalesce(a.operation, w.operation), "
     f"CASE WHEN a.station IS NULL THEN '{DIVISION_KIND}' ELSE '{STATION_KIND}' END, "
     "coalesce(a.station, a.division), a.before, a.after]"
 )
+_FIRST_AUDIT_WRITE_SINCE = "MATCH (w:AuditWrite) WHERE w.at >= $since RETURN min(w.version) AS version"
 _STORED_VERSIONS = """
 UNWIND $ids AS id
 MATCH (s:Station {id: id})
@@ -416,20 +427,28 @@ class Neo4jStore:
         return self._write("upsert stations", write, audit)
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
-        """The audit entries `query` selects, newest first (the `seq` index read backwards)."""
-        where, params = _audit_conditions(query, with_cursor=True)
-        cypher = (
-            f"MATCH (a:AuditEntry){where} WITH a ORDER BY a.seq DESC LIMIT $limit "
-            f"RETURN {_AUDIT_FIELDS} AS row"
-        )
+        """The audit entries `query` selects, newest first (the `seq` index read backwards), each
+        joined with its write's node for who, when and the operation."""
         with self._transaction("read the audit trail") as tx:
+            selection = _audit_selection(tx, query, with_cursor=True)
+            if selection is None:
+                return []
+            match, params = selection
+            cypher = (
+                f"{match} WITH a, w ORDER BY a.seq DESC LIMIT $limit "
+                if query.since is not None
+                else f"{match} WITH a ORDER BY a.seq DESC LIMIT $limit {_AUDIT_WRITE_OF_ENTRY} "
+            ) + f"RETURN {_AUDIT_FIELDS} AS row ORDER BY a.seq DESC"
             return [audit_entry_from_row(r["row"]) for r in tx.run(cypher, **params, limit=query.limit)]
 
     def count_audit_entries(self, query: AuditQuery) -> int:
         """How many audit entries `query` selects (its cursor and limit aside)."""
-        where, params = _audit_conditions(query, with_cursor=False)
         with self._transaction("count the audit trail") as tx:
-            record = tx.run(f"MATCH (a:AuditEntry){where} RETURN count(a) AS count", **params)
+            selection = _audit_selection(tx, query, with_cursor=False)
+            if selection is None:
+                return 0
+            match, params = selection
+            record = tx.run(f"{match} RETURN count(a) AS count", **params)
             return int(record.single(strict=True)["count"])
 
     def ping(self) -> None:
@@ -502,10 +521,19 @@ class Neo4jStore:
             body(tx, version)
             if audit is not None and audit.changes:
                 rows = audit_rows(audit, version)
+                operation = rows[0][4]
+                tx.run(
+                    _CREATE_AUDIT_WRITE,
+                    version=version,
+                    at=rows[0][1],
+                    actor=audit.actor,
+                    role=audit.role,
+                    operation=operation,
+                ).consume()
                 for kind, statement in _CREATE_AUDIT.items():
                     of_kind = [row for row in rows if row[5] == kind]
                     for batch in batches(of_kind, self.batch_size):
-                        tx.run(statement, rows=batch).consume()
+                        tx.run(statement, rows=batch, operation=operation).consume()
         return version
 
     def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
@@ -586,9 +614,33 @@ def _run_version(tx: Transaction, query: str) -> int:
     return version
 
 
-def _audit_conditions(query: AuditQuery, *, with_cursor: bool) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause (empty, or starting with a space) on `a` and its parameters for `query`."""
+def _audit_selection(
+    tx: Transaction, query: AuditQuery, *, with_cursor: bool
+) -> tuple[str, dict[str, Any]] | None:
+    """The MATCH of the entries `query` selects (`a`; with `since`, also their write `w`) and its
+    parameters; None when nothing can match (no write at or after `since`)."""
     conditions: list[str] = []
+    params: dict[str, Any] = {}
+    joined = ""
+    if query.since is not None:
+        since = timestamp_text(query.since)
+        first = tx.run(_FIRST_AUDIT_WRITE_SINCE, since=since).single(strict=True)["version"]
+        if first is None:
+            return None
+        # Writes are numbered in commit order; `at` is taken as a write starts, so the join checks it.
+        conditions.append("a.seq >= $since_seq")
+        params.update(since_seq=audit_seq(first, 0), since=since)
+        joined = f" {_AUDIT_WRITE_OF_ENTRY} WHERE w.at >= $since"
+    where, more = _audit_conditions(query, with_cursor=with_cursor, extra=conditions)
+    return f"MATCH (a:AuditEntry){where}{joined}", {**params, **more}
+
+
+def _audit_conditions(
+    query: AuditQuery, *, with_cursor: bool, extra: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (empty, or starting with a space) on `a` and its parameters for `query`
+    (its `since` aside), with the `extra` conditions."""
+    conditions: list[str] = list(extra)
     params: dict[str, Any] = {}
     if query.kind is not None and query.kind not in (STATION_KIND, DIVISION_KIND):
         raise StoreError(f"unknown kind of audit entry: {query.kind!r}")
@@ -601,13 +653,10 @@ def _audit_conditions(query: AuditQuery, *, with_cursor: bool) -> tuple[str, dic
     if query.within is not None:
         conditions.append("a.within CONTAINS $within")
         params["within"] = within_pattern(query.within)
-    if query.since is not None:
-        conditions.append("a.at >= $since")
-        params["since"] = timestamp_text(query.since)
     if with_cursor and query.before_seq is not None:
         conditions.append("a.seq < $before_seq")
         params["before_seq"] = query.before_seq
-    elif with_cursor:
+    elif with_cursor and not extra:
         # A condition on the indexed key lets the planner read the index backwards for ORDER BY.
         conditions.append("a.seq >= 0")
     return (" WHERE " + " AND ".join(conditions) if conditions else ""), params

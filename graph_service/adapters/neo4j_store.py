@@ -42,7 +42,8 @@ from neo4j.exceptions import (
 from graph_service.adapters.batching import batches, check_batch_size
 from graph_service.adapters.rows import (
     audit_entry_from_row,
-    audit_rows,
+    audit_entry_rows,
+    audit_write_row,
     division_from_row,
     station_from_row,
 )
@@ -184,16 +185,16 @@ RETURN
 """
 # One write's who, when and operation go once on an AuditWrite node; each changed row is an AuditEntry
 # holding only its own values (a national import holds all of them in one transaction's memory). An
-# entry carries `operation` only when it differs from its write's. Audit rows are lists in
-# AUDIT_COLUMNS order; the kind (row[5]) names the property the target goes in.
+# entry carries `operation` only when it differs from its write's. Rows are in AUDIT_WRITE_COLUMNS and
+# AUDIT_ENTRY_COLUMNS order; an entry's kind (row[2]) names the property its target goes in.
 _CREATE_AUDIT_WRITE = """
-CREATE (:AuditWrite {version: $version, at: $at, actor: $actor, role: $role, operation: $operation})
+CREATE (:AuditWrite {version: $row[0], at: $row[1], actor: $row[2], role: $row[3], operation: $row[4]})
 """
 _CREATE_AUDIT = {
     kind: f"""
 UNWIND $rows AS row
-CREATE (:AuditEntry {{seq: row[0], {kind}: row[6], before: row[7], after: row[8], within: row[9],
-                     operation: CASE WHEN row[4] = $operation THEN null ELSE row[4] END}})
+CREATE (:AuditEntry {{seq: row[0], operation: row[1], {kind}: row[3], before: row[4], after: row[5],
+                     within: row[6]}})
 """
     for kind in (STATION_KIND, DIVISION_KIND)
 }
@@ -520,20 +521,12 @@ class Neo4jStore:
             version = _run_version(tx, _BUMP_VERSION)
             body(tx, version)
             if audit is not None and audit.changes:
-                rows = audit_rows(audit, version)
-                operation = rows[0][4]
-                tx.run(
-                    _CREATE_AUDIT_WRITE,
-                    version=version,
-                    at=rows[0][1],
-                    actor=audit.actor,
-                    role=audit.role,
-                    operation=operation,
-                ).consume()
+                tx.run(_CREATE_AUDIT_WRITE, row=list(audit_write_row(audit, version))).consume()
+                rows = audit_entry_rows(audit, version)
                 for kind, statement in _CREATE_AUDIT.items():
-                    of_kind = [row for row in rows if row[5] == kind]
+                    of_kind = [row for row in rows if row[2] == kind]
                     for batch in batches(of_kind, self.batch_size):
-                        tx.run(statement, rows=batch, operation=operation).consume()
+                        tx.run(statement, rows=batch).consume()
         return version
 
     def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:

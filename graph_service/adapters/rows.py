@@ -11,7 +11,6 @@ from graph_service.domain.audit import (
     AuditEntry,
     AuditTrail,
     row_from_json,
-    row_json,
     timestamp_from_text,
     timestamp_text,
 )
@@ -57,33 +56,32 @@ def iso_date(value: Any) -> date | None:
     return None if value is None else date.fromisoformat(str(value))
 
 
-AUDIT_COLUMNS = ("seq", "at", "actor", "role", "operation", "kind", "target", "before", "after", "within")
-"""An audit entry as both stores keep it (before and after as JSON text, `at` as `timestamp_text`)."""
+AUDIT_WRITE_COLUMNS = ("version", "at", "actor", "role", "operation")
+"""Who made a write, when, and its operation: stored once per write."""
+AUDIT_ENTRY_COLUMNS = ("seq", "operation", "kind", "target", "before", "after", "within")
+"""One changed row as both stores keep it: `operation` only when it differs from its write's (else
+None), `before` and `after` as JSON text; `seq // AUDIT_SEQ_STRIDE` is its write's version."""
 
 
-def audit_rows(trail: AuditTrail, version: int) -> list[list[Any]]:
-    """The rows (in AUDIT_COLUMNS order) that record `trail` for the write making data version `version`."""
-    at = timestamp_text(trail.at)
+def audit_write_row(trail: AuditTrail, version: int) -> tuple[Any, ...]:
+    """The row (AUDIT_WRITE_COLUMNS) that records who made the write of data version `version`, and when
+    (its operation is its first change's)."""
+    return (version, timestamp_text(trail.at), trail.actor, trail.role, trail.changes[0].operation)
+
+
+def audit_entry_rows(trail: AuditTrail, version: int) -> list[tuple[Any, ...]]:
+    """The rows (AUDIT_ENTRY_COLUMNS) that record each change of `trail`, for the write of `version`."""
+    first = audit_seq(version, 0)
+    operation = trail.changes[0].operation
     return [
-        [
-            audit_seq(version, index),
-            at,
-            trail.actor,
-            trail.role,
-            change.operation,
-            change.kind,
-            change.target,
-            row_json(change.before),
-            row_json(change.after),
-            change.within,
-        ]
+        (first + index, None if change[0] == operation else change[0], *change[1:])
         for index, change in enumerate(trail.changes)
     ]
 
 
 def audit_entry_from_row(row: Sequence[Any]) -> AuditEntry:
-    """An audit entry from a stored row in AUDIT_COLUMNS order (`within` may be left off)."""
-    seq, at, actor, role, operation, kind, target, before, after = row[:9]
+    """An audit entry from a stored row: (seq, at, actor, role, operation, kind, target, before, after)."""
+    seq, at, actor, role, operation, kind, target, before, after = row
     return AuditEntry(
         seq=int(seq),
         at=timestamp_from_text(at),

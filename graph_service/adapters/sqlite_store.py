@@ -18,14 +18,17 @@ from pathlib import Path
 
 from graph_service.adapters.batching import batches, check_batch_size
 from graph_service.adapters.rows import (
-    AUDIT_COLUMNS,
+    AUDIT_ENTRY_COLUMNS,
+    AUDIT_WRITE_COLUMNS,
     audit_entry_from_row,
-    audit_rows,
+    audit_entry_rows,
+    audit_write_row,
     division_from_row,
     iso_date,
     station_from_row,
 )
 from graph_service.adapters.store import (
+    AUDIT_SEQ_STRIDE,
     DEFAULT_BATCH_SIZE,
     Changes,
     ConflictError,
@@ -81,12 +84,16 @@ _SCHEMA: tuple[str, ...] = (
         changed_in INTEGER NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS stations_changed_in ON stations (changed_in)",
-    """CREATE TABLE IF NOT EXISTS audit (
-        seq INTEGER PRIMARY KEY NOT NULL,
+    """CREATE TABLE IF NOT EXISTS audit_writes (
+        version INTEGER PRIMARY KEY NOT NULL,
         at TEXT NOT NULL,
         actor TEXT NOT NULL,
         role TEXT NOT NULL,
-        operation TEXT NOT NULL,
+        operation TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit (
+        seq INTEGER PRIMARY KEY NOT NULL,
+        operation TEXT,
         kind TEXT NOT NULL,
         target TEXT NOT NULL,
         before TEXT,
@@ -118,8 +125,18 @@ _UPSERT_STATION = f"""
         certified_staff = excluded.certified_staff, volunteers = excluded.volunteers,
         version = excluded.version, changed_in = excluded.changed_in
 """
+_INSERT_AUDIT_WRITE = (
+    f"INSERT INTO audit_writes ({', '.join(AUDIT_WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(AUDIT_WRITE_COLUMNS))})"
+)
 _INSERT_AUDIT = (
-    f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
+    f"INSERT INTO audit ({', '.join(AUDIT_ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(AUDIT_ENTRY_COLUMNS))})"
+)
+# An entry joined with its write: (seq, at, actor, role, operation, kind, target, before, after).
+_AUDIT_FROM = f"audit AS a JOIN audit_writes AS w ON w.version = a.seq / {AUDIT_SEQ_STRIDE}"
+_AUDIT_FIELDS = (
+    "a.seq, w.at, w.actor, w.role, coalesce(a.operation, w.operation), a.kind, a.target, a.before, a.after"
 )
 _DIVISIONS_WITHOUT_PARENT = """
     SELECT d.code, d.parent_code FROM divisions AS d
@@ -317,7 +334,7 @@ class SqliteStore:
         """The audit entries `query` selects, newest first (walking the `seq` key backwards). Read on
         a connection of its own, so a long write (an import) does not hold it up (WAL mode)."""
         where, params = _audit_conditions(query, with_cursor=True)
-        sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit{where} ORDER BY seq DESC LIMIT ?"
+        sql = f"SELECT {_AUDIT_FIELDS} FROM {_AUDIT_FROM}{where} ORDER BY a.seq DESC LIMIT ?"
         with self._reader("read the audit trail") as conn:
             return [audit_entry_from_row(row) for row in conn.execute(sql, (*params, query.limit))]
 
@@ -325,7 +342,7 @@ class SqliteStore:
         """How many audit entries `query` selects (its cursor and limit aside), read as `audit_entries`."""
         where, params = _audit_conditions(query, with_cursor=False)
         with self._reader("count the audit trail") as conn:
-            (count,) = conn.execute(f"SELECT count(*) FROM audit{where}", params).fetchone()
+            (count,) = conn.execute(f"SELECT count(*) FROM {_AUDIT_FROM}{where}", params).fetchone()
             return int(count)
 
     def ping(self) -> None:
@@ -407,8 +424,8 @@ class SqliteStore:
                 version = _read_version(conn) + 1
                 body(conn, version)
                 if audit is not None and audit.changes:
-                    rows = audit_rows(audit, version)
-                    for batch in batches(rows, self.batch_size):
+                    conn.execute(_INSERT_AUDIT_WRITE, audit_write_row(audit, version))
+                    for batch in batches(audit_entry_rows(audit, version), self.batch_size):
                         conn.executemany(_INSERT_AUDIT, batch)
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", (version,))
                 conn.execute("COMMIT")
@@ -469,20 +486,20 @@ def _audit_conditions(query: AuditQuery, *, with_cursor: bool) -> tuple[str, lis
     conditions: list[str] = []
     params: list[object] = []
     if query.target is not None:
-        conditions.append("target = ?")
+        conditions.append("a.target = ?")
         params.append(query.target)
     if query.kind is not None:
         if query.kind not in (STATION_KIND, DIVISION_KIND):
             raise StoreError(f"unknown kind of audit entry: {query.kind!r}")
-        conditions.append(f"kind = '{query.kind}'")  # a literal, so the partial index applies
+        conditions.append(f"a.kind = '{query.kind}'")  # a literal, so the partial index applies
     if query.within is not None:
-        conditions.append("instr(within, ?) > 0")
+        conditions.append("instr(a.within, ?) > 0")
         params.append(within_pattern(query.within))
     if query.since is not None:
-        conditions.append("at >= ?")
+        conditions.append("w.at >= ?")
         params.append(timestamp_text(query.since))
     if with_cursor and query.before_seq is not None:
-        conditions.append("seq < ?")
+        conditions.append("a.seq < ?")
         params.append(query.before_seq)
     return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
 

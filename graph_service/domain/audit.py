@@ -16,9 +16,15 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any, NamedTuple
 
 from graph_service.domain.model import Division, Station
+
+# Built once: imports encode one row at a time. _ENCODE_TEXT is a string as a JSON string, non-ASCII
+# kept as is (what _ENCODE does with one).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE_TEXT = encode_basestring
 
 STATION_KIND = "station"
 DIVISION_KIND = "division"
@@ -31,16 +37,16 @@ CLI_ROLE = "cli"
 Row = Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class AuditChange:
+class AuditChange(NamedTuple):
     """One changed row: the operation, what it is (`kind`: station or division) and its key, its values
-    before and after (None: created / deleted), and where it sits (`within`, see the module doc)."""
+    before and after as JSON text of the row object (`division_json`, `station_json`; None: created /
+    deleted), and where it sits (`within`, see the module doc). A tuple: imports make one per row."""
 
     operation: str
     kind: str
     target: str
-    before: Row | None
-    after: Row | None
+    before: str | None
+    after: str | None
     within: str
 
 
@@ -93,6 +99,20 @@ def row_of_division(division: Division) -> dict[str, Any]:
     }
 
 
+def division_json(division: Division) -> str:
+    """`row_of_division` as JSON text, written directly (imports make one per row)."""
+    parent = _ENCODE_TEXT(division.parent_code) if division.parent_code is not None else "null"
+    return (
+        f'{{"code":{_ENCODE_TEXT(division.code)},"name":{_ENCODE_TEXT(division.name)},'
+        f'"level":"{division.level}","parent_code":{parent}}}'
+    )
+
+
+def station_json(station: Station) -> str:
+    """`row_of_station` as JSON text."""
+    return _ENCODE(row_of_station(station))
+
+
 def row_of_station(station: Station) -> dict[str, Any]:
     """A station keyed by the station CSV's columns (dates as ISO text, counts as numbers, empty as None)."""
     return {
@@ -139,16 +159,6 @@ def timestamp_from_text(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-_ENCODE = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":")
-).encode  # built once: imports call it per row
-
-
-def row_json(row: Row | None) -> str | None:
-    """A before/after object as stored: compact JSON text (None stays None)."""
-    return None if row is None else _ENCODE(row)
-
-
 def row_from_json(text: str | None) -> dict[str, Any] | None:
     """A stored before/after object back as a dict (None stays None)."""
     return None if text is None else json.loads(text)
@@ -181,8 +191,11 @@ class DivisionPaths:
         return within_of(*(self.path(code) for code in given))
 
     def within_one(self, code: str) -> str:
-        """The `within` text of a row sitting in division `code` (worked out once per code)."""
+        """The `within` text of a row sitting in division `code`: its parent's and `code` (each worked
+        out once)."""
         found = self._within.get(code)
         if found is None:
-            found = self._within[code] = within_of(self.path(code))
+            parent = self._parent_of(code)
+            above = self.within_one(parent) if parent is not None else WITHIN_MARK
+            found = self._within[code] = f"{above}{code}{WITHIN_MARK}"
         return found

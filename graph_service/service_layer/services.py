@@ -26,8 +26,8 @@ from graph_service.domain.audit import (
     AuditQuery,
     AuditTrail,
     DivisionPaths,
-    row_of_division,
-    row_of_station,
+    division_json,
+    station_json,
     utc_now,
     within_of,
 )
@@ -260,8 +260,8 @@ class NetworkService:
                 operation,
                 STATION_KIND,
                 new.id,
-                row_of_station(old) if old is not None else None,
-                row_of_station(new),
+                station_json(old) if old is not None else None,
+                station_json(new),
                 paths.within(old.division_code if old is not None else None, new.division_code),
             )
             for new, old in pairs
@@ -459,8 +459,8 @@ class NetworkService:
                 IMPORT_OPERATION,
                 DIVISION_KIND,
                 new.code,
-                row_of_division(old) if old is not None else None,
-                row_of_division(new),
+                division_json(old) if old is not None else None,
+                division_json(new),
                 new_paths.within_one(new.code)
                 if old is None
                 else within_of(stored_paths.path(old.code), new_paths.path(new.code)),

@@ -15,8 +15,8 @@ from graph_service.domain.audit import (
     AuditChange,
     AuditQuery,
     AuditTrail,
-    row_of_division,
-    row_of_station,
+    division_json,
+    station_json,
     within_of,
 )
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
@@ -34,7 +34,7 @@ PATHS = {"52": ("52",), "5201": ("52", "5201"), "5223": ("52", "5223")}
 
 def division_trail(divisions: list[Division], at: datetime = AT, actor: str = "alice") -> AuditTrail:
     changes = [
-        AuditChange("import", DIVISION_KIND, d.code, None, row_of_division(d), within_of(PATHS[d.code]))
+        AuditChange("import", DIVISION_KIND, d.code, None, division_json(d), within_of(PATHS[d.code]))
         for d in divisions
     ]
     return AuditTrail(actor, "admin", at, changes)
@@ -61,8 +61,8 @@ def station_trail(
             operation,
             STATION_KIND,
             new.id,
-            row_of_station(old) if old else None,
-            row_of_station(new),
+            station_json(old) if old else None,
+            station_json(new),
             within_of(*(PATHS[s.division_code] for s in (old, new) if s is not None)),
         )
         for new, old in pairs
@@ -131,7 +131,7 @@ def test_a_conflicting_write_records_nothing(seeded: Store) -> None:
 
 def test_a_failed_write_records_nothing(seeded: Store) -> None:
     orphan = Division("5299", "无主", DivisionLevel.CITY, "99")
-    change = AuditChange("import", DIVISION_KIND, "5299", None, row_of_division(orphan), "|5299|")
+    change = AuditChange("import", DIVISION_KIND, "5299", None, division_json(orphan), "|5299|")
     with pytest.raises(StoreError):
         seeded.upsert_divisions([orphan], audit=AuditTrail("alice", "admin", AT, [change]))
     assert seeded.count_audit_entries(AuditQuery()) == 3

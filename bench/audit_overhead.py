@@ -6,7 +6,8 @@ does) timed with this checkout's code and with the code of a git ref from before
 
 Each seed runs in its own process, with the code tree under test first on `sys.path` (the baseline is
 extracted with `git archive`). Neo4j is started fresh (`neo4j-local --fresh`) for every seed, on
-`--neo4j-port`. Prints a table and writes `bench/results/audit-overhead.json` (git-ignored).
+`--neo4j-port` (its heap from NEO4J_LOCAL_JAVA_OPTS, as for neo4j-local). Prints a table and writes
+`bench/results/audit-overhead.json` (git-ignored).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline-ref", default="main", help="the git ref without the audit trail (main)")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 31 provinces (default 1)")
     parser.add_argument("--skip-neo4j", action="store_true", help="time the embedded store only")
+    parser.add_argument("--skip-embedded", action="store_true", help="time Neo4j only")
     parser.add_argument("--neo4j-port", type=int, default=DEFAULT_PORT)
     parser.add_argument(
         "--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "graph-service-audit-bench"
@@ -88,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.mkdir(parents=True)
     trees = {"baseline": extract(args.baseline_ref, work / "baseline"), "audit": REPO}
     result: dict[str, Any] = {"baseline_ref": args.baseline_ref, "provinces": provinces, "runs": {}}
-    kinds = ["embedded"] if args.skip_neo4j else ["embedded", "neo4j"]
+    kinds = [k for k, skip in (("embedded", args.skip_embedded), ("neo4j", args.skip_neo4j)) if not skip]
     for kind in kinds:
         for name, tree in trees.items():
             print(f"[{time.strftime('%H:%M:%S')}] seeding {kind} with the {name} code", file=sys.stderr)

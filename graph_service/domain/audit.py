@@ -2,7 +2,7 @@
 
 Every write hands the store an `AuditTrail` (who, when, and one `AuditChange` per changed row) to record
 in the same transaction as the write. A row's values before and after are objects keyed by the CSV
-column names (`row_of_division`, `row_of_station`); None for a created (or deleted) row. Reading the
+column names, as JSON text (`division_json`, `station_json`); None for a created (or deleted) row. Reading the
 trail back is an `AuditQuery`, answered newest first with `AuditEntry` values.
 
 `within` is where a change happened, for reading the trail by subtree: the codes of the divisions the
@@ -13,7 +13,7 @@ row sat in (before and after) and of all their ancestors at the time of the writ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -33,8 +33,6 @@ IMPORT_OPERATION = "import"
 WITHIN_MARK = "|"
 CLI_ROLE = "cli"
 """The role recorded for writes made with the command line (which needs no token: it has the store)."""
-
-Row = Mapping[str, Any]
 
 
 class AuditChange(NamedTuple):
@@ -89,18 +87,9 @@ class AuditQuery:
     limit: int = 100
 
 
-def row_of_division(division: Division) -> dict[str, Any]:
-    """A division keyed by the division CSV's columns (an empty parent_code is None)."""
-    return {
-        "code": division.code,
-        "name": division.name,
-        "level": str(division.level),
-        "parent_code": division.parent_code,
-    }
-
-
 def division_json(division: Division) -> str:
-    """`row_of_division` as JSON text, written directly (imports make one per row)."""
+    """A division as JSON text of an object keyed by the division CSV's columns (an empty parent_code
+    is null), written directly: imports make one per row."""
     parent = _ENCODE_TEXT(division.parent_code) if division.parent_code is not None else "null"
     return (
         f'{{"code":{_ENCODE_TEXT(division.code)},"name":{_ENCODE_TEXT(division.name)},'
@@ -109,7 +98,7 @@ def division_json(division: Division) -> str:
 
 
 def station_json(station: Station) -> str:
-    """`row_of_station` as JSON text."""
+    """A station as JSON text of `row_of_station`."""
     return _ENCODE(row_of_station(station))
 
 

@@ -5,11 +5,12 @@ Model (see `neo4j.cypher`, applied idempotently on first use):
 `(:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers, version,
 changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` and
 `(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values. The audit trail is
-`(:AuditWrite {version, at, actor, role, operation})`, one per write, and one
-`(:AuditEntry {seq, station | division, before, after, within})` per changed row (`seq` names its write:
-see `audit_seq`; the target's key under `station` or `division`; `before`/`after` JSON text; `at` ISO
-text in UTC), unlinked, created in the transaction of the write they record. Only `seq`, `station` and
-`AuditWrite.version` are indexed: a national division import adds no entry to an index it does not need.
+`(:AuditWrite {version, at, actor, role, operation})`, one per write; one
+`(:AuditEntry {seq, station, before, after, within})` per changed station (`seq` names its write: see
+`audit_seq`; `before`/`after` JSON text; `at` ISO text in UTC); and changed divisions in
+`(:AuditBatch {version, first, operations, targets, befores, afters, withins})` nodes of parallel lists,
+`batch_size` entries each (a national import's 670,000 entries as nodes would not fit in one
+transaction's memory). All unlinked, created in the transaction of the write they record.
 
 Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
 makes concurrent writers (in any process) take turns, and makes `load` and `changes_since`, which take
@@ -190,14 +191,11 @@ RETURN
 _CREATE_AUDIT_WRITE = """
 CREATE (:AuditWrite {version: $row[0], at: $row[1], actor: $row[2], role: $row[3], operation: $row[4]})
 """
-_CREATE_AUDIT = {
-    kind: f"""
+_CREATE_AUDIT = f"""
 UNWIND $rows AS row
-CREATE (:AuditEntry {{seq: row[0], operation: row[1], {kind}: row[3], before: row[4], after: row[5],
+CREATE (:AuditEntry {{seq: row[0], operation: row[1], {STATION_KIND}: row[3], before: row[4], after: row[5],
                      within: row[6]}})
 """
-    for kind in (STATION_KIND, DIVISION_KIND)
-}
 _AUDIT_WRITE_OF_ENTRY = f"MATCH (w:AuditWrite {{version: a.seq / {AUDIT_SEQ_STRIDE}}})"
 _AUDIT_FIELDS = (
     "[a.seq, w.at, w.actor, w.role, coalesce(a.operation, w.operation), "
@@ -205,6 +203,20 @@ _AUDIT_FIELDS = (
     "coalesce(a.station, a.division), a.before, a.after]"
 )
 _FIRST_AUDIT_WRITE_SINCE = "MATCH (w:AuditWrite) WHERE w.at >= $since RETURN min(w.version) AS version"
+# Division entries (a national import makes 670,000 of them, more than one transaction's memory holds as
+# nodes) are kept `batch_size` at a time in one AuditBatch node of parallel lists: entry i has seq
+# `first + i`; an empty string stands for null (lists hold no nulls).
+_CREATE_AUDIT_BATCH = """
+CREATE (:AuditBatch {version: $version, first: $first, operations: $operations, targets: $targets,
+                     befores: $befores, afters: $afters, withins: $withins})
+"""
+_AUDIT_BATCH_RANGE = "b.first < $upper AND b.first + size(b.targets) > $lower"
+_AUDIT_BATCH_SINCE = " MATCH (w:AuditWrite {version: b.version}) WHERE w.at >= $since"
+_AUDIT_BATCH_ROW = "b.first + i < $upper AND b.first + i >= $lower"
+_AUDIT_WRITES = """
+MATCH (w:AuditWrite) WHERE w.version IN $versions
+RETURN w.version AS version, w.at AS at, w.actor AS actor, w.role AS role, w.operation AS operation
+"""
 _STORED_VERSIONS = """
 UNWIND $ids AS id
 MATCH (s:Station {id: id})
@@ -428,29 +440,100 @@ class Neo4jStore:
         return self._write("upsert stations", write, audit)
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
-        """The audit entries `query` selects, newest first (the `seq` index read backwards), each
-        joined with its write's node for who, when and the operation."""
+        """The audit entries `query` selects, newest first: station entries (the `seq` index read
+        backwards, each joined with its write's node for who, when and the operation) merged with
+        division entries (their batches read newest first until enough are found)."""
         with self._transaction("read the audit trail") as tx:
-            selection = _audit_selection(tx, query, with_cursor=True)
-            if selection is None:
-                return []
-            match, params = selection
-            cypher = (
-                f"{match} WITH a, w ORDER BY a.seq DESC LIMIT $limit "
-                if query.since is not None
-                else f"{match} WITH a ORDER BY a.seq DESC LIMIT $limit {_AUDIT_WRITE_OF_ENTRY} "
-            ) + f"RETURN {_AUDIT_FIELDS} AS row ORDER BY a.seq DESC"
-            return [audit_entry_from_row(r["row"]) for r in tx.run(cypher, **params, limit=query.limit)]
+            entries = [] if query.kind == DIVISION_KIND else self._station_audit_entries(tx, query)
+            if query.kind != STATION_KIND:
+                entries += self._division_audit_entries(tx, query)
+            entries.sort(key=lambda entry: entry.seq, reverse=True)
+            return entries[: query.limit]
 
     def count_audit_entries(self, query: AuditQuery) -> int:
         """How many audit entries `query` selects (its cursor and limit aside)."""
         with self._transaction("count the audit trail") as tx:
-            selection = _audit_selection(tx, query, with_cursor=False)
-            if selection is None:
-                return 0
-            match, params = selection
-            record = tx.run(f"{match} RETURN count(a) AS count", **params)
-            return int(record.single(strict=True)["count"])
+            count = 0
+            if query.kind != DIVISION_KIND:
+                selection = _audit_selection(tx, query, with_cursor=False)
+                if selection is not None:
+                    match, params = selection
+                    count += tx.run(f"{match} RETURN count(a) AS count", **params).single(strict=True)[
+                        "count"
+                    ]
+            if query.kind != STATION_KIND:
+                bounds = _division_audit_bounds(tx, query, with_cursor=False)
+                if bounds is not None:
+                    cypher, params = bounds
+                    count += tx.run(
+                        f"MATCH (b:AuditBatch) WHERE {_AUDIT_BATCH_RANGE}{cypher['since']} "
+                        f"UNWIND range(0, size(b.targets) - 1) AS i "
+                        f"WITH b, i WHERE {_AUDIT_BATCH_ROW}{cypher['rows']} RETURN count(*) AS count",
+                        **params,
+                    ).single(strict=True)["count"]
+            return int(count)
+
+    def _division_audit_entries(self, tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
+        """Up to `query.limit` division entries, newest first: batch by batch, newest batch first."""
+        bounds = _division_audit_bounds(tx, query, with_cursor=True)
+        if bounds is None:
+            return []
+        cypher, params = bounds
+        firsts = [
+            record["first"]
+            for record in tx.run(
+                f"MATCH (b:AuditBatch) WHERE {_AUDIT_BATCH_RANGE}{cypher['since']} "
+                "RETURN b.first AS first ORDER BY first DESC",
+                **params,
+            )
+        ]
+        rows: list[list[Any]] = []
+        for first in firsts:
+            rows += tx.run(
+                "MATCH (b:AuditBatch {first: $first}) "
+                "UNWIND range(size(b.targets) - 1, 0, -1) AS i "
+                f"WITH b, i WHERE {_AUDIT_BATCH_ROW}{cypher['rows']} "
+                "RETURN [b.first + i, b.version, b.operations[i], b.targets[i], b.befores[i], b.afters[i]] "
+                "AS row LIMIT $limit",
+                **params,
+                first=first,
+                limit=query.limit - len(rows),
+            ).value("row")
+            if len(rows) >= query.limit:
+                break
+        writes = {
+            record["version"]: record
+            for record in tx.run(_AUDIT_WRITES, versions=sorted({row[1] for row in rows}))
+        }
+        return [
+            audit_entry_from_row(
+                [
+                    seq,
+                    writes[version]["at"],
+                    writes[version]["actor"],
+                    writes[version]["role"],
+                    operation or writes[version]["operation"],
+                    DIVISION_KIND,
+                    target,
+                    before or None,
+                    after or None,
+                ]
+            )
+            for seq, version, operation, target, before, after in rows
+        ]
+
+    def _station_audit_entries(self, tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
+        """Up to `query.limit` station entries (AuditEntry nodes), newest first."""
+        selection = _audit_selection(tx, query, with_cursor=True)
+        if selection is None:
+            return []
+        match, params = selection
+        cypher = (
+            f"{match} WITH a, w ORDER BY a.seq DESC LIMIT $limit "
+            if query.since is not None
+            else f"{match} WITH a ORDER BY a.seq DESC LIMIT $limit {_AUDIT_WRITE_OF_ENTRY} "
+        ) + f"RETURN {_AUDIT_FIELDS} AS row ORDER BY a.seq DESC"
+        return [audit_entry_from_row(r["row"]) for r in tx.run(cypher, **params, limit=query.limit)]
 
     def ping(self) -> None:
         """Raise `StoreError` unless the server answers `RETURN 1`."""
@@ -523,10 +606,21 @@ class Neo4jStore:
             if audit is not None and audit.changes:
                 tx.run(_CREATE_AUDIT_WRITE, row=list(audit_write_row(audit, version))).consume()
                 rows = audit_entry_rows(audit, version)
-                for kind, statement in _CREATE_AUDIT.items():
-                    of_kind = [row for row in rows if row[2] == kind]
-                    for batch in batches(of_kind, self.batch_size):
-                        tx.run(statement, rows=batch).consume()
+                stations = [row for row in rows if row[2] == STATION_KIND]
+                for batch in batches(stations, self.batch_size):
+                    tx.run(_CREATE_AUDIT, rows=batch).consume()
+                divisions = [row for row in rows if row[2] == DIVISION_KIND]
+                for batch in batches(divisions, self.batch_size):
+                    tx.run(
+                        _CREATE_AUDIT_BATCH,
+                        version=version,
+                        first=batch[0][0],
+                        operations=[row[1] or "" for row in batch],
+                        targets=[row[3] for row in batch],
+                        befores=[row[4] or "" for row in batch],
+                        afters=[row[5] or "" for row in batch],
+                        withins=[row[6] for row in batch],
+                    ).consume()
         return version
 
     def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
@@ -605,6 +699,31 @@ def _run_version(tx: Transaction, query: str) -> int:
             "(was the database wiped while this ran?)"
         )
     return version
+
+
+def _division_audit_bounds(
+    tx: Transaction, query: AuditQuery, *, with_cursor: bool
+) -> tuple[dict[str, str], dict[str, Any]] | None:
+    """The conditions on AuditBatch `b` (`since`: a write join) and on its entry `i` (`rows`) for the
+    division entries `query` selects, and their parameters; None when none can match."""
+    params: dict[str, Any] = {"lower": 0, "upper": query.before_seq if with_cursor else None}
+    if params["upper"] is None:
+        params["upper"] = 1 << 62
+    cypher = {"since": "", "rows": ""}
+    if query.since is not None:
+        since = timestamp_text(query.since)
+        first = tx.run(_FIRST_AUDIT_WRITE_SINCE, since=since).single(strict=True)["version"]
+        if first is None:
+            return None
+        params.update(lower=audit_seq(first, 0), since=since)
+        cypher["since"] = _AUDIT_BATCH_SINCE
+    if query.target is not None:
+        cypher["rows"] += " AND b.targets[i] = $target"
+        params["target"] = query.target
+    if query.within is not None:
+        cypher["rows"] += " AND b.withins[i] CONTAINS $within"
+        params["within"] = within_pattern(query.within)
+    return cypher, params
 
 
 def _audit_selection(

@@ -21,6 +21,7 @@ from graph_service.domain.audit import (
 )
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+from tests.conftest import StoreFactory
 
 AT = datetime(2024, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)
 
@@ -168,3 +169,34 @@ def test_pages_walk_backwards_by_seq_and_filters_combine(seeded: Store) -> None:
     # A code is matched whole: 520 is no prefix match of 5201.
     assert seeded.count_audit_entries(AuditQuery(within="520")) == 0
     assert seeded.count_audit_entries(AuditQuery(kind=STATION_KIND)) == 0
+
+
+def test_entries_written_in_several_batches_read_back_in_order(store_factory: StoreFactory) -> None:
+    store = store_factory(batch_size=2)
+    store.upsert_divisions(DIVISIONS, audit=division_trail(DIVISIONS))
+    renamed = [Division(d.code, d.name + "（新）", d.level, d.parent_code) for d in DIVISIONS]
+    store.upsert_divisions(renamed, audit=division_trail(renamed, at=AT + timedelta(hours=1)))
+    first = station("GC-5201", "5201")
+    store.upsert_stations([first], {"GC-5201": None}, audit=station_trail("createStation", [(first, None)]))
+    everything = store.audit_entries(AuditQuery(limit=100))
+    assert [e.target for e in everything] == ["GC-5201", "5223", "5201", "52", "5223", "5201", "52"]
+    assert [e.seq for e in everything] == sorted((e.seq for e in everything), reverse=True)
+    walked: list = []
+    before = None
+    while page := store.audit_entries(AuditQuery(before_seq=before, limit=2)):
+        walked += page
+        before = page[-1].seq
+    assert walked == everything
+    assert [e.target for e in store.audit_entries(AuditQuery(within="5201"))] == ["GC-5201", "5201", "5201"]
+    assert [e.after["name"] for e in store.audit_entries(AuditQuery(target="52")) if e.after] == [
+        "贵州省（新）",
+        "贵州省",
+    ]
+    assert store.count_audit_entries(AuditQuery(since=AT + timedelta(minutes=30))) == 3  # the renames
+    assert store.count_audit_entries(AuditQuery(kind=DIVISION_KIND, within="52")) == 6
+    (newest,) = store.audit_entries(AuditQuery(kind=DIVISION_KIND, limit=1))
+    assert (newest.target, newest.before, newest.after and newest.after["name"]) == (
+        "5223",
+        None,
+        "黔西南州（新）",
+    )

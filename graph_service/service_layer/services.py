@@ -1,22 +1,31 @@
 """The use cases of the service: reading the network on a day, changing stations, importing files.
 
-`NetworkService` owns one store and the engine built from it. Reads answer from the engine; call
-`refresh()` once per request first, so another process's writes are seen. Every write is validated
-whole, access-checked, written in one store transaction, then applied to the engine, so the very
-next read reflects it.
+`NetworkService` owns one store and the engine built from it. Reads answer from the engine and never
+touch the store; `refresh()` catches up with another process's writes (a server calls it from a
+background thread: `service_layer.following`). Every write is validated whole, access-checked, written
+in one store transaction, then applied to the engine, so the very next read reflects it. A store that
+is busy or unreachable makes a write fail with `Unavailable` (nothing written, safe to retry).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from graph_service.adapters.store import ConflictError, Progress, Store, open_store
+from graph_service.adapters.store import (
+    Changes,
+    ConflictError,
+    Progress,
+    Store,
+    StoreUnavailable,
+    open_store,
 from graph_service.domain.audit import (
     DIVISION_KIND,
     IMPORT_OPERATION,
@@ -49,8 +58,17 @@ from graph_service.domain.validation import (
 from graph_service.engine import NetworkEngine
 from graph_service.engine.network import SumExcess
 from graph_service.service_layer.auth import Principal, Role
-from graph_service.service_layer.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
+from graph_service.service_layer.errors import (
+    BadUserInput,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
 from graph_service.service_layer.settings import Settings
+
+logger = logging.getLogger("graph_service.service")
 
 STATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Station)) - {"version"}
 
@@ -106,17 +124,20 @@ class NetworkService:
     def close(self) -> None:
         self.store.close()
 
-    def refresh(self, *, force: bool = False) -> None:
+    def refresh(self, *, force: bool = False, written: Changes | None = None) -> bool:
         """Catch up with writes made since the engine last looked (by this process or another).
 
         Asks the store at most once per `settings.refresh_interval` seconds unless `force` is true;
-        the service's own writes always force it, so they show in the very next read.
+        the service's own writes always force it, so they show in the very next read. `written` is
+        what this service has just committed (applied without reading it back when nothing else was
+        written meanwhile). True when the engine changed.
         """
         now = time.monotonic()
         if not force and now - self._refreshed_at < self.settings.refresh_interval:
-            return
-        self.engine.sync(self.store)
+            return False
+        changed = self.engine.sync(self.store, written)
         self._refreshed_at = now
+        return changed
 
     def today(self) -> date:
         return self.settings.today()
@@ -380,11 +401,20 @@ class NetworkService:
     ) -> None:
         """Write `stations` (checked against the `expected` versions) with their audit `changes`."""
         try:
-            self.store.upsert_stations(stations, expected, audit=self._trail(principal, changes))
+            with _store_busy_is_unavailable():
+                version = self.store.upsert_stations(
+                    stations, expected, audit=self._trail(principal, changes)
+                )
         except ConflictError as error:
-            self.refresh(force=True)
+            self._catch_up_after_write()
             raise Conflict(str(error)) from error
-        self.refresh(force=True)
+        self._catch_up_after_write(Changes(version, stations=list(stations)))
+
+    def _catch_up_after_write(self, written: Changes | None = None) -> None:
+        """Bring the engine up to the store after a write (committed or not); if the store cannot be
+        read just now, the background catch-up (or the next write) does it later."""
+        with suppress(StoreUnavailable):
+            self.refresh(force=True, written=written)
 
     # --- imports ---------------------------------------------------------------------------------
 
@@ -428,12 +458,13 @@ class NetworkService:
         ]
         expected = {new.id: old.version if old else left_out.get(new.id) for new, old in changed}
 
-        def write() -> int:
+        def write() -> Changes:
             pairs = [(new, old) for new, (_, old) in zip(to_write, changed, strict=True)]
             trail = self._trail(principal, self._station_changes(IMPORT_OPERATION, pairs))
-            return self.store.upsert_stations(
+            version = self.store.upsert_stations(
                 to_write, expected, audit=trail, **_per_batch(progress, len(to_write))
             )
+            return Changes(version, stations=to_write)
 
         return self._apply_import(report, dry_run, follow, write)
 
@@ -466,9 +497,10 @@ class NetworkService:
             return ImportReport(errors=problems)
         to_write = [new for new, _ in changed]
 
-        def write() -> int:
+        def write() -> Changes:
             trail = self._trail(principal, self._division_changes(divisions, changed))
-            return self.store.upsert_divisions(to_write, audit=trail, **_per_batch(progress, len(to_write)))
+            version = self.store.upsert_divisions(to_write, audit=trail, **_per_batch(progress, len(to_write)))
+            return Changes(version, divisions=to_write)
 
         return self._apply_import(report, dry_run, follow, write)
 
@@ -544,20 +576,22 @@ class NetworkService:
         return sorted(problems, key=lambda problem: problem.row)
 
     def _apply_import(
-        self, report: ImportReport, dry_run: bool, follow: bool, write: Callable[[], int]
+        self, report: ImportReport, dry_run: bool, follow: bool, write: Callable[[], Changes]
     ) -> ImportReport:
-        """Run an import's `write` unless it is a dry run or nothing changed; a conflict writes nothing."""
+        """Run an import's `write` (which returns what it wrote) unless it is a dry run or nothing
+        changed; a conflict writes nothing."""
         if dry_run or not (report.created or report.updated):
             report.applied = not dry_run
             return report
         try:
-            write()
+            with _store_busy_is_unavailable():
+                written = write()
         except ConflictError as error:
-            self.refresh(force=True)
+            self._catch_up_after_write()
             raise Conflict(f"{error}; nothing was written, try again") from error
         report.applied = True
         if follow:
-            self.refresh(force=True)
+            self._catch_up_after_write(written)
         return report
 
 
@@ -573,6 +607,20 @@ def _excess_message(excess: SumExcess, engine: NetworkEngine) -> str:
 
 
 R = TypeVar("R", Division, Station)
+
+
+UNAVAILABLE_MESSAGE = "the store is busy or cannot be reached just now; nothing was written, try again"
+
+
+@contextmanager
+def _store_busy_is_unavailable() -> Iterator[None]:
+    """Turn the store's "busy or unreachable, nothing written" into the service's `Unavailable` (whose
+    message names no host: the store's own is logged)."""
+    try:
+        yield
+    except StoreUnavailable as error:
+        logger.warning("a write failed, nothing written: %s", error)
+        raise Unavailable(UNAVAILABLE_MESSAGE) from error
 
 
 def _compare(

@@ -645,9 +645,10 @@ class Neo4jStore:
         audit: AuditTrail | None = None,
     ) -> int:
         """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
-        the write lock) and ends by recording `audit`; return the new version once committed. When another writer holds the lock
-        for more than `lock_timeout` seconds, nothing is written (`StoreUnavailable`); the write
-        itself may take `WRITE_GRACE_SECONDS` plus `WRITE_SECONDS_PER_ROW` for each of its `rows`."""
+        the write lock) and ends by recording `audit`; return the new version once committed. When
+        another writer holds the lock for more than `lock_timeout` seconds, nothing is written
+        (`StoreUnavailable`); the write itself may take `WRITE_GRACE_SECONDS` plus
+        `WRITE_SECONDS_PER_ROW` for each of its `rows`."""
 
         def attempt() -> int:
             self._wait_for_lock(action)

@@ -26,6 +26,7 @@ from graph_service.adapters.store import (
     Store,
     StoreUnavailable,
     open_store,
+)
 from graph_service.domain.audit import (
     DIVISION_KIND,
     IMPORT_OPERATION,
@@ -499,7 +500,9 @@ class NetworkService:
 
         def write() -> Changes:
             trail = self._trail(principal, self._division_changes(divisions, changed))
-            version = self.store.upsert_divisions(to_write, audit=trail, **_per_batch(progress, len(to_write)))
+            version = self.store.upsert_divisions(
+                to_write, audit=trail, **_per_batch(progress, len(to_write))
+            )
             return Changes(version, divisions=to_write)
 
         return self._apply_import(report, dry_run, follow, write)

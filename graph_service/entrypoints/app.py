@@ -380,7 +380,7 @@ class GraphQLEndpoint:
             body["data"] = result.data
         if errors:
             body["errors"] = [format_error(error, request_id) for error in errors]
-        keep = not errors and not changed and is_query
+        keep = not errors and not changed and not context.caller_specific and is_query
         return 200, body, version if keep else None
 
 

@@ -1,4 +1,4 @@
-"""The `graph-service` command line (spec §4): serve, seed, export uncovered, token, schema.
+"""The `graph-service` command line (spec §4): serve, seed, export uncovered, token, schema, audit.
 
 This module only translates: it turns arguments into calls on the service layer and its answers into
 text and an exit status. The rules (what a valid file is, what "uncovered" means, who may write) live
@@ -17,7 +17,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -33,6 +33,7 @@ from graph_service.service_layer.auth import (
     Principal,
     Role,
     issue_token,
+    os_user,
     parse_duration,
     secret_problem,
 )
@@ -40,6 +41,7 @@ from graph_service.service_layer.errors import BadUserInput, NotFound, ServiceEr
 from graph_service.service_layer.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from graph_service.domain.audit import AuditEntry
     from graph_service.service_layer.services import ImportReport, NetworkService
 
 PROG = "graph-service"
@@ -53,6 +55,9 @@ DEFAULT_TTL = "8h"
 EXPORT_PAGE_SIZE = 5_000
 EXPORT_COLUMNS = ("code", "name", "level", "path")
 PATH_SEPARATOR = " / "
+AUDIT_COLUMNS = ("at", "actor", "role", "operation", "target", "before", "after")
+"""The audit command's CSV columns and JSON keys: the fields of GraphQL's AuditEntry."""
+AUDIT_PAGE_SIZE = 5_000
 
 STORE_HELP = (
     "where the network is kept: sqlite:///PATH (the embedded store) or bolt://HOST:PORT / "
@@ -103,7 +108,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
         bar.status(f"checking {_count_lines(data):,} rows of {source}…")
         importer = service.import_divisions if kind == "divisions" else service.import_stations
         report = importer(
-            Principal.local_admin(),
+            Principal.command_line(args.actor),
             data,
             dry_run=args.dry_run,
             follow=False,
@@ -154,6 +159,25 @@ def cmd_export_uncovered(args: argparse.Namespace) -> int:
         service.close()
     plural = _PLURAL[level]
     _note(f"{count:,} uncovered {plural} under {under.code} {under.name} on {day.isoformat()}")
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    service = _open_service(args.store)
+    try:
+        try:
+            entries = _audit_entries(service, args.under, args.since)
+            first = next(entries, None)
+        except NotFound as error:
+            raise Failed(f"{error.message} in {service.settings.store_url} (check the code)") from error
+        rows = itertools.chain([first] if first is not None else [], entries)
+        writer = _write_audit_json if args.format == "json" else _write_audit_csv
+        count = writer(rows, sys.stdout)
+    finally:
+        service.close()
+    where = f" under {args.under}" if args.under else ""
+    when = f" since {args.since.isoformat()}" if args.since else ""
+    _note(f"{count:,} audit {'entry' if count == 1 else 'entries'}{where}{when}, newest first")
     return EXIT_OK
 
 
@@ -306,6 +330,59 @@ def _uncovered_pages(
         after = page.items[-1].code
 
 
+def _audit_entries(
+    service: NetworkService, under: str | None, since: datetime | None
+) -> Iterator[AuditEntry]:
+    """Every audit entry under `under` (None: all) at or after `since`, newest first, page by page."""
+    principal = Principal.command_line(os_user())
+    before: int | None = None
+    while True:
+        page = service.audit_log(principal, under, since, before, AUDIT_PAGE_SIZE)
+        yield from page.entries
+        if not page.has_next or not page.entries:
+            return
+        before = page.entries[-1].seq
+
+
+def _audit_record(entry: AuditEntry) -> dict[str, object]:
+    """An audit entry with the keys of GraphQL's AuditEntry (`at` in ISO 8601, UTC)."""
+    return {
+        "at": entry.at.astimezone(UTC).isoformat(),
+        "actor": entry.actor,
+        "role": entry.role,
+        "operation": entry.operation,
+        "target": entry.target,
+        "before": entry.before,
+        "after": entry.after,
+    }
+
+
+def _write_audit_csv(entries: Iterator[AuditEntry], out: TextIO) -> int:
+    """The entries as CSV (AUDIT_COLUMNS; before and after as JSON text), spreadsheet-safe."""
+    rows = (
+        [
+            json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+            for value in record.values()
+        ]
+        for record in map(_audit_record, entries)
+    )
+    count = write_csv(out, AUDIT_COLUMNS, rows)
+    out.flush()
+    return count
+
+
+def _write_audit_json(entries: Iterator[AuditEntry], out: TextIO) -> int:
+    """The entries as a JSON array of objects with the keys of GraphQL's AuditEntry."""
+    count = 0
+    out.write("[")
+    for entry in entries:
+        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(_audit_record(entry), ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    out.flush()
+    return count
+
+
 def _export_rows(
     service: NetworkService, first_page: list[Division], pages: Iterator[list[Division]]
 ) -> Iterator[tuple[Division, list[str]]]:
@@ -377,6 +454,25 @@ def _duration(text: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
     return text.strip()
+
+
+def _since(text: str) -> datetime:
+    """A moment: YYYY-MM-DD (midnight UTC) or an ISO 8601 date and time (UTC unless it names an offset)."""
+    try:
+        moment = _iso_date(text) if len(text) == 10 else None
+    except argparse.ArgumentTypeError:
+        moment = None
+    try:
+        parsed = (
+            datetime(moment.year, moment.month, moment.day)
+            if moment is not None
+            else datetime.fromisoformat(text)
+        )
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or a date and time (e.g. 2024-05-01T08:00:00Z)"
+        ) from error
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _port(text: str) -> int:
@@ -526,6 +622,12 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="check the file and report what would change, without writing anything",
         )
+        command.add_argument(
+            "--actor",
+            default=os_user(),
+            metavar="NAME",
+            help="who the audit trail records as making the change, with role cli (default: the OS user)",
+        )
         command.set_defaults(handler=cmd_seed, kind=kind)
 
     export = commands.add_parser(
@@ -592,9 +694,41 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"how long it is valid: e.g. 30m, 8h, 7d, at most {MAX_TTL.days}d (default {DEFAULT_TTL})",
     )
     token.add_argument(
-        "--subject", default=os.environ.get("USER") or "graph-service", help="who it is for (claim sub)"
+        "--subject",
+        default=os_user(),
+        metavar="NAME",
+        help="who it is for (claim sub; the audit trail records it): default the OS user",
     )
     token.set_defaults(handler=cmd_token)
+
+    audit = commands.add_parser(
+        "audit",
+        help="print the audit trail: who changed what, when (to standard output)",
+        description="Print the audit trail, newest first: one entry per changed row of every write "
+        "(GraphQL mutations and imports, `seed`), with who made it (the token's subject and role, or "
+        "the command line's --actor with role cli), when (UTC), the operation (createStation, "
+        "updateStation, closeStation, import), the station id or division code, and the row before "
+        "and after, keyed by the CSV column names (null for a created row). CSV columns "
+        f"{','.join(AUDIT_COLUMNS)}, before and after as JSON text; JSON is an array of objects with "
+        "the same keys. A count goes to standard error.",
+        epilog="examples:\n"
+        "  graph-service audit --since 2024-05-01\n"
+        "  graph-service audit --under 5223 --since 2024-05-01T08:00:00Z --format json > audit.json\n\n"
+        "--under keeps the changes of rows that sat in that division's subtree when written. An "
+        "unknown --under code ends with status 1; a malformed argument with status 2.",
+        formatter_class=formatter,
+    )
+    audit.add_argument(
+        "--since",
+        type=_since,
+        default=None,
+        metavar="T",
+        help="only changes at or after T: YYYY-MM-DD (midnight UTC) or an ISO date and time",
+    )
+    audit.add_argument("--under", default=None, metavar="CODE", help="only changes within this division")
+    audit.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
+    store_option(audit)
+    audit.set_defaults(handler=cmd_audit)
 
     check = commands.add_parser(
         "check",

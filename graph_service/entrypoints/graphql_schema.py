@@ -15,8 +15,8 @@ import binascii
 import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Annotated, Any, TypeAlias, TypeVar
 
@@ -46,15 +46,17 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.parser_cache import _get_parse_cache
+from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 
+from graph_service.domain.audit import AuditEntry
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import STATION_COLUMNS, Problem, parse_date
 from graph_service.engine import LevelCoverage, Page, Rollup
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.errors import BadUserInput
-from graph_service.service_layer.services import ImportReport, NetworkService
+from graph_service.service_layer.services import AuditPage, ImportReport, NetworkService
 
 # --- limits --------------------------------------------------------------------------------------
 
@@ -87,6 +89,9 @@ class GraphQLContext:
     today: date
     operation_name: str | None = None
     """The operationName the client sent (GraphQL requires one when the document holds several)."""
+    caller_specific: set[str] = field(default_factory=set)
+    """The fields resolved whose answer depends on who asks (the audit trail): a response that names
+    any must not be served to another caller from a cache."""
 
 
 Info: TypeAlias = strawberry.Info[GraphQLContext, None]
@@ -182,6 +187,7 @@ def _convert(value: Enum, kind: type[E]) -> E:
 
 DIVISION_CURSOR = "division"
 STATION_CURSOR = "station"
+AUDIT_CURSOR = "audit"
 
 
 def encode_cursor(kind: str, key: str) -> str:
@@ -204,6 +210,17 @@ def decode_cursor(kind: str, cursor: str | None) -> str | None:
     if not separator or prefix != kind or not key:
         raise BadUserInput(f"after: {cursor!r} is not a cursor of a {kind} list")
     return key
+
+
+def decode_audit_cursor(cursor: str | None) -> int | None:
+    """The `seq` inside an audit-trail cursor (None when no cursor was given); `BadUserInput` when it is
+    not one of ours."""
+    key = decode_cursor(AUDIT_CURSOR, cursor)
+    if key is None:
+        return None
+    if not key.isdigit():
+        raise BadUserInput(f"after: {cursor!r} is not a cursor of an audit entry list")
+    return int(key)
 
 
 def page_size(first: int | None) -> int:
@@ -402,6 +419,19 @@ class StationType:
     def version(self) -> int:
         return self.record.version
 
+    @strawberry.field(
+        description="The recorded changes of this station, newest first (admins; editors within "
+        "their scope; viewers never)."
+    )
+    def history(
+        self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
+    ) -> AuditEntryConnection:
+        info.context.caller_specific.add("history")
+        _service(info).check_audit_read(info.context.principal, [])
+        size, key = page_size(first), decode_audit_cursor(after)
+        page = _service(info).station_history(info.context.principal, self.record.id, key, size)
+        return AuditEntryConnection.of(page, key)
+
     @strawberry.field(description="The stations that report to this one, by id.")
     def reporting_stations(
         self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
@@ -466,6 +496,76 @@ class StationConnection:
             total_count=page.total,
             edges=edges,
             page_info=_page_info([edge.cursor for edge in edges], page.has_next, after),
+        )
+
+
+@strawberry.type(
+    name="AuditEntry",
+    description="One recorded change: who made it (token subject or command-line actor, and role), when "
+    "(UTC), the operation (createStation, updateStation, closeStation, import), the station id or "
+    "division code changed, and its values before and after, keyed by the CSV column names (null for "
+    "a created row).",
+)
+class AuditEntryType:
+    record: strawberry.Private[AuditEntry]
+
+    @strawberry.field(description="When the change was committed (UTC).")
+    def at(self) -> datetime:
+        return self.record.at.astimezone(UTC)
+
+    @strawberry.field(description="The token's `sub`, or the command line's --actor.")
+    def actor(self) -> str:
+        return self.record.actor
+
+    @strawberry.field(description="The token's role (viewer, editor, admin), or cli for the command line.")
+    def role(self) -> str:
+        return self.record.role
+
+    @strawberry.field(description="createStation, updateStation, closeStation or import.")
+    def operation(self) -> str:
+        return self.record.operation
+
+    @strawberry.field(description="The station id or division code changed.")
+    def target(self) -> str:
+        return self.record.target
+
+    @strawberry.field(description="The row before the change, keyed by CSV column (null: created).")
+    def before(self) -> JSON | None:
+        return self.record.before
+
+    @strawberry.field(description="The row after the change, keyed by CSV column (null: deleted).")
+    def after(self) -> JSON | None:
+        return self.record.after
+
+
+@strawberry.type
+class AuditEntryEdge:
+    cursor: str
+    node: AuditEntryType
+
+
+@strawberry.type(description="One page of the audit trail, newest first.")
+class AuditEntryConnection:
+    edges: list[AuditEntryEdge]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], int]]
+
+    @strawberry.field(description="How many entries the whole list holds.")
+    def total_count(self) -> int:
+        return self.count()
+
+    @classmethod
+    def of(cls, page: AuditPage, after: int | None) -> AuditEntryConnection:
+        edges = [
+            AuditEntryEdge(cursor=encode_cursor(AUDIT_CURSOR, str(e.seq)), node=AuditEntryType(record=e))
+            for e in page.entries
+        ]
+        return cls(
+            edges=edges,
+            page_info=_page_info(
+                [edge.cursor for edge in edges], page.has_next, None if after is None else str(after)
+            ),
+            count=page.count,
         )
 
 
@@ -637,6 +737,25 @@ class Query:
             size,
         )
         return DivisionConnection.of(page, key)
+
+    @strawberry.field(
+        description="The audit trail, newest first: every recorded change of a row that sat in `under`'s "
+        "subtree when it was written (default: everything for an admin, the scope for an editor), at "
+        "or after `since`. Admins anywhere; editors within their scope; viewers never."
+    )
+    def audit_log(
+        self,
+        info: Info,
+        under: str | None = UNSET,
+        since: datetime | None = UNSET,
+        first: int | None = MAX_PAGE_SIZE,
+        after: str | None = UNSET,
+    ) -> AuditEntryConnection:
+        info.context.caller_specific.add("auditLog")
+        _service(info).check_audit_read(info.context.principal, [])
+        size, key = page_size(first), decode_audit_cursor(after)
+        page = _service(info).audit_log(info.context.principal, _given(under), _given(since), key, size)
+        return AuditEntryConnection.of(page, key)
 
 
 @strawberry.type

@@ -67,10 +67,11 @@ def variables(code: str, day: date) -> dict[str, Any]:
 
 
 def measure(
-    port: int, codes: Sequence[str], *, requests: int, warmup: int, budget_s: float
+    port: int, codes: Sequence[str], *, requests: int, warmup: int, budget_s: float, seed: int = 0
 ) -> dict[str, Any]:
-    """p50/p99 of never-repeated coverage + roll-up questions, then of one repeated (cached) question."""
-    questions = fresh_questions(codes, seed=len(codes))
+    """p50/p99 of never-repeated coverage + roll-up questions, then of one repeated (cached) question.
+    Use another `seed` to measure the same server again (the same seed asks the same questions)."""
+    questions = fresh_questions(codes, seed)
     with LeanClient(port) as client:
 
         def ask_fresh() -> None:
@@ -105,10 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--provinces", type=int, default=31, help="provinces in the seeded network")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0, help="another seed asks other questions")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds at most per measurement")
     args = parser.parse_args(argv)
     codes = sample_codes(codes_from_generator(args.provinces))
-    result = measure(args.port, codes, requests=args.requests, warmup=args.warmup, budget_s=args.budget)
+    result = measure(
+        args.port, codes, requests=args.requests, warmup=args.warmup, budget_s=args.budget, seed=args.seed
+    )
     for name in ("uncached", "cached"):
         s = result[name]
         print(

@@ -594,12 +594,14 @@ def run_store(
     tally = load.tally
     duration = args.duration
     during_import: dict[str, list[float]] = defaultdict(list)
+    outside_import: dict[str, list[float]] = defaultdict(list)
     started_at = tally.import_info.get("started_at_s")
     until = tally.import_info.get("visible_at_s") or tally.import_info.get("exited_at_s")
-    if started_at is not None and until is not None:
-        for at, name, elapsed in tally.timeline:
-            if started_at <= at <= until + 2:
-                during_import[name].append(elapsed)
+    for at, name, elapsed in tally.timeline:
+        if started_at is not None and until is not None and started_at <= at <= until + 2:
+            during_import[name].append(elapsed)
+        else:
+            outside_import[name].append(elapsed)
     reads = [x for k in KINDS for x in tally.latencies[k]]
     return {
         "store": kind,
@@ -612,6 +614,7 @@ def run_store(
         "latency": {name: summarise(values) for name, values in sorted(tally.latencies.items())},
         "latency_all_reads": summarise(reads),
         "latency_during_import": {name: summarise(v) for name, v in sorted(during_import.items())},
+        "latency_outside_import": {name: summarise(v) for name, v in sorted(outside_import.items())},
         "errors": dict(tally.errors),
         "error_count": sum(tally.errors.values()),
         "error_examples": tally.error_examples,
@@ -647,17 +650,20 @@ def render(result: dict[str, Any]) -> str:
             f"(of {r['duration_s'] * (m['cores'] or 1):.0f} core-seconds on the machine)"
         )
         lines.append(
-            f"  {'':24}{'n':>8}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}   during the import: p50 / p99"
+            f"  {'':24}{'n':>8}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}   p50 / p99 during the import"
+            " | outside it"
         )
         for name in (*KINDS, "write_create", "write_update", "healthz"):
             s = r["latency"].get(name)
             if not s:
                 continue
-            d = r["latency_during_import"].get(name)
-            during = f"{d['p50_ms']:.2f} / {d['p99_ms']:.2f}" if d and d["n"] else "—"
+            windows = []
+            for window in ("latency_during_import", "latency_outside_import"):
+                d = r[window].get(name)
+                windows.append(f"{d['p50_ms']:.2f} / {d['p99_ms']:.2f}" if d and d["n"] else "—")
             lines.append(
                 f"  {name:24}{s['n']:>8,}{s['p50_ms']:>10.2f}{s['p99_ms']:>10.2f}{s['max_ms']:>10.1f}"
-                f"   {during}"
+                f"   {windows[0]} | {windows[1]}"
             )
         a = r["latency_all_reads"]
         lines.append(

@@ -9,7 +9,8 @@ is GraphQL-shaped and carries `extensions.code` (spec §5) and `extensions.reque
 exception becomes INTERNAL with a fixed message, and is logged with the request id and its traceback.
 Bad input is never answered with HTTP 500. Each request refreshes the service once (so writes by
 other processes are seen), is answered from the response cache when the same query was answered on
-the same data version and day, and otherwise runs in a worker thread, since store calls block.
+the same data version and day, and otherwise runs in a worker thread, since store calls block (a
+quick read, answered from memory in a fraction of a millisecond, runs on the event loop instead).
 """
 
 from __future__ import annotations

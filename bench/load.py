@@ -3,10 +3,10 @@
 At national scale (`bench.generate`, seeded fresh into each store), against the real app under uvicorn
 (`bench.serve`, one worker, loopback only), for `--duration` seconds (default 60):
 
-- `--clients` (16) readers, each on its own keep-alive connection, back to back (no think time), asking
-  never-repeating questions: coverage of a division on a day, its roll-up on a day, and the first page
-  of a gap list (uncovered townships or villages under it on a day). Every (question, division, day)
-  is asked once; the days lie before today, so the writes of the run cannot change their answers.
+- `--clients` (16) readers, each on its own keep-alive connection, back to back (or `--think` seconds
+  apart), asking never-repeating questions: coverage of a division on a day, its roll-up on a day, and
+  the first page of a gap list (uncovered townships or villages under it on a day). Every (question,
+  division, day) is asked once; the days lie before today, so the run's writes cannot change the answers.
 - one writer, every `--write-every` seconds (0.1): `createStation` of a village room opened today, then
   `updateStation` of it with `expectedVersion`, alternately, with an admin token.
 - `/healthz` polled every 50 ms on its own connection.
@@ -279,6 +279,8 @@ class LoadRun:
                 count += 1
                 if count % self.sample_every == 0 and len(self.tally.samples) < self.args.sample:
                     self.tally.samples.append((kind, variables, body))
+                if self.args.think:
+                    await asyncio.sleep(self.args.think)
         finally:
             await connection.close()
 
@@ -609,6 +611,7 @@ def run_store(
         "seed": seeding,
         "today": today.isoformat(),
         "clients": args.clients,
+        "think_s": args.think,
         "duration_s": duration,
         "reads_per_s": len(reads) / duration,
         "latency": {name: summarise(values) for name, values in sorted(tally.latencies.items())},
@@ -641,7 +644,9 @@ def render(result: dict[str, Any]) -> str:
         imp, checks = r["import"], r["checks"]
         lines.append("")
         lines.append(
-            f"{r['store']}: {r['clients']} readers back to back for {r['duration_s']:.0f} s "
+            f"{r['store']}: {r['clients']} readers "
+            + (f"pausing {r['think_s']} s between requests" if r["think_s"] else "back to back")
+            + f" for {r['duration_s']:.0f} s "
             f"({r['reads_per_s']:,.0f} reads/s), a write every {result['options']['write_every']} s, "
             f"a {imp.get('rows', 0):,}-row import from another process at {imp.get('started_at_s', 0):.1f} s"
         )
@@ -702,6 +707,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 31 provinces")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="seconds each reader waits between requests (default none)"
+    )
     parser.add_argument("--write-every", type=float, default=0.1, help="seconds between writes")
     parser.add_argument("--import-rows", type=int, default=50_000)
     parser.add_argument("--sample", type=int, default=3000, help="most answers checked against the recount")

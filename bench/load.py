@@ -223,6 +223,7 @@ class LoadRun:
         self.sample_every = max(1, int(args.sample_one_in))
         self.started = 0.0
         self.ends = 0.0
+        self.import_exited: float | None = None
 
     async def run(self) -> None:
         self.started = time.perf_counter()
@@ -230,7 +231,7 @@ class LoadRun:
         tasks = [self.reader(i) for i in range(self.args.clients)]
         tasks += [self.writer(), self.health(), self.importer()]
         await asyncio.wait_for(
-            asyncio.gather(*tasks), self.args.duration + self.args.visibility_timeout + 120
+            asyncio.gather(*tasks), self.args.duration * 2 + self.args.visibility_timeout + 420
         )
 
     def _now(self) -> float:
@@ -395,6 +396,7 @@ class LoadRun:
         except TimeoutError:
             process.kill()
             output = b"(killed: took too long)"
+        self.import_exited = time.perf_counter()
         info["exited_at_s"] = self._now()
         info["exit_status"] = process.returncode
         info["output_tail"] = output.decode("utf-8", "replace")[-600:]
@@ -406,13 +408,21 @@ class LoadRun:
             self.tally.error("import", f"exit status {process.returncode}: {info['output_tail']}")
 
     async def visibility(self, first_id: str, last_id: str) -> None:
-        """Ask for the import's first and last station every 20 ms until both show (or time runs out);
-        one without the other is half an import seen."""
+        """Ask for the import's first and last station every 20 ms until both show, or until
+        `visibility_timeout` seconds after the load and after the CLI exited; one without the other is
+        half an import seen."""
         connection = Connection(self.port)
         info = self.tally.import_info
-        give_up = self.ends + self.args.visibility_timeout
+
+        def waiting() -> bool:
+            now = time.perf_counter()
+            exited = self.import_exited
+            return now < self.ends + self.args.visibility_timeout or (
+                exited is None or now < exited + self.args.visibility_timeout
+            )
+
         try:
-            while time.perf_counter() < give_up:
+            while waiting():
                 try:
                     status, body = await connection.graphql(VISIBLE_Q, {"a": first_id, "b": last_id})
                 except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:

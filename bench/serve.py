@@ -39,13 +39,11 @@ def bare_app(body: bytes) -> Starlette:
 
 
 def real_app(store_url: str) -> Starlette:
-    from graph_service.entrypoints.app import create_app, settle_heap
+    from graph_service.entrypoints.app import create_app
     from graph_service.service_layer.services import NetworkService
     from graph_service.service_layer.settings import Settings
 
-    app = create_app(NetworkService.open(Settings.from_env(store_url=store_url)))
-    settle_heap()
-    return app
+    return create_app(NetworkService.open(Settings.from_env(store_url=store_url)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

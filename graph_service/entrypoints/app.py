@@ -18,7 +18,6 @@ thread catches up with other processes' writes.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import time
@@ -374,14 +373,6 @@ def _quick_read(query: str, operation_name: str | None) -> bool:
         return is_quick_read(parse(query, max_tokens=MAX_TOKENS), operation_name)
     except GraphQLError:
         return False
-
-
-def settle_heap() -> None:
-    """Take what is alive now (the loaded network: millions of long-lived objects) out of the cyclic
-    garbage collector's sight, once, before serving. Otherwise every full collection rescans the whole
-    network, a pause of most of a second at national scale that every request in flight waits out."""
-    gc.collect()
-    gc.freeze()
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

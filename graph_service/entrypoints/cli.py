@@ -77,13 +77,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     service = _open_service(args.store)
     try:
         try:
-            from graph_service.entrypoints.app import create_app, settle_heap
+            from graph_service.entrypoints.app import create_app
         except ImportError as error:
             raise Failed(f"the GraphQL app cannot be loaded: {error}") from error
         import uvicorn
 
         app = create_app(service)
-        settle_heap()
         _note(
             f"serving {service.settings.store_url} on http://{args.host}:{args.port} "
             f"(GraphiQL: http://{args.host}:{args.port}/graphql); Ctrl-C stops"

@@ -1052,6 +1052,85 @@ def _list_factor(field: FieldNode, variables: Mapping[str, Any]) -> int:
     return _LIST_FACTORS.get(name, 1)
 
 
+QUICK_FIELDS: frozenset[str] = frozenset(
+    {
+        "__typename",
+        # Query: one lookup each
+        "division",
+        "station",
+        # Division: the record, a short walk up, or one binary search in the division's timeline
+        "code",
+        "name",
+        "level",
+        "parent",
+        "ancestors",
+        "covered",
+        "coverage",
+        "rollup",
+        # LevelCoverage and Rollup
+        "total",
+        "rate",
+        "guidanceCentres",
+        "generalStations",
+        "townshipStations",
+        "villageRooms",
+        "staff",
+        "certifiedStaff",
+        "volunteers",
+        # Station
+        "id",
+        "status",
+        "openedOn",
+        "closedOn",
+        "version",
+    }
+)
+"""The fields answered in a few microseconds whatever the network's size: a lookup, a walk up the
+ancestors, or one binary search. A field that lists (pages, searches, uncovered lists) is not one."""
+MAX_QUICK_COST = 500
+"""The most field resolutions (`estimated_cost`) of a query that may run without a worker thread."""
+
+
+def is_quick_read(document: Any, operation_name: str | None) -> bool:
+    """True when the operation to run is a query whose every field is in QUICK_FIELDS and whose
+    estimated cost is at most MAX_QUICK_COST: it finishes in well under a millisecond or two."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None and len(operations) != 1:
+        return False
+    chosen = next(
+        (op for op in operations if operation_name is None or (op.name and op.name.value == operation_name)),
+        None,
+    )
+    if chosen is None or chosen.operation.value != "query":
+        return False
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    for count, name in enumerate(_field_names(chosen.selection_set, fragments, frozenset())):
+        if name not in QUICK_FIELDS or count >= MAX_QUICK_COST:
+            return False
+    return estimated_cost(document, operation_name, None) <= MAX_QUICK_COST
+
+
+def _field_names(
+    selections: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode], seen: frozenset[str]
+) -> Iterator[str]:
+    """The names of every field selected, through fragments (an unknown fragment yields a name that
+    is no field, so the caller refuses it)."""
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            yield selection.name.value
+            if selection.selection_set is not None:
+                yield from _field_names(selection.selection_set, fragments, seen)
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _field_names(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is None or name in seen:
+                yield "..." + name
+            else:
+                yield from _field_names(fragment.selection_set, fragments, seen | {name})
+
+
 class RequestLimits(SchemaExtension):
     """Per request: caps the document's tokens at parse time, bounds the field-merging rule's work,
     and refuses (BAD_USER_INPUT) an operation whose estimated cost is over MAX_COST."""

@@ -33,7 +33,6 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -54,7 +53,6 @@ INTERNAL_MESSAGE = "internal server error; quote the request id when reporting i
 BAD_USER_INPUT = BadUserInput.code
 INTERNAL = "INTERNAL"
 _ALLOWED_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
-_GRAPHIQL_HTML = get_graphql_ide_html("graphiql")
 
 
 class RequestRefused(Exception):
@@ -72,6 +70,8 @@ class RequestRefused(Exception):
 
 def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
     """The Starlette app serving `service` (already opened, its engine loaded)."""
+    from graph_service.entrypoints import dashboard
+
     endpoint = GraphQLEndpoint(service, max_body_bytes)
 
     async def healthz(request: Request) -> Response:
@@ -94,6 +94,7 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
             Route("/graphql", endpoint.respond, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *dashboard.routes(service, endpoint._principal),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
     )
@@ -141,7 +142,9 @@ class GraphQLEndpoint:
 
     async def respond(self, request: Request) -> Response:
         if request.method == "GET":
-            return HTMLResponse(_GRAPHIQL_HTML)
+            from graph_service.entrypoints.dashboard import graphiql_html
+
+            return HTMLResponse(graphiql_html())
         request_id = _request_id(request)
         try:
             payload = await self._read_payload(request)

@@ -1,0 +1,152 @@
+"""The planners' dashboard and the files it needs (spec §8), served by the service itself.
+
+Routes (added by `app.create_app`):
+- `GET /`: the dashboard page (static HTML; its script talks to POST /graphql);
+- `GET /static/...`: the page's own scripts and styles and the vendored GraphiQL (package data under
+  `graph_service/entrypoints/static/`), gzip-compressed for clients that accept it;
+- `GET /export/uncovered?under=CODE&level=LEVEL[&asOf=D][&format=csv|xlsx]`: the gap list as a file,
+  the same rows as `graph-service export uncovered`, under the same read rules as /graphql.
+
+Nothing is fetched from another host: GraphiQL's HTML (`graphiql_html`) loads the vendored copies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from graph_service.adapters.store import StoreError
+from graph_service.domain.levels import DivisionLevel
+from graph_service.entrypoints import exports
+from graph_service.entrypoints.app import INTERNAL, INTERNAL_MESSAGE, RequestRefused, _error, _request_id
+from graph_service.service_layer.auth import Principal
+from graph_service.service_layer.errors import (
+    BadUserInput,
+    Forbidden,
+    NotFound,
+    ServiceError,
+    Unauthenticated,
+)
+from graph_service.service_layer.services import NetworkService
+
+STATIC_PACKAGE = "graph_service.entrypoints"
+STATIC_DIR = "static"
+EXPORT_LEVELS = tuple(str(level) for level in DivisionLevel if level is not DivisionLevel.PROVINCE)
+DOWNLOAD_FORMATS = ("csv", "xlsx")
+_STATUS = {BadUserInput.code: 400, Unauthenticated.code: 401, Forbidden.code: 403, NotFound.code: 404}
+"""The HTTP status of a service error refusing an export."""
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+PrincipalOf = Callable[[Request], Principal | None]
+"""Who a request's bearer token names (None without one); raises RequestRefused for a bad token."""
+
+
+def static_text(*parts: str) -> str:
+    """A text file of the package's static folder."""
+    return resources.files(STATIC_PACKAGE).joinpath(STATIC_DIR, *parts).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def graphiql_html() -> str:
+    """GraphiQL's page, loading React, ReactDOM and GraphiQL from /static/vendor (no CDN)."""
+    return static_text("graphiql.html")
+
+
+def routes(service: NetworkService, principal_of: PrincipalOf) -> list[BaseRoute]:
+    """The dashboard's routes over `service`."""
+    index = static_text("dashboard", "index.html")
+
+    async def dashboard(request: Request) -> Response:
+        return HTMLResponse(index, headers={"Cache-Control": "no-cache"})
+
+    async def export_uncovered(request: Request) -> Response:
+        request_id = _request_id(request)
+        try:
+            principal = principal_of(request)
+            query = _export_query(request)
+            return await run_in_threadpool(_export, service, principal, query)
+        except RequestRefused as refused:
+            body = {"errors": [_error(refused.message, refused.code, request_id)]}
+            return JSONResponse(body, refused.status, headers=refused.headers)
+        except ServiceError as error:
+            status = _STATUS.get(error.code, 500)
+            return JSONResponse({"errors": [_error(error.message, error.code, request_id)]}, status)
+        except StoreError:
+            return JSONResponse({"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}, 503)
+
+    static = StaticFiles(packages=[(STATIC_PACKAGE, STATIC_DIR)])
+    return [
+        Route("/", dashboard, methods=["GET"]),
+        Route("/export/uncovered", export_uncovered, methods=["GET"]),
+        Mount("/static", app=GZipMiddleware(static, minimum_size=1024), name="static"),
+    ]
+
+
+def _export_query(request: Request) -> tuple[str, DivisionLevel, date | None, str]:
+    """The export's parameters (under, level, asOf, format), or RequestRefused 400 naming the bad one."""
+    params = request.query_params
+    known = {"under", "level", "asOf", "format"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise _bad(f"unknown parameter {unknown[0]!r}: use under, level, asOf and format")
+    under = params.get("under", "").strip()
+    if not under:
+        raise _bad("under: give the code of the division to list under (e.g. under=522324)")
+    level = params.get("level", "")
+    if level not in EXPORT_LEVELS:
+        raise _bad(f"level: {level!r} is not one of {', '.join(EXPORT_LEVELS)}")
+    format = params.get("format", "csv")
+    if format not in DOWNLOAD_FORMATS:
+        raise _bad(f"format: {format!r} is not one of {', '.join(DOWNLOAD_FORMATS)}")
+    return under, DivisionLevel(level), _as_of(params.get("asOf")), format
+
+
+def _as_of(text: str | None) -> date | None:
+    """The asOf parameter as a date (None when absent): exactly YYYY-MM-DD, years 1900..2100."""
+    if text is None or text == "":
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise _bad(f"asOf: {text!r} is not a date written YYYY-MM-DD") from None
+    if not 1900 <= day.year <= 2100:
+        raise _bad(f"asOf: {text} is outside the years 1900..2100")
+    return day
+
+
+def _bad(message: str) -> RequestRefused:
+    return RequestRefused(400, BadUserInput.code, message)
+
+
+def _export(
+    service: NetworkService,
+    principal: Principal | None,
+    query: tuple[str, DivisionLevel, date | None, str],
+) -> Response:
+    """The gap list file (in a worker thread: store and engine calls block)."""
+    under, level, as_of, format = query
+    service.check_read(principal)
+    service.refresh()
+    with service.engine.lock:
+        day = as_of or service.today()
+        rows = exports.uncovered_rows(service, under, level, day)
+        data, _count = exports.xlsx_bytes(rows) if format == "xlsx" else exports.csv_bytes(rows)
+    name = f"uncovered-{under}-{level}-{day.isoformat()}.{format}"
+    return Response(
+        data,
+        media_type=exports.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"},
+    )

@@ -124,6 +124,9 @@ async function load() {
     await Promise.all([trend ? trend.then(() => loadTrend(code, state.level)) : loadTrend(code, state.level), gaps]);
     if (seq !== state.seq) return;
     renderTrend();
+    // For readers of the page (tests, the speed script): which view is drawn, and when.
+    document.body.dataset.view = `${state.code} ${state.asOf}`;
+    document.body.dataset.drawnAt = String(performance.now());
     document.body.dataset.state = "ready";
     performance.mark(`load-end-${seq}`);
     performance.measure("view", `load-start-${seq}`, `load-end-${seq}`);

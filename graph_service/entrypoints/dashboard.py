@@ -3,7 +3,7 @@
 Routes (added by `app.create_app`):
 - `GET /`: the dashboard page (static HTML; its script talks to POST /graphql);
 - `GET /static/...`: the page's own scripts and styles and the vendored GraphiQL (package data under
-  `graph_service/entrypoints/static/`), gzip-compressed for clients that accept it;
+  `graph_service/entrypoints/static/`), each read and gzip-compressed once, revalidated by ETag;
 - `GET /export/uncovered?under=CODE&level=LEVEL[&asOf=D][&format=csv|xlsx]`: the gap list as a file,
   the same rows as `graph-service export uncovered`, under the same read rules as /graphql.
 
@@ -12,19 +12,23 @@ Nothing is fetched from another host: GraphiQL's HTML (`graphiql_html`) loads th
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import mimetypes
 import re
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
+from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from graph_service.adapters.store import StoreError
 from graph_service.domain.levels import DivisionLevel
@@ -85,12 +89,76 @@ def routes(service: NetworkService, principal_of: PrincipalOf) -> list[BaseRoute
         except StoreError:
             return JSONResponse({"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}, 503)
 
-    static = StaticFiles(packages=[(STATIC_PACKAGE, STATIC_DIR)])
+    files = PackageFiles()
+
+    async def static(request: Request) -> Response:
+        found = await run_in_threadpool(files.get, request.path_params["path"])
+        if found is None:
+            return PlainTextResponse("not found", 404)
+        return found.response(request)
+
     return [
         Route("/", dashboard, methods=["GET"]),
         Route("/export/uncovered", export_uncovered, methods=["GET"]),
-        Mount("/static", app=GZipMiddleware(static, minimum_size=1024), name="static"),
+        Route("/static/{path:path}", static, methods=["GET", "HEAD"]),
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class PackageFile:
+    """One static file, read once: its bytes, their gzip form (when worth it), type and entity tag."""
+
+    data: bytes
+    compressed: bytes | None
+    media_type: str
+    etag: str
+
+    def response(self, request: Request) -> Response:
+        """The file for this request: 304 when the client holds this version, gzip when it accepts it."""
+        headers = {"ETag": self.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+        if self.etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        body = self.data
+        if self.compressed is not None and "gzip" in request.headers.get("accept-encoding", ""):
+            body = self.compressed
+            headers["Content-Encoding"] = "gzip"
+        return Response(body, media_type=self.media_type, headers=headers)
+
+
+class PackageFiles:
+    """The files of the package's static folder, each read and compressed once, on first request."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, PackageFile | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: str) -> PackageFile | None:
+        """The file at `path` under the static folder (None: no such file, or a path leaving it)."""
+        with self._lock:
+            if path not in self._files:
+                self._files[path] = _read_package_file(path)
+            return self._files[path]
+
+
+_TEXT_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".md": "text/markdown"}
+
+
+def _read_package_file(path: str) -> PackageFile | None:
+    parts = PurePosixPath(path).parts
+    if not parts or any(part in ("", ".", "..") or part.startswith((".", "/")) for part in parts):
+        return None
+    resource = resources.files(STATIC_PACKAGE).joinpath(STATIC_DIR, *parts)
+    if not resource.is_file():
+        return None
+    data = resource.read_bytes()
+    suffix = PurePosixPath(path).suffix
+    media_type = _TEXT_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "text/plain"
+    if media_type.startswith("text/"):
+        media_type += "; charset=utf-8"
+    compressed = (
+        gzip.compress(data, 6, mtime=0) if len(data) > 1024 and media_type.startswith("text/") else None
+    )
+    return PackageFile(data, compressed, media_type, f'"{hashlib.sha256(data).hexdigest()[:20]}"')
 
 
 def _export_query(request: Request) -> tuple[str, DivisionLevel, date | None, str]:

@@ -107,9 +107,14 @@ async function load() {
   document.body.dataset.state = "loading";
   performance.mark(`load-start-${seq}`);
   try {
+    early.clear();
     const main = loadDivision(code);
     // Started alongside the division when its level is known; checked (and redone) once it is.
     const trend = level ? loadTrend(code, level).catch(() => null) : null;
+    if (level) {
+      const { gapLevel, after } = gapChoice(level);
+      if (gapLevel) prefetch(GAP_QUERY, gapVariables(code, gapLevel, after));
+    }
     const division = await main;
     if (seq !== state.seq) return;
     if (!division) {
@@ -166,10 +171,19 @@ function monthEnd(iso) {
   return new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10);
 }
 
+/** The gap list's level for a division of `level` (kept while it applies) and the page's cursor. */
+function gapChoice(level) {
+  const levels = GAP_LEVELS.filter((l) => LEVELS.indexOf(l) > LEVELS.indexOf(level));
+  if (levels.includes(state.gapLevel)) return { levels, gapLevel: state.gapLevel, after: state.gapCursors[state.gapPage] };
+  return { levels, gapLevel: levels.includes("township") ? "township" : levels[0] || null, after: null };
+}
+
+const gapVariables = (code, gapLevel, after) => ({ code, level: gapLevel.toUpperCase(), asOf: state.asOf, after });
+
 async function loadGaps(seq) {
-  const levels = gapLevels();
-  if (!levels.includes(state.gapLevel)) {
-    state.gapLevel = levels.includes("township") ? "township" : levels[0] || null;
+  const { levels, gapLevel } = gapChoice(state.level);
+  if (gapLevel !== state.gapLevel) {
+    state.gapLevel = gapLevel;
     state.gapCursors = [null];
     state.gapPage = 0;
   }
@@ -180,14 +194,26 @@ async function loadGaps(seq) {
     return;
   }
   $("gaps-card").hidden = false;
-  const data = await graphql(GAP_QUERY, {
-    code: state.code, level: state.gapLevel.toUpperCase(), asOf: state.asOf, after: state.gapCursors[state.gapPage],
-  });
+  const data = await query(GAP_QUERY, gapVariables(state.code, state.gapLevel, state.gapCursors[state.gapPage]));
   if (seq !== undefined && seq !== state.seq) return;
   renderGaps(data.uncoveredDivisions);
 }
 
-const gapLevels = () => GAP_LEVELS.filter((l) => LEVELS.indexOf(l) > LEVELS.indexOf(state.level));
+// Queries started early (before the division's level is confirmed), taken by the first ask for them.
+const early = new Map();
+
+function prefetch(text, variables) {
+  const answer = graphql(text, variables);
+  answer.catch(() => null);
+  early.set(text + JSON.stringify(variables), answer);
+}
+
+function query(text, variables) {
+  const key = text + JSON.stringify(variables);
+  const answer = early.get(key);
+  early.delete(key);
+  return answer || graphql(text, variables);
+}
 
 // --- drawing ------------------------------------------------------------------------------------
 

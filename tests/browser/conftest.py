@@ -1,5 +1,6 @@
 """Fixtures for the tests in a real browser: the Guizhou demo served by uvicorn on a free loopback
-port, and Debian's Chromium driven by Playwright (its own browser download is not used).
+port (bench/dashboard.py's `DemoServer`, which the speed figures and screenshots use too), and
+Debian's Chromium driven by Playwright (its own browser download is not used).
 
 Without Chromium or Playwright these tests skip; under CI=true they fail instead.
 """
@@ -7,11 +8,8 @@ Without Chromium or Playwright these tests skip; under CI=true they fail instead
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 
-from graph_service.entrypoints.app import create_app
-from graph_service.service_layer.auth import Principal
-from graph_service.service_layer.services import NetworkService
-from graph_service.service_layer.settings import Settings
+from bench.dashboard import DemoServer as Server
+from bench.dashboard import seed_demo
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("GRAPH_SERVICE_TEST_CHROMIUM", "/usr/bin/chromium")
 SECRET = "browser-test-secret-of-at-least-32-bytes"
 
@@ -35,65 +29,6 @@ def _unavailable(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason}; CI must run the browser tests (.ci/run installs chromium)", pytrace=False)
     pytest.skip(reason)
-
-
-def seed_demo(store_url: str) -> None:
-    """Seed the Guizhou demo (seed/) into the store, as the local administrator."""
-    service = NetworkService.open(Settings(store_url=store_url))
-    try:
-        admin = Principal.local_admin()
-        for kind, name in (
-            ("divisions", "divisions-guizhou-2023.csv"),
-            ("stations", "stations-guizhou-demo.csv"),
-        ):
-            data = (REPO / "seed" / name).read_bytes()
-            importer = service.import_divisions if kind == "divisions" else service.import_stations
-            report = importer(admin, data)
-            assert report.applied and not report.errors, report.errors[:5]
-    finally:
-        service.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """The service over one store, served by uvicorn in a thread of this process."""
-
-    store_url: str
-    public_read: bool = True
-    url: str = ""
-    service: NetworkService | None = None
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
-
-    def start(self) -> Server:
-        settings = Settings(store_url=self.store_url, jwt_secret=SECRET, public_read=self.public_read)
-        self.service = NetworkService.open(settings)
-        port = free_port()
-        config = uvicorn.Config(create_app(self.service), host="127.0.0.1", port=port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self.service is not None:
-            self.service.close()
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +42,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def demo(demo_store: str) -> Iterator[Server]:
     """The demo, served with reading open to all (the default)."""
-    server = Server(demo_store).start()
+    server = Server(demo_store, jwt_secret=SECRET).start()
     yield server
     server.stop()
 
@@ -115,7 +50,7 @@ def demo(demo_store: str) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def private_demo(demo_store: str) -> Iterator[Server]:
     """The demo, served with GRAPH_SERVICE_PUBLIC_READ=false."""
-    server = Server(demo_store, public_read=False).start()
+    server = Server(demo_store, public_read=False, jwt_secret=SECRET).start()
     yield server
     server.stop()
 

@@ -55,9 +55,10 @@ def private_demo(demo_store: str) -> Iterator[Server]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright."""
+    """Debian's Chromium, headless, driven by Playwright. Per module: Playwright's sync API holds an
+    event loop in this thread while it runs, which the asyncio tests of other modules cannot share."""
     if not Path(CHROMIUM).exists():
         _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     try:

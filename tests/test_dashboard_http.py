@@ -153,6 +153,9 @@ async def test_private_export_needs_a_token(private_api: Api) -> None:
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     bad = await private_api.client.get(url, headers={"Authorization": "Bearer not-a-token"})
     assert single_error(bad, 401)["extensions"]["code"] == "UNAUTHENTICATED"
+    # Who asks is checked first: bad parameters without a token are still UNAUTHENTICATED.
+    error = single_error(await private_api.client.get("/export/uncovered?level=nation"), 401)
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
     good = await private_api.client.get(url, headers={"Authorization": f"Bearer {token('viewer', '52')}"})
     assert good.status_code == 200 and sheet_rows(good.content)[0] == ["code", "name", "level", "path"]
     # The pages themselves load without a token: they ask for one before reading.

@@ -71,8 +71,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         app = create_app(service)
         _note(
-            f"serving {service.settings.store_url} on http://{args.host}:{args.port} "
-            f"(GraphiQL: http://{args.host}:{args.port}/graphql); Ctrl-C stops"
+            f"serving {service.settings.store_url} on http://{args.host}:{args.port}/ (the dashboard; "
+            f"GraphiQL: http://{args.host}:{args.port}/graphql); Ctrl-C stops"
         )
         uvicorn.run(app, host=args.host, port=args.port)
     finally:

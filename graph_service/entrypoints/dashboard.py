@@ -78,8 +78,9 @@ def routes(service: NetworkService, principal_of: PrincipalOf) -> list[BaseRoute
         request_id = _request_id(request)
         try:
             principal = principal_of(request)
+            service.check_read(principal)  # who asks is checked before anything else is looked at
             query = _export_query(request)
-            return await run_in_threadpool(_export, service, principal, query)
+            return await run_in_threadpool(_export, service, query)
         except RequestRefused as refused:
             body = {"errors": [_error(refused.message, refused.code, request_id)]}
             return JSONResponse(body, refused.status, headers=refused.headers)
@@ -199,14 +200,9 @@ def _bad(message: str) -> RequestRefused:
     return RequestRefused(400, BadUserInput.code, message)
 
 
-def _export(
-    service: NetworkService,
-    principal: Principal | None,
-    query: tuple[str, DivisionLevel, date | None, str],
-) -> Response:
+def _export(service: NetworkService, query: tuple[str, DivisionLevel, date | None, str]) -> Response:
     """The gap list file (in a worker thread: store and engine calls block)."""
     under, level, as_of, format = query
-    service.check_read(principal)
     service.refresh()
     with service.engine.lock:
         day = as_of or service.today()

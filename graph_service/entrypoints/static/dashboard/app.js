@@ -317,6 +317,8 @@ function renderStations() {
     table.replaceChildren(element("caption", {}, t("noStations")));
     return;
   }
+  const total = state.division.stations.totalCount;
+  const caption = total > stations.length ? element("caption", {}, t("firstOf", { n: stations.length, total })) : null;
   const head = element("tr", {}, ...["id", "name", "level", "status", "openedOn", "closedOn", "staff"].map((k) => element("th", {}, t(k))));
   const rows = stations.map((s) => element("tr", { "data-id": s.id },
     element("td", { class: "mono" }, s.id), element("td", {}, s.name),
@@ -324,7 +326,7 @@ function renderStations() {
     element("td", { class: `status ${s.status.toLowerCase()}` }, t(`status.${s.status.toLowerCase()}`)),
     element("td", { class: "mono" }, s.openedOn || "—"), element("td", { class: "mono" }, s.closedOn || "—"),
     element("td", { class: "num" }, number(s.staff))));
-  table.replaceChildren(element("thead", {}, head), element("tbody", {}, ...rows));
+  table.replaceChildren(...[caption, element("thead", {}, head), element("tbody", {}, ...rows)].filter(Boolean));
 }
 
 function renderTrend() {

@@ -335,12 +335,14 @@ function renderTrend() {
   }));
   $("trend-card").hidden = !series.length;
   if (!series.length) return;
-  // From the first station on: drop the months before anything was covered, keeping one zero month.
+  // From the first station on: drop the months before anything was covered, keeping one zero month
+  // (with nothing ever covered, the last two years).
+  const length = series[0].points.length;
   const first = Math.min(...series.map((s) => {
     const index = s.points.findIndex((p) => p.covered > 0);
-    return index < 0 ? s.points.length : index;
+    return index < 0 ? length : index;
   }));
-  const start = Math.max(0, Math.min(first - 1, series[0].points.length - 2));
+  const start = first < length ? Math.max(0, first - 1) : Math.max(0, length - 25);
   drawTrend($("trend"), series.map((s) => ({ ...s, points: s.points.slice(start) })), state.asOf);
 }
 

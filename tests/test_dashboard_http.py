@@ -187,6 +187,10 @@ async def test_static_files_are_compressed_when_asked(api: Api) -> None:
     response = await api.client.get("/static/dashboard/app.js", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200 and response.headers["content-encoding"] == "gzip"
     assert "javascript" in response.headers["content-type"]
+    again = await api.client.get(
+        "/static/dashboard/app.js", headers={"If-None-Match": response.headers["etag"]}
+    )
+    assert again.status_code == 304 and not again.content
     assert (await api.client.get("/static/nothing-here.js")).status_code == 404
     assert (await api.client.get("/static/../app.py")).status_code == 404
 

@@ -130,15 +130,18 @@ class PackageFiles:
     """The files of the package's static folder, each read and compressed once, on first request."""
 
     def __init__(self) -> None:
-        self._files: dict[str, PackageFile | None] = {}
+        self._files: dict[str, PackageFile] = {}
         self._lock = threading.Lock()
 
     def get(self, path: str) -> PackageFile | None:
         """The file at `path` under the static folder (None: no such file, or a path leaving it)."""
         with self._lock:
-            if path not in self._files:
-                self._files[path] = _read_package_file(path)
-            return self._files[path]
+            found = self._files.get(path)
+            if found is None:
+                found = _read_package_file(path)
+                if found is not None:  # misses are not kept: any path may be asked for
+                    self._files[path] = found
+            return found
 
 
 _TEXT_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".md": "text/markdown"}

@@ -256,3 +256,20 @@ def test_a_built_wheel_holds_the_static_files(tmp_path: Path) -> None:
         "vendor/VENDORED.md",
     ):
         assert f"graph_service/entrypoints/static/{name}" in names, name
+
+
+@pytest.mark.anyio
+async def test_csv_download_is_spreadsheet_safe_and_xlsx_keeps_the_text(api: Api) -> None:
+    from graph_service.service_layer.auth import Principal
+
+    report = api.service.import_divisions(
+        Principal.local_admin(), "code,name,level,parent_code\n522324199,=SUM(1+1)镇,township,522324\n"
+    )
+    assert report.applied and not report.errors, report.errors
+    url = "/export/uncovered?under=522324&level=township&asOf=2021-12-31"
+    rows = list(csv.reader(io.StringIO((await api.client.get(url)).text)))
+    formula = next(row for row in rows if row[0] == "522324199")
+    assert formula[1] == "'=SUM(1+1)镇"
+    # In the workbook every cell is a text cell, never a formula, so the name is kept as it is.
+    sheet = sheet_rows((await api.client.get(url + "&format=xlsx")).content)
+    assert next(row for row in sheet if row[0] == "522324199")[1] == "=SUM(1+1)镇"

@@ -190,8 +190,8 @@ def test_invalid_network_is_refused_with_every_problem() -> None:
         NetworkEngine.from_records(bad, stations)
     text = "\n".join(raised.value.problems)
     assert len(raised.value.problems) == 4
-    assert "division 999: unknown parent '404'" in text
-    assert "division 5203: parent 520102 is a county" in text
+    assert "division 999, parent_code: unknown parent '404'" in text
+    assert "division 5203, parent_code: parent 520102 is a county" in text
     assert "station BAD1" in text and "station BAD2" in text
 
 

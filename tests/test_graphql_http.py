@@ -46,7 +46,7 @@ async def test_healthz_and_readyz(api: Api) -> None:
 async def test_readyz_is_503_when_the_store_does_not_answer(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def down() -> None:
+    def down(*args: object) -> None:
         raise StoreError("connection refused to 10.0.0.7")
 
     monkeypatch.setattr(api.service.store, "ping", down)

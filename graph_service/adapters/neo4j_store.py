@@ -35,7 +35,12 @@ from neo4j.exceptions import (
 )
 
 from graph_service.adapters.batching import batches, check_batch_size
-from graph_service.adapters.rows import division_from_row, station_from_row
+from graph_service.adapters.rows import (
+    division_from_row,
+    load_division_row,
+    load_station_row,
+    station_from_row,
+)
 from graph_service.adapters.store import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -263,9 +268,9 @@ class Neo4jStore:
         with self._transaction("load the network") as tx:
             version = _run_version(tx, _LOCK_VERSION)
             for row in self._pages(tx, _DIVISION_PAGE):
-                sink.add_division(division_from_row(row))
+                load_division_row(sink, row)
             for row in self._pages(tx, _STATION_PAGE):
-                sink.add_station(station_from_row(row, _to_date))
+                load_station_row(sink, row, _to_date)
             return version
 
     def data_version(self) -> int:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+
+if TYPE_CHECKING:
+    from graph_service.adapters.store import SnapshotSink
 
 # Enum lookups by value are slow on a national load; a dict is not (an unknown value still falls
 # through to the enum, which names it in its error).
@@ -46,3 +49,27 @@ def station_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None]) 
 def iso_date(value: Any) -> date | None:
     """A date stored as ISO text (None stays None)."""
     return None if value is None else date.fromisoformat(str(value))
+
+
+def load_division_row(sink: SnapshotSink, row: Sequence[Any]) -> None:
+    """Give `sink` the division a stored row holds, or tell it why the row cannot be read as one."""
+    try:
+        division = division_from_row(row)
+    except (TypeError, ValueError) as error:
+        sink.reject("division", str(row[0]), f"the stored row cannot be read: {error}")
+        return
+    sink.add_division(division)
+
+
+def load_station_row(sink: SnapshotSink, row: Sequence[Any], to_date: Callable[[Any], date | None]) -> None:
+    """Give `sink` the station a stored row holds, or tell it why the row cannot be read as one."""
+    try:
+        station = station_from_row(row, to_date)
+    except (TypeError, ValueError, AttributeError) as error:
+        try:
+            version: int | None = int(row[-1])
+        except (TypeError, ValueError):
+            version = None
+        sink.reject("station", str(row[0]), f"the stored row cannot be read: {error}", version)
+        return
+    sink.add_station(station)

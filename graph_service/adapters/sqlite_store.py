@@ -16,7 +16,13 @@ from datetime import date
 from pathlib import Path
 
 from graph_service.adapters.batching import batches, check_batch_size
-from graph_service.adapters.rows import division_from_row, iso_date, station_from_row
+from graph_service.adapters.rows import (
+    division_from_row,
+    iso_date,
+    load_division_row,
+    load_station_row,
+    station_from_row,
+)
 from graph_service.adapters.store import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -160,11 +166,11 @@ class SqliteStore:
                 cursor = conn.execute(f"SELECT {_DIVISION_COLUMNS} FROM divisions")
                 while rows := cursor.fetchmany(self.batch_size):
                     for row in rows:
-                        sink.add_division(division_from_row(row))
+                        load_division_row(sink, row)
                 cursor = conn.execute(f"SELECT {_STATION_COLUMNS} FROM stations")
                 while rows := cursor.fetchmany(self.batch_size):
                     for row in rows:
-                        sink.add_station(station_from_row(row, iso_date))
+                        load_station_row(sink, row, iso_date)
                 conn.execute("COMMIT")
                 return version
         finally:

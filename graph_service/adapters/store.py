@@ -44,6 +44,11 @@ class SnapshotSink(Protocol):
 
     def add_station(self, station: Station) -> None: ...
 
+    def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
+        """A stored row that cannot be read as a record (kind "division" or "station", its code or
+        id, why, and a station's stored version): the load goes on without it."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Changes:

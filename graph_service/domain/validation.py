@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +34,18 @@ STATION_COLUMNS: tuple[str, ...] = (
     "volunteers",
 )
 COUNT_COLUMNS: tuple[str, ...] = ("staff", "certified_staff", "volunteers")
+
+# --- value bounds (spec §7): one place for each rule, used by every path ------------------------
+MAX_COUNT = 1_000_000
+"""Largest staff, certified_staff or volunteers of one station."""
+MAX_SUM = 2_147_483_647
+"""Largest roll-up sum or count (GraphQL's `Int`): a write that would make one larger is refused."""
+MAX_NAME_LENGTH = 200
+MAX_ID_LENGTH = 64
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]+")
+_DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -78,6 +91,117 @@ class EmptyNetwork:
 
     def stations_below(self, code: str) -> Iterable[Station]:
         return ()
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` (already trimmed) is not a valid name (spec §7), or None when it is."""
+    if not name or not name.strip():
+        return "name is empty"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"name is {len(name):,} characters long; at most {MAX_NAME_LENGTH} are allowed"
+    return _not_text_problem("name", name)
+
+
+def code_problem(column: str, value: str) -> str | None:
+    """Why `value` is not a valid station id or division code (spec §7: 1..64 characters of
+    A-Z a-z 0-9 . _ : -), or None when it is."""
+    if not value:
+        return f"{column} is empty"
+    if len(value) > MAX_ID_LENGTH:
+        return f"{column} is {len(value):,} characters long; at most {MAX_ID_LENGTH} are allowed"
+    if _ID_PATTERN.fullmatch(value) is None:
+        bad = next(char for char in value if _ID_PATTERN.fullmatch(char) is None)
+        return f"{column} may hold only A-Z a-z 0-9 . _ : - (found {_describe(bad)})"
+    return None
+
+
+def reference_problem(column: str, value: str) -> str | None:
+    """Why `value`, which names another record (a division code, a parent id), cannot be one: it is
+    longer than any id, or holds a character no id holds that would not even print; None otherwise."""
+    if len(value) > MAX_ID_LENGTH:
+        return f"{column} is {len(value):,} characters long; no id or code is longer than {MAX_ID_LENGTH}"
+    return _not_text_problem(column, value)
+
+
+def count_problem(column: str, value: int) -> str | None:
+    """Why `value` is not a valid staff, certified_staff or volunteers count, or None when it is."""
+    if not 0 <= value <= MAX_COUNT:
+        return f"{column} must be a whole number from 0 to {MAX_COUNT:,}, not {value:,}"
+    return None
+
+
+def date_problem(column: str, value: date) -> str | None:
+    """Why `value` is outside the years the service accepts (spec §7), or None when it is inside."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        return f"{column} {value.isoformat()} is outside the years {FIRST_YEAR}..{LAST_YEAR}"
+    return None
+
+
+def parse_date(text: str) -> date:
+    """`text` as a date: exactly YYYY-MM-DD, a real day, years 1900..2100; `ValueError` saying why not."""
+    if _DATE_PATTERN.fullmatch(text) is None:
+        raise ValueError(f"{_shown(text)} is not a date in the form YYYY-MM-DD")
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{_shown(text)} is not a date in the form YYYY-MM-DD (no such day)") from None
+    if date_problem("", value) is not None:
+        raise ValueError(f"{text} is outside the years {FIRST_YEAR}..{LAST_YEAR}")
+    return value
+
+
+def all_codes_valid(values: Iterable[str]) -> bool:
+    """True only when `code_problem` finds nothing in any of `values`: one fast pass for a whole load
+    (False means: look at them one by one)."""
+    values = list(values)
+    if not values:
+        return True
+    lengths = list(map(len, values))
+    return (
+        min(lengths) > 0
+        and max(lengths) <= MAX_ID_LENGTH
+        and _ID_PATTERN.fullmatch("".join(values)) is not None
+    )
+
+
+def all_names_valid(names: Iterable[str]) -> bool:
+    """True only when `name_problem` finds nothing in any of `names` (as `all_codes_valid`)."""
+    names = list(names)
+    if not names:
+        return True
+    lengths = list(map(len, names))
+    return (
+        min(lengths) > 0
+        and max(lengths) <= MAX_NAME_LENGTH
+        and all(map(str.strip, names))
+        and _NOT_TEXT.search("".join(names)) is None
+    )
+
+
+def all_references_valid(values: Iterable[str]) -> bool:
+    """True only when `reference_problem` finds nothing in any of `values` (as `all_codes_valid`)."""
+    values = list(values)
+    if not values:
+        return True
+    return max(map(len, values)) <= MAX_ID_LENGTH and _NOT_TEXT.search("".join(values)) is None
+
+
+def _not_text_problem(column: str, value: str) -> str | None:
+    """Why `value` is not plain text: a control character or a lone surrogate (None when it is)."""
+    found = _NOT_TEXT.search(value)
+    if found is None:
+        return None
+    kind = "a lone surrogate" if "\ud800" <= found.group() <= "\udfff" else "a control character"
+    return f"{column} holds {kind} ({_describe(found.group())}) at position {found.start() + 1}"
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X}" if _NOT_TEXT.fullmatch(char) or char.isspace() else repr(char)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """`text` for a message: quoted, escaped, cut short."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 # --- reading files -------------------------------------------------------------------------------
@@ -166,14 +290,16 @@ def validate_divisions(
         code, name = values["code"], values["name"]
         level = parse_division_level(values["level"])
         ok = True
-        if not code:
-            problems.append(Problem(row, "code", "code is empty"))
+        field_problems = division_field_problems(code, name, row)
+        if field_problems:
+            problems.extend(field_problems)
             ok = False
         elif code in parsed:
             problems.append(Problem(row, "code", f"duplicate code {code!r} (first on row {parsed[code][0]})"))
             ok = False
-        if not name:
-            problems.append(Problem(row, "name", "name is empty"))
+        parent_code = values["parent_code"]
+        if parent_code and (message := reference_problem("parent_code", parent_code)) is not None:
+            problems.append(Problem(row, "parent_code", message))
             ok = False
         if level is None:
             problems.append(
@@ -212,6 +338,25 @@ def validate_divisions(
     return [division for _, division in parsed.values()], problems
 
 
+def division_field_problems(code: str, name: str, row: int) -> list[Problem]:
+    """The value rules of spec §7 for a division's code and (trimmed) name."""
+    problems = []
+    if (message := code_problem("code", code)) is not None:
+        problems.append(Problem(row, "code", message))
+    if (message := name_problem(name)) is not None:
+        problems.append(Problem(row, "name", message))
+    return problems
+
+
+def division_problems(division: Division, row: int = 0) -> list[Problem]:
+    """Every rule one stored division must meet on its own (§7 values; parent code plain text)."""
+    problems = division_field_problems(division.code, division.name, row)
+    parent_code = division.parent_code
+    if parent_code is not None and (message := reference_problem("parent_code", parent_code)) is not None:
+        problems.append(Problem(row, "parent_code", message))
+    return problems
+
+
 def parent_problem(division: Division, find: Callable[[str], Division | None]) -> str | None:
     """What is wrong with a division's parent link (spec §2), or None when it is right."""
     parent_code = division.parent_code
@@ -236,12 +381,12 @@ def _moved_station_problems(
         stored = network.division(division.code)
         if stored is None or stored.parent_code == division.parent_code:
             continue
-        above_after_move = set(_codes_above(division.code, find))
+        above_after_move = set(codes_above(division.code, find))
         for station in network.stations_below(division.code):
             parent = network.station(station.parent_id) if station.parent_id else None
             if parent is None or parent.division_code in above_after_move:
                 continue
-            if division.code in _codes_above(parent.division_code, network.division):
+            if division.code in codes_above(parent.division_code, network.division):
                 continue  # both inside the moved subtree: the move keeps them in line
             if parent.division_code == division.code:
                 continue
@@ -253,7 +398,7 @@ def _moved_station_problems(
             )
 
 
-def _codes_above(code: str, find: Callable[[str], Division | None]) -> list[str]:
+def codes_above(code: str, find: Callable[[str], Division | None]) -> list[str]:
     """The codes above division `code`, nearest first (stops at an unknown code or a cycle)."""
     above: list[str] = []
     division = find(code)
@@ -294,14 +439,12 @@ def parse_station_row(row: int, values: Mapping[str, str]) -> tuple[Station | No
     """
     problems: list[Problem] = []
     station_id, name = values["id"], values["name"]
-    if not station_id:
-        problems.append(Problem(row, "id", "id is empty"))
-    if not name:
-        problems.append(Problem(row, "name", "name is empty"))
+    for column, message in (("id", code_problem("id", station_id)), ("name", name_problem(name))):
+        if message is not None:
+            problems.append(Problem(row, column, message))
     level = _parse_enum(StationLevel, values["level"], row, "level", problems)
     status = _parse_enum(StationStatus, values["status"], row, "status", problems)
-    if not values["division_code"]:
-        problems.append(Problem(row, "division_code", "division_code is empty"))
+    problems.extend(_reference_problems(values["division_code"], values["parent_id"] or None, row))
     parsed_so_far = len(problems)
     opened = _parse_date(values["opened_on"], row, "opened_on", problems)
     closed = _parse_date(values["closed_on"], row, "closed_on", problems)
@@ -328,12 +471,41 @@ def parse_station_row(row: int, values: Mapping[str, str]) -> tuple[Station | No
 
 
 def station_field_problems(station: Station, row: int) -> list[Problem]:
-    """The rules that concern one station alone: status against dates, and the counts."""
-    problems = _status_date_problems(station.status, station.opened_on, station.closed_on, row)
+    """Every rule that concerns one station alone (spec §2 and §7): id, name, the codes it names,
+    dates (years, and status against dates), and the counts."""
+    problems: list[Problem] = []
+    for column, message in (("id", code_problem("id", station.id)), ("name", name_problem(station.name))):
+        if message is not None:
+            problems.append(Problem(row, column, message))
+    problems.extend(_reference_problems(station.division_code, station.parent_id, row))
+    dates_ok = True
+    for column in ("opened_on", "closed_on"):
+        value = getattr(station, column)
+        if value is not None and (message := date_problem(column, value)) is not None:
+            problems.append(Problem(row, column, message))
+            dates_ok = False
+    if dates_ok:
+        problems.extend(_status_date_problems(station.status, station.opened_on, station.closed_on, row))
+    counts_ok = True
     for column in COUNT_COLUMNS:
-        if getattr(station, column) < 0:
-            problems.append(Problem(row, column, f"{column} must be a whole number ≥ 0"))
-    return problems + _count_problems(station.staff, station.certified_staff, row)
+        if (message := count_problem(column, getattr(station, column))) is not None:
+            problems.append(Problem(row, column, message))
+            counts_ok = False
+    if counts_ok:
+        problems.extend(_count_problems(station.staff, station.certified_staff, row))
+    return problems
+
+
+def _reference_problems(division_code: str, parent_id: str | None, row: int) -> list[Problem]:
+    """A station's division_code must be given; it and parent_id must be plain text of an id's size."""
+    if not division_code:
+        problems = [Problem(row, "division_code", "division_code is empty")]
+    else:
+        message = reference_problem("division_code", division_code)
+        problems = [Problem(row, "division_code", message)] if message else []
+    if parent_id is not None and (message := reference_problem("parent_id", parent_id)) is not None:
+        problems.append(Problem(row, "parent_id", message))
+    return problems
 
 
 def _status_date_problems(
@@ -535,18 +707,21 @@ def _parse_date(value: str, row: int, column: str, problems: list[Problem]) -> d
     if not value:
         return None
     try:
-        if len(value) != 10:
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        problems.append(Problem(row, column, f"{value!r} is not a date in the form YYYY-MM-DD"))
+        return parse_date(value)
+    except ValueError as error:
+        problems.append(Problem(row, column, str(error)))
         return None
 
 
 def _parse_count(value: str, row: int, column: str, problems: list[Problem]) -> int:
     if not value:
         return 0
-    if not value.lstrip("-").isdigit() or value.startswith("-"):
-        problems.append(Problem(row, column, f"{value!r} is not a whole number ≥ 0"))
+    if not value.isascii() or not value.isdigit():
+        problems.append(Problem(row, column, f"{_shown(value)} is not a whole number ≥ 0"))
         return 0
-    return int(value)
+    number = int(value) if len(value) <= 20 else MAX_COUNT + 1
+    if (message := count_problem(column, number)) is not None:
+        shown = f"{number:,}" if len(value) <= 20 else f"a {len(value)}-digit number"
+        problems.append(Problem(row, column, message.rsplit(", not ", 1)[0] + f", not {shown}"))
+        return 0
+    return number

@@ -18,20 +18,40 @@ from __future__ import annotations
 import gc
 import threading
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from typing import Generic, TypeVar
 
 import networkx as nx
 
-from graph_service.adapters.store import Changes, Store
-from graph_service.domain.levels import COVERAGE_LEVELS, DIVISION_LEVELS, DivisionLevel
+from graph_service.adapters.store import Changes, Store, StoreError
+from graph_service.domain.levels import (
+    COVERAGE_LEVELS,
+    DIVISION_LEVELS,
+    STATION_LEVELS,
+    DivisionLevel,
+    StationStatus,
+)
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validation import parent_problem, placement_problems
+from graph_service.domain.validation import (
+    COUNT_COLUMNS,
+    MAX_COUNT,
+    MAX_SUM,
+    Problem,
+    all_codes_valid,
+    all_names_valid,
+    all_references_valid,
+    codes_above,
+    division_problems,
+    parent_problem,
+    placement_problems,
+    station_field_problems,
+)
 from graph_service.engine.timeline import (
     CERTIFIED_STAFF,
     COVERED_COLUMN,
@@ -39,6 +59,7 @@ from graph_service.engine.timeline import (
     STATION_COLUMN,
     VOLUNTEERS,
     WIDTH,
+    ZERO_ROW,
     Delta,
     Timeline,
 )
@@ -60,6 +81,47 @@ class EngineLoadError(Exception):
         shown = "\n  ".join(self.problems[:50])
         more = f"\n  … and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
         super().__init__(f"the stored network is invalid ({len(self.problems)} problems):\n  {shown}{more}")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProblem:
+    """A stored record that today's rules refuse (or a roll-up sum too large to answer): the engine
+    leaves the record out, with whatever depends on it, and lists it here instead of failing.
+
+    `kind` is "division" or "station", `key` its code or id, `column` the field to blame (if one),
+    `version` the stored version of a station (so a corrected import can replace it).
+    """
+
+    kind: str
+    key: str
+    column: str | None
+    message: str
+    version: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}" + (f", {self.column}" if self.column else "") + f": {self.message}"
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "key": self.key, "column": self.column, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class SumExcess:
+    """A roll-up total that a write would take over `MAX_SUM`: where, which column, when, how much."""
+
+    code: str
+    column: str
+    day: date
+    value: int
+
+
+# The roll-up columns of a timeline, by the station field that a sum over them would blame.
+_SUM_COLUMNS: dict[int, str] = {
+    **{index: "level" for index in STATION_COLUMN.values()},
+    STAFF: COUNT_COLUMNS[0],
+    CERTIFIED_STAFF: COUNT_COLUMNS[1],
+    VOLUNTEERS: COUNT_COLUMNS[2],
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +175,14 @@ class NetworkEngine:
         self._uncovered_lists: dict[tuple[str, DivisionLevel, date], list[str]] = {}
         self._loading_divisions: list[Division] = []
         self._loading_stations: list[Station] = []
+        self._root_peaks: list[int] | None = None  # the largest total of each column at any root
+        self._peaks_exact = False  # whether `_root_peaks` was measured since the last write
+        self._stale = False  # a change failed half way and no rebuild has succeeded since
+        # (the problems list it was made from, station id -> stored version) of the stations left out
+        self._left_out_versions: tuple[list[StoredProblem], dict[str, int]] | None = None
+        self._roots: list[str] | None = None  # the codes of the divisions with no parent
+        self.problems: list[StoredProblem] = []
+        """The stored records left out at the last load, and why (empty for a sound store)."""
 
     @property
     def graph(self) -> nx.DiGraph:
@@ -130,7 +200,8 @@ class NetworkEngine:
 
     @classmethod
     def from_store(cls, store: Store) -> NetworkEngine:
-        """Load the store in one streaming pass and build the aggregates; `EngineLoadError` if invalid."""
+        """Load the store in one streaming pass and build the aggregates. Records that today's rules
+        refuse are left out (with what depends on them) and listed in `problems`, never fatal."""
         engine = cls()
         with _collector_paused():
             engine.version = store.load(engine)
@@ -150,6 +221,8 @@ class NetworkEngine:
         engine.version = version
         with _collector_paused():
             engine._build()
+        if engine.problems:
+            raise EngineLoadError([str(problem) for problem in engine.problems])
         return engine
 
     def add_division(self, division: Division) -> None:
@@ -160,43 +233,175 @@ class NetworkEngine:
         """`SnapshotSink`: take one station of a snapshot being loaded (added and linked in `_build`)."""
         self._loading_stations.append(station)
 
+    def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
+        """`SnapshotSink`: a stored row that could not even be read as a record (a bad date, level…)."""
+        self.problems.append(StoredProblem(kind, key, None, message, version))
+
     def _build(self) -> None:
-        """Add the loaded records in bulk, check them all, then compute every aggregate bottom-up."""
+        """Keep the loaded records that meet the rules (listing the others in `problems`), add them
+        in bulk, then compute every aggregate bottom-up."""
         graph = self.graph
         divisions, self._loading_divisions = self._loading_divisions, []
         stations, self._loading_stations = self._loading_stations, []
+        by_rank = self._valid_divisions(divisions)
+        del divisions
         unit = _UNIT_TOTALS
         _add_nodes_in_bulk(
-            graph, {d.code: {"division": d, "totals": unit[d.level], "timeline": None} for d in divisions}
+            graph,
+            {
+                d.code: {"division": d, "totals": unit[d.level], "timeline": None}
+                for group in by_rank
+                for d in group
+            },
         )
-        _add_nodes_in_bulk(graph, {station_node(s.id): {"station": s} for s in stations})
-        problems: list[str] = []
-        by_rank: list[list[Division]] = [[] for _ in DivisionLevel]
-        links: list[tuple[str | StationNode, str | StationNode]] = []
-        nodes = self._node
-        for division in divisions:
-            rank = division.level.rank
-            by_rank[rank].append(division)
-            parent = nodes.get(division.parent_code)
-            if parent is not None and parent["division"].level.rank < rank:
-                links.append((division.code, division.parent_code))
-                continue
-            message = parent_problem(division, self.division)
-            if message is not None:
-                problems.append(f"division {division.code}: {message}")
-        for station in stations:
-            if self.division(station.division_code) is not None:
-                links.append((station_node(station.id), station.division_code))
-            if station.parent_id is not None and self.station(station.parent_id) is not None:
-                links.append((station_node(station.id), station_node(station.parent_id)))
-        _add_edges_in_bulk(graph, links)
-        del links
-        placed = {station.id: (index, station) for index, station in enumerate(stations)}
-        for problem in placement_problems(placed, self, recheck_reporting=False):
-            problems.append(f"station {stations[problem.row].id}: {problem.message}")
-        if problems:
-            raise EngineLoadError(problems)
+        _add_edges_in_bulk(graph, [(d.code, d.parent_code) for group in by_rank[1:] for d in group])
+        stations = self._valid_stations(stations)
         self._build_aggregates(by_rank, stations)
+        self.problems.extend(self._sums_over_limit())
+
+    def _valid_divisions(self, divisions: list[Division]) -> list[list[Division]]:
+        """The divisions that meet the rules and hang under a kept division of a higher level, by
+        rank; every other one becomes a problem."""
+        problems = self.problems
+        fast = _quietly(
+            lambda: (
+                all_codes_valid(map(_CODE, divisions))
+                and all_names_valid(map(_NAME, divisions))
+                and all_references_valid(filter(None, map(_PARENT_CODE, divisions)))
+            )
+        )
+        by_rank: list[list[Division]] = [[] for _ in DivisionLevel]
+        for division in divisions:
+            if not fast and (found := division_problems(division)):
+                problems.extend(_stored("division", division.code, found))
+                continue
+            by_rank[division.level.rank].append(division)
+        above: set[str] = set()  # the codes kept at the ranks done so far
+        for rank, group in enumerate(by_rank):
+            if rank == 0:
+                still = [division for division in group if division.parent_code is None]
+            else:
+                still = [division for division in group if division.parent_code in above]
+            if len(still) != len(group):
+                problems.extend(self._parent_problems(group, still, divisions))
+            by_rank[rank] = still
+            above.update(division.code for division in still)
+        return by_rank
+
+    def _parent_problems(
+        self, group: list[Division], kept: list[Division], every: list[Division]
+    ) -> Iterator[StoredProblem]:
+        """A problem for each division of `group` not `kept` for want of a kept parent above it."""
+        kept_codes = {division.code for division in kept}
+        by_code = {division.code: division for division in every}
+        for division in group:
+            if division.code in kept_codes:
+                continue
+            message = parent_problem(division, by_code.get)
+            if message is None:
+                message = f"its parent {division.parent_code} was left out (see its own problem)"
+            yield StoredProblem("division", division.code, "parent_code", message)
+
+    def _valid_stations(self, stations: list[Station]) -> list[Station]:
+        """The stations that meet the rules, sit in a kept division and report to a kept station; every
+        other one becomes a problem. Adds the kept ones to the graph, with their links."""
+        problems = self.problems
+        fast = _quietly(
+            lambda: (
+                all_codes_valid(map(_ID, stations))
+                and all_names_valid(map(_NAME, stations))
+                and all_references_valid(map(_DIVISION_CODE, stations))
+                and all_references_valid(filter(None, map(_PARENT_ID, stations)))
+                and all(_counts_in_range(list(map(attrgetter(column), stations))) for column in COUNT_COLUMNS)
+                and _dates_in_range(stations)
+            )
+        )
+        by_rank: list[dict[str, tuple[int, Station]]] = [{} for _ in STATION_LEVELS]
+        rejected: dict[str, int] = {}
+        for index, station in enumerate(stations):
+            found = station_field_problems(station, index) if not fast else _status_problems(station, index)
+            if found:
+                problems.extend(_stored("station", station.id, found, station.version))
+                rejected[station.id] = index
+            else:
+                by_rank[station.level.rank][station.id] = (index, station)
+        left_out = {(problem.kind, problem.key) for problem in problems}
+        loaded: dict[str, Station] = {}
+
+        def by_id() -> dict[str, Station]:
+            """Every loaded station by id (made when first asked: only a bad parent link needs it)."""
+            if not loaded:
+                loaded.update((station.id, station) for station in stations)
+            return loaded
+
+        kept: list[Station] = []
+        for group in by_rank:
+            found = placement_problems(group, self, recheck_reporting=False)
+            for problem in found:
+                station = stations[problem.row]
+                group.pop(station.id, None)
+                rejected[station.id] = problem.row
+                message = problem.message
+                if problem.column == "parent_id" and station.parent_id in rejected:
+                    message = f"its parent station {station.parent_id} was left out (see its own problem)"
+                elif problem.message.startswith("unknown parent") and station.parent_id in (
+                    loaded := by_id()
+                ):
+                    parent = loaded[station.parent_id]  # of a lower level, so not placed yet
+                    message = (
+                        f"a {station.level} reports to a {station.level.parent_level}, "
+                        f"but {parent.id} is a {parent.level}"
+                    )
+                elif problem.column == "division_code" and ("division", station.division_code) in left_out:
+                    message = f"its division {station.division_code} was left out (see its own problem)"
+                problems.append(
+                    StoredProblem("station", station.id, problem.column, message, station.version)
+                )
+            records = [station for _, station in group.values()]
+            _add_nodes_in_bulk(self.graph, {station_node(s.id): {"station": s} for s in records})
+            links: list[tuple[str | StationNode, str | StationNode]] = []
+            for station in records:
+                links.append((station_node(station.id), station.division_code))
+                if station.parent_id is not None:
+                    links.append((station_node(station.id), station_node(station.parent_id)))
+            _add_edges_in_bulk(self.graph, links)
+            kept.extend(records)
+        return kept
+
+    def _sums_over_limit(self) -> list[StoredProblem]:
+        """A problem for each division whose roll-up reaches past `MAX_SUM` on some day (only
+        possible in a store written by hand or by an older version): the sums are exact, but
+        GraphQL cannot answer them. Looks below a division only where its total is too large."""
+        found: list[StoredProblem] = []
+        nodes = self._node
+        stack = [
+            code
+            for code, data in nodes.items()
+            if isinstance(code, str) and data["division"].parent_code is None
+        ]
+        while stack:
+            code = stack.pop()
+            timeline: Timeline | None = nodes[code]["timeline"]
+            if timeline is None or all(
+                max(timeline.rows[c::WIDTH], default=0) <= MAX_SUM for c in _SUM_COLUMNS
+            ):
+                continue
+            excess = _first_excess(timeline)
+            if excess is None:
+                continue
+            column, day, value = excess
+            when = date.fromordinal(day)
+            found.append(
+                StoredProblem(
+                    "division",
+                    code,
+                    _SUM_COLUMNS[column],
+                    f"the roll-up of {_SUM_COLUMNS[column]} here reaches {value:,} on {when}, "
+                    f"more than {MAX_SUM:,}, the largest a GraphQL Int holds",
+                )
+            )
+            stack.extend(n for n in self._pred[code] if isinstance(n, str))
+        return found
 
     def _build_aggregates(self, by_rank: list[list[Division]], stations: list[Station]) -> None:
         """Every division's totals and timeline, bottom-up, one level at a time."""
@@ -328,6 +533,17 @@ class NetworkEngine:
             )
             return _page(matches, after, first, lambda c: self.graph.nodes[c]["division"])
 
+    def left_out_version(self, station_id: str) -> int | None:
+        """The stored version of a station left out at load (see `problems`), None for any other."""
+        if not self.problems:
+            return None
+        if self._left_out_versions is None or self._left_out_versions[0] is not self.problems:
+            versions = {
+                problem.key: problem.version or 0 for problem in self.problems if problem.kind == "station"
+            }
+            self._left_out_versions = (self.problems, versions)
+        return self._left_out_versions[1].get(station_id)
+
     def division_records(self) -> Iterator[Division]:
         nodes = self.graph.nodes
         return (nodes[n]["division"] for n in self.graph if isinstance(n, str))
@@ -430,30 +646,171 @@ class NetworkEngine:
             yield parent
             parent = nodes[parent]["division"].parent_code
 
+    # --- checking a write before it is made ------------------------------------------------------
+
+    def sums_over_limit(self, old: Iterable[Station], new: Iterable[Station]) -> list[SumExcess]:
+        """Where replacing the stations `old` by `new` (stored stations by their new versions, None
+        for none) would take a roll-up total (station counts or staff sums) of some division past
+        `MAX_SUM` on some day. Totals already past it are reported only where the write adds to them.
+
+        Costs the stations' own changes, merged up the tree level by level, plus one walk over the
+        timeline of each division they reach, from the first day they change.
+        """
+        old, new = list(old), list(new)
+        with self.lock:
+            if self._surely_within_limit(new):
+                return []
+            nodes = self._node
+            by_rank: list[dict[str, dict[int, list[int]]]] = [defaultdict(dict) for _ in DivisionLevel]
+            for records, sign in ((old, -1), (new, +1)):
+                for station in records:
+                    data = nodes.get(station.division_code)
+                    if data is None or "division" not in data:
+                        continue  # validation reports an unknown division
+                    changes = by_rank[data["division"].level.rank][station.division_code]
+                    for day, delta in _station_deltas(station, sign):
+                        _add_full(changes, day, delta)
+            found: list[SumExcess] = []
+            for rank in reversed(range(len(by_rank))):
+                for code, changes in by_rank[rank].items():
+                    found.extend(_excesses(code, nodes[code]["timeline"], changes))
+                    parent_code = nodes[code]["division"].parent_code
+                    if parent_code is not None:
+                        parent_rank = nodes[parent_code]["division"].level.rank
+                        _merge_daily(by_rank[parent_rank][parent_code], changes)
+            return found
+
+    def _surely_within_limit(self, new: Sequence[Station]) -> bool:
+        """A quick bound: no roll-up total can pass `MAX_SUM` when the largest total any root reaches
+        on any day, plus everything `new` adds, stays within it (totals below a root never exceed the
+        root's, since counts and staff are never negative). The roots' peaks are kept as an upper
+        bound that writes raise (`apply`), and measured again only when that bound is not enough."""
+        added = _added_totals(new)
+        for exact in (False, True):
+            if self._root_peaks is None or (exact and not self._peaks_exact):
+                self._root_peaks, self._peaks_exact = self._measure_root_peaks(), True
+            if all(self._root_peaks[c] + added[c] <= MAX_SUM for c in _SUM_COLUMNS):
+                return True
+            if self._peaks_exact:
+                return False
+        return False
+
+    def _measure_root_peaks(self) -> list[int]:
+        """The largest total of each roll-up column that any root division reaches on any day."""
+        if self._roots is None:
+            self._roots = [
+                code
+                for code, data in self._node.items()
+                if isinstance(code, str) and data["division"].parent_code is None
+            ]
+        peaks = [0] * WIDTH
+        for code in self._roots:
+            timeline = self._node[code]["timeline"]
+            if timeline is not None and len(timeline):
+                for column in _SUM_COLUMNS:
+                    peaks[column] = max(peaks[column], max(timeline.rows[column::WIDTH]))
+        return peaks
+
+    def sums_over_limit_after_moves(
+        self, moves: Mapping[str, str], find: Callable[[str], Division | None]
+    ) -> list[SumExcess]:
+        """Where moving divisions (code -> new parent code, the new parents looked up with `find`, which
+        knows the divisions about to be written) would take a roll-up total of their new ancestors
+        past `MAX_SUM`: each moved subtree's totals leave its old ancestors and join its new ones."""
+        with self.lock:
+            nodes = self._node
+            changes_of: dict[str, dict[int, list[int]]] = defaultdict(dict)
+            for code, new_parent in moves.items():
+                timeline: Timeline | None = nodes[code]["timeline"] if code in nodes else None
+                if timeline is None:
+                    continue
+                moved = list(timeline.daily_changes())
+                new_chain = [new_parent, *codes_above(new_parent, find)]
+                for ancestor, sign in [(c, -1) for c in self._ancestor_codes(code)] + [
+                    (c, 1) for c in new_chain
+                ]:
+                    for day, row in moved:
+                        _add_full(
+                            changes_of[ancestor], day, [(column, sign * n) for column, n in enumerate(row)]
+                        )
+            found: list[SumExcess] = []
+            for code, changes in changes_of.items():
+                data = nodes.get(code)
+                found.extend(_excesses(code, data["timeline"] if data is not None else None, changes))
+            return found
+
     # --- keeping current -------------------------------------------------------------------------
 
     def sync(self, store: Store) -> bool:
-        """Catch up with the store: apply what was written since `version`. True when anything changed."""
+        """Catch up with the store: apply what was written since `version`. True when anything changed.
+
+        Changes that break a rule, or that touch a record left out at load (see `problems`), and any
+        failure to apply them, rebuild the engine from the store instead, so the engine never
+        disagrees with the store (a rebuild lists what it left out).
+        """
         with self.lock:
             current = store.data_version()
-            if current == self.version:
+            if current == self.version and not self._stale:
                 return False
-            if current < self.version:
-                self._replace_with(NetworkEngine.from_store(store))
+            if current < self.version or self._stale:
+                self._rebuild_from(store)
                 return True
-            self.apply(store.changes_since(self.version))
+            try:
+                changes = store.changes_since(self.version)  # a row that cannot be read: ValueError
+                if not self._can_apply(changes):
+                    raise _Unappliable
+                self.apply(changes)
+            except StoreError:
+                raise
+            except Exception:
+                self._rebuild_from(store)
             return True
+
+    def _rebuild_from(self, store: Store) -> None:
+        """Replace everything with a fresh load of `store`. Until one succeeds the engine counts as
+        stale (it may hold half a change), so the next `sync` tries again."""
+        self._stale = True
+        self._replace_with(NetworkEngine.from_store(store))
+        self._stale = False
+
+    def _can_apply(self, changes: Changes) -> bool:
+        """True when every changed record meets the rules on its own, names records that exist, and
+        none of them was left out at load."""
+        left_out = {(problem.kind, problem.key) for problem in self.problems}
+        codes = {division.code for division in changes.divisions}
+        ids = {station.id for station in changes.stations}
+        for division in changes.divisions:
+            if ("division", division.code) in left_out or division_problems(division):
+                return False
+            parent_code = division.parent_code
+            if parent_code is not None and parent_code not in codes and self.division(parent_code) is None:
+                return False
+        for station in changes.stations:
+            if ("station", station.id) in left_out or station_field_problems(station, 0):
+                return False
+            if station.division_code not in codes and self.division(station.division_code) is None:
+                return False
+            parent_id = station.parent_id
+            if parent_id is not None and parent_id not in ids and self.station(parent_id) is None:
+                return False
+        return True
 
     def _replace_with(self, other: NetworkEngine) -> None:
         self.graph, self.version, self._names = other.graph, other.version, None
+        self.problems, self._root_peaks, self._roots = other.problems, None, None
         self._uncovered_lists.clear()
 
     def apply(self, changes: Changes) -> None:
         """Apply written records: update the graph and only the aggregates they affect."""
         with self.lock:
             self._uncovered_lists.clear()
-            if changes.divisions:
+            if changes.divisions:  # a move may take a subtree's totals elsewhere: measure again
+                self._roots = self._root_peaks = None
                 self._apply_divisions(changes.divisions)
+            elif self._root_peaks is not None:  # a write adds at most what its stations bring
+                added = _added_totals(changes.stations)
+                self._root_peaks = [peak + more for peak, more in zip(self._root_peaks, added, strict=True)]
+                self._peaks_exact = False
             for station in changes.stations:
                 self._apply_station(station)
             self.version = changes.version
@@ -538,6 +895,8 @@ class NetworkEngine:
 
 # --- helpers -------------------------------------------------------------------------------------
 
+_CODE, _NAME, _PARENT_CODE = attrgetter("code"), attrgetter("name"), attrgetter("parent_code")
+_ID, _DIVISION_CODE, _PARENT_ID = attrgetter("id"), attrgetter("division_code"), attrgetter("parent_id")
 _UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
 
 
@@ -618,6 +977,99 @@ def _coverage_changes(stations: Iterable[Station]) -> Counter[int]:
         if closed != open_ended:
             changes[closed] -= 1
     return changes
+
+
+class _Unappliable(Exception):
+    """Changes the engine does not apply one by one (it rebuilds from the store instead)."""
+
+
+def _quietly(check: Callable[[], bool]) -> bool:
+    """The fast bulk check's verdict; False (look at each record) when a value is not even a str
+    or an int, as in a store written by hand."""
+    try:
+        return bool(check())
+    except (TypeError, ValueError):
+        return False
+
+
+def _added_totals(stations: Iterable[Station]) -> list[int]:
+    """What `stations` add at most to any roll-up total (full width; only the roll-up columns set)."""
+    added = [0] * WIDTH
+    for station in stations:
+        if station.opened_on is not None:
+            added[STATION_COLUMN[station.level]] += 1
+            added[STAFF] += station.staff
+            added[CERTIFIED_STAFF] += station.certified_staff
+            added[VOLUNTEERS] += station.volunteers
+    return added
+
+
+def _counts_in_range(counts: list[int]) -> bool:
+    """True when every count passes `count_problem` (a fast pass over all of them)."""
+    return not counts or (min(counts) >= 0 and max(counts) <= MAX_COUNT)
+
+
+def _dates_in_range(stations: Sequence[Station]) -> bool:
+    """True when every date of `stations` passes `date_problem` (a fast pass over all of them)."""
+    from graph_service.domain.validation import FIRST_YEAR, LAST_YEAR
+
+    days = [d for s in stations for d in (s.opened_on, s.closed_on) if d is not None]
+    return not days or (min(days).year >= FIRST_YEAR and max(days).year <= LAST_YEAR)
+
+
+def _status_problems(station: Station, row: int) -> list[Problem]:
+    """The per-station rules a fast bulk pass cannot make: status against dates, certified ≤ staff."""
+    if station.certified_staff > station.staff:
+        return station_field_problems(station, row)
+    status = station.status
+    opened, closed = station.opened_on, station.closed_on
+    if status is StationStatus.OPERATING and opened is not None and closed is None:
+        return []
+    if status is StationStatus.CLOSED and opened is not None and closed is not None and opened < closed:
+        return []
+    if status in (StationStatus.PLANNED, StationStatus.BUILDING) and opened is None and closed is None:
+        return []
+    return station_field_problems(station, row)
+
+
+def _stored(
+    kind: str, key: str, problems: Iterable[Problem], version: int | None = None
+) -> list[StoredProblem]:
+    return [StoredProblem(kind, key, p.column, p.message, version) for p in problems]
+
+
+def _first_excess(timeline: Timeline) -> tuple[int, int, int] | None:
+    """The first (column, day, value) where a roll-up total of `timeline` is above `MAX_SUM`."""
+    for day, row in timeline.totals_from(timeline.days[0] if len(timeline) else 0):
+        for column in _SUM_COLUMNS:
+            if row[column] > MAX_SUM:
+                return column, day, row[column]
+    return None
+
+
+def _excesses(code: str, timeline: Timeline | None, changes: dict[int, list[int]]) -> list[SumExcess]:
+    """Where adding the per-day `changes` to `timeline` takes a roll-up total past `MAX_SUM` on a day
+    on which the changes add to it (at most one per column: the first day)."""
+    if not any(row[column] > 0 for row in changes.values() for column in _SUM_COLUMNS):
+        return []
+    days = sorted(changes)
+    points = days
+    if timeline is not None:
+        later = timeline.days[bisect_left(timeline.days, days[0]) :]
+        points = sorted(set(days).union(later))
+    running = [0] * WIDTH
+    found: dict[int, SumExcess] = {}
+    for day in points:
+        change = changes.get(day)
+        if change is not None:
+            running = [a + b for a, b in zip(running, change, strict=True)]
+        base = timeline.row_at(day) if timeline is not None else ZERO_ROW
+        for column in _SUM_COLUMNS:
+            if running[column] > 0 and column not in found and base[column] + running[column] > MAX_SUM:
+                found[column] = SumExcess(
+                    code, _SUM_COLUMNS[column], date.fromordinal(day), base[column] + running[column]
+                )
+    return list(found.values())
 
 
 def _add_full(daily: dict[int, list[int]], day: int, delta: Delta) -> None:

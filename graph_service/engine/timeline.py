@@ -27,13 +27,18 @@ Delta = Sequence[tuple[int, int]]
 
 
 class Timeline:
-    """Running totals of `WIDTH` counters as a step function of the day (a proleptic ordinal)."""
+    """Running totals of `WIDTH` counters as a step function of the day (a proleptic ordinal).
+
+    The totals are exact at any size: they are kept in a 64-bit array, which turns into a list of
+    Python integers (unbounded) the first time a total would not fit in 64 bits. Days are ordinals
+    of `datetime.date` (at most 3,652,059), so they always fit in 32 bits.
+    """
 
     __slots__ = ("days", "rows")
 
     def __init__(self) -> None:
         self.days = array("i")
-        self.rows = array("i")
+        self.rows: array | list[int] = array("q")
 
     @classmethod
     def from_daily_changes(cls, changes: Mapping[int, Sequence[int]]) -> Timeline:
@@ -41,9 +46,10 @@ class Timeline:
         timeline = cls()
         days = sorted(changes)
         timeline.days = array("i", days)
-        rows = timeline.rows = array("i", changes[days[0]]) if days else array("i")
-        for day in days[1:]:
-            rows.extend(map(add, rows[-WIDTH:], changes[day]))
+        try:
+            timeline.rows = _running_totals(array("q"), changes, days)
+        except OverflowError:  # a total beyond 64 bits: keep them all as Python integers
+            timeline.rows = _running_totals([], changes, days)
         return timeline
 
     def __len__(self) -> int:
@@ -66,12 +72,30 @@ class Timeline:
         if index == len(days) or days[index] != day:
             days.insert(index, day)
             start = index * WIDTH
-            rows[start:start] = rows[start - WIDTH : start] if index else array("i", ZERO_ROW)
-        end = len(rows)
+            rows[start:start] = rows[start - WIDTH : start] if index else _zero_row_like(rows)
         for column, change in delta:
             if change:
-                for position in range(index * WIDTH + column, end, WIDTH):
-                    rows[position] += change
+                self._add_to_column(index * WIDTH + column, change)
+
+    def _add_to_column(self, start: int, change: int) -> None:
+        """Add `change` to every WIDTH-th total from position `start` on, exactly."""
+        rows = self.rows
+        position = start
+        try:
+            for position in range(start, len(rows), WIDTH):
+                rows[position] += change
+        except OverflowError:  # beyond 64 bits: go on with Python integers (that total was not written)
+            rows = self.rows = list(rows)
+            for rest in range(position, len(rows), WIDTH):
+                rows[rest] += change
+
+    def totals_from(self, day: int) -> Iterable[tuple[int, Sequence[int]]]:
+        """(day, totals) for `day` and for every later day on which the totals change."""
+        days, rows = self.days, self.rows
+        index = bisect_right(days, day)
+        yield day, (rows[(index - 1) * WIDTH : index * WIDTH] if index else ZERO_ROW)
+        for position in range(index, len(days)):
+            yield days[position], rows[position * WIDTH : (position + 1) * WIDTH]
 
     def daily_changes(self) -> Iterable[tuple[int, list[int]]]:
         """The per-day changes that make up this timeline (the inverse of `from_daily_changes`)."""
@@ -80,3 +104,19 @@ class Timeline:
             row = self.rows[index * WIDTH : (index + 1) * WIDTH]
             yield day, [now - before for now, before in zip(row, previous, strict=True)]
             previous = row
+
+
+def _running_totals(
+    rows: array | list[int], changes: Mapping[int, Sequence[int]], days: list[int]
+) -> array | list[int]:
+    """`rows` (empty) filled with the running totals of the per-day `changes` over `days` (sorted)."""
+    if days:
+        rows.extend(changes[days[0]])
+    for day in days[1:]:
+        rows.extend(map(add, rows[-WIDTH:], changes[day]))
+    return rows
+
+
+def _zero_row_like(rows: array | list[int]) -> array | list[int]:
+    """A row of zeros of the same kind as `rows`."""
+    return array("q", ZERO_ROW) if isinstance(rows, array) else list(ZERO_ROW)

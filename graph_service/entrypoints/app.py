@@ -2,7 +2,7 @@
 
 Routes: POST /graphql runs a query or mutation; GET /graphql serves GraphiQL; GET /healthz answers
 while the process is up; GET /readyz answers 200 when the store is reachable and the engine loaded,
-503 otherwise.
+503 otherwise; its body lists the stored rows that break the rules (left out of every answer).
 
 Every request gets an id (a uuid), sent back in the `X-Request-Id` header. Every error a client sees
 is GraphQL-shaped and carries `extensions.code` (spec §5) and `extensions.requestId`; an unexpected
@@ -51,6 +51,8 @@ REQUEST_ID_HEADER = "X-Request-Id"
 INTERNAL_MESSAGE = "internal server error; quote the request id when reporting it"
 
 BAD_USER_INPUT = BadUserInput.code
+READYZ_PROBLEMS_SHOWN = 1_000
+"""At most this many of the store's problems are listed on /readyz (`graph-service check` lists all)."""
 INTERNAL = "INTERNAL"
 _ALLOWED_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
@@ -87,7 +89,16 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
                 {"status": "unavailable", "reason": "the store does not answer or the network cannot load"},
                 503,
             )
-        return JSONResponse({"status": "ready", "dataVersion": service.engine.version})
+        problems = service.engine.problems
+        return JSONResponse(
+            {
+                "status": "ready",
+                "dataVersion": service.engine.version,
+                # Stored rows today's rules refuse: left out of every answer, still ready (README).
+                "storeProblems": len(problems),
+                "problems": [problem.as_json() for problem in problems[:READYZ_PROBLEMS_SHOWN]],
+            }
+        )
 
     return Starlette(
         routes=[

@@ -22,9 +22,18 @@ from typing import TYPE_CHECKING
 
 from graph_service.adapters.store import DEFAULT_STORE_URL, StoreError
 from graph_service.domain.levels import DIVISION_LEVELS, DivisionLevel
+from graph_service.domain.validation import code_problem, name_problem, parse_date
 from graph_service.entrypoints import exports as gap_list
 from graph_service.entrypoints.progress import ProgressBar
-from graph_service.service_layer.auth import ANY_SCOPE, Principal, Role, issue_token, parse_duration
+from graph_service.service_layer.auth import (
+    ANY_SCOPE,
+    MAX_TTL,
+    Principal,
+    Role,
+    issue_token,
+    parse_duration,
+    secret_problem,
+)
 from graph_service.service_layer.errors import BadUserInput, NotFound, ServiceError
 from graph_service.service_layer.settings import Settings, SettingsError
 
@@ -61,6 +70,7 @@ class Failed(Exception):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    _check_secret()
     service = _open_service(args.store)
     try:
         try:
@@ -168,6 +178,8 @@ def cmd_token(args: argparse.Namespace) -> int:
         secret = Settings.from_env().jwt_secret
     except SettingsError as error:
         raise UsageError(str(error)) from error
+    if (problem := secret_problem(secret)) is not None:
+        raise UsageError(problem)
     if not secret:
         raise UsageError(
             "GRAPH_SERVICE_JWT_SECRET is not set. Set it to the secret the server runs with, e.g.\n"
@@ -177,6 +189,10 @@ def cmd_token(args: argparse.Namespace) -> int:
     role = Role(args.role)
     if not args.scope.strip():
         raise UsageError("--scope needs a division code (or * for an admin)")
+    if args.scope != ANY_SCOPE and (problem := code_problem("--scope", args.scope)) is not None:
+        raise UsageError(f"{problem}; give a division code (or * for an admin)")
+    if (problem := name_problem(args.subject.strip())) is not None:
+        raise UsageError(f"--subject: {problem.replace('name', 'the subject', 1)}")
     try:
         token = issue_token(secret, role, args.scope, parse_duration(args.ttl), subject=args.subject)
     except ValueError as error:
@@ -185,6 +201,27 @@ def cmd_token(args: argparse.Namespace) -> int:
     scope = "every division" if args.scope == ANY_SCOPE else f"division {args.scope} and below"
     _note(f"token for {args.subject}: {role} of {scope}, valid for {args.ttl}")
     return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    service = _open_service(args.store, quiet=True)
+    try:
+        problems = service.engine.problems
+        for problem in problems:
+            print(problem)
+        url = service.settings.store_url
+        if problems:
+            _note(
+                f"{url}: {len(problems):,} {'problem' if len(problems) == 1 else 'problems'}; the rows named "
+                "are left out of every answer until a corrected import replaces them"
+            )
+            return EXIT_REJECTED
+        divisions = sum(1 for _ in service.engine.division_records())
+        stations = sum(1 for _ in service.engine.station_records())
+        _note(f"{url}: no problems ({divisions:,} divisions, {stations:,} stations)")
+        return EXIT_OK
+    finally:
+        service.close()
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -200,8 +237,19 @@ def cmd_schema(args: argparse.Namespace) -> int:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _open_service(store_url: str | None) -> NetworkService:
-    """The service over the store the arguments or the environment name (Failed when unusable)."""
+def _check_secret() -> None:
+    """Refuse to start with a token secret too short to be safe (spec §7)."""
+    try:
+        secret = Settings.from_env().jwt_secret
+    except SettingsError as error:
+        raise UsageError(str(error)) from error
+    if (problem := secret_problem(secret)) is not None:
+        raise UsageError(problem)
+
+
+def _open_service(store_url: str | None, *, quiet: bool = False) -> NetworkService:
+    """The service over the store the arguments or the environment name (Failed when unusable).
+    Unless `quiet`, says on stderr how many stored rows break the rules (they are left out)."""
     from graph_service.engine.network import EngineLoadError
     from graph_service.service_layer.services import NetworkService
 
@@ -210,11 +258,18 @@ def _open_service(store_url: str | None) -> NetworkService:
     except SettingsError as error:
         raise UsageError(str(error)) from error
     try:
-        return NetworkService.open(settings)
+        service = NetworkService.open(settings)
     except StoreError as error:
         raise Failed(f"cannot use the store {settings.store_url}: {error}") from error
     except EngineLoadError as error:
         raise Failed(f"cannot use the store {settings.store_url}: {error}") from error
+    if service.engine.problems and not quiet:
+        count = len(service.engine.problems)
+        _note(
+            f"warning: {settings.store_url} holds {count:,} stored {'row' if count == 1 else 'rows'} that "
+            "break the rules; they are left out (list them with `graph-service check`)"
+        )
+    return service
 
 
 def _read_input(name: str) -> tuple[bytes, str]:
@@ -272,11 +327,9 @@ _PLURAL = {
 
 def _iso_date(text: str) -> date:
     try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
+        return parse_date(text)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from error
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _duration(text: str) -> str:
@@ -314,8 +367,8 @@ exit status: {EXIT_OK} done; {EXIT_REJECTED} the input was rejected (nothing wri
 or the store could not be used; {EXIT_USAGE} usage error.
 
 environment: GRAPH_SERVICE_STORE (store URL), NEO4J_USER / NEO4J_PASSWORD (Neo4j credentials),
-GRAPH_SERVICE_JWT_SECRET (token signing secret), GRAPH_SERVICE_TZ (time zone of "today", default
-Asia/Shanghai), GRAPH_SERVICE_PUBLIC_READ (false: reading needs a token too)."""
+GRAPH_SERVICE_JWT_SECRET (token signing secret, at least 32 bytes), GRAPH_SERVICE_TZ (time zone of
+"today", default Asia/Shanghai), GRAPH_SERVICE_PUBLIC_READ (false: reading needs a token too)."""
 
 _DIVISION_FILE_HELP = """\
 The file: UTF-8 CSV (a byte-order mark is fine), comma-separated, header row first:
@@ -389,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Writes need a token (see `graph-service token --help`): start the server with "
         "GRAPH_SERVICE_JWT_SECRET set to accept them.\n\n"
         "examples:\n  graph-service serve --port 8080\n"
-        "  GRAPH_SERVICE_JWT_SECRET=change-me graph-service serve --store bolt://127.0.0.1:7687",
+        "  GRAPH_SERVICE_JWT_SECRET=$(cat /etc/graph-service/secret) graph-service serve \\\n"
+        "      --store bolt://127.0.0.1:7687",
         formatter_class=formatter,
     )
     store_option(serve)
@@ -493,7 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="roles: viewer may only read; editor may write stations inside its scope's subtree;\n"
         "admin may write anything (scope '*' for everywhere).\n\n"
         "example:\n"
-        "  export GRAPH_SERVICE_JWT_SECRET=change-me\n"
+        "  export GRAPH_SERVICE_JWT_SECRET=$(python -c 'import secrets; print(secrets.token_hex(32))')\n"
         "  TOKEN=$(graph-service token --role editor --scope 5223 --ttl 2h)",
         formatter_class=formatter,
     )
@@ -506,12 +560,26 @@ def build_parser() -> argparse.ArgumentParser:
         type=_duration,
         default=DEFAULT_TTL,
         metavar="DURATION",
-        help=f"how long it is valid: e.g. 30m, 8h, 7d (default {DEFAULT_TTL})",
+        help=f"how long it is valid: e.g. 30m, 8h, 7d, at most {MAX_TTL.days}d (default {DEFAULT_TTL})",
     )
     token.add_argument(
         "--subject", default=os.environ.get("USER") or "graph-service", help="who it is for (claim sub)"
     )
     token.set_defaults(handler=cmd_token)
+
+    check = commands.add_parser(
+        "check",
+        help="check the whole store against the rules; list every problem",
+        description="Check every stored division and station against the rules of the service "
+        "(spec §2 and §7), as a load does, and print each problem on standard output, one a line: "
+        "the division code or station id, the field, and why. Rows that break the rules (written by "
+        "an older version or by hand) are left out of every answer, with what depends on them, until "
+        "a corrected import replaces them. Exit status 1 when there is any problem, 0 when none.",
+        epilog="example:\n  graph-service check --store sqlite:///graph-service.db",
+        formatter_class=formatter,
+    )
+    store_option(check)
+    check.set_defaults(handler=cmd_check)
 
     schema = commands.add_parser(
         "schema",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from graph_service.adapters.store import StoreError
 from graph_service.domain.levels import DivisionLevel
+from graph_service.domain.validation import parse_date
 from graph_service.entrypoints import exports
 from graph_service.entrypoints.app import INTERNAL, INTERNAL_MESSAGE, RequestRefused, _error, _request_id
 from graph_service.service_layer.auth import Principal
@@ -50,7 +50,6 @@ EXPORT_LEVELS = tuple(str(level) for level in DivisionLevel if level is not Divi
 DOWNLOAD_FORMATS = ("csv", "xlsx")
 _STATUS = {BadUserInput.code: 400, Unauthenticated.code: 401, Forbidden.code: 403, NotFound.code: 404}
 """The HTTP status of a service error refusing an export."""
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 PrincipalOf = Callable[[Request], Principal | None]
 """Who a request's bearer token names (None without one); raises RequestRefused for a bad token."""
@@ -189,14 +188,9 @@ def _as_of(text: str | None) -> date | None:
     if text is None or text == "":
         return None
     try:
-        if not _ISO_DATE.fullmatch(text):
-            raise ValueError
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise _bad(f"asOf: {text!r} is not a date written YYYY-MM-DD") from None
-    if not 1900 <= day.year <= 2100:
-        raise _bad(f"asOf: {text} is outside the years 1900..2100")
-    return day
+        return parse_date(text)
+    except ValueError as error:
+        raise _bad(f"asOf: {error}") from None
 
 
 def _bad(message: str) -> RequestRefused:

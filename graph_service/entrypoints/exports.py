@@ -9,7 +9,6 @@ zipfile rather than a spreadsheet library, since one sheet of inline strings is 
 
 from __future__ import annotations
 
-import csv
 import io
 import itertools
 import json
@@ -22,6 +21,7 @@ from xml.sax.saxutils import escape
 
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division
+from graph_service.entrypoints import csv_out
 
 if TYPE_CHECKING:
     from graph_service.service_layer.services import NetworkService
@@ -84,13 +84,8 @@ def table_row(row: ExportRow) -> tuple[str, str, str, str]:
 
 
 def write_csv(rows: Iterable[ExportRow], out: TextIO) -> int:
-    """The rows as CSV, header first; returns how many rows were written."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    for row in rows:
-        writer.writerow(table_row(row))
-        count += 1
+    """The rows as spreadsheet-safe CSV (spec §7, `csv_out`), header first; returns the row count."""
+    count = csv_out.write_csv(out, EXPORT_COLUMNS, (table_row(row) for row in rows))
     out.flush()
     return count
 

@@ -43,11 +43,12 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 
 from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validation import STATION_COLUMNS, Problem
+from graph_service.domain.validation import STATION_COLUMNS, Problem, parse_date
 from graph_service.engine import LevelCoverage, Page, Rollup
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.errors import BadUserInput
@@ -106,6 +107,28 @@ def _readable(info: Info) -> NetworkService:
 def _given(value: Any) -> Any:
     """None for an argument that was left out (UNSET) or passed as null."""
     return None if value is UNSET else value
+
+
+# --- scalars -------------------------------------------------------------------------------------
+
+
+def _date_value(value: object) -> date:
+    """A `Date` argument or variable: exactly YYYY-MM-DD, years 1900..2100 (spec §7). Refused with a
+    GraphQLError, which GraphQL reports as a request error located at the argument or variable."""
+    if not isinstance(value, str):
+        raise GraphQLError(f"Date cannot represent {value!r}: a Date is a string YYYY-MM-DD")
+    try:
+        return parse_date(value)
+    except ValueError as error:
+        raise GraphQLError(f"Date cannot represent {value!r}: {error}") from None
+
+
+DATE_SCALAR = strawberry.scalar(
+    name="Date",
+    description="A day, exactly YYYY-MM-DD (ISO 8601 calendar date), years 1900..2100.",
+    serialize=date.isoformat,
+    parse_value=_date_value,
+)
 
 
 # --- enums: mirrors of the domain's, so the domain classes stay free of GraphQL ------------------
@@ -837,6 +860,7 @@ class NetworkSchema(strawberry.Schema):
 schema: strawberry.Schema = NetworkSchema(
     query=Query,
     mutation=Mutation,
+    config=StrawberryConfig(scalar_map={date: DATE_SCALAR}),
     extensions=[
         RequestLimits,
         lambda: ParserCache(maxsize=CACHE_SIZE),

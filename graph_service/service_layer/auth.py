@@ -34,16 +34,36 @@ class Principal:
         return cls("local-admin", Role.ADMIN, ANY_SCOPE)
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_DURATION = re.compile(r"^\s*([0-9]{1,12})\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_TTL = timedelta(days=366)
+"""The longest a token may be valid (spec §7)."""
+MIN_SECRET_BYTES = 32
+"""The shortest GRAPH_SERVICE_JWT_SECRET accepted (spec §7): HS256 needs a key of at least 256 bits."""
 
 
 def parse_duration(text: str) -> timedelta:
-    """'90s', '30m', '8h', '7d', '2w' (or bare seconds) as a timedelta; ValueError otherwise."""
+    """'90s', '30m', '8h', '7d', '2w' (or bare seconds), from 1 s to 366 days, as a timedelta;
+    ValueError saying why otherwise."""
     match = _DURATION.match(text)
     if not match or int(match.group(1)) == 0:
-        raise ValueError(f"{text!r} is not a duration such as 30m, 8h or 7d")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        raise ValueError(f"{text.strip()[:40]!r} is not a duration such as 30m, 8h or 7d")
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_TTL.total_seconds():
+        raise ValueError(
+            f"{text.strip()} is longer than {MAX_TTL.days} days, the longest a token may be valid"
+        )
+    return timedelta(seconds=seconds)
+
+
+def secret_problem(secret: str | None) -> str | None:
+    """Why `secret` cannot sign tokens (None when it can, or when none is set)."""
+    if secret is not None and len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        return (
+            f"GRAPH_SERVICE_JWT_SECRET is {len(secret.encode('utf-8'))} bytes long; it must be at least "
+            f"{MIN_SECRET_BYTES} bytes, e.g. $(python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    return None
 
 
 def issue_token(

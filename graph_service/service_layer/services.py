@@ -23,8 +23,10 @@ from graph_service.domain.levels import DivisionLevel, StationLevel, StationStat
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import (
     DIVISION_COLUMNS,
+    MAX_SUM,
     STATION_COLUMNS,
     Problem,
+    codes_above,
     decode_csv_bytes,
     placement_problems,
     read_csv_rows,
@@ -33,6 +35,7 @@ from graph_service.domain.validation import (
     validate_stations,
 )
 from graph_service.engine import LevelCoverage, NetworkEngine
+from graph_service.engine.network import SumExcess
 from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
 from graph_service.service_layer.settings import Settings
@@ -190,7 +193,12 @@ class NetworkService:
         self.check_station_write(principal, self._known_divisions(station.division_code))
         if self.engine.station(station.id) is not None:
             raise Conflict(f"a station with id {station.id!r} already exists")
-        self._check_station(station)
+        if self.engine.left_out_version(station.id) is not None:
+            raise Conflict(
+                f"a station with id {station.id!r} is stored but breaks the rules (see /readyz or "
+                "`graph-service check`); correct it with importStations"
+            )
+        self._check_station(station, None)
         self._write_stations([station], {station.id: None})
         return self.require_station(station.id)
 
@@ -206,14 +214,14 @@ class NetworkService:
         unknown = set(patch) - (STATION_FIELDS - {"id"})
         if unknown:
             raise BadUserInput(f"unknown or unchangeable fields: {', '.join(sorted(unknown))}")
-        changed = dataclasses.replace(current, **_typed_fields(patch), version=current.version + 1)
+        changed = dataclasses.replace(current, **_typed_fields(_trimmed(patch)), version=current.version + 1)
         self.check_station_write(
             principal, [current.division_code, *self._known_divisions(changed.division_code)]
         )
         self._check_version(current, expected_version)
         if changed.same_content(current):
             return current
-        self._check_station(changed)
+        self._check_station(changed, current)
         self._write_stations([changed], {station_id: current.version})
         return self.require_station(station_id)
 
@@ -230,7 +238,7 @@ class NetworkService:
         closed = dataclasses.replace(
             current, status=StationStatus.CLOSED, closed_on=on, version=current.version + 1
         )
-        self._check_station(closed)
+        self._check_station(closed, current)
         self._write_stations([closed], {station_id: current.version})
         return self.require_station(station_id)
 
@@ -244,13 +252,18 @@ class NetworkService:
                 f"station {current.id} is at version {current.version}, not the expected {expected_version}"
             )
 
-    def _check_station(self, station: Station) -> None:
-        blank = [Problem(0, "name", "name is empty")] if not station.name.strip() else []
-        problems = (
-            blank
-            + station_field_problems(station, 0)
-            + placement_problems({station.id: (0, station)}, self.engine)
+    def _check_station(self, station: Station, current: Station | None) -> None:
+        """Refuse (`BadUserInput`, every problem) a station that breaks a rule on its own, where it
+        sits or whom it reports to, or that would take a roll-up total past `MAX_SUM`."""
+        problems = station_field_problems(station, 0) + placement_problems(
+            {station.id: (0, station)}, self.engine
         )
+        if not problems:
+            old = [current] if current is not None else []
+            problems = [
+                Problem(0, excess.column, _excess_message(excess, self.engine))
+                for excess in self.engine.sums_over_limit(old, [station])
+            ]
         if problems:
             raise BadUserInput.from_problems(problems)
 
@@ -279,9 +292,11 @@ class NetworkService:
         `progress` follows the write batch by batch.
         """
         rows, problems = _read_rows(data, STATION_COLUMNS)
-        if problems:
+        if problems and not rows:
             return ImportReport(errors=problems)
-        stations, problems = validate_stations(rows, self.engine)
+        stations, row_problems = validate_stations(rows, self.engine)
+        problems = sorted(problems + row_problems, key=lambda problem: problem.row)
+        row_of = {values["id"]: row for row, values in rows}
         del rows  # the records are all that is needed from here on
         if problems:
             return ImportReport(errors=problems)
@@ -289,8 +304,18 @@ class NetworkService:
         touched += [old.division_code for s in stations if (old := self.engine.station(s.id)) is not None]
         self.check_station_write(principal, touched)
         report, changed = _compare(stations, lambda s: self.engine.station(s.id), Station.same_content)
-        to_write = [new.with_version(old.version + 1 if old else 1) for new, old in changed]
-        expected = {new.id: old.version if old else None for new, old in changed}
+        problems = self._sum_problems(changed, row_of)
+        if problems:
+            return ImportReport(errors=problems)
+        # A stored row left out at load (it broke the rules) is replaced: an update of its version.
+        left_out = {new.id: self.engine.left_out_version(new.id) for new, old in changed if old is None}
+        left_out = {station_id: version for station_id, version in left_out.items() if version is not None}
+        report.created -= len(left_out)
+        report.updated += len(left_out)
+        to_write = [
+            new.with_version(old.version + 1 if old else left_out.get(new.id, 0) + 1) for new, old in changed
+        ]
+        expected = {new.id: old.version if old else left_out.get(new.id) for new, old in changed}
         return self._apply_import(
             report,
             dry_run,
@@ -313,13 +338,18 @@ class NetworkService:
         """
         self.check_division_write(principal)
         rows, problems = _read_rows(data, DIVISION_COLUMNS)
-        if problems:
+        if problems and not rows:
             return ImportReport(errors=problems)
-        divisions, problems = validate_divisions(rows, self.engine)
+        divisions, row_problems = validate_divisions(rows, self.engine)
+        problems = sorted(problems + row_problems, key=lambda problem: problem.row)
+        row_of = {values["code"]: row for row, values in rows}
         del rows  # the records are all that is needed from here on
         if problems:
             return ImportReport(errors=problems)
         report, changed = _compare(divisions, lambda d: self.engine.division(d.code), Division.__eq__)
+        problems = self._move_sum_problems(changed, row_of)
+        if problems:
+            return ImportReport(errors=problems)
         to_write = [new for new, _ in changed]
         return self._apply_import(
             report,
@@ -327,6 +357,51 @@ class NetworkService:
             follow,
             lambda: self.store.upsert_divisions(to_write, **_per_batch(progress, len(to_write))),
         )
+
+    def _sum_problems(
+        self, changed: Sequence[tuple[Station, Station | None]], row_of: Mapping[str, int]
+    ) -> list[Problem]:
+        """A problem for each roll-up total that writing `changed` would take past `MAX_SUM`, blamed
+        on the last row of the file that adds to it."""
+        excesses = self.engine.sums_over_limit(
+            [old for _, old in changed if old], [new for new, _ in changed]
+        )
+        problems = []
+        for excess in excesses:
+            adding = [
+                row_of[new.id]
+                for new, _ in changed
+                if new.is_active_on(excess.day) and self.engine.is_within(new.division_code, excess.code)
+            ]
+            problems.append(
+                Problem(max(adding, default=1), excess.column, _excess_message(excess, self.engine))
+            )
+        return sorted(problems, key=lambda problem: problem.row)
+
+    def _move_sum_problems(
+        self, changed: Sequence[tuple[Division, Division | None]], row_of: Mapping[str, int]
+    ) -> list[Problem]:
+        """A problem for each roll-up total that moving divisions under new parents would take past
+        `MAX_SUM`, blamed on the row of a moved division below the division concerned."""
+        moves = {
+            new.code: new.parent_code
+            for new, old in changed
+            if old is not None and new.parent_code is not None and old.parent_code != new.parent_code
+        }
+        if not moves:
+            return []
+        written = {new.code: new for new, _ in changed}
+
+        def find(code: str) -> Division | None:
+            return written.get(code) or self.engine.division(code)
+
+        problems = []
+        for excess in self.engine.sums_over_limit_after_moves(moves, find):
+            rows = [row_of[code] for code in moves if excess.code in codes_above(code, find)]
+            problems.append(
+                Problem(min(rows, default=1), "parent_code", _excess_message(excess, self.engine))
+            )
+        return sorted(problems, key=lambda problem: problem.row)
 
     def _apply_import(
         self, report: ImportReport, dry_run: bool, follow: bool, write: Callable[[], int]
@@ -344,6 +419,17 @@ class NetworkService:
         if follow:
             self.refresh(force=True)
         return report
+
+
+def _excess_message(excess: SumExcess, engine: NetworkEngine) -> str:
+    """Why a write is refused for taking a roll-up total past `MAX_SUM`."""
+    division = engine.division(excess.code)
+    where = f"{excess.code} {division.name}" if division else excess.code
+    what = "the count of stations" if excess.column == "level" else f"the sum of {excess.column}"
+    return (
+        f"{what} under {where} would reach {excess.value:,} on {excess.day.isoformat()}, more than "
+        f"{MAX_SUM:,} (the largest whole number GraphQL's Int can return); nothing was written"
+    )
 
 
 R = TypeVar("R", Division, Station)
@@ -393,12 +479,21 @@ def _station_from_fields(fields: Mapping[str, Any]) -> Station:
     unknown = set(fields) - STATION_FIELDS
     if unknown:
         raise BadUserInput(f"unknown fields: {', '.join(sorted(unknown))}")
-    missing = [name for name in ("id", "name", "level", "division_code") if not fields.get(name)]
+    fields = _trimmed(fields)
+    missing = [name for name in ("id", "name", "level", "division_code") if fields.get(name) is None]
     if missing:
         raise BadUserInput(f"missing required fields: {', '.join(missing)}")
     return Station(
         **_typed_fields({name: value for name, value in fields.items() if value is not None}), version=1
     )
+
+
+def _trimmed(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`fields` with the name trimmed of surrounding whitespace (stored names are trimmed, spec §7)."""
+    trimmed = dict(fields)
+    if isinstance(trimmed.get("name"), str):
+        trimmed["name"] = trimmed["name"].strip()
+    return trimmed
 
 
 _FIELD_TYPES: dict[str, type[StrEnum]] = {"level": StationLevel, "status": StationStatus}

@@ -190,9 +190,15 @@ def app_client(app: Any) -> httpx.AsyncClient:
 
 @pytest.fixture(name="api")
 async def api_fixture(service: NetworkService) -> AsyncIterator[Api]:
-    """The app over the seeded network, and a client for it."""
-    async with app_client(create_app(service)) as client:
-        yield Api(client, service)
+    """The app over the seeded network, and a client for it; the app's follower runs (as under a
+    server, where the app's lifespan starts it), so other processes' writes show within a moment."""
+    app = create_app(service)
+    app.state.follower.start()
+    try:
+        async with app_client(app) as client:
+            yield Api(client, service)
+    finally:
+        app.state.follower.stop()
 
 
 @pytest.fixture(name="anyio_backend")

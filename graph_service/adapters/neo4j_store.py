@@ -9,12 +9,21 @@ changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` an
 Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
 makes concurrent writers (in any process) take turns, and makes `load` and `changes_since`, which take
 the same lock, see whole writes only (Neo4j reads are read-committed, not snapshots).
+
+Failures: a server that cannot be reached, or a transient error (a deadlock, a lock wait cut short),
+raises `StoreUnavailable` after being retried with backoff for up to `RETRY_SECONDS` where that is safe
+(every call but `load`, which streams into its sink; a write is retried only when it failed before its
+commit, so nothing of it was written). A write first waits at most `lock_timeout` seconds for another
+writer (in a short transaction of its own that takes the lock and lets it go), then gives up the same
+way; the write itself has a generous transaction timeout (a fixed grace plus an allowance per row).
+A connection lost during a commit leaves the outcome unknown: `OutcomeUnknown` says so.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -29,6 +38,7 @@ from neo4j.exceptions import (
     ClientError,
     ConfigurationError,
     DriverError,
+    IncompleteCommit,
     Neo4jError,
     ServiceUnavailable,
     SessionExpired,
@@ -43,17 +53,27 @@ from graph_service.adapters.rows import (
 )
 from graph_service.adapters.store import (
     DEFAULT_BATCH_SIZE,
+    LOCK_TIMEOUT_SECONDS,
     Changes,
     ConflictError,
+    OutcomeUnknown,
     Progress,
     SnapshotSink,
     StoreError,
+    StoreUnavailable,
 )
 from graph_service.domain.model import Division, Station
 
 SCHEMA_RESOURCE = "neo4j.cypher"
 URL_SCHEMES = frozenset({"bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"})
 CONNECTION_TIMEOUT_SECONDS = 10.0
+RETRY_SECONDS = 2.0
+"""How long a failed call is retried (with backoff from `FIRST_RETRY_DELAY`) before it gives up."""
+FIRST_RETRY_DELAY = 0.1
+WRITE_GRACE_SECONDS = 30.0
+WRITE_SECONDS_PER_ROW = 0.002
+"""A write's own allowance per row on top of the grace (15× the rows/s measured on a small box)."""
+_TIMED_OUT = ("TransactionTimedOut", "LockAcquisitionTimeout", "LockClientStopped")
 
 T = TypeVar("T")
 
@@ -188,18 +208,19 @@ OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
 RETURN collect([s.id, s.name, s.level, d.code, p.id, s.status, s.opened_on, s.closed_on,
                 s.staff, s.certified_staff, s.volunteers, s.version]) AS rows
 """
-# Changes are read through the changed_in indexes.
+# Changes are read through the changed_in indexes, as one record holding every row (one Bolt message
+# per row would cost the driver seconds for a large import).
 _DIVISIONS_CHANGED = """
 MATCH (d:Division) WHERE d.changed_in > $since
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
-RETURN [d.code, d.name, d.level, p.code] AS row
+RETURN collect([d.code, d.name, d.level, p.code]) AS rows
 """
 _STATIONS_CHANGED = """
 MATCH (s:Station) WHERE s.changed_in > $since
 OPTIONAL MATCH (s)-[:SITS_IN]->(d)
 OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
-RETURN [s.id, s.name, s.level, d.code, p.id, s.status, s.opened_on, s.closed_on,
-        s.staff, s.certified_staff, s.volunteers, s.version] AS row
+RETURN collect([s.id, s.name, s.level, d.code, p.id, s.status, s.opened_on, s.closed_on,
+                s.staff, s.certified_staff, s.volunteers, s.version]) AS rows
 """
 
 
@@ -238,11 +259,14 @@ class Neo4jStore:
     authentication); NEO4J_DATABASE picks a database other than the server's default.
     """
 
-    def __init__(self, url: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(
+        self, url: str, *, batch_size: int = DEFAULT_BATCH_SIZE, lock_timeout: float = LOCK_TIMEOUT_SECONDS
+    ) -> None:
         """Create the driver (cheap: no connection is made until first use)."""
         check_url(url)
         self.url = url
         self.batch_size = check_batch_size(batch_size)
+        self.lock_timeout = lock_timeout
         self._user = os.environ.get("NEO4J_USER") or "neo4j"
         password = os.environ.get("NEO4J_PASSWORD") or ""
         self._has_password = bool(password)
@@ -275,19 +299,29 @@ class Neo4jStore:
 
     def data_version(self) -> int:
         """The current data version: 0 for a store never written to."""
-        with self._transaction("read the data version") as tx:
-            return _run_version(tx, _READ_VERSION)
+
+        def read() -> int:
+            with self._transaction("read the data version") as tx:
+                return _run_version(tx, _READ_VERSION)
+
+        return _retrying(read)
 
     def changes_since(self, version: int) -> Changes:
         """Every division and station whose `changed_in` is above `version`, read in one transaction
         together with the data version they bring the reader to."""
-        with self._transaction("read the changes") as tx:
-            current = _run_version(tx, _LOCK_VERSION)
-            divisions = [division_from_row(r["row"]) for r in tx.run(_DIVISIONS_CHANGED, since=version)]
-            stations = [
-                station_from_row(r["row"], _to_date) for r in tx.run(_STATIONS_CHANGED, since=version)
-            ]
-            return Changes(current, divisions, stations)
+
+        def read() -> Changes:
+            with self._transaction("read the changes") as tx:
+                current = _run_version(tx, _LOCK_VERSION)
+                divisions = tx.run(_DIVISIONS_CHANGED, since=version).single(strict=True)["rows"]
+                stations = tx.run(_STATIONS_CHANGED, since=version).single(strict=True)["rows"]
+            return Changes(
+                current,
+                [division_from_row(row) for row in divisions],
+                [station_from_row(row, _to_date) for row in stations],
+            )
+
+        return _retrying(read)
 
     def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
@@ -326,7 +360,7 @@ class Neo4jStore:
             if missing:
                 raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
 
-        return self._write("upsert divisions", write)
+        return self._write("upsert divisions", write, len(divisions))
 
     def upsert_stations(
         self,
@@ -377,12 +411,17 @@ class Neo4jStore:
             if no_parent:
                 raise StoreError("unknown parent station: " + ", ".join(no_parent[:5]))
 
-        return self._write("upsert stations", write)
+        return self._write("upsert stations", write, len(stations))
 
     def ping(self) -> None:
-        """Raise `StoreError` unless the server answers `RETURN 1`."""
-        with self._errors("answer a ping"), self._driver.session(database=self._database) as session:
-            session.run("RETURN 1").consume()
+        """Raise `StoreError` (`StoreUnavailable` when it cannot be reached) unless the server answers
+        `RETURN 1`."""
+
+        def ping() -> None:
+            with self._errors("answer a ping"), self._driver.session(database=self._database) as session:
+                session.run("RETURN 1").consume()
+
+        _retrying(ping)
 
     def close(self) -> None:
         """Close the driver and its connections."""
@@ -419,15 +458,16 @@ class Neo4jStore:
             self._schema_ready = True
 
     @contextmanager
-    def _transaction(self, action: str) -> Iterator[Transaction]:
-        """One explicit transaction (schema applied first), committed when the block ends normally
-        and rolled back when it raises; driver errors become `StoreError`."""
+    def _transaction(self, action: str, timeout: float | None = None) -> Iterator[Transaction]:
+        """One explicit transaction (schema applied first; ended by the server after `timeout`
+        seconds when given), committed when the block ends normally and rolled back when it raises;
+        driver errors become `StoreError`."""
         self.ensure_schema()
         with (
             self._errors(action),
             self._driver.session(database=self._database, fetch_size=self.batch_size) as session,
         ):
-            tx = session.begin_transaction()
+            tx = session.begin_transaction(timeout=timeout)
             try:
                 yield tx
                 tx.commit()
@@ -439,13 +479,32 @@ class Neo4jStore:
             finally:
                 tx.close()
 
-    def _write(self, action: str, body: Callable[[Transaction, int], None]) -> int:
+    def _write(self, action: str, body: Callable[[Transaction, int], None], rows: int) -> int:
         """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
-        the write lock); return the new version once committed."""
-        with self._transaction(action) as tx:
-            version = _run_version(tx, _BUMP_VERSION)
-            body(tx, version)
-        return version
+        the write lock); return the new version once committed. When another writer holds the lock
+        for more than `lock_timeout` seconds, nothing is written (`StoreUnavailable`); the write
+        itself may take `WRITE_GRACE_SECONDS` plus `WRITE_SECONDS_PER_ROW` for each of its `rows`."""
+
+        def attempt() -> int:
+            self._wait_for_lock(action)
+            timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
+            with self._transaction(action, timeout) as tx:
+                version = _run_version(tx, _BUMP_VERSION)
+                body(tx, version)
+            return version
+
+        return _retrying(attempt)
+
+    def _wait_for_lock(self, action: str) -> None:
+        """Take the write lock and let it go again, waiting at most `lock_timeout` seconds for it: a
+        write about to start behind a long one (another process's import) fails fast instead."""
+        self.ensure_schema()
+        with self._errors(action), self._driver.session(database=self._database) as session:
+            tx = session.begin_transaction(timeout=self.lock_timeout)
+            try:
+                _run_version(tx, _LOCK_VERSION)
+            finally:
+                tx.close()  # rolls back: nothing to keep
 
     def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
         """Run a paging `query` (parameters `after`, `limit`; one record with `rows`, each row's key
@@ -501,17 +560,52 @@ class Neo4jStore:
             raise StoreError(
                 f"Neo4j at {self.url} refused the credentials ({hint}): {error.message}"
             ) from error
+        except IncompleteCommit as error:
+            raise OutcomeUnknown(
+                f"the connection to Neo4j at {self.url} was lost while committing, so whether it could "
+                f"{action} is unknown: {error}"
+            ) from error
         except (ServiceUnavailable, SessionExpired) as error:
-            raise StoreError(
+            raise _Transient(
                 f"cannot reach Neo4j at {self.url} to {action}: {error}. Is it running? "
-                "(locally: neo4j-local/neo4j-local start)"
+                "(locally: neo4j-local/neo4j-local start); nothing was written, try again"
             ) from error
         except Neo4jError as error:
+            if any(name in (error.code or "") for name in _TIMED_OUT):
+                raise StoreUnavailable(
+                    f"Neo4j at {self.url} is busy: another writer held the lock for more than "
+                    f"{self.lock_timeout:g} s, so it could not {action}; nothing was written, try again"
+                ) from error
+            if error.is_retryable():
+                raise _Transient(
+                    f"Neo4j at {self.url} could not {action} for now ({error.code}: {error.message}); "
+                    "nothing was written, try again"
+                ) from error
             raise StoreError(
                 f"Neo4j at {self.url} could not {action}: {error.code}: {error.message}"
             ) from error
         except (DriverError, ConfigurationError, OSError) as error:
             raise StoreError(f"Neo4j at {self.url} could not {action}: {error}") from error
+
+
+class _Transient(StoreUnavailable):
+    """A failure worth retrying at once (the server was unreachable, or a transient error): the
+    transaction did not commit."""
+
+
+def _retrying(call: Callable[[], T]) -> T:
+    """`call()`, tried again with doubling delays while it fails with `_Transient`, for up to
+    `RETRY_SECONDS`; then its last error. Only for calls that write nothing unless they succeed."""
+    deadline = time.monotonic() + RETRY_SECONDS
+    delay = FIRST_RETRY_DELAY
+    while True:
+        try:
+            return call()
+        except _Transient:
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay *= 2
 
 
 def _run_version(tx: Transaction, query: str) -> int:

@@ -3,7 +3,10 @@
 Layout: `divisions`, `stations` (dates as ISO text) and `meta` (the data version). Every row carries
 `changed_in`, the data version of the write that last touched it (indexed, for `changes_since`).
 Every write is one `BEGIN IMMEDIATE` transaction, so writers in several processes take turns; it bumps
-the data version by one and either commits whole or not at all.
+the data version by one and either commits whole or not at all. A writer waits at most
+`LOCK_TIMEOUT_SECONDS` for another one, then gives up (`StoreUnavailable`, nothing written). Reads go
+through a connection of their own, so they never wait behind a write waiting for the lock (in WAL mode
+readers are not blocked by a writer).
 """
 
 from __future__ import annotations
@@ -25,17 +28,18 @@ from graph_service.adapters.rows import (
 )
 from graph_service.adapters.store import (
     DEFAULT_BATCH_SIZE,
+    LOCK_TIMEOUT_SECONDS,
     Changes,
     ConflictError,
     Progress,
     SnapshotSink,
     StoreError,
+    StoreUnavailable,
 )
 from graph_service.domain.model import Division, Station
 
 URL_PREFIX = "sqlite:///"
 SCHEMA_VERSION = 1
-BUSY_TIMEOUT_SECONDS = 30.0
 # Stay well below SQLite's limit on the number of `?` parameters in one statement.
 _IDS_PER_QUERY = 500
 
@@ -130,15 +134,20 @@ def path_from_url(url: str) -> Path:
 
 
 class SqliteStore:
-    """A `Store` kept in one SQLite file. Safe to share between threads (one connection, one lock);
-    several processes may open the same file (WAL mode; writers wait up to 30 s for each other)."""
+    """A `Store` kept in one SQLite file. Safe to share between threads (a connection and a lock for
+    writes, another pair for reads); several processes may open the same file (WAL mode; a writer
+    waits up to `lock_timeout` seconds for another, then raises `StoreUnavailable`)."""
 
-    def __init__(self, url: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(
+        self, url: str, *, batch_size: int = DEFAULT_BATCH_SIZE, lock_timeout: float = LOCK_TIMEOUT_SECONDS
+    ) -> None:
         """Open (creating if needed) the database file `url` names, and its tables."""
         self.url = url
         self.path = path_from_url(url)
         self.batch_size = check_batch_size(batch_size)
+        self.lock_timeout = lock_timeout
         self._lock = threading.RLock()
+        self._read_lock = threading.RLock()
         if not self.path.parent.is_dir():
             raise StoreError(
                 f"cannot open the SQLite store {url}: the folder {self.path.parent} does not exist"
@@ -148,6 +157,7 @@ class SqliteStore:
         self._conn = self._connect(setup=True)
         try:
             self._ensure_schema()
+            self._read_conn = self._connect(setup=False)
         except BaseException:
             self._conn.close()
             raise
@@ -178,14 +188,14 @@ class SqliteStore:
 
     def data_version(self) -> int:
         """The current data version: 0 for a store never written to."""
-        with self._lock, self._errors("read the data version"):
-            return _read_version(self._conn)
+        with self._read_lock, self._errors("read the data version"):
+            return _read_version(self._read_conn)
 
     def changes_since(self, version: int) -> Changes:
         """Every division and station whose `changed_in` is above `version`, read in one transaction
         together with the data version they bring the reader to."""
-        with self._lock, self._errors("read the changes"):
-            conn = self._conn
+        with self._read_lock, self._errors("read the changes"):
+            conn = self._read_conn
             conn.execute("BEGIN")
             try:
                 current = _read_version(conn)
@@ -276,13 +286,14 @@ class SqliteStore:
 
     def ping(self) -> None:
         """Raise `StoreError` unless the database file answers a trivial query."""
-        with self._lock, self._errors("answer a ping"):
-            self._conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+        with self._read_lock, self._errors("answer a ping"):
+            self._read_conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
 
     def close(self) -> None:
-        """Close the connection (further use raises `StoreError`)."""
-        with self._lock:
+        """Close the connections (further use raises `StoreError`)."""
+        with self._lock, self._read_lock:
             self._conn.close()
+            self._read_conn.close()
 
     def __enter__(self) -> SqliteStore:
         return self
@@ -300,7 +311,7 @@ class SqliteStore:
         file to WAL mode when it is not yet."""
         with self._errors("open the database"):
             conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+                self.path, timeout=self.lock_timeout, isolation_level=None, check_same_thread=False
             )
             try:
                 if setup:
@@ -357,11 +368,13 @@ class SqliteStore:
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
-        """Turn `sqlite3` errors raised inside into a `StoreError` that says what went wrong where."""
+        """Turn `sqlite3` errors raised inside into a `StoreError` that says what went wrong where
+        (`StoreUnavailable` when another process held the database locked too long)."""
         try:
             yield
         except sqlite3.Error as error:
-            raise StoreError(self._describe(error, action)) from error
+            busy = any(word in str(error) for word in ("database is locked", "database is busy"))
+            raise (StoreUnavailable if busy else StoreError)(self._describe(error, action)) from error
 
     def _describe(self, error: sqlite3.Error, action: str) -> str:
         text = str(error)
@@ -375,8 +388,8 @@ class SqliteStore:
             )
         if "database is locked" in text or "database is busy" in text:
             return (
-                f"{where} could not {action}: another process held the database locked for more than "
-                f"{BUSY_TIMEOUT_SECONDS:.0f} s"
+                f"{where} is busy: another process held it locked for more than {self.lock_timeout:g} s, "
+                f"so it could not {action}; nothing was written, try again"
             )
         if "readonly" in text:
             return f"{where} could not {action}: the file or its folder is read-only"

@@ -10,6 +10,9 @@ from graph_service.domain.model import Division, Station
 
 DEFAULT_STORE_URL = "sqlite:///graph-service.db"
 DEFAULT_BATCH_SIZE = 10_000
+LOCK_TIMEOUT_SECONDS = 2.0
+"""How long a write waits for another writer (another process) to finish before the store reports
+itself busy (`StoreUnavailable`) instead of making its caller wait on."""
 
 
 # Called with the number of rows written so far, after each batch of a write.
@@ -18,6 +21,16 @@ Progress = Callable[[int], None]
 
 class StoreError(Exception):
     """The store could not do what was asked (unreachable, misconfigured, or a failed write)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store is unreachable or busy (another writer holds its lock past the wait allowed):
+    nothing was written, and the same call may be tried again later."""
+
+
+class OutcomeUnknown(StoreError):
+    """The connection was lost while a write was committing: it may or may not have been written
+    (the next catch-up with the store tells)."""
 
 
 class ConflictError(StoreError):

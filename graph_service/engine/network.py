@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from operator import attrgetter
+from operator import add, attrgetter
 from typing import Generic, TypeVar
 
 import networkx as nx
@@ -66,6 +66,12 @@ from graph_service.engine.timeline import (
 
 StationNode = tuple[str, str]
 UNCOVERED_LISTS_KEPT = 16
+SMALL_CHANGE = 64
+"""Up to this many stations a catch-up updates the aggregates in place, one station at a time (cheap
+for a few); more are prepared in bulk beside the live aggregates and swapped in (see `apply`)."""
+DIVISIONS_REBUILT = 1_000
+"""From this many changed divisions on, a catch-up builds a whole new engine from the store beside the
+live one and swaps it in, instead of updating the live one in place."""
 
 
 def station_node(station_id: str) -> StationNode:
@@ -163,13 +169,18 @@ class NetworkEngine:
 
     Build it once from a store (`from_store`), then keep it current with `sync` after every write
     (its own or another process's): `sync` reads only what changed since `version` and updates only
-    the aggregates of the divisions concerned and their ancestors. Every public method takes `lock`.
+    the aggregates of the divisions concerned and their ancestors.
+
+    Locks: every public read takes `lock` (hold it across several reads to see one version). Updates
+    take `updating` first (one updater at a time), read the store and prepare the new aggregates while
+    readers go on, and take `lock` only to swap them in. Never take `updating` while holding `lock`.
     """
 
     def __init__(self) -> None:
         self.graph = nx.DiGraph()
         self.version = 0
         self.lock = threading.RLock()
+        self.updating = threading.RLock()
         self._names: _NameIndex | None = None
         # Recently asked uncovered lists, (code, level, day) -> sorted codes, oldest first; emptied on writes.
         self._uncovered_lists: dict[tuple[str, DivisionLevel, date], list[str]] = {}
@@ -741,14 +752,28 @@ class NetworkEngine:
 
     # --- keeping current -------------------------------------------------------------------------
 
-    def sync(self, store: Store) -> bool:
+    def sync(self, store: Store, written: Changes | None = None) -> bool:
         """Catch up with the store: apply what was written since `version`. True when anything changed.
+
+        `written` is what the caller has just committed: when it is the only write since `version`, it
+        is applied as it is, without reading it back (and not at all when already caught up with).
+        Readers keep being answered from the current version until the next one is complete (see
+        `apply`).
 
         Changes that break a rule, or that touch a record left out at load (see `problems`), and any
         failure to apply them, rebuild the engine from the store instead, so the engine never
         disagrees with the store (a rebuild lists what it left out).
         """
-        with self.lock:
+        with self.updating:
+            if written is not None and not self._stale:
+                if written.version <= self.version:
+                    return False  # caught up with already (by the background catch-up)
+                if written.version == self.version + 1 and self._can_apply(written):
+                    try:
+                        self.apply(written)
+                    except Exception:
+                        self._rebuild_from(store)
+                    return True
             current = store.data_version()
             if current == self.version and not self._stale:
                 return False
@@ -757,6 +782,9 @@ class NetworkEngine:
                 return True
             try:
                 changes = store.changes_since(self.version)  # a row that cannot be read: ValueError
+                if len(changes.divisions) >= DIVISIONS_REBUILT:
+                    self._rebuild_from(store)
+                    return True
                 if not self._can_apply(changes):
                     raise _Unappliable
                 self.apply(changes)
@@ -796,24 +824,141 @@ class NetworkEngine:
         return True
 
     def _replace_with(self, other: NetworkEngine) -> None:
-        self.graph, self.version, self._names = other.graph, other.version, None
-        self.problems, self._root_peaks, self._roots = other.problems, None, None
-        self._uncovered_lists.clear()
+        """Swap in another engine's network (built beside this one), at once for readers."""
+        with self.lock:
+            self.graph, self.version, self._names = other.graph, other.version, None
+            self.problems, self._root_peaks, self._roots = other.problems, None, None
+            self._uncovered_lists.clear()
 
     def apply(self, changes: Changes) -> None:
-        """Apply written records: update the graph and only the aggregates they affect."""
-        with self.lock:
-            self._uncovered_lists.clear()
-            if changes.divisions:  # a move may take a subtree's totals elsewhere: measure again
-                self._roots = self._root_peaks = None
-                self._apply_divisions(changes.divisions)
-            elif self._root_peaks is not None:  # a write adds at most what its stations bring
-                added = _added_totals(changes.stations)
-                self._root_peaks = [peak + more for peak, more in zip(self._root_peaks, added, strict=True)]
-                self._peaks_exact = False
-            for station in changes.stations:
-                self._apply_station(station)
-            self.version = changes.version
+        """Apply written records: update the graph and only the aggregates they affect.
+
+        A few stations (up to `SMALL_CHANGE`) and any division change are applied in place under
+        `lock`, one record at a time. More stations are prepared in bulk without `lock`, as a build
+        does (their per-day changes summed bottom-up, each affected division's timeline rebuilt once
+        from its old one plus those changes), and swapped in under `lock` in one short step; readers
+        see the old version or the new one, never part of it.
+        """
+        with self.updating:
+            if changes.divisions or len(changes.stations) <= SMALL_CHANGE:
+                with self.lock:
+                    self._uncovered_lists.clear()
+                    self._note_peaks(changes)
+                    if changes.divisions:
+                        self._apply_divisions(changes.divisions)
+                    for station in changes.stations:
+                        self._apply_station(station)
+                    self.version = changes.version
+                return
+            with _collector_paused():
+                prepared = self._prepare_stations(changes.stations)
+                with self.lock:
+                    self._swap_in(prepared)
+                    self._uncovered_lists.clear()
+                    self._note_peaks(changes)
+                    self.version = changes.version
+
+    def _note_peaks(self, changes: Changes) -> None:
+        """Keep the roots' peak totals an upper bound (see `_surely_within_limit`) through a change."""
+        if changes.divisions:  # a move may take a subtree's totals elsewhere: measure again
+            self._roots = self._root_peaks = None
+        elif self._root_peaks is not None:  # a write adds at most what its stations bring
+            added = _added_totals(changes.stations)
+            self._root_peaks = [peak + more for peak, more in zip(self._root_peaks, added, strict=True)]
+            self._peaks_exact = False
+
+    def _prepare_stations(self, stations: Sequence[Station]) -> _PreparedStations:
+        """The new records (as graph entries) and the new timelines of every division they affect,
+        computed from the live graph without changing it (callers hold `updating`, so nothing else
+        changes it)."""
+        latest = {station.id: station for station in stations}
+        nodes, pred = self._node, self._pred
+        daily: dict[str, dict[int, list[int]]] = defaultdict(dict)
+        arriving: dict[str, list[Station]] = defaultdict(list)
+        leaving: set[str] = set()
+        # The graph entries of new stations, ready to be dropped in: attributes, out-links (to the
+        # division and the parent) and empty in-links, and the in-links they add to their division
+        # and parent. Rewritten stations are relinked under the lock.
+        new_nodes: dict[StationNode, dict] = {}
+        new_pred: dict[StationNode, dict] = {}
+        rewritten: list[tuple[StationNode, Station]] = []
+        for station in latest.values():
+            node = ("station", station.id)  # station_node(), inline: this loop runs once per row
+            data = nodes.get(node)
+            if data is None:
+                new_nodes[node] = {"station": station}
+                new_pred[node] = {}
+            else:
+                old: Station = data["station"]
+                leaving.add(old.division_code)
+                _add_station_days(daily[old.division_code], old, -1)
+                rewritten.append((node, station))
+            arriving[station.division_code].append(station)
+            _add_station_days(daily[station.division_code], station, +1)
+        for code in leaving.union(arriving):
+            here = [n for n in pred[code] if isinstance(n, tuple)]
+            if here:
+                staying = [nodes[n]["station"] for n in here if n[1] not in latest]
+                change = _coverage_changes(staying + arriving[code])
+                change.subtract(_coverage_changes(nodes[n]["station"] for n in here))
+            else:  # the common case in a large import: the division's first stations
+                change = _coverage_changes(arriving[code])
+            column = COVERED_COLUMN[nodes[code]["division"].level]
+            for day, n in change.items():
+                if n:
+                    _add_full(daily[code], day, ((column, n),))
+        # Bottom-up, one level at a time: each division's changes are complete once its children's
+        # are merged in, so its new timeline is built once.
+        by_rank: list[list[str]] = [[] for _ in DivisionLevel]
+        for code in daily:
+            by_rank[nodes[code]["division"].level.rank].append(code)
+        timelines: list[tuple[dict, Timeline | None]] = []
+        for rank in reversed(range(len(by_rank))):
+            for code in by_rank[rank]:
+                data = nodes[code]
+                changes = daily[code]
+                timelines.append((data, _with_changes(data["timeline"], changes)))
+                parent_code = data["division"].parent_code
+                if parent_code is not None:
+                    if parent_code not in daily:
+                        by_rank[nodes[parent_code]["division"].level.rank].append(parent_code)
+                    _merge_daily(daily[parent_code], changes)
+        new_succ: dict[StationNode, dict] = {}
+        back_links: list[tuple[dict, StationNode, dict]] = []
+        for node, attributes in new_nodes.items():
+            station = attributes["station"]
+            out = new_succ[node] = {station.division_code: {}}
+            back_links.append((pred[station.division_code], node, out[station.division_code]))
+            if station.parent_id is not None:
+                parent = station_node(station.parent_id)
+                out[parent] = {}
+                back_links.append(
+                    (new_pred[parent] if parent in new_pred else pred[parent], node, out[parent])
+                )
+        return _PreparedStations(new_nodes, new_succ, new_pred, back_links, rewritten, timelines)
+
+    def _swap_in(self, prepared: _PreparedStations) -> None:
+        """Put prepared stations and timelines into the graph (callers hold `lock`): a few dict
+        updates and one pass over the links and timelines, no computing."""
+        nodes, succ, pred = self._node, self.graph._succ, self.graph._pred
+        nodes.update(prepared.new_nodes)
+        succ.update(prepared.new_succ)
+        pred.update(prepared.new_pred)
+        for into, node, data in prepared.back_links:
+            into[node] = data
+        links: list[tuple[StationNode, str | StationNode]] = []
+        for node, station in prepared.rewritten:
+            nodes[node]["station"] = station
+            out = succ[node]
+            for head in out:
+                del pred[head][node]
+            out.clear()
+            links.append((node, station.division_code))
+            if station.parent_id is not None:
+                links.append((node, station_node(station.parent_id)))
+        _add_edges_in_bulk(self.graph, links)
+        for data, timeline in prepared.timelines:
+            data["timeline"] = timeline
 
     def _apply_divisions(self, divisions: Sequence[Division]) -> None:
         graph, nodes = self.graph, self.graph.nodes
@@ -895,6 +1040,85 @@ class NetworkEngine:
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True, slots=True)
+class _PreparedStations:
+    """Stations ready to go into the graph (new nodes with their attributes and links, and the links
+    to add to the nodes they point at; rewritten ones), and the new timeline for the attributes of
+    every division they affect."""
+
+    new_nodes: dict[StationNode, dict]
+    new_succ: dict[StationNode, dict]
+    new_pred: dict[StationNode, dict]
+    back_links: list[tuple[dict, StationNode, dict]]
+    rewritten: list[tuple[StationNode, Station]]
+    timelines: list[tuple[dict, Timeline | None]]
+
+
+def _add_station_days(daily: dict[int, list[int]], station: Station, sign: int) -> None:
+    """Add what a station brings (sign +1) or takes away (-1) to full-width per-day changes."""
+    if station.opened_on is None:
+        return
+    column = STATION_COLUMN[station.level]
+    days = [(station.opened_on.toordinal(), sign)]
+    if station.closed_on is not None:
+        days.append((station.closed_on.toordinal(), -sign))
+    for day, way in days:
+        row = daily.get(day)
+        if row is None:
+            row = daily[day] = [0] * WIDTH
+        row[column] += way
+        row[STAFF] += way * station.staff
+        row[CERTIFIED_STAFF] += way * station.certified_staff
+        row[VOLUNTEERS] += way * station.volunteers
+
+
+def _with_changes(timeline: Timeline | None, changes: dict[int, list[int]]) -> Timeline | None:
+    """A new timeline: `timeline` (left unchanged) plus full-width per-day `changes`, in one merge
+    of the two day lists (rows before the first change are copied whole). Exact at any size: a total
+    that does not fit the timeline's 64-bit rows is rebuilt with Python integers."""
+    if not changes:
+        return timeline
+    if timeline is None or not len(timeline):
+        return Timeline.from_daily_changes(changes)
+    try:
+        return _merged(timeline, changes)
+    except OverflowError:
+        combined = dict(timeline.daily_changes())
+        _merge_daily(combined, changes)
+        return Timeline.from_daily_changes(combined)
+
+
+def _merged(timeline: Timeline, changes: dict[int, list[int]]) -> Timeline:
+    """`_with_changes` for a timeline with rows, in the kind of rows it has."""
+    old_days, old_rows = timeline.days, timeline.rows
+    change_days = sorted(changes)
+    start = bisect_left(old_days, change_days[0])
+    days, rows = old_days[:start], old_rows[: start * WIDTH]
+    carry: Sequence[int] = ZERO_ROW  # the changes summed up to the current day
+    before: Sequence[int] = rows[-WIDTH:] if start else ZERO_ROW  # the old totals on the current day
+    i, j, n, m = start, 0, len(old_days), len(change_days)
+    while i < n or j < m:
+        old_day = old_days[i] if i < n else None
+        change_day = change_days[j] if j < m else None
+        if change_day is None or (old_day is not None and old_day <= change_day):
+            day = old_day
+            before = old_rows[i * WIDTH : (i + 1) * WIDTH]
+            i += 1
+            if change_day == day:
+                carry = list(map(add, carry, changes[day]))
+                j += 1
+        else:
+            day = change_day
+            carry = list(map(add, carry, changes[day]))
+            j += 1
+        days.append(day)
+        rows.extend(map(add, before, carry))
+    merged = Timeline()
+    merged.days, merged.rows = days, rows
+    return merged
+
+
 _CODE, _NAME, _PARENT_CODE = attrgetter("code"), attrgetter("name"), attrgetter("parent_code")
 _ID, _DIVISION_CODE, _PARENT_ID = attrgetter("id"), attrgetter("division_code"), attrgetter("parent_id")
 _UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
@@ -903,12 +1127,15 @@ _UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVEL
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: a build allocates millions of small containers and frees
-    none, and the collector would rescan the growing heap again and again for nothing."""
+    none, and the collector would rescan the growing heap again and again for nothing. What is left
+    afterwards is frozen (`gc.freeze`: never scanned again), so no later collection, on whatever
+    thread, pauses the process for a full pass over the network (over a second at national scale)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if collecting:
             gc.enable()
 

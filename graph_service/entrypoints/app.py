@@ -1,24 +1,29 @@
 """The HTTP side of the GraphQL service (spec §5), as a Starlette app.
 
 Routes: POST /graphql runs a query or mutation; GET /graphql serves GraphiQL; GET /healthz answers
-while the process is up; GET /readyz answers 200 when the store is reachable and the engine loaded,
-503 otherwise; its body lists the stored rows that break the rules (left out of every answer).
+while the process is up (it waits for nothing); GET /readyz answers 200 when the store answered the
+last catch-up, 503 with the reason otherwise; its body lists the stored rows that break the rules
+(left out of every answer).
 
 Every request gets an id (a uuid), sent back in the `X-Request-Id` header. Every error a client sees
 is GraphQL-shaped and carries `extensions.code` (spec §5) and `extensions.requestId`; an unexpected
 exception becomes INTERNAL with a fixed message, and is logged with the request id and its traceback.
-Bad input is never answered with HTTP 500. Each request refreshes the service once (so writes by
-other processes are seen), is answered from the response cache when the same query was answered on
-the same data version and day, and otherwise runs in a worker thread, since store calls block.
+Bad input is never answered with HTTP 500; a response whose errors are all UNAVAILABLE (the store is
+busy or unreachable) is HTTP 503 with `Retry-After`. A request is answered from the response cache
+when the same query was answered on the same data version and day, and otherwise runs in a worker
+thread. No request touches the store to read: while the app runs (its lifespan), a `Follower` thread
+catches up with other processes' writes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, nullcontext
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -36,11 +41,11 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from graph_service.adapters.store import StoreError
 from graph_service.domain.validation import Problem
 from graph_service.entrypoints.graphql_schema import GraphQLContext, camel_case, schema
 from graph_service.service_layer.auth import Principal, read_token
-from graph_service.service_layer.errors import BadUserInput, ServiceError, Unauthenticated
+from graph_service.service_layer.errors import BadUserInput, ServiceError, Unauthenticated, Unavailable
+from graph_service.service_layer.following import Follower
 from graph_service.service_layer.services import NetworkService
 
 logger = logging.getLogger("graph_service.graphql")
@@ -71,23 +76,44 @@ class RequestRefused(Exception):
 
 
 def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
-    """The Starlette app serving `service` (already opened, its engine loaded)."""
+    """The Starlette app serving `service` (already opened, its engine loaded). While it runs (its
+    lifespan), a `Follower` keeps the engine caught up with other processes' writes."""
     from graph_service.entrypoints import dashboard
 
     endpoint = GraphQLEndpoint(service, max_body_bytes)
+    follower = Follower(service)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        follower.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(follower.stop)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        """Ready when the store answers and the engine holds the network, caught up with the store."""
-        try:
-            await run_in_threadpool(_check_ready, service)
-        except Exception:
-            logger.warning("readiness check failed (request %s)", _request_id(request), exc_info=True)
+        """Ready when the store answered the follower's last catch-up (without a running follower, as
+        under a test client without lifespan, one catch-up is made now); 503 with the reason if not."""
+        if not follower.running:
+            try:
+                await run_in_threadpool(follower.check)
+            except Exception:
+                logger.warning("readiness check failed (request %s)", _request_id(request), exc_info=True)
+        problem, since = follower.problem, follower.failing_since
+        if problem is not None:
+            failing = datetime.fromtimestamp(since or time.time(), UTC).isoformat(timespec="seconds")
             return JSONResponse(
-                {"status": "unavailable", "reason": "the store does not answer or the network cannot load"},
+                {
+                    "status": "unavailable",
+                    "reason": f"{problem} (since {failing}); reads are answered from the data version "
+                    f"{service.engine.version}, writes are refused with UNAVAILABLE",
+                    "dataVersion": service.engine.version,
+                },
                 503,
+                headers={"Retry-After": str(Unavailable.retry_after)},
             )
         problems = service.engine.problems
         return JSONResponse(
@@ -100,7 +126,7 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
             }
         )
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", endpoint.respond, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
@@ -108,7 +134,10 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
             *dashboard.routes(service, endpoint._principal),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
+        lifespan=lifespan,
     )
+    app.state.follower = follower
+    return app
 
 
 class RequestIdMiddleware:
@@ -133,12 +162,6 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-def _check_ready(service: NetworkService) -> None:
-    """Raise unless the store answers and the engine can catch up with it."""
-    service.store.ping()
-    service.refresh(force=True)
-
-
 def _request_id(request: Request) -> str:
     return getattr(request.state, "request_id", None) or str(uuid.uuid4())
 
@@ -160,11 +183,6 @@ class GraphQLEndpoint:
         try:
             payload = await self._read_payload(request)
             principal = self._principal(request)
-            try:
-                self.service.refresh()
-            except StoreError:
-                logger.exception("the store failed during request %s", request_id)
-                return JSONResponse({"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}, 503)
             cached = self.responses.get(
                 _operation_key(payload), self.service.engine.version, self.service.today()
             )
@@ -180,7 +198,8 @@ class GraphQLEndpoint:
         except Exception:
             logger.exception("unexpected error handling request %s", request_id)
             return JSONResponse({"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}, 500)
-        response = JSONResponse(body, status)
+        retry = _unavailable_headers(body)
+        response = JSONResponse(body, 503 if retry else status, headers=retry)
         if version is not None:
             self.responses.put(_operation_key(payload), version, self.service.today(), response.body)
         return response
@@ -249,10 +268,12 @@ class GraphQLEndpoint:
         """Run the operation (in a worker thread): the HTTP status, the body, and the data version
         the answer may be kept for (None: not to be kept: a mutation, or an answer with errors).
 
-        The engine's lock is held throughout, so every field of one response sees one version of the
-        network, even while another request writes.
+        For a query the engine's lock is held throughout, so every field of one response sees one
+        version of the network, even while another request writes. A mutation does not hold it: it
+        may wait for the store, and reads must not wait with it.
         """
-        with self.service.engine.lock:
+        is_query = _is_query(payload["query"], payload["operation_name"])
+        with self.service.engine.lock if is_query else nullcontext():
             version = self.service.engine.version
             context = GraphQLContext(
                 self.service, principal, request_id, self.service.today(), payload["operation_name"]
@@ -274,7 +295,7 @@ class GraphQLEndpoint:
             body["data"] = result.data
         if errors:
             body["errors"] = [format_error(error, request_id) for error in errors]
-        keep = not errors and not changed and _is_query(payload["query"], payload["operation_name"])
+        keep = not errors and not changed and is_query
         return 200, body, version if keep else None
 
 
@@ -388,6 +409,13 @@ def _operation_problem(error: Exception) -> str:
     if isinstance(error, CannotGetOperationTypeError):
         return "the document must hold one operation, or name the one to run in operationName"
     return "the request has no query"
+
+
+def _unavailable_headers(body: Mapping[str, Any]) -> dict[str, str]:
+    """`Retry-After` when the body has errors and all are UNAVAILABLE (sent as HTTP 503), else none."""
+    errors = body.get("errors") or ()
+    codes = {(error.get("extensions") or {}).get("code") for error in errors}
+    return {"Retry-After": str(Unavailable.retry_after)} if codes == {Unavailable.code} else {}
 
 
 def _error(message: str, code: str, request_id: str) -> dict[str, Any]:

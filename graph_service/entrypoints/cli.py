@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from graph_service.adapters.store import DEFAULT_STORE_URL, StoreError
+from graph_service.adapters.store import DEFAULT_STORE_URL, OutcomeUnknown, StoreError
 from graph_service.domain.levels import DIVISION_LEVELS, DivisionLevel
 from graph_service.domain.validation import code_problem, name_problem, parse_date
 from graph_service.entrypoints import exports as gap_list
@@ -34,7 +34,7 @@ from graph_service.service_layer.auth import (
     parse_duration,
     secret_problem,
 )
-from graph_service.service_layer.errors import BadUserInput, NotFound, ServiceError
+from graph_service.service_layer.errors import BadUserInput, NotFound, ServiceError, Unavailable
 from graph_service.service_layer.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -106,8 +106,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
             follow=False,
             progress=bar.update if bar.enabled else None,
         )
+    except Unavailable as error:  # the store's own words say what is busy or unreachable, and where
+        raise Failed(f"{source} was not imported, nothing was written: {error.__cause__ or error}") from error
     except ServiceError as error:
         raise Failed(f"{source} was not imported, nothing was written: {error.message}") from error
+    except OutcomeUnknown as error:
+        raise Failed(f"{source}: {error}") from error
     except StoreError as error:
         raise Failed(f"{source} was not imported, nothing was written: {error}") from error
     finally:

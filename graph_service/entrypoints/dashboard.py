@@ -29,11 +29,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from graph_service.adapters.store import StoreError
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.validation import parse_date
 from graph_service.entrypoints import exports
-from graph_service.entrypoints.app import INTERNAL, INTERNAL_MESSAGE, RequestRefused, _error, _request_id
+from graph_service.entrypoints.app import RequestRefused, _error, _request_id
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.errors import (
     BadUserInput,
@@ -41,6 +40,7 @@ from graph_service.service_layer.errors import (
     NotFound,
     ServiceError,
     Unauthenticated,
+    Unavailable,
 )
 from graph_service.service_layer.services import NetworkService
 
@@ -48,7 +48,13 @@ STATIC_PACKAGE = "graph_service.entrypoints"
 STATIC_DIR = "static"
 EXPORT_LEVELS = tuple(str(level) for level in DivisionLevel if level is not DivisionLevel.PROVINCE)
 DOWNLOAD_FORMATS = ("csv", "xlsx")
-_STATUS = {BadUserInput.code: 400, Unauthenticated.code: 401, Forbidden.code: 403, NotFound.code: 404}
+_STATUS = {
+    BadUserInput.code: 400,
+    Unauthenticated.code: 401,
+    Forbidden.code: 403,
+    NotFound.code: 404,
+    Unavailable.code: 503,
+}
 """The HTTP status of a service error refusing an export."""
 
 PrincipalOf = Callable[[Request], Principal | None]
@@ -85,9 +91,9 @@ def routes(service: NetworkService, principal_of: PrincipalOf) -> list[BaseRoute
             return JSONResponse(body, refused.status, headers=refused.headers)
         except ServiceError as error:
             status = _STATUS.get(error.code, 500)
-            return JSONResponse({"errors": [_error(error.message, error.code, request_id)]}, status)
-        except StoreError:
-            return JSONResponse({"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}, 503)
+            headers = {"Retry-After": str(Unavailable.retry_after)} if error.code == Unavailable.code else {}
+            body = {"errors": [_error(error.message, error.code, request_id)]}
+            return JSONResponse(body, status, headers=headers)
 
     files = PackageFiles()
 
@@ -200,8 +206,7 @@ def _bad(message: str) -> RequestRefused:
 def _export(service: NetworkService, query: tuple[str, DivisionLevel, date | None, str]) -> Response:
     """The gap list file (in a worker thread: store and engine calls block)."""
     under, level, as_of, format = query
-    service.refresh()
-    with service.engine.lock:
+    with service.engine.lock:  # the app's Follower keeps the engine caught up with the store
         day = as_of or service.today()
         rows = exports.uncovered_rows(service, under, level, day)
         data, _count = exports.xlsx_bytes(rows) if format == "xlsx" else exports.csv_bytes(rows)

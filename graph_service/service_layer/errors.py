@@ -49,3 +49,11 @@ class Conflict(ServiceError):
     """A stale `expectedVersion`, a duplicate id, or another writer got there first."""
 
     code = "CONFLICT"
+
+
+class Unavailable(ServiceError):
+    """The store is unreachable or busy: nothing was written, and the request may be sent again
+    (after about `retry_after` seconds)."""
+
+    code = "UNAVAILABLE"
+    retry_after = 2

@@ -1,22 +1,32 @@
 """The use cases of the service: reading the network on a day, changing stations, importing files.
 
-`NetworkService` owns one store and the engine built from it. Reads answer from the engine; call
-`refresh()` once per request first, so another process's writes are seen. Every write is validated
-whole, access-checked, written in one store transaction, then applied to the engine, so the very
-next read reflects it.
+`NetworkService` owns one store and the engine built from it. Reads answer from the engine and never
+touch the store; `refresh()` catches up with another process's writes (a server calls it from a
+background thread: `service_layer.following`). Every write is validated whole, access-checked, written
+in one store transaction, then applied to the engine, so the very next read reflects it. A store that
+is busy or unreachable makes a write fail with `Unavailable` (nothing written, safe to retry).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from graph_service.adapters.store import ConflictError, Progress, Store, open_store
+from graph_service.adapters.store import (
+    Changes,
+    ConflictError,
+    Progress,
+    Store,
+    StoreUnavailable,
+    open_store,
+)
 from graph_service.domain import calendar
 from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
@@ -37,8 +47,17 @@ from graph_service.domain.validation import (
 from graph_service.engine import LevelCoverage, NetworkEngine
 from graph_service.engine.network import SumExcess
 from graph_service.service_layer.auth import Principal, Role
-from graph_service.service_layer.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
+from graph_service.service_layer.errors import (
+    BadUserInput,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
 from graph_service.service_layer.settings import Settings
+
+logger = logging.getLogger("graph_service.service")
 
 STATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Station)) - {"version"}
 
@@ -83,17 +102,20 @@ class NetworkService:
     def close(self) -> None:
         self.store.close()
 
-    def refresh(self, *, force: bool = False) -> None:
+    def refresh(self, *, force: bool = False, written: Changes | None = None) -> bool:
         """Catch up with writes made since the engine last looked (by this process or another).
 
         Asks the store at most once per `settings.refresh_interval` seconds unless `force` is true;
-        the service's own writes always force it, so they show in the very next read.
+        the service's own writes always force it, so they show in the very next read. `written` is
+        what this service has just committed (applied without reading it back when nothing else was
+        written meanwhile). True when the engine changed.
         """
         now = time.monotonic()
         if not force and now - self._refreshed_at < self.settings.refresh_interval:
-            return
-        self.engine.sync(self.store)
+            return False
+        changed = self.engine.sync(self.store, written)
         self._refreshed_at = now
+        return changed
 
     def today(self) -> date:
         return self.settings.today()
@@ -269,11 +291,18 @@ class NetworkService:
 
     def _write_stations(self, stations: Sequence[Station], expected: Mapping[str, int | None]) -> None:
         try:
-            self.store.upsert_stations(stations, expected)
+            with _store_busy_is_unavailable():
+                version = self.store.upsert_stations(stations, expected)
         except ConflictError as error:
-            self.refresh(force=True)
+            self._catch_up_after_write()
             raise Conflict(str(error)) from error
-        self.refresh(force=True)
+        self._catch_up_after_write(Changes(version, stations=list(stations)))
+
+    def _catch_up_after_write(self, written: Changes | None = None) -> None:
+        """Bring the engine up to the store after a write (committed or not); if the store cannot be
+        read just now, the background catch-up (or the next write) does it later."""
+        with suppress(StoreUnavailable):
+            self.refresh(force=True, written=written)
 
     # --- imports ---------------------------------------------------------------------------------
 
@@ -320,7 +349,10 @@ class NetworkService:
             report,
             dry_run,
             follow,
-            lambda: self.store.upsert_stations(to_write, expected, **_per_batch(progress, len(to_write))),
+            lambda: Changes(
+                self.store.upsert_stations(to_write, expected, **_per_batch(progress, len(to_write))),
+                stations=to_write,
+            ),
         )
 
     def import_divisions(
@@ -355,7 +387,10 @@ class NetworkService:
             report,
             dry_run,
             follow,
-            lambda: self.store.upsert_divisions(to_write, **_per_batch(progress, len(to_write))),
+            lambda: Changes(
+                self.store.upsert_divisions(to_write, **_per_batch(progress, len(to_write))),
+                divisions=to_write,
+            ),
         )
 
     def _sum_problems(
@@ -404,20 +439,22 @@ class NetworkService:
         return sorted(problems, key=lambda problem: problem.row)
 
     def _apply_import(
-        self, report: ImportReport, dry_run: bool, follow: bool, write: Callable[[], int]
+        self, report: ImportReport, dry_run: bool, follow: bool, write: Callable[[], Changes]
     ) -> ImportReport:
-        """Run an import's `write` unless it is a dry run or nothing changed; a conflict writes nothing."""
+        """Run an import's `write` (which returns what it wrote) unless it is a dry run or nothing
+        changed; a conflict writes nothing."""
         if dry_run or not (report.created or report.updated):
             report.applied = not dry_run
             return report
         try:
-            write()
+            with _store_busy_is_unavailable():
+                written = write()
         except ConflictError as error:
-            self.refresh(force=True)
+            self._catch_up_after_write()
             raise Conflict(f"{error}; nothing was written, try again") from error
         report.applied = True
         if follow:
-            self.refresh(force=True)
+            self._catch_up_after_write(written)
         return report
 
 
@@ -433,6 +470,20 @@ def _excess_message(excess: SumExcess, engine: NetworkEngine) -> str:
 
 
 R = TypeVar("R", Division, Station)
+
+
+UNAVAILABLE_MESSAGE = "the store is busy or cannot be reached just now; nothing was written, try again"
+
+
+@contextmanager
+def _store_busy_is_unavailable() -> Iterator[None]:
+    """Turn the store's "busy or unreachable, nothing written" into the service's `Unavailable` (whose
+    message names no host: the store's own is logged)."""
+    try:
+        yield
+    except StoreUnavailable as error:
+        logger.warning("a write failed, nothing written: %s", error)
+        raise Unavailable(UNAVAILABLE_MESSAGE) from error
 
 
 def _compare(

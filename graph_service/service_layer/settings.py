@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from graph_service.adapters.store import DEFAULT_BATCH_SIZE, DEFAULT_STORE_URL
 
-# Another process's writes are seen within this many seconds by default; asking the store on every
-# request would cost a query per request (a Bolt round trip on Neo4j) for answers the cache already has.
+# How often a server's catch-up thread asks the store whether another process wrote (seconds): such
+# writes are seen within this plus the time to apply them. Requests themselves never ask the store.
 DEFAULT_REFRESH_INTERVAL = 0.1
 
 
@@ -26,7 +26,8 @@ class Settings:
     jwt_secret: str | None = None
     public_read: bool = True
     batch_size: int = DEFAULT_BATCH_SIZE
-    # How stale another process's writes may be before a request asks the store again (seconds).
+    # Seconds between two questions of the catch-up thread to the store (and the least time between two
+    # catch-ups `NetworkService.refresh` makes when not forced).
     refresh_interval: float = 0.0
 
     @classmethod

@@ -1,0 +1,103 @@
+"""Catching up with other processes' writes in the background, and knowing whether the store answers.
+
+A server runs one `Follower` beside its requests: a daemon thread that asks the store for its data
+version every `settings.refresh_interval` seconds and, when another process has written, applies the
+changes to the engine (`NetworkService.refresh`). Requests never wait for it: they are answered from
+the engine's last complete version, and the engine swaps the next one in at once (see
+`NetworkEngine.apply`).
+
+When the store fails, the follower keeps trying, with doubling pauses up to `MAX_PAUSE` seconds, and
+says why in `problem` (what `/readyz` reports); the first answer again clears it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from graph_service.adapters.store import StoreError, StoreUnavailable
+from graph_service.service_layer.services import NetworkService
+
+logger = logging.getLogger("graph_service.following")
+
+MIN_PAUSE = 0.01
+"""The shortest pause between two questions to the store (a refresh interval of 0 means this)."""
+MAX_PAUSE = 1.0
+"""The longest pause between two tries while the store fails."""
+
+
+class Follower:
+    """Keeps one service's engine caught up with its store from a background thread."""
+
+    def __init__(self, service: NetworkService) -> None:
+        self.service = service
+        self.problem: str | None = None
+        """Why the store could not be read on the last try, fit for clients (None: it answered)."""
+        self.failing_since: float | None = None
+        """Since when (a Unix time) the tries have failed."""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Start following (once; starting again does nothing)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="graph-service-follower", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop following and wait for the thread to end (a catch-up under way is finished first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def check(self) -> None:
+        """Catch up once, now, and record how it went (what the thread does on each round)."""
+        started, version = time.monotonic(), self.service.engine.version
+        try:
+            changed = self.service.refresh(force=True)
+        except StoreUnavailable as error:
+            self._failed("the store is busy or cannot be reached", error)
+            raise
+        except StoreError as error:
+            self._failed("the store cannot be read (see the server log)", error)
+            raise
+        except Exception as error:  # a bug must not end the thread: say so and keep trying
+            self._failed("catching up with the store failed (see the server log)", error)
+            raise
+        if changed:
+            logger.info(
+                "caught up from data version %d to %d in %.3f s",
+                version,
+                self.service.engine.version,
+                time.monotonic() - started,
+            )
+        if self.problem is not None:
+            logger.warning("the store answers again")
+        self.problem = None
+        self.failing_since = None
+
+    def _failed(self, reason: str, error: Exception) -> None:
+        """Record a failed try: `reason` for clients (no hosts, no internals), `error` for the log."""
+        if self.problem is None:
+            logger.warning("%s: %s", reason, error, exc_info=not isinstance(error, StoreError))
+            self.failing_since = time.time()
+        self.problem = reason
+
+    def _run(self) -> None:
+        normal = max(self.service.settings.refresh_interval, MIN_PAUSE)
+        pause = normal
+        while not self._stop.wait(pause):
+            try:
+                self.check()
+            except Exception:  # recorded in `problem` by `check`
+                pause = min(max(pause * 2, 0.1), MAX_PAUSE)
+            else:
+                pause = normal

@@ -1,0 +1,74 @@
+"""The stores' side of failures: busy and unreachable are `StoreUnavailable` (nothing written, safe to
+retry), found out within about the lock wait, and transient Neo4j errors are retried with backoff."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from graph_service.adapters import neo4j_store
+from graph_service.adapters.neo4j_store import Neo4jStore
+from graph_service.adapters.sqlite_store import SqliteStore
+from graph_service.adapters.store import StoreUnavailable
+from graph_service.domain.levels import DivisionLevel
+from graph_service.domain.model import Division
+
+
+def test_a_sqlite_write_behind_another_writer_gives_up_after_the_lock_wait(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path / 'store.db'}", lock_timeout=0.3)
+    other = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        with pytest.raises(
+            StoreUnavailable, match="busy: another process held it locked for more than 0.3 s"
+        ):
+            store.upsert_divisions([Division("52", "贵州省", DivisionLevel.PROVINCE)])
+        assert time.monotonic() - started < 2
+        # Reads do not wait for the writer, nor for the write waiting behind it.
+        assert store.data_version() == 0
+        assert store.changes_since(0).divisions == []
+        other.execute("ROLLBACK")
+        assert store.upsert_divisions([Division("52", "贵州省", DivisionLevel.PROVINCE)]) == 1
+    finally:
+        other.close()
+        store.close()
+
+
+def test_an_unreachable_neo4j_is_unavailable_after_retrying_for_about_two_seconds() -> None:
+    store = Neo4jStore("bolt://127.0.0.1:9", batch_size=10)
+    try:
+        for call in (store.data_version, store.ping, lambda: store.changes_since(0)):
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable, match="cannot reach Neo4j at bolt://127.0.0.1:9"):
+                call()
+            assert 1 < time.monotonic() - started < 6
+    finally:
+        store.close()
+
+
+def test_transient_failures_are_retried_with_doubling_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(neo4j_store.time, "sleep", pauses.append)
+    attempts: list[int] = []
+
+    def flaky() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise neo4j_store._Transient("deadlock")
+        return "done"
+
+    assert neo4j_store._retrying(flaky) == "done"
+    assert pauses == [0.1, 0.2]
+
+    def busy() -> None:
+        attempts.append(1)
+        raise StoreUnavailable("another writer held the lock")  # already waited: not retried
+
+    attempts.clear()
+    with pytest.raises(StoreUnavailable):
+        neo4j_store._retrying(busy)
+    assert len(attempts) == 1

@@ -11,12 +11,18 @@ from graph_service.domain.levels import DivisionLevel, StationLevel, StationStat
 
 @dataclass(frozen=True, slots=True)
 class Division:
-    """One administrative division; `parent_code` is None only for a root (a province)."""
+    """One administrative division; `parent_code` is None only for a root (a province).
+
+    `valid_from`/`valid_to` bound the days it exists (spec §6; either may be None, meaning unbounded):
+    see `graph_service.domain.validity.is_valid_on`.
+    """
 
     code: str
     name: str
     level: DivisionLevel
     parent_code: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

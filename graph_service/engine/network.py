@@ -586,6 +586,18 @@ class NetworkEngine:
                 for level in data["division"].level.levels_below
             ]
 
+    def coverage_trend(self, code: str, level: DivisionLevel, days: Iterable[date]) -> list[LevelCoverage]:
+        """The coverage of one level below the division on each of `days`: one lookup per day."""
+        with self.lock:
+            data = self.graph.nodes[code]
+            timeline: Timeline | None = data["timeline"]
+            total = data["totals"][level.rank - 1]
+            column = COVERED_COLUMN[level]
+            return [
+                LevelCoverage(level, total, timeline.value_at(day.toordinal(), column) if timeline else 0)
+                for day in days
+            ]
+
     def rollup(self, code: str, day: date) -> Rollup:
         """The stations active on `day` in the division's subtree: counts per level and staff sums."""
         with self.lock:

@@ -51,7 +51,6 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -98,7 +97,6 @@ _ACCEPTED: Mapping[str, tuple[str, int]] = {
 """Each media range the service can answer, with the media type it answers in and its preference
 among ranges of equal quality (the more specific first)."""
 _ALLOWED_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
-_GRAPHIQL_HTML = get_graphql_ide_html("graphiql")
 
 
 class RequestRefused(Exception):
@@ -117,6 +115,8 @@ class RequestRefused(Exception):
 def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
     """The Starlette app serving `service` (already opened, its engine loaded). While it runs (its
     lifespan), a `Follower` keeps the engine caught up with other processes' writes."""
+    from graph_service.entrypoints import dashboard
+
     endpoint = GraphQLEndpoint(service, max_body_bytes)
     follower = Follower(service)
 
@@ -181,6 +181,7 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
             Route("/graphql", endpoint.respond, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *dashboard.routes(service, endpoint._principal),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -245,7 +246,9 @@ class GraphQLEndpoint:
 
     async def respond(self, request: Request) -> Response:
         if request.method == "GET":
-            return HTMLResponse(_GRAPHIQL_HTML)
+            from graph_service.entrypoints.dashboard import graphiql_html
+
+            return HTMLResponse(graphiql_html())
         request_id = _request_id(request)
         media_type = JSON
         try:

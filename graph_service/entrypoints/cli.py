@@ -11,6 +11,7 @@ could not be used; 2 a usage error (bad arguments, a file that cannot be read, a
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
 import json
 import os
@@ -23,8 +24,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from graph_service.adapters.store import DEFAULT_STORE_URL, OutcomeUnknown, StoreError
 from graph_service.domain.levels import DIVISION_LEVELS, DivisionLevel
-from graph_service.domain.model import Division
 from graph_service.domain.validation import code_problem, name_problem, parse_date
+from graph_service.entrypoints import exports as gap_list
 from graph_service.entrypoints.csv_out import write_csv
 from graph_service.entrypoints.progress import ProgressBar
 from graph_service.service_layer.auth import (
@@ -52,9 +53,8 @@ EXIT_USAGE = 2
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_TTL = "8h"
-EXPORT_PAGE_SIZE = 5_000
-EXPORT_COLUMNS = ("code", "name", "level", "path")
-PATH_SEPARATOR = " / "
+EXPORT_COLUMNS = gap_list.EXPORT_COLUMNS
+PATH_SEPARATOR = gap_list.PATH_SEPARATOR
 AUDIT_COLUMNS = ("at", "actor", "role", "operation", "target", "before", "after")
 """The audit command's CSV columns and JSON keys: the fields of GraphQL's AuditEntry."""
 AUDIT_PAGE_SIZE = 5_000
@@ -89,8 +89,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         app = create_app(service)
         _note(
-            f"serving {service.settings.store_url} on http://{args.host}:{args.port} "
-            f"(GraphiQL: http://{args.host}:{args.port}/graphql); Ctrl-C stops"
+            f"serving {service.settings.store_url} on http://{args.host}:{args.port}/ (the dashboard; "
+            f"GraphiQL: http://{args.host}:{args.port}/graphql); Ctrl-C stops"
         )
         uvicorn.run(app, host=args.host, port=args.port)
     finally:
@@ -138,13 +138,14 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_export_uncovered(args: argparse.Namespace) -> int:
     level = DivisionLevel(args.level)
+    if args.format == "xlsx" and args.output is None:
+        raise UsageError("--format xlsx writes a binary file: name it with --output FILE")
     service = _open_service(args.store)
     try:
         day = args.as_of or service.today()
         try:
             under = service.require_division(args.under)
-            pages = _uncovered_pages(service, args.under, level, day)
-            first_page = next(pages)
+            rows = gap_list.uncovered_rows(service, args.under, level, day)
         except NotFound as error:
             raise Failed(
                 f"{error.message} in {service.settings.store_url} (seed the divisions first, "
@@ -152,13 +153,12 @@ def cmd_export_uncovered(args: argparse.Namespace) -> int:
             ) from error
         except BadUserInput as error:
             raise UsageError(error.message) from error
-        rows = _export_rows(service, first_page, pages)
-        writer = _write_json if args.format == "json" else _write_csv
-        count = writer(rows, sys.stdout)
+        count = _write_export(rows, args.format, args.output)
     finally:
         service.close()
     plural = _PLURAL[level]
-    _note(f"{count:,} uncovered {plural} under {under.code} {under.name} on {day.isoformat()}")
+    where = f" to {args.output}" if args.output is not None else ""
+    _note(f"{count:,} uncovered {plural} under {under.code} {under.name} on {day.isoformat()}{where}")
     return EXIT_OK
 
 
@@ -179,6 +179,29 @@ def cmd_audit(args: argparse.Namespace) -> int:
     when = f" since {args.since.isoformat()}" if args.since else ""
     _note(f"{count:,} audit {'entry' if count == 1 else 'entries'}{where}{when}, newest first")
     return EXIT_OK
+
+
+def _write_export(rows: Iterator[gap_list.ExportRow], format: str, output: str | None) -> int:
+    """Write the rows in `format` to standard output, or whole to the file `output` (no partial file
+    is left when writing fails); returns the row count."""
+    if output is None:
+        writer = gap_list.write_json if format == "json" else gap_list.write_csv
+        return writer(rows, sys.stdout)
+    if format == "xlsx":
+        data, count = gap_list.xlsx_bytes(rows)
+    else:
+        text = io.StringIO()
+        count = (gap_list.write_json if format == "json" else gap_list.write_csv)(rows, text)
+        data = text.getvalue().encode("utf-8")
+    path = Path(output)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {output}: {error.strerror or error}") from error
+    return count
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -317,19 +340,6 @@ def _print_rejection(source: str, kind: str, report: ImportReport, *, dry_run: b
     sys.stderr.write("\n".join(lines) + "\n")
 
 
-def _uncovered_pages(
-    service: NetworkService, under: str, level: DivisionLevel, day: date
-) -> Iterator[list[Division]]:
-    """Every page of the uncovered divisions, in code order (at least one page, maybe empty)."""
-    after: str | None = None
-    while True:
-        page = service.uncovered(under, level, day, after, EXPORT_PAGE_SIZE)
-        yield page.items
-        if not page.has_next or not page.items:
-            return
-        after = page.items[-1].code
-
-
 def _audit_entries(
     service: NetworkService, under: str | None, since: datetime | None
 ) -> Iterator[AuditEntry]:
@@ -377,47 +387,6 @@ def _write_audit_json(entries: Iterator[AuditEntry], out: TextIO) -> int:
     out.write("[")
     for entry in entries:
         out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(_audit_record(entry), ensure_ascii=False))
-        count += 1
-    out.write("\n]\n" if count else "]\n")
-    out.flush()
-    return count
-
-
-def _export_rows(
-    service: NetworkService, first_page: list[Division], pages: Iterator[list[Division]]
-) -> Iterator[tuple[Division, list[str]]]:
-    """Each uncovered division with the names on its path, from the province down to itself."""
-    paths: dict[str | None, list[str]] = {None: []}
-
-    def path_above(division: Division) -> list[str]:
-        if division.parent_code not in paths:
-            paths[division.parent_code] = [a.name for a in service.engine.ancestors(division.code)]
-        return paths[division.parent_code]
-
-    for page in itertools.chain([first_page], pages):
-        for division in page:
-            yield division, [*path_above(division), division.name]
-
-
-def _write_csv(rows: Iterator[tuple[Division, list[str]]], out: TextIO) -> int:
-    count = write_csv(
-        out,
-        EXPORT_COLUMNS,
-        (
-            (division.code, division.name, str(division.level), PATH_SEPARATOR.join(path))
-            for division, path in rows
-        ),
-    )
-    out.flush()
-    return count
-
-
-def _write_json(rows: Iterator[tuple[Division, list[str]]], out: TextIO) -> int:
-    count = 0
-    out.write("[")
-    for division, path in rows:
-        record = {"code": division.code, "name": division.name, "level": str(division.level), "path": path}
-        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(record, ensure_ascii=False))
         count += 1
     out.write("\n]\n" if count else "]\n")
     out.flush()
@@ -647,7 +616,8 @@ def build_parser() -> argparse.ArgumentParser:
         "a list. A count goes to standard error.",
         epilog="examples:\n"
         "  graph-service export uncovered --under 522324 --level township --as-of 2021-12-31\n"
-        "  graph-service export uncovered --under 52 --level county --format json > gaps.json\n\n"
+        "  graph-service export uncovered --under 52 --level county --format json > gaps.json\n"
+        "  graph-service export uncovered --under 52 --level township --format xlsx --output gaps.xlsx\n\n"
         "An unknown --under code ends with status 1; a malformed argument with status 2.",
         formatter_class=formatter,
     )
@@ -665,7 +635,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YYYY-MM-DD",
         help="the day to judge coverage on (default: today in GRAPH_SERVICE_TZ, Asia/Shanghai)",
     )
-    uncovered.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
+    uncovered.add_argument(
+        "--format", choices=gap_list.FORMATS, default="csv", help="output format (csv); xlsx needs --output"
+    )
+    uncovered.add_argument(
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="write to FILE instead of standard output (needed for xlsx: one sheet, header row, text cells)",
+    )
     store_option(uncovered)
     uncovered.set_defaults(handler=cmd_export_uncovered)
 

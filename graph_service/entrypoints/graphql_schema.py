@@ -50,13 +50,14 @@ from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 
 from graph_service.domain.audit import AuditEntry
+from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import STATION_COLUMNS, Problem, parse_date
 from graph_service.engine import LevelCoverage, Page, Rollup
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.errors import BadUserInput
-from graph_service.service_layer.services import AuditPage, ImportReport, NetworkService
+from graph_service.service_layer.services import MAX_TREND_POINTS, AuditPage, ImportReport, NetworkService
 
 # --- limits --------------------------------------------------------------------------------------
 
@@ -168,10 +169,20 @@ class StationStatusEnum(Enum):
     CLOSED = "closed"
 
 
+@strawberry.enum(name="Interval", description="The step between two points of a trend.")
+class IntervalEnum(Enum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
 ENUM_MIRRORS: tuple[tuple[type[Enum], type[Enum]], ...] = (
     (DivisionLevelEnum, DivisionLevel),
     (StationLevelEnum, StationLevel),
     (StationStatusEnum, StationStatus),
+    (IntervalEnum, Interval),
 )
 """Each GraphQL enum with the domain enum it mirrors (same names, same values)."""
 
@@ -284,6 +295,18 @@ class LevelCoverageType:
         )
 
 
+@strawberry.type(description="The coverage of one level on one day of a trend.")
+class CoveragePoint:
+    date: date
+    total: int = strawberry.field(description="Divisions of the level in the subtree.")
+    covered: int = strawberry.field(description="Those of them covered on the day.")
+    rate: float | None = strawberry.field(description="covered / total; null when total is 0.")
+
+    @classmethod
+    def of(cls, day: date, coverage: LevelCoverage) -> CoveragePoint:
+        return cls(date=day, total=coverage.total, covered=coverage.covered, rate=coverage.rate)
+
+
 @strawberry.type(
     name="Rollup",
     description="The stations active on a day in a division or below it: counts per level, staff sums.",
@@ -353,6 +376,24 @@ class DivisionType:
     def coverage(self, info: Info, as_of: date | None = UNSET) -> list[LevelCoverageType]:
         coverage = _service(info).engine.coverage(self.record.code, _day(info, as_of))
         return [LevelCoverageType.of(level) for level in coverage]
+
+    @strawberry.field(
+        description="The coverage of one level below this division on each day from `from` to `to`, "
+        "one point per `every` (month, by default; a `from` on a month's last day steps month-end to "
+        f"month-end). At most {MAX_TREND_POINTS} points."
+    )
+    def coverage_trend(
+        self,
+        info: Info,
+        level: DivisionLevelEnum,
+        from_: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+        every: IntervalEnum = IntervalEnum.MONTH,
+    ) -> list[CoveragePoint]:
+        points = _service(info).coverage_trend(
+            self.record.code, _convert(level, DivisionLevel), from_, to, _convert(every, Interval)
+        )
+        return [CoveragePoint.of(day, coverage) for day, coverage in points]
 
     @strawberry.field(description="The stations active on `asOf` in this division or anywhere below it.")
     def rollup(self, info: Info, as_of: date | None = UNSET) -> RollupType:
@@ -1000,7 +1041,7 @@ def validation_rules(rules: Sequence[type[ASTValidationRule]]) -> tuple[type[AST
     )
 
 
-_LIST_FACTORS: Mapping[str, int] = {"ancestors": 4, "coverage": 4}
+_LIST_FACTORS: Mapping[str, int] = {"ancestors": 4, "coverage": 4, "coverageTrend": MAX_TREND_POINTS}
 """Lists without `first`, by field name, and the most items they hold."""
 
 

@@ -27,6 +27,7 @@ from graph_service.adapters.store import (
     StoreUnavailable,
     open_store,
 )
+from graph_service.domain import calendar
 from graph_service.domain.audit import (
     DIVISION_KIND,
     IMPORT_OPERATION,
@@ -41,6 +42,7 @@ from graph_service.domain.audit import (
     utc_now,
     within_of,
 )
+from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import (
@@ -56,7 +58,7 @@ from graph_service.domain.validation import (
     validate_divisions,
     validate_stations,
 )
-from graph_service.engine import NetworkEngine
+from graph_service.engine import LevelCoverage, NetworkEngine
 from graph_service.engine.network import SumExcess
 from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.errors import (
@@ -76,6 +78,8 @@ STATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Station)) - {"vers
 CREATE_OPERATION = "createStation"
 UPDATE_OPERATION = "updateStation"
 CLOSE_OPERATION = "closeStation"
+MAX_TREND_POINTS = 1_000
+"""The most points one coverage trend may hold (spec §8)."""
 
 ImportProgress = Callable[[int, int], None]
 """Told how an import's write goes: (rows written so far, rows to write), once with 0 before the first
@@ -216,6 +220,26 @@ class NetworkService:
         if level is DivisionLevel.PROVINCE:
             raise BadUserInput("provinces have no station level, so they are never covered or uncovered")
         return self.engine.uncovered(under, level, as_of or self.today(), after, first)
+
+    def coverage_trend(
+        self, code: str, level: DivisionLevel, start: date, end: date, every: Interval
+    ) -> list[tuple[date, LevelCoverage]]:
+        """The coverage of `level` under the division on each day of the series from `start` to `end`
+        (spec §8): at most MAX_TREND_POINTS points, each one engine lookup."""
+        division = self.require_division(code)
+        if level not in division.level.levels_below:
+            raise BadUserInput(
+                f"level: {level} is not below {division.code} {division.name} (a {division.level})"
+            )
+        if end < start:
+            raise BadUserInput(f"to ({end.isoformat()}) is before from ({start.isoformat()})")
+        if calendar.count(start, end, every, MAX_TREND_POINTS) > MAX_TREND_POINTS:
+            raise BadUserInput(
+                f"from {start.isoformat()} to {end.isoformat()} every {every} is more than "
+                f"{MAX_TREND_POINTS} points: ask for a shorter span or a longer interval"
+            )
+        days = list(calendar.series(start, end, every))
+        return list(zip(days, self.engine.coverage_trend(code, level, days), strict=True))
 
     def search(
         self,

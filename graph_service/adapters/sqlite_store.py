@@ -32,17 +32,6 @@ from graph_service.adapters.rows import (
     load_station_row,
     station_from_row,
 )
-from graph_service.adapters.store import (
-    AUDIT_SEQ_STRIDE,
-    DEFAULT_BATCH_SIZE,
-    LOCK_TIMEOUT_SECONDS,
-    Changes,
-    ConflictError,
-    Progress,
-    SnapshotSink,
-    StoreError,
-    StoreUnavailable,
-)
 from graph_service.domain.audit import (
     DIVISION_KIND,
     STATION_KIND,
@@ -53,6 +42,17 @@ from graph_service.domain.audit import (
     within_pattern,
 )
 from graph_service.domain.model import Division, Station
+from graph_service.ports import (
+    AUDIT_SEQ_STRIDE,
+    DEFAULT_BATCH_SIZE,
+    LOCK_TIMEOUT_SECONDS,
+    Changes,
+    ConflictError,
+    Progress,
+    SnapshotSink,
+    StoreError,
+    StoreUnavailable,
+)
 
 URL_PREFIX = "sqlite:///"
 SCHEMA_VERSION = 2

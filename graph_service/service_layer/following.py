@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 
-from graph_service.adapters.store import StoreError, StoreUnavailable
+from graph_service.ports import StoreError, StoreUnavailable
 from graph_service.service_layer.services import NetworkService
 
 logger = logging.getLogger("graph_service.following")

@@ -318,16 +318,7 @@ class NetworkEngine:
         """The stations that meet the rules, sit in a kept division and report to a kept station; every
         other one becomes a problem. Adds the kept ones to the graph, with their links."""
         problems = self.problems
-        fast = _quietly(
-            lambda: (
-                all_codes_valid(map(_ID, stations))
-                and all_names_valid(map(_NAME, stations))
-                and all_references_valid(map(_DIVISION_CODE, stations))
-                and all_references_valid(filter(None, map(_PARENT_ID, stations)))
-                and all(_counts_in_range(list(map(attrgetter(column), stations))) for column in COUNT_COLUMNS)
-                and _dates_in_range(stations)
-            )
-        )
+        fast = _fields_surely_valid(stations)
         by_rank: list[dict[str, tuple[int, Station]]] = [{} for _ in STATION_LEVELS]
         rejected: dict[str, int] = {}
         for index, station in enumerate(stations):
@@ -802,8 +793,11 @@ class NetworkEngine:
             parent_code = division.parent_code
             if parent_code is not None and parent_code not in codes and self.division(parent_code) is None:
                 return False
+        fast = _fields_surely_valid(changes.stations)
         for station in changes.stations:
-            if ("station", station.id) in left_out or station_field_problems(station, 0):
+            if ("station", station.id) in left_out:
+                return False
+            if (_status_problems if fast else station_field_problems)(station, 0):
                 return False
             if station.division_code not in codes and self.division(station.division_code) is None:
                 return False
@@ -1249,6 +1243,21 @@ def _added_totals(stations: Iterable[Station]) -> list[int]:
             added[CERTIFIED_STAFF] += station.certified_staff
             added[VOLUNTEERS] += station.volunteers
     return added
+
+
+def _fields_surely_valid(stations: Sequence[Station]) -> bool:
+    """True when a fast pass over all of `stations` finds every field in range (ids, names, links,
+    counts, dates); what it cannot tell is left to `_status_problems`. False: look at each one."""
+    return _quietly(
+        lambda: (
+            all_codes_valid(map(_ID, stations))
+            and all_names_valid(map(_NAME, stations))
+            and all_references_valid(map(_DIVISION_CODE, stations))
+            and all_references_valid(filter(None, map(_PARENT_ID, stations)))
+            and all(_counts_in_range(list(map(attrgetter(column), stations))) for column in COUNT_COLUMNS)
+            and _dates_in_range(stations)
+        )
+    )
 
 
 def _counts_in_range(counts: list[int]) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
@@ -195,6 +196,8 @@ class NetworkEngine:
         self._roots: list[str] | None = None  # the codes of the divisions with no parent
         self.problems: list[StoredProblem] = []
         """The stored records left out at the last load, and why (empty for a sound store)."""
+        self.catch_up_cpu: dict[str, float] = {}
+        """CPU seconds of the last catch-up's phases (read, check, prepare, swap: those it went through)."""
 
     @property
     def graph(self) -> nx.DiGraph:
@@ -761,12 +764,17 @@ class NetworkEngine:
                 self._rebuild_from(store)
                 return True
             try:
+                phases, started = self.catch_up_cpu, time.thread_time()
+                phases.clear()
                 changes = store.changes_since(self.version)  # a row that cannot be read: ValueError
+                phases["read"] = time.thread_time() - started
                 if len(changes.divisions) >= DIVISIONS_REBUILT:
                     self._rebuild_from(store)
                     return True
+                started = time.thread_time()
                 if not self._can_apply(changes):
                     raise _Unappliable
+                phases["check"] = time.thread_time() - started
                 self.apply(changes)
             except StoreError:
                 raise
@@ -834,12 +842,16 @@ class NetworkEngine:
                     self.version = changes.version
                 return
             with _collector_paused():
+                started = time.thread_time()
                 prepared = self._prepare_stations(changes.stations)
+                self.catch_up_cpu["prepare"] = time.thread_time() - started
+                started = time.thread_time()
                 with self.lock:
                     self._swap_in(prepared)
                     self._uncovered_lists.clear()
                     self._note_peaks(changes)
                     self.version = changes.version
+                self.catch_up_cpu["swap"] = time.thread_time() - started
 
     def _note_peaks(self, changes: Changes) -> None:
         """Keep the roots' peak totals an upper bound (see `_surely_within_limit`) through a change."""

@@ -94,7 +94,7 @@ class Follower:
 
     def check(self) -> None:
         """Catch up once, now, and record how it went (what the thread does on each round)."""
-        started, version = time.monotonic(), self.service.engine.version
+        started, cpu, version = time.monotonic(), time.thread_time(), self.service.engine.version
         try:
             with handing_over_often():
                 changed = self.service.refresh(force=True)
@@ -108,11 +108,14 @@ class Follower:
             self._failed("catching up with the store failed (see the server log)", error)
             raise
         if changed:
+            phases = self.service.engine.catch_up_cpu
             logger.info(
-                "caught up from data version %d to %d in %.3f s",
+                "caught up from data version %d to %d in %.3f s (%.3f s of CPU: %s)",
                 version,
                 self.service.engine.version,
                 time.monotonic() - started,
+                time.thread_time() - cpu,
+                ", ".join(f"{phase} {seconds:.3f} s" for phase, seconds in phases.items()),
             )
         if self.problem is not None:
             logger.warning("the store answers again")

@@ -80,6 +80,10 @@ UNCOVERED_VILLAGES = [
 ]
 
 
+ACCESS_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
+"""The HTTP status of a response refused for who asks, by error code (whatever the Accept header)."""
+
+
 def token(
     role: Role | str,
     scope: str,

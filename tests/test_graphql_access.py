@@ -11,6 +11,7 @@ from graph_service.entrypoints.app import create_app
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
 from tests.graphql_fixtures import (  # noqa: F401  (fixtures)
+    ACCESS_STATUS,
     SECRET,
     Api,
     anyio_backend_fixture,
@@ -68,9 +69,13 @@ async def test_update_station_access(api: Api, bearer, variables, outcome: str) 
         assert body["data"]["updateStation"]["version"] == 2
         assert stored["version"] == 2
         return
-    error = single_error(response)
+    error = single_error(response, ACCESS_STATUS[outcome])
     assert error["extensions"]["code"] == outcome
-    assert error["path"] == ["updateStation"]
+    body = response.json()
+    if "data" in body:  # an editor's scope: checked once the station is known
+        assert body["data"] is None and error["path"] == ["updateStation"]
+    else:  # no token, or a viewer's: refused before anything ran
+        assert bearer is None or "viewer" in error["message"]
     assert stored == {"name": "碧痕镇社会工作服务站", "version": 1, "division": {"code": "522324101"}}
 
 
@@ -115,13 +120,14 @@ async def test_create_and_close_follow_the_same_rules(api: Api) -> None:
         "divisionCode": "522301001",
         "status": "PLANNED",
     }
-    outside = await api.error(create, {"input": new}, bearer=token("editor", "522324"))
+    outside = await api.error(create, {"input": new}, bearer=token("editor", "522324"), status=403)
     assert outside["extensions"]["code"] == "FORBIDDEN"
     inside = await api.data(create, {"input": new}, bearer=token("editor", "522301"))
     assert inside["createStation"] == {"id": "TS-X"}
     close = 'mutation { closeStation(id: "TS-522324002", on: "2030-01-01") { status } }'
     for bearer, code in ((None, "UNAUTHENTICATED"), (token("viewer", "522324"), "FORBIDDEN")):
-        assert (await api.error(close, bearer=bearer))["extensions"]["code"] == code
+        refused = await api.error(close, bearer=bearer, status=ACCESS_STATUS[code])
+        assert refused["extensions"]["code"] == code
     closed = await api.data(close, bearer=token("editor", "522324002"))
     assert closed["closeStation"] == {"status": "CLOSED"}
 
@@ -150,8 +156,10 @@ async def test_private_reading_needs_a_token(private_api: Api) -> None:
         '{ divisions(nameContains: "镇") { totalCount } }',
     ]
     for query in queries:
-        error = await private_api.error(query)
+        response = await private_api.post(query)
+        error = single_error(response, 401)
         assert error["extensions"]["code"] == "UNAUTHENTICATED", query
+        assert response.headers["www-authenticate"] == "Bearer"
         assert (await private_api.data(query, bearer=token("viewer", "52"))) is not None
 
 

@@ -349,11 +349,11 @@ async def test_import_stations_with_a_bad_header_or_empty_file(api: Api) -> None
 
 async def test_import_stations_access(api: Api) -> None:
     outside = token("editor", "522301")
-    forbidden = await api.error(IMPORT, {"csv": IMPORT_FILE}, bearer=outside)
+    forbidden = await api.error(IMPORT, {"csv": IMPORT_FILE}, bearer=outside, status=403)
     assert forbidden["extensions"]["code"] == "FORBIDDEN"
-    viewer = await api.error(IMPORT, {"csv": IMPORT_FILE}, bearer=token("viewer", "52"))
+    viewer = await api.error(IMPORT, {"csv": IMPORT_FILE}, bearer=token("viewer", "52"), status=403)
     assert viewer["extensions"]["code"] == "FORBIDDEN"
-    anonymous = await api.error(IMPORT, {"csv": IMPORT_FILE})
+    anonymous = await api.error(IMPORT, {"csv": IMPORT_FILE}, status=401)
     assert anonymous["extensions"]["code"] == "UNAUTHENTICATED"
     assert await station(api, "VR-522324002002") is None
     report = (await api.data(IMPORT, {"csv": IMPORT_FILE}, bearer=ADMIN))["importStations"]
@@ -367,7 +367,7 @@ async def test_import_divisions_is_for_admins(api: Api) -> None:
     }
     """
     csv = "code,name,level,parent_code\n522324101001,碧痕村,village,522324101\n"
-    forbidden = await api.error(mutation, {"csv": csv}, bearer=EDITOR)
+    forbidden = await api.error(mutation, {"csv": csv}, bearer=EDITOR, status=403)
     assert forbidden["extensions"]["code"] == "FORBIDDEN"
     dry = (await api.data(mutation, {"csv": csv, "dryRun": True}, bearer=ADMIN))["importDivisions"]
     assert dry == {"applied": False, "created": 1, "updated": 0, "unchanged": 0, "errors": []}

@@ -5,14 +5,25 @@ while the process is up (it waits for nothing); GET /readyz answers 200 when the
 last catch-up, 503 with the reason otherwise; its body lists the stored rows that break the rules
 (left out of every answer).
 
-Every request gets an id (a uuid), sent back in the `X-Request-Id` header. Every error a client sees
-is GraphQL-shaped and carries `extensions.code` (spec §5) and `extensions.requestId`; an unexpected
-exception becomes INTERNAL with a fixed message, and is logged with the request id and its traceback.
-Bad input is never answered with HTTP 500; a response whose errors are all UNAVAILABLE (the store is
-busy or unreachable) is HTTP 503 with `Retry-After`. A request is answered from the response cache
-when the same query was answered on the same data version and day, and otherwise runs in a worker
-thread. No request touches the store to read: while the app runs (its lifespan), a `Follower` thread
-catches up with other processes' writes.
+Every request gets an id (a uuid), sent back in the `X-Request-Id` header; every response carries
+`X-Content-Type-Options: nosniff`; CORS answers only the origins in GRAPH_SERVICE_CORS_ORIGINS (none
+by default). Every error a client sees is GraphQL-shaped and carries `extensions.code` (spec §5) and
+`extensions.requestId`; an unexpected exception becomes INTERNAL with a fixed message, and is logged
+with the request id and its traceback. Bad input is never answered with HTTP 500.
+
+Who asks is settled first (spec §7): a bad token, an anonymous read on a private server, a mutation
+without an editor's or admin's token are refused before the document is validated, a cached answer
+looked up or anything run. HTTP statuses (GraphQL over HTTP): a response refused for who asks is 401
+(UNAUTHENTICATED, with `WWW-Authenticate: Bearer`) or 403 (FORBIDDEN) whatever the Accept header; a
+response whose errors are all UNAVAILABLE (the store is busy or unreachable) is 503 with
+`Retry-After`, whatever the Accept header; with `Accept: application/graphql-response+json` a request
+that fails before execution (syntax, validation, variables, limits) is 400 and answered in that media
+type; with `application/json` (or no Accept header) such a GraphQL error is answered 200.
+
+A request is answered from the response cache when the same query was answered on the same data
+version and day for a caller of the same role and scope, and otherwise runs in a worker thread. No
+request touches the store to read: while the app runs (its lifespan), a `Follower` thread catches up
+with other processes' writes.
 """
 
 from __future__ import annotations
@@ -27,12 +38,13 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLError, get_operation_ast, parse
+from graphql import GraphQLError, get_operation_ast
 from graphql.language import OperationType as GraphQLOperationType
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -43,9 +55,15 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from graph_service.domain.validation import Problem
-from graph_service.entrypoints.graphql_schema import GraphQLContext, camel_case, schema
+from graph_service.entrypoints.graphql_schema import GraphQLContext, camel_case, parse_document, schema
 from graph_service.service_layer.auth import Principal, read_token
-from graph_service.service_layer.errors import BadUserInput, ServiceError, Unauthenticated, Unavailable
+from graph_service.service_layer.errors import (
+    BadUserInput,
+    Forbidden,
+    ServiceError,
+    Unauthenticated,
+    Unavailable,
+)
 from graph_service.service_layer.following import Follower
 from graph_service.service_layer.services import NetworkService
 
@@ -57,9 +75,21 @@ REQUEST_ID_HEADER = "X-Request-Id"
 INTERNAL_MESSAGE = "internal server error; quote the request id when reporting it"
 
 BAD_USER_INPUT = BadUserInput.code
+UNAUTHENTICATED = Unauthenticated.code
+FORBIDDEN = Forbidden.code
 READYZ_PROBLEMS_SHOWN = 1_000
 """At most this many of the store's problems are listed on /readyz (`graph-service check` lists all)."""
 INTERNAL = "INTERNAL"
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+_ACCEPTED: Mapping[str, tuple[str, int]] = {
+    GRAPHQL_RESPONSE: (GRAPHQL_RESPONSE, 2),
+    JSON: (JSON, 1),
+    "application/*": (JSON, 0),
+    "*/*": (JSON, 0),
+}
+"""Each media range the service can answer, with the media type it answers in and its preference
+among ranges of equal quality (the more specific first)."""
 _ALLOWED_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 _GRAPHIQL_HTML = get_graphql_ide_html("graphiql")
 
@@ -126,13 +156,26 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
             }
         )
 
+    middleware = [Middleware(RequestIdMiddleware), Middleware(NoSniffMiddleware)]
+    origins = service.settings.cors_origins
+    if origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "Accept"],
+                expose_headers=[REQUEST_ID_HEADER],
+                max_age=600,
+            )
+        )
     app = Starlette(
         routes=[
             Route("/graphql", endpoint.respond, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.follower = follower
@@ -161,6 +204,26 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+class NoSniffMiddleware:
+    """Sends `X-Content-Type-Options: nosniff` with every response, so no browser reads a JSON answer
+    (or an error) as another type of content."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
 def _request_id(request: Request) -> str:
     return getattr(request.state, "request_id", None) or str(uuid.uuid4())
 
@@ -177,28 +240,38 @@ class GraphQLEndpoint:
         if request.method == "GET":
             return HTMLResponse(_GRAPHIQL_HTML)
         request_id = _request_id(request)
+        media_type = JSON
         try:
+            media_type = _response_media_type(request.headers.get("accept"))
             payload = await self._read_payload(request)
             principal = self._principal(request)
-            cached = self.responses.get(
-                _operation_key(payload), self.service.engine.version, self.service.today()
-            )
+            self._check_access(payload, principal)
+            key = _operation_key(payload, principal)
+            cached = self.responses.get(key, self.service.engine.version, self.service.today())
             if cached is not None:
-                return Response(cached, media_type="application/json")
+                return Response(cached, media_type=media_type)
             status, body, version = await run_in_threadpool(self._execute, payload, principal, request_id)
         except RequestRefused as refused:
             return JSONResponse(
                 {"errors": [_error(refused.message, refused.code, request_id)]},
                 refused.status,
                 headers=refused.headers,
+                media_type=media_type,
             )
         except Exception:
             logger.exception("unexpected error handling request %s", request_id)
-            return JSONResponse({"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}, 500)
-        retry = _unavailable_headers(body)
-        response = JSONResponse(body, 503 if retry else status, headers=retry)
+            return JSONResponse(
+                {"errors": [_error(INTERNAL_MESSAGE, INTERNAL, request_id)]}, 500, media_type=media_type
+            )
+        status = _http_status(status, body, media_type)
+        headers = _unavailable_headers(body)
+        if headers:
+            status = 503
+        elif status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        response = JSONResponse(body, status, headers=headers, media_type=media_type)
         if version is not None:
-            self.responses.put(_operation_key(payload), version, self.service.today(), response.body)
+            self.responses.put(key, version, self.service.today(), response.body)
         return response
 
     # --- before GraphQL --------------------------------------------------------------------------
@@ -232,12 +305,27 @@ class GraphQLEndpoint:
             raise RequestRefused(400, BAD_USER_INPUT, "variables must be a JSON object")
         if operation_name is not None and not isinstance(operation_name, str):
             raise RequestRefused(400, BAD_USER_INPUT, "operationName must be a string")
+        if payload.get("extensions") is not None and not isinstance(payload["extensions"], dict):
+            raise RequestRefused(400, BAD_USER_INPUT, "extensions must be a JSON object")
         return {"query": query, "variables": variables, "operation_name": operation_name}
 
     def _too_large(self) -> RequestRefused:
         return RequestRefused(
             413, BAD_USER_INPUT, f"the request body is larger than {self.max_body_bytes} bytes"
         )
+
+    def _check_access(self, payload: Mapping[str, Any], principal: Principal | None) -> None:
+        """Refuse, before any other work, a caller who may not read (a private server and no token)
+        or may not write at all (a mutation without an editor's or admin's token). An editor's scope
+        is checked later, once the stations it touches are known."""
+        try:
+            self.service.check_read(principal)
+            if _operation_type(payload["query"], payload["operation_name"]) is GraphQLOperationType.MUTATION:
+                self.service.check_writer(principal)
+        except Unauthenticated as error:
+            raise RequestRefused(401, error.code, error.message, {"WWW-Authenticate": "Bearer"}) from error
+        except Forbidden as error:
+            raise RequestRefused(403, error.code, error.message) from error
 
     def _principal(self, request: Request) -> Principal | None:
         """Who the bearer token names (None without one); 401 UNAUTHENTICATED for a bad one."""
@@ -296,19 +384,22 @@ class GraphQLEndpoint:
         return 200, body, version if keep else None
 
 
-class ResponseCache:
-    """Answers to error-free queries, by (operation, data version, today): a repeated dashboard query
-    is answered without running GraphQL again until the network changes or the day turns.
+CacheKey = tuple[str, str | None, str | None, tuple[str, str] | None]
+"""An operation (query, variables, operation name) and who asked it (role and scope, None: no token)."""
 
-    Answers do not depend on who asks (reads are the same for every reader), and only queries are kept.
-    """
+
+class ResponseCache:
+    """Answers to error-free queries, by (operation, who asks, data version, today): a repeated
+    dashboard query is answered without running GraphQL again until the network changes or the day
+    turns. Only queries are kept, and only for callers of the same role and scope, so no answer
+    reaches a caller who could not have read it."""
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
         self._version: tuple[int, date] | None = None
-        self._bodies: dict[tuple[str, str | None, str | None], bytes] = {}
+        self._bodies: dict[CacheKey, bytes] = {}
 
-    def get(self, key: tuple[str, str | None, str | None], version: int, today: date) -> bytes | None:
+    def get(self, key: CacheKey, version: int, today: date) -> bytes | None:
         if self._version != (version, today):
             return None
         body = self._bodies.pop(key, None)
@@ -316,7 +407,7 @@ class ResponseCache:
             self._bodies[key] = body  # most recently used last
         return body
 
-    def put(self, key: tuple[str, str | None, str | None], version: int, today: date, body: bytes) -> None:
+    def put(self, key: CacheKey, version: int, today: date, body: bytes) -> None:
         if self._version != (version, today):
             self._bodies.clear()
             self._version = (version, today)
@@ -325,23 +416,79 @@ class ResponseCache:
             del self._bodies[next(iter(self._bodies))]
 
 
-def _operation_key(payload: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+def _operation_key(payload: Mapping[str, Any], principal: Principal | None) -> CacheKey:
     variables = payload["variables"]
     return (
         payload["query"],
         json.dumps(variables, sort_keys=True) if variables else None,
         payload["operation_name"],
+        (str(principal.role), principal.scope) if principal is not None else None,
     )
 
 
 @lru_cache(maxsize=512)
+def _operation_type(query: str, operation_name: str | None) -> GraphQLOperationType | None:
+    """The type of the operation to run (None when the document does not parse or names no one
+    operation to run; GraphQL then says why)."""
+    try:
+        operation = get_operation_ast(parse_document(query), operation_name)
+    except GraphQLError:
+        return None
+    return operation.operation if operation is not None else None
+
+
 def _is_query(query: str, operation_name: str | None) -> bool:
     """Whether the operation to run is a query (not a mutation)."""
-    try:
-        operation = get_operation_ast(parse(query), operation_name)
-    except GraphQLError:
-        return False
-    return operation is not None and operation.operation is GraphQLOperationType.QUERY
+    return _operation_type(query, operation_name) is GraphQLOperationType.QUERY
+
+
+def _response_media_type(accept: str | None) -> str:
+    """The media type to answer in (GraphQL over HTTP): application/graphql-response+json when the
+    Accept header prefers it, application/json for application/json, a wildcard or no header; 406 when
+    the header accepts neither."""
+    if accept is None or not accept.strip():
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for part in accept.split(","):
+        media_range, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        offer = _ACCEPTED.get(media_range.lower())
+        if offer is None or not quality > 0:
+            continue
+        if best is None or (quality, offer[1]) > best[:2]:
+            best = (quality, offer[1], offer[0])
+    if best is None:
+        raise RequestRefused(
+            406,
+            BAD_USER_INPUT,
+            f"this service answers in {GRAPHQL_RESPONSE} or {JSON}; the Accept header allows neither",
+        )
+    return best[2]
+
+
+def _http_status(status: int, body: Mapping[str, Any], media_type: str) -> int:
+    """The HTTP status of a GraphQL response (`status` as execution left it): 401 when everything was
+    refused for want of a valid token, 403 when refused for want of permission (whatever the Accept
+    header); in application/graphql-response+json, 400 for a request that failed before execution
+    (no `data`: syntax, validation, variables, limits) and 500 when that was the server's fault."""
+    errors = body.get("errors") or []
+    if not errors or body.get("data") is not None:
+        return status
+    codes = {error["extensions"]["code"] for error in errors}
+    if codes == {UNAUTHENTICATED}:
+        return 401
+    if codes <= {UNAUTHENTICATED, FORBIDDEN}:
+        return 403
+    if status == 200 and media_type == GRAPHQL_RESPONSE and "data" not in body:
+        return 500 if INTERNAL in codes else 400
+    return status
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

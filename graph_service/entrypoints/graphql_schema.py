@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from typing import Annotated, Any, TypeAlias, TypeVar
 
 import strawberry
 from graphql import (
+    ASTValidationRule,
+    DocumentNode,
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
@@ -32,17 +35,17 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
-    ValidationRule,
     VariableNode,
 )
+from graphql.validation import OverlappingFieldsCanBeMergedRule
+from graphql.validation.rules import overlapping_fields_can_be_merged as overlapping_fields
 from strawberry import UNSET
 from strawberry.extensions import (
-    MaxAliasesLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.schema.config import StrawberryConfig
 
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
@@ -61,8 +64,10 @@ MAX_DEPTH = 15
 """Deepest field nesting allowed (introspection excluded): room for four nested `children` pages."""
 MAX_ALIASES = 30
 """Most aliased fields in one document, counted through fragments."""
-MAX_TOKENS = 3_000
+MAX_TOKENS = 1_500
 """Most lexical tokens in one document (fragments included); GraphiQL's introspection uses ~300."""
+MAX_DOCUMENT_CHARS = 32 * 1024
+"""Longest document (the query text) read; large values, such as an import's file, go in variables."""
 MAX_COST = 100_000
 """Most field resolutions a query may ask for, estimated from its page sizes (see `estimated_cost`)."""
 CACHE_SIZE = 512
@@ -680,38 +685,212 @@ class Mutation:
 
 
 # --- protections ---------------------------------------------------------------------------------
+#
+# Validation must cost little whatever the document's shape (spec §7: accepted or refused within
+# 100 ms of CPU). Tokens are capped at parse time (MAX_TOKENS), so a document has at most a few
+# thousand nodes; what can still blow up is work that expands fragments (2^30 spreads fit in 1 kB) or
+# compares fields pairwise. So: one walk over the document measures depth, aliases and cost with each
+# fragment measured once (`FragmentFold`), and refuses an over-limit document before GraphQL's own
+# rules run; the one standard rule that compares fields pairwise runs under a comparison budget
+# (`BoundedOverlappingFields`).
 
-# The validation rules are built once, so a cached validation result is found again on the next
-# request (the rule classes are part of the cache key).
-_DEPTH_RULES = tuple(QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules)
-_ALIAS_RULES = tuple(MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules)
+MAX_FIELD_COMPARISONS = 500
+"""Most field pairs the field-merging rule may compare for one document (repeated fields, pages of
+the same field with other arguments); GraphiQL's introspection needs none, a dashboard query a few."""
+
+S = TypeVar("S")
 
 
-class _DepthLimit(ValidationRule):
-    """QueryDepthLimiter's rule, minus its crash on a spread of an unknown fragment (which the
-    standard KnownFragmentNames rule reports instead)."""
+class FragmentFold:
+    """Folds a measure over a document's selection sets, each fragment measured once.
+
+    `measure(selection_set, fragment_value)` computes the value of one selection set, taking the
+    value of a spread fragment from `fragment_value` (already measured). Fragments are measured in
+    dependency order, iteratively (a chain of hundreds of fragments does not reach Python's recursion
+    limit); a spread of an unknown fragment or one that closes a cycle gets `empty` (GraphQL's
+    KnownFragmentNames and NoFragmentCycles rules refuse those documents).
+    """
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.document = document
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.order = self._dependency_order()
+
+    def fold(
+        self, measure: Callable[[SelectionSetNode, Callable[[str], S]], S], empty: S
+    ) -> Callable[[SelectionSetNode], S]:
+        """The measure of any selection set of the document, fragments memoised."""
+        values: dict[str, S] = {}
+
+        def fragment_value(name: str) -> S:
+            return values.get(name, empty)
+
+        for name in self.order:
+            values[name] = measure(self.fragments[name].selection_set, fragment_value)
+        return lambda selection_set: measure(selection_set, fragment_value)
+
+    def _dependency_order(self) -> list[str]:
+        """The fragment names, each after the fragments it spreads (cycles broken anywhere)."""
+        spreads = {name: _spread_names(d.selection_set) for name, d in self.fragments.items()}
+        order: list[str] = []
+        state: dict[str, int] = {}  # 1: being visited, 2: done
+        for root in self.fragments:
+            if root in state:
+                continue
+            stack = [(root, iter(spreads[root]))]
+            state[root] = 1
+            while stack:
+                name, pending = stack[-1]
+                child = next(pending, None)
+                if child is None:
+                    stack.pop()
+                    state[name] = 2
+                    order.append(name)
+                elif child in self.fragments and child not in state:
+                    state[child] = 1
+                    stack.append((child, iter(spreads[child])))
+        return order
+
+
+def _spread_names(selection_set: SelectionSetNode) -> list[str]:
+    """The fragments spread anywhere inside `selection_set` (not following the spreads)."""
+    names: list[str] = []
+    pending = [selection_set]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FragmentSpreadNode):
+                names.append(selection.name.value)
+            elif selection.selection_set is not None:
+                pending.append(selection.selection_set)
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    depth: int
+    """Nesting below the selection set: a leaf field 0, a field with fields 1 + theirs (introspection
+    fields count 0, as in strawberry's QueryDepthLimiter)."""
+    aliases: int
+    """Aliased fields, a fragment counted once per spread."""
+
+
+def _shape(selection_set: SelectionSetNode, fragment: Callable[[str], _Shape]) -> _Shape:
+    depth = aliases = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FragmentSpreadNode):
+            inner = fragment(selection.name.value)
+            depth, aliases = max(depth, inner.depth), aliases + inner.aliases
+        elif isinstance(selection, InlineFragmentNode):
+            inner = _shape(selection.selection_set, fragment)
+            depth, aliases = max(depth, inner.depth), aliases + inner.aliases
+        elif isinstance(selection, FieldNode):
+            aliases += selection.alias is not None
+            if selection.selection_set is not None and not selection.name.value.startswith("__"):
+                inner = _shape(selection.selection_set, fragment)
+                depth, aliases = max(depth, 1 + inner.depth), aliases + inner.aliases
+    return _Shape(depth, aliases)
+
+
+def shape_refusal(document: DocumentNode) -> str | None:
+    """Why the document is too deep or has too many aliases (None when it is within the limits),
+    found in one walk with each fragment measured once, so the answer costs time in proportion to the
+    document's size whatever its fragments expand to."""
+    shape_of = FragmentFold(document).fold(_shape, _Shape(0, 0))
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        shape = shape_of(definition.selection_set)
+        name = definition.name.value if definition.name else "anonymous"
+        if shape.depth > MAX_DEPTH:
+            return (
+                f"operation {name!r} nests fields {shape.depth} deep, over the maximum depth of {MAX_DEPTH}"
+            )
+        if shape.aliases > MAX_ALIASES:
+            return (
+                f"operation {name!r} has {shape.aliases} aliased fields (fragments counted at each "
+                f"spread), over the maximum of {MAX_ALIASES}"
+            )
+    return None
+
+
+class _ComparisonBudget(threading.local):
+    """The field comparisons left to the field-merging rule running in this thread (None: no limit)."""
+
+    remaining: int | None = None
+
+
+class _OutOfComparisons(Exception):
+    pass
+
+
+_budget = _ComparisonBudget()
+_find_conflict = overlapping_fields.find_conflict
+
+
+def _counted_find_conflict(*args: Any, **kwargs: Any) -> Any:
+    """graphql-core's `find_conflict` (one comparison of two fields), charged to the budget."""
+    remaining = _budget.remaining
+    if remaining is not None:
+        if remaining <= 0:
+            raise _OutOfComparisons
+        _budget.remaining = remaining - 1
+    return _find_conflict(*args, **kwargs)
+
+
+# The rule calls `find_conflict` through its module's globals: counting there bounds the whole rule.
+overlapping_fields.find_conflict = _counted_find_conflict
+
+
+class BoundedOverlappingFields(OverlappingFieldsCanBeMergedRule):
+    """GraphQL's OverlappingFieldsCanBeMerged rule, refusing the document (BAD_USER_INPUT) once it has
+    compared MAX_FIELD_COMPARISONS pairs of fields: its work grows with the square of the fields
+    that share a response name, which a few thousand tokens can make seconds long."""
 
     def __init__(self, context: ValidationContext) -> None:
-        try:
-            for rule in _DEPTH_RULES:
-                rule(context)
-        except KeyError:
-            pass
         super().__init__(context)
+        self.remaining = MAX_FIELD_COMPARISONS
+        self.exhausted = False
+
+    def enter_selection_set(self, *args: Any) -> None:
+        if self.exhausted:
+            return
+        _budget.remaining = self.remaining
+        try:
+            super().enter_selection_set(*args)
+        except _OutOfComparisons:
+            self.exhausted = True
+            self.report_error(
+                GraphQLError(
+                    "the document repeats fields too often to be checked (over "
+                    f"{MAX_FIELD_COMPARISONS} pairs of fields with one response name to compare); "
+                    "ask for each field once per selection",
+                    extensions={"code": BadUserInput.code},
+                )
+            )
+        finally:
+            self.remaining = _budget.remaining or 0
+            _budget.remaining = None
 
 
-EXTRA_VALIDATION_RULES: tuple[type[ValidationRule], ...] = (_DepthLimit, *_ALIAS_RULES)
+def validation_rules(rules: Sequence[type[ASTValidationRule]]) -> tuple[type[ASTValidationRule], ...]:
+    """`rules` with the field-merging rule replaced by its bounded version."""
+    return tuple(
+        BoundedOverlappingFields if rule is OverlappingFieldsCanBeMergedRule else rule for rule in rules
+    )
+
 
 _LIST_FACTORS: Mapping[str, int] = {"ancestors": 4, "coverage": 4}
 """Lists without `first`, by field name, and the most items they hold."""
 
 
 def estimated_cost(
-    document: Any, operation_name: str | None, variables: Mapping[str, Any] | None, limit: int
+    document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
 ) -> int:
     """An upper estimate of how many fields executing the operation resolves: every field counts once
     per item of each list it sits in, a paged list holding `first` items (default MAX_PAGE_SIZE).
-    Counting stops a little past `limit`, so the walk itself stays cheap."""
+    Each fragment is costed once, so the estimate takes time in proportion to the document's size."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = next(
         (op for op in operations if operation_name is None or (op.name and op.name.value == operation_name)),
@@ -719,37 +898,21 @@ def estimated_cost(
     )
     if chosen is None:
         return 0
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    total = 0
-    for weight in _field_weights(chosen.selection_set, fragments, variables or {}, 1, frozenset()):
-        total += weight
-        if total > limit:
-            break
-    return total
+    given = variables or {}
 
+    def cost(selection_set: SelectionSetNode, fragment: Callable[[str], int]) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                inner = cost(selection.selection_set, fragment) if selection.selection_set else 0
+                total += _list_factor(selection, given) * (1 + inner)
+            elif isinstance(selection, InlineFragmentNode):
+                total += cost(selection.selection_set, fragment)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += fragment(selection.name.value)
+        return total
 
-def _field_weights(
-    selections: SelectionSetNode,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    variables: Mapping[str, Any],
-    multiplier: int,
-    seen: frozenset[str],
-) -> Iterator[int]:
-    for selection in selections.selections:
-        if isinstance(selection, FieldNode):
-            factor = multiplier * _list_factor(selection, variables)
-            yield factor
-            if selection.selection_set is not None:
-                yield from _field_weights(selection.selection_set, fragments, variables, factor, seen)
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _field_weights(selection.selection_set, fragments, variables, multiplier, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                yield from _field_weights(
-                    fragment.selection_set, fragments, variables, multiplier, seen | {name}
-                )
+    return FragmentFold(document).fold(cost, 0)(chosen.selection_set)
 
 
 def _list_factor(field: FieldNode, variables: Mapping[str, Any]) -> int:
@@ -771,13 +934,13 @@ def _list_factor(field: FieldNode, variables: Mapping[str, Any]) -> int:
 
 
 class RequestLimits(SchemaExtension):
-    """Per request: caps the document's tokens at parse time, adds the depth and alias rules to
-    validation, and refuses (BAD_USER_INPUT) an operation whose estimated cost is over MAX_COST."""
+    """Per request: caps the document's tokens at parse time, bounds the field-merging rule's work,
+    and refuses (BAD_USER_INPUT) an operation whose estimated cost is over MAX_COST."""
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
         context.parse_options["max_tokens"] = MAX_TOKENS
-        context.validation_rules = (*context.validation_rules, *EXTRA_VALIDATION_RULES)
+        context.validation_rules = validation_rules(context.validation_rules)
         yield
 
     def on_execute(self) -> Iterator[None]:
@@ -799,13 +962,48 @@ class RequestLimits(SchemaExtension):
         if operations > 1 and isinstance(request, GraphQLContext) and request.operation_name is None:
             # GraphQL's GetOperation; strawberry alone would quietly run the first operation.
             return "the document holds several operations: name the one to run in operationName"
-        cost = estimated_cost(document, context.operation_name, context.variables, MAX_COST)
+        cost = estimated_cost(document, context.operation_name, context.variables)
         if cost > MAX_COST:
             return (
                 f"the query asks for too much (over {MAX_COST} fields at the page sizes given); "
                 "ask for smaller pages (first) or fewer nested lists"
             )
         return None
+
+
+def parse_document(query: str) -> DocumentNode:
+    """The document of `query`, parsed once (cached) within MAX_DOCUMENT_CHARS and MAX_TOKENS;
+    a `GraphQLError` saying what is wrong otherwise."""
+    if len(query) > MAX_DOCUMENT_CHARS:
+        raise GraphQLError(
+            f"the document is {len(query)} characters long, over the maximum of {MAX_DOCUMENT_CHARS}; "
+            "send large values (such as an import's file) as variables",
+            extensions={"code": BadUserInput.code},
+        )
+    return _get_parse_cache(CACHE_SIZE)(query, max_tokens=MAX_TOKENS)
+
+
+class BoundedParser(ParserCache):
+    """Parsing through `parse_document`: bounded in length and tokens, cached by query text."""
+
+    def on_parse(self) -> Iterator[None]:
+        self.execution_context.graphql_document = parse_document(self.execution_context.query or "")
+        yield
+
+
+class ShapeCheckedValidation(ValidationCache):
+    """Validation, cached by document: refuses a document too deep or with too many aliases
+    (`shape_refusal`, one linear walk) before GraphQL's rules run, so none of them walks a document
+    whose fragments expand past the limits."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        problem = shape_refusal(context.graphql_document) if context.graphql_document else None
+        if problem is None:
+            yield from super().on_validate()
+            return
+        context.pre_execution_errors = [GraphQLError(problem, extensions={"code": BadUserInput.code})]
+        yield
 
 
 class NetworkSchema(strawberry.Schema):
@@ -822,8 +1020,8 @@ schema: strawberry.Schema = NetworkSchema(
     config=StrawberryConfig(scalar_map={date: DATE_SCALAR}),
     extensions=[
         RequestLimits,
-        lambda: ParserCache(maxsize=CACHE_SIZE),
-        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        lambda: BoundedParser(maxsize=CACHE_SIZE),
+        lambda: ShapeCheckedValidation(maxsize=CACHE_SIZE),
     ],
 )
 

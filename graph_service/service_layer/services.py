@@ -122,14 +122,20 @@ class NetworkService:
         if principal is None and not self.settings.public_read:
             raise Unauthenticated("reading needs a token on this server: send Authorization: Bearer <token>")
 
-    def check_station_write(self, principal: Principal | None, division_codes: Sequence[str]) -> None:
-        """Editors write only stations inside their scope's subtree (before and after); viewers never."""
+    def check_writer(self, principal: Principal | None) -> Principal:
+        """The caller, when it may write stations at all (an editor or an admin): the first check of
+        every station write, before its input is read or a station looked up (spec §7)."""
         if principal is None:
             raise Unauthenticated("writing needs a token: send Authorization: Bearer <token>")
-        if principal.role is Role.ADMIN:
-            return
         if principal.role is Role.VIEWER:
             raise Forbidden("a viewer may not write")
+        return principal
+
+    def check_station_write(self, principal: Principal | None, division_codes: Sequence[str]) -> None:
+        """Editors write only stations inside their scope's subtree (before and after); viewers never."""
+        principal = self.check_writer(principal)
+        if principal.role is Role.ADMIN:
+            return
         outside = sorted({code for code in division_codes if not self._within_scope(code, principal.scope)})
         if outside:
             raise Forbidden(
@@ -186,6 +192,7 @@ class NetworkService:
 
     def create_station(self, principal: Principal | None, fields: Mapping[str, Any]) -> Station:
         """Create a station from its fields (the station CSV's, snake_case)."""
+        self.check_writer(principal)
         station = _station_from_fields(fields)
         self.check_station_write(principal, self._known_divisions(station.division_code))
         if self.engine.station(station.id) is not None:
@@ -207,6 +214,7 @@ class NetworkService:
         expected_version: int | None,
     ) -> Station:
         """Change some fields of a station; with `expected_version`, only if it is still that version."""
+        self.check_writer(principal)
         current = self.require_station(station_id)
         unknown = set(patch) - (STATION_FIELDS - {"id"})
         if unknown:
@@ -224,6 +232,7 @@ class NetworkService:
 
     def close_station(self, principal: Principal | None, station_id: str, on: date) -> Station:
         """Mark a station closed from `on` (it is active up to the day before)."""
+        self.check_writer(principal)
         current = self.require_station(station_id)
         self.check_station_write(principal, [current.division_code])
         if current.opened_on is None:
@@ -293,8 +302,10 @@ class NetworkService:
         """Validate a whole station file, then upsert it by id in one transaction (or report why not).
 
         `follow=False` leaves the engine behind the store (for a one-shot command that exits after).
-        `progress` follows the write batch by batch.
+        `progress` follows the write batch by batch. Who may write at all is checked before the file
+        is read; an editor's scope once its rows are known.
         """
+        self.check_writer(principal)
         rows, problems = _read_rows(data, STATION_COLUMNS)
         if problems and not rows:
             return ImportReport(errors=problems)

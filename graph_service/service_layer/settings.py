@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,6 +14,10 @@ from graph_service.adapters.store import DEFAULT_BATCH_SIZE, DEFAULT_STORE_URL
 # How often a server's catch-up thread asks the store whether another process wrote (seconds): such
 # writes are seen within this plus the time to apply them. Requests themselves never ask the store.
 DEFAULT_REFRESH_INTERVAL = 0.1
+
+
+_ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
+"""An origin as browsers send it: scheme, host and optional port, no path."""
 
 
 class SettingsError(ValueError):
@@ -29,6 +34,8 @@ class Settings:
     # Seconds between two questions of the catch-up thread to the store (and the least time between two
     # catch-ups `NetworkService.refresh` makes when not forced).
     refresh_interval: float = 0.0
+    # Origins whose pages may call the API from a browser (CORS); empty: none, "*": any.
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, store_url: str | None = None) -> Settings:
@@ -56,6 +63,7 @@ class Settings:
                 f"GRAPH_SERVICE_REFRESH_INTERVAL must be seconds from 0 to 60, not {interval!r}"
             ) from error
         return cls(
+            cors_origins=cors_origins(env.get("GRAPH_SERVICE_CORS_ORIGINS", "")),
             store_url=url,
             refresh_interval=refresh_interval,
             time_zone=time_zone,
@@ -67,3 +75,16 @@ class Settings:
     def today(self) -> date:
         """The current date in the configured time zone (spec §3's "today")."""
         return datetime.now(ZoneInfo(self.time_zone)).date()
+
+
+def cors_origins(text: str) -> tuple[str, ...]:
+    """GRAPH_SERVICE_CORS_ORIGINS: origins separated by commas (`https://host[:port]`), or `*` for any;
+    `SettingsError` naming a malformed one."""
+    origins = tuple(origin.strip().rstrip("/") for origin in text.split(",") if origin.strip())
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise SettingsError(
+                f"GRAPH_SERVICE_CORS_ORIGINS: {origin!r} is not an origin such as https://example.org "
+                "or http://localhost:8080 (or * for any)"
+            )
+    return origins

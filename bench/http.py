@@ -231,3 +231,69 @@ def throughput(
         "requests_per_s": tally.completed / duration_s,
         "latency_under_load": summary(tally.latencies),
     }
+
+
+# --- a lean client for latency ------------------------------------------------------------------------
+
+
+class LeanClient:
+    """One keep-alive HTTP/1.1 connection with a blocking socket, posting JSON to /graphql and reading
+    the answer by its Content-Length: a few microseconds of client work per request, so that a latency
+    measured with it is the server's (httpx spends about half a millisecond per request on its side)."""
+
+    def __init__(self, port: int, timeout: float = 60.0) -> None:
+        self.port = port
+        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buffer = b""
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """Send one request; its status and body."""
+        head = f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+        if body or method == "POST":
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        for name, value in (headers or {}).items():
+            head += f"{name}: {value}\r\n"
+        self.sock.sendall(head.encode() + b"\r\n" + body)
+        while b"\r\n\r\n" not in self._buffer:
+            self._receive()
+        raw_head, _, self._buffer = self._buffer.partition(b"\r\n\r\n")
+        lines = raw_head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(self._buffer) < length:
+            self._receive()
+        answer, self._buffer = self._buffer[:length], self._buffer[length:]
+        return status, answer
+
+    def _receive(self) -> None:
+        chunk = self.sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self._buffer += chunk
+
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """POST one operation; its `data`, or `GraphQLError` when the answer is not a clean 200."""
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        status, answer = self.request("POST", "/graphql", body, headers)
+        parsed = json.loads(answer)
+        if status != 200 or parsed.get("errors"):
+            raise GraphQLError(f"HTTP {status}: {answer[:500]!r}")
+        return parsed["data"]
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> LeanClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

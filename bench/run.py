@@ -7,8 +7,9 @@
 4. Per store, the real app under uvicorn (one worker, loopback): p50/p99 over HTTP for coverage at the
    root (the largest province), nationally (the 31 provinces summed by the client), at a province and
    at a county; a roll-up on a past date; the first page of uncovered townships; createStation then
-   the coverage that must reflect it. Requests/s under concurrency for the province coverage, against
-   a bare Starlette endpoint answering the same bytes, measured right after in the same run.
+   the coverage that must reflect it; never-repeating coverage + roll-up questions (`bench.uncached`),
+   which the response cache cannot answer. Requests/s under concurrency for the province coverage,
+   against a bare Starlette endpoint answering the same bytes, measured right after in the same run.
 5. The same coverage and roll-up questions as Cypher aggregations straight to Neo4j (answers checked
    equal to the service's), and the ratio.
 6. Print a table and write the JSON (`--out`).
@@ -35,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from bench import cypher
+from bench import cypher, uncached
 from bench.generate import PROVINCES, divisions, stations
 from bench.http import REPO, Server, graphql, summary, throughput, time_calls
 from bench.neo4j_local import DEFAULT_PORT, LocalNeo4j
@@ -58,6 +59,7 @@ TARGETS = {
     "speedup_vs_cypher": 10.0,
     "neo4j_seed_divisions_per_s": 30_000.0,
     "throughput_share_of_bare": 0.5,
+    "uncached_p50_ms": 1.0,
 }
 
 COVERAGE_Q = (
@@ -179,8 +181,10 @@ class HttpSuite:
         targets: dict[str, str],
         token: str,
         work_dir: Path,
+        uncached_codes: Sequence[str] = (),
     ) -> None:
         self.args = args
+        self.uncached_codes = uncached_codes
         self.kind = kind
         self.store_url = store_url
         self.targets = targets
@@ -196,6 +200,15 @@ class HttpSuite:
             out["serve_ready_s"] = app.ready_s
             with httpx.Client(base_url=app.url, timeout=120.0) as client:
                 out["latency"] = self.reads(client)
+            if self.uncached_codes:
+                out["uncached"] = uncached.measure(
+                    app.port,
+                    self.uncached_codes,
+                    requests=self.args.requests * 5,
+                    warmup=self.args.warmup,
+                    budget_s=self.args.budget,
+                )
+            with httpx.Client(base_url=app.url, timeout=120.0) as client:
                 out["throughput"] = self.throughput(client, app)
                 out["latency"]["create_station_then_coverage"], out["create_station_only"] = self.writes(
                     client
@@ -429,6 +442,14 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
             at_most=False,
             unit="x",
         )
+    for kind, store in stores.items():
+        add(
+            f"never-repeating coverage + roll-up p50 over HTTP, {kind}",
+            store.get("http", {}).get("uncached", {}).get("uncached", {}).get("p50_ms"),
+            TARGETS["uncached_p50_ms"],
+            at_most=True,
+            unit="ms",
+        )
     neo4j_divisions = neo4j.get("seed", {}).get("divisions", {})
     add(
         "seeding Neo4j, divisions/s end to end "
@@ -532,6 +553,18 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"  Cypher answers equal to the service's: {'yes' if result['cypher_answers_equal'] else 'NO'}"
         )
+    lines.append("")
+    lines.append(
+        "Never-repeating coverage + roll-up questions (nothing from the response cache), one at a time, "
+        "lean socket client (bench/uncached.py): p50 / p99 ms"
+    )
+    for kind in kinds:
+        u = stores[kind].get("http", {}).get("uncached")
+        if u:
+            lines.append(
+                f"  {kind:9} uncached {fmt_ms(u['uncached'])} (n={u['uncached']['n']})   "
+                f"the same question repeated (cached) {fmt_ms(u['cached'])}"
+            )
     lines.append("")
     lines.append(
         f"Throughput, coverage at a province, {result['options']['concurrency']} connections, "
@@ -650,6 +683,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     network = result["network"]
     problems: list[str] = []
     targets = choose_targets(division_records)
+    by_level_codes: dict[str, list[str]] = {}
+    for division in division_records:
+        by_level_codes.setdefault(str(division.level), []).append(division.code)
+    uncached_codes = uncached.sample_codes(by_level_codes)
+    del by_level_codes
     result["asked_about"] = {k: v for k, v in targets.items() if k != "provinces"}
 
     stores: dict[str, str] = {"embedded": f"sqlite:///{work_dir / 'bench.db'}"}
@@ -689,7 +727,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
         for kind, url in stores.items():
             note(f"HTTP, {kind}")
-            suite = HttpSuite(args, kind, url, targets, token, work_dir)
+            suite = HttpSuite(args, kind, url, targets, token, work_dir, uncached_codes)
             result["stores"][kind]["http"] = suite.run()
             result["stores"][kind]["answers"] = {k: _jsonable(v) for k, v in suite.answers.items()}
             if "cypher" in result:

@@ -11,7 +11,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from graph_service.entrypoints import cli
+from graph_service.entrypoints import exports as gap_list
 from tests.test_cli_seed import DIVISIONS, STATIONS, run, store_url, write  # noqa: F401 (fixture)
 
 # On 2021-12-31 the small network of tests/test_cli_seed.py covers 东观街道 (opened 2021-09-29) and
@@ -88,7 +88,7 @@ def test_export_uncovered_as_json(network: str, capsys: pytest.CaptureFixture[st
 def test_export_uncovered_walks_every_page(
     network: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "EXPORT_PAGE_SIZE", 1)
+    monkeypatch.setattr(gap_list, "EXPORT_PAGE_SIZE", 1)
     status, out, _ = run(
         capsys,
         "export",

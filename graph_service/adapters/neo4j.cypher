@@ -9,6 +9,10 @@
 //              version, changed_in})-[:SITS_IN]->(:Division)
 //   (:Station)-[:REPORTS_TO]->(:Station)
 //   (:Meta {key: 'data', version})   the data version, bumped by every write
+//   (:AuditWrite {version, at, actor, role, operation})   the audit trail: one node per write,
+//   (:AuditEntry {seq, station, operation?, before, after, within})   one per changed station
+//   (:AuditBatch {version, first, operations, targets, befores, afters, withins})
+//                                    changed divisions, in batches of parallel lists
 // Dates are Neo4j Date values; levels and statuses are the lower-case names of the spec.
 
 CREATE CONSTRAINT division_code_unique IF NOT EXISTS
@@ -25,3 +29,15 @@ FOR (d:Division) ON (d.changed_in);
 
 CREATE INDEX station_changed_in IF NOT EXISTS
 FOR (s:Station) ON (s.changed_in);
+
+CREATE INDEX audit_seq IF NOT EXISTS
+FOR (a:AuditEntry) ON (a.seq);
+
+CREATE INDEX audit_station IF NOT EXISTS
+FOR (a:AuditEntry) ON (a.station);
+
+CREATE INDEX audit_write_version IF NOT EXISTS
+FOR (w:AuditWrite) ON (w.version);
+
+CREATE INDEX audit_batch_first IF NOT EXISTS
+FOR (b:AuditBatch) ON (b.first);

@@ -4,7 +4,13 @@ Model (see `neo4j.cypher`, applied idempotently on first use):
 `(:Division {code, name, level, changed_in})-[:PART_OF]->(:Division)`,
 `(:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers, version,
 changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` and
-`(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values.
+`(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values. The audit trail is
+`(:AuditWrite {version, at, actor, role, operation})`, one per write; one
+`(:AuditEntry {seq, station, before, after, within})` per changed station (`seq` names its write: see
+`audit_seq`; `before`/`after` JSON text; `at` ISO text in UTC); and changed divisions in
+`(:AuditBatch {version, first, operations, targets, befores, afters, withins})` nodes of parallel lists,
+`batch_size` entries each (a national import's 670,000 entries as nodes would not fit in one
+transaction's memory). All unlinked, created in the transaction of the write they record.
 
 Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
 makes concurrent writers (in any process) take turns, and makes `load` and `changes_since`, which take
@@ -46,12 +52,16 @@ from neo4j.exceptions import (
 
 from graph_service.adapters.batching import batches, check_batch_size
 from graph_service.adapters.rows import (
+    audit_entry_from_row,
+    audit_entry_rows,
+    audit_write_row,
     division_from_row,
     load_division_row,
     load_station_row,
     station_from_row,
 )
 from graph_service.adapters.store import (
+    AUDIT_SEQ_STRIDE,
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
     Changes,
@@ -61,6 +71,16 @@ from graph_service.adapters.store import (
     SnapshotSink,
     StoreError,
     StoreUnavailable,
+    audit_seq,
+)
+from graph_service.domain.audit import (
+    DIVISION_KIND,
+    STATION_KIND,
+    AuditEntry,
+    AuditQuery,
+    AuditTrail,
+    timestamp_text,
+    within_pattern,
 )
 from graph_service.domain.model import Division, Station
 
@@ -185,6 +205,39 @@ RETURN
   collect(
     CASE WHEN row[11] IS NOT NULL AND p IS NULL THEN 'station ' + row[0] + ' reports to ' + row[11] END
   )[..5] AS no_parent
+"""
+# One write's who, when and operation go once on an AuditWrite node; each changed row is an AuditEntry
+# holding only its own values (a national import holds all of them in one transaction's memory). An
+# entry carries `operation` only when it differs from its write's. Rows are in AUDIT_WRITE_COLUMNS and
+# AUDIT_ENTRY_COLUMNS order; an entry's kind (row[2]) names the property its target goes in.
+_CREATE_AUDIT_WRITE = """
+CREATE (:AuditWrite {version: $row[0], at: $row[1], actor: $row[2], role: $row[3], operation: $row[4]})
+"""
+_CREATE_AUDIT = f"""
+UNWIND $rows AS row
+CREATE (:AuditEntry {{seq: row[0], operation: row[1], {STATION_KIND}: row[3], before: row[4], after: row[5],
+                     within: row[6]}})
+"""
+_AUDIT_WRITE_OF_ENTRY = f"MATCH (w:AuditWrite {{version: a.seq / {AUDIT_SEQ_STRIDE}}})"
+_AUDIT_FIELDS = (
+    "[a.seq, w.at, w.actor, w.role, coalesce(a.operation, w.operation), "
+    f"CASE WHEN a.station IS NULL THEN '{DIVISION_KIND}' ELSE '{STATION_KIND}' END, "
+    "coalesce(a.station, a.division), a.before, a.after]"
+)
+_FIRST_AUDIT_WRITE_SINCE = "MATCH (w:AuditWrite) WHERE w.at >= $since RETURN min(w.version) AS version"
+# Division entries (a national import makes 670,000 of them, more than one transaction's memory holds as
+# nodes) are kept `batch_size` at a time in one AuditBatch node of parallel lists: entry i has seq
+# `first + i`; an empty string stands for null (lists hold no nulls).
+_CREATE_AUDIT_BATCH = """
+CREATE (:AuditBatch {version: $version, first: $first, operations: $operations, targets: $targets,
+                     befores: $befores, afters: $afters, withins: $withins})
+"""
+_AUDIT_BATCH_RANGE = "b.first < $upper AND b.first + size(b.targets) > $lower"
+_AUDIT_BATCH_SINCE = " MATCH (w:AuditWrite {version: b.version}) WHERE w.at >= $since"
+_AUDIT_BATCH_ROW = "b.first + i < $upper AND b.first + i >= $lower"
+_AUDIT_WRITES = """
+MATCH (w:AuditWrite) WHERE w.version IN $versions
+RETURN w.version AS version, w.at AS at, w.actor AS actor, w.role AS role, w.operation AS operation
 """
 _STORED_VERSIONS = """
 UNWIND $ids AS id
@@ -335,7 +388,13 @@ class Neo4jStore:
 
         return _retrying(read)
 
-    def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
+    def upsert_divisions(
+        self,
+        divisions: Sequence[Division],
+        *,
+        progress: Progress | None = None,
+        audit: AuditTrail | None = None,
+    ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
         sequence than its children); return the new data version.
 
@@ -345,6 +404,8 @@ class Neo4jStore:
 
         `progress` is called after each batch with the rows written so far, counting a merged row half
         written once its node is and whole once its links are (so it ends at `len(divisions)`).
+
+        `audit` is recorded in the same transaction, in batches after the rows.
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
@@ -372,7 +433,7 @@ class Neo4jStore:
             if missing:
                 raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
 
-        return self._write("upsert divisions", write, len(divisions))
+        return self._write("upsert divisions", write, len(divisions), audit)
 
     def upsert_stations(
         self,
@@ -380,10 +441,11 @@ class Neo4jStore:
         expected_versions: Mapping[str, int | None] | None = None,
         *,
         progress: Progress | None = None,
+        audit: AuditTrail | None = None,
     ) -> int:
         """Insert or replace `stations` by id in one transaction, with their SITS_IN and REPORTS_TO
         links (a parent station may come later in the sequence); return the new data version. New ids
-        take the fast path of `upsert_divisions`, the others are merged; `progress` as there.
+        take the fast path of `upsert_divisions`, the others are merged; `progress` and `audit` as there.
 
         Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
         the transaction, after taking the write lock), and `StoreError` when a division_code or
@@ -423,7 +485,103 @@ class Neo4jStore:
             if no_parent:
                 raise StoreError("unknown parent station: " + ", ".join(no_parent[:5]))
 
-        return self._write("upsert stations", write, len(stations))
+        return self._write("upsert stations", write, len(stations), audit)
+
+    def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """The audit entries `query` selects, newest first: station entries (the `seq` index read
+        backwards, each joined with its write's node for who, when and the operation) merged with
+        division entries (their batches read newest first until enough are found)."""
+        with self._transaction("read the audit trail") as tx:
+            entries = [] if query.kind == DIVISION_KIND else self._station_audit_entries(tx, query)
+            if query.kind != STATION_KIND:
+                entries += self._division_audit_entries(tx, query)
+            entries.sort(key=lambda entry: entry.seq, reverse=True)
+            return entries[: query.limit]
+
+    def count_audit_entries(self, query: AuditQuery) -> int:
+        """How many audit entries `query` selects (its cursor and limit aside)."""
+        with self._transaction("count the audit trail") as tx:
+            count = 0
+            if query.kind != DIVISION_KIND:
+                selection = _audit_selection(tx, query, with_cursor=False)
+                if selection is not None:
+                    match, params = selection
+                    count += tx.run(f"{match} RETURN count(a) AS count", **params).single(strict=True)[
+                        "count"
+                    ]
+            if query.kind != STATION_KIND:
+                bounds = _division_audit_bounds(tx, query, with_cursor=False)
+                if bounds is not None:
+                    cypher, params = bounds
+                    count += tx.run(
+                        f"MATCH (b:AuditBatch) WHERE {_AUDIT_BATCH_RANGE}{cypher['since']} "
+                        f"UNWIND range(0, size(b.targets) - 1) AS i "
+                        f"WITH b, i WHERE {_AUDIT_BATCH_ROW}{cypher['rows']} RETURN count(*) AS count",
+                        **params,
+                    ).single(strict=True)["count"]
+            return int(count)
+
+    def _division_audit_entries(self, tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
+        """Up to `query.limit` division entries, newest first: batch by batch, newest batch first."""
+        bounds = _division_audit_bounds(tx, query, with_cursor=True)
+        if bounds is None:
+            return []
+        cypher, params = bounds
+        firsts = [
+            record["first"]
+            for record in tx.run(
+                f"MATCH (b:AuditBatch) WHERE {_AUDIT_BATCH_RANGE}{cypher['since']} "
+                "RETURN b.first AS first ORDER BY first DESC",
+                **params,
+            )
+        ]
+        rows: list[list[Any]] = []
+        for first in firsts:
+            rows += tx.run(
+                "MATCH (b:AuditBatch {first: $first}) "
+                "UNWIND range(size(b.targets) - 1, 0, -1) AS i "
+                f"WITH b, i WHERE {_AUDIT_BATCH_ROW}{cypher['rows']} "
+                "RETURN [b.first + i, b.version, b.operations[i], b.targets[i], b.befores[i], b.afters[i]] "
+                "AS row LIMIT $limit",
+                **params,
+                first=first,
+                limit=query.limit - len(rows),
+            ).value("row")
+            if len(rows) >= query.limit:
+                break
+        writes = {
+            record["version"]: record
+            for record in tx.run(_AUDIT_WRITES, versions=sorted({row[1] for row in rows}))
+        }
+        return [
+            audit_entry_from_row(
+                [
+                    seq,
+                    writes[version]["at"],
+                    writes[version]["actor"],
+                    writes[version]["role"],
+                    operation or writes[version]["operation"],
+                    DIVISION_KIND,
+                    target,
+                    before or None,
+                    after or None,
+                ]
+            )
+            for seq, version, operation, target, before, after in rows
+        ]
+
+    def _station_audit_entries(self, tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
+        """Up to `query.limit` station entries (AuditEntry nodes), newest first."""
+        selection = _audit_selection(tx, query, with_cursor=True)
+        if selection is None:
+            return []
+        match, params = selection
+        cypher = (
+            f"{match} WITH a, w ORDER BY a.seq DESC LIMIT $limit "
+            if query.since is not None
+            else f"{match} WITH a ORDER BY a.seq DESC LIMIT $limit {_AUDIT_WRITE_OF_ENTRY} "
+        ) + f"RETURN {_AUDIT_FIELDS} AS row ORDER BY a.seq DESC"
+        return [audit_entry_from_row(r["row"]) for r in tx.run(cypher, **params, limit=query.limit)]
 
     def ping(self) -> None:
         """Raise `StoreError` (`StoreUnavailable` when it cannot be reached) unless the server answers
@@ -491,11 +649,18 @@ class Neo4jStore:
             finally:
                 tx.close()
 
-    def _write(self, action: str, body: Callable[[Transaction, int], None], rows: int) -> int:
+    def _write(
+        self,
+        action: str,
+        body: Callable[[Transaction, int], None],
+        rows: int,
+        audit: AuditTrail | None = None,
+    ) -> int:
         """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
-        the write lock); return the new version once committed. When another writer holds the lock
-        for more than `lock_timeout` seconds, nothing is written (`StoreUnavailable`); the write
-        itself may take `WRITE_GRACE_SECONDS` plus `WRITE_SECONDS_PER_ROW` for each of its `rows`."""
+        the write lock) and ends by recording `audit`; return the new version once committed. When
+        another writer holds the lock for more than `lock_timeout` seconds, nothing is written
+        (`StoreUnavailable`); the write itself may take `WRITE_GRACE_SECONDS` plus
+        `WRITE_SECONDS_PER_ROW` for each of its `rows`."""
 
         def attempt() -> int:
             self._wait_for_lock(action)
@@ -503,6 +668,8 @@ class Neo4jStore:
             with self._transaction(action, timeout) as tx:
                 version = _run_version(tx, _BUMP_VERSION)
                 body(tx, version)
+                if audit is not None and audit.changes:
+                    self._record(tx, audit, version)
             return version
 
         return _retrying(attempt)
@@ -517,6 +684,26 @@ class Neo4jStore:
                 _run_version(tx, _LOCK_VERSION)
             finally:
                 tx.close()  # rolls back: nothing to keep
+
+    def _record(self, tx: Transaction, audit: AuditTrail, version: int) -> None:
+        """Record `audit` (the write of data version `version`) in the write's transaction."""
+        tx.run(_CREATE_AUDIT_WRITE, row=list(audit_write_row(audit, version))).consume()
+        rows = audit_entry_rows(audit, version)
+        stations = [row for row in rows if row[2] == STATION_KIND]
+        for batch in batches(stations, self.batch_size):
+            tx.run(_CREATE_AUDIT, rows=batch).consume()
+        divisions = [row for row in rows if row[2] == DIVISION_KIND]
+        for batch in batches(divisions, self.batch_size):
+            tx.run(
+                _CREATE_AUDIT_BATCH,
+                version=version,
+                first=batch[0][0],
+                operations=[row[1] or "" for row in batch],
+                targets=[row[3] for row in batch],
+                befores=[row[4] or "" for row in batch],
+                afters=[row[5] or "" for row in batch],
+                withins=[row[6] for row in batch],
+            ).consume()
 
     def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
         """Run a paging `query` (parameters `after`, `limit`; one record with `rows`, each row's key
@@ -629,6 +816,79 @@ def _run_version(tx: Transaction, query: str) -> int:
             "(was the database wiped while this ran?)"
         )
     return version
+
+
+def _division_audit_bounds(
+    tx: Transaction, query: AuditQuery, *, with_cursor: bool
+) -> tuple[dict[str, str], dict[str, Any]] | None:
+    """The conditions on AuditBatch `b` (`since`: a write join) and on its entry `i` (`rows`) for the
+    division entries `query` selects, and their parameters; None when none can match."""
+    params: dict[str, Any] = {"lower": 0, "upper": query.before_seq if with_cursor else None}
+    if params["upper"] is None:
+        params["upper"] = 1 << 62
+    cypher = {"since": "", "rows": ""}
+    if query.since is not None:
+        since = timestamp_text(query.since)
+        first = tx.run(_FIRST_AUDIT_WRITE_SINCE, since=since).single(strict=True)["version"]
+        if first is None:
+            return None
+        params.update(lower=audit_seq(first, 0), since=since)
+        cypher["since"] = _AUDIT_BATCH_SINCE
+    if query.target is not None:
+        cypher["rows"] += " AND b.targets[i] = $target"
+        params["target"] = query.target
+    if query.within is not None:
+        cypher["rows"] += " AND b.withins[i] CONTAINS $within"
+        params["within"] = within_pattern(query.within)
+    return cypher, params
+
+
+def _audit_selection(
+    tx: Transaction, query: AuditQuery, *, with_cursor: bool
+) -> tuple[str, dict[str, Any]] | None:
+    """The MATCH of the entries `query` selects (`a`; with `since`, also their write `w`) and its
+    parameters; None when nothing can match (no write at or after `since`)."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    joined = ""
+    if query.since is not None:
+        since = timestamp_text(query.since)
+        first = tx.run(_FIRST_AUDIT_WRITE_SINCE, since=since).single(strict=True)["version"]
+        if first is None:
+            return None
+        # Writes are numbered in commit order; `at` is taken as a write starts, so the join checks it.
+        conditions.append("a.seq >= $since_seq")
+        params.update(since_seq=audit_seq(first, 0), since=since)
+        joined = f" {_AUDIT_WRITE_OF_ENTRY} WHERE w.at >= $since"
+    where, more = _audit_conditions(query, with_cursor=with_cursor, extra=conditions)
+    return f"MATCH (a:AuditEntry){where}{joined}", {**params, **more}
+
+
+def _audit_conditions(
+    query: AuditQuery, *, with_cursor: bool, extra: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (empty, or starting with a space) on `a` and its parameters for `query`
+    (its `since` aside), with the `extra` conditions."""
+    conditions: list[str] = list(extra)
+    params: dict[str, Any] = {}
+    if query.kind is not None and query.kind not in (STATION_KIND, DIVISION_KIND):
+        raise StoreError(f"unknown kind of audit entry: {query.kind!r}")
+    if query.target is not None:
+        key = f"a.{query.kind}" if query.kind is not None else "coalesce(a.station, a.division)"
+        conditions.append(f"{key} = $target")
+        params["target"] = query.target
+    elif query.kind is not None:
+        conditions.append(f"a.{query.kind} IS NOT NULL")
+    if query.within is not None:
+        conditions.append("a.within CONTAINS $within")
+        params["within"] = within_pattern(query.within)
+    if with_cursor and query.before_seq is not None:
+        conditions.append("a.seq < $before_seq")
+        params["before_seq"] = query.before_seq
+    elif with_cursor and not extra:
+        # A condition on the indexed key lets the planner read the index backwards for ORDER BY.
+        conditions.append("a.seq >= 0")
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
 
 
 class _HalfSteps:

@@ -6,6 +6,14 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from graph_service.adapters.store import audit_seq
+from graph_service.domain.audit import (
+    AuditEntry,
+    AuditTrail,
+    row_from_json,
+    timestamp_from_text,
+    timestamp_text,
+)
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 
@@ -49,6 +57,45 @@ def station_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None]) 
 def iso_date(value: Any) -> date | None:
     """A date stored as ISO text (None stays None)."""
     return None if value is None else date.fromisoformat(str(value))
+
+
+AUDIT_WRITE_COLUMNS = ("version", "at", "actor", "role", "operation")
+"""Who made a write, when, and its operation: stored once per write."""
+AUDIT_ENTRY_COLUMNS = ("seq", "operation", "kind", "target", "before", "after", "within")
+"""One changed row as both stores keep it: `operation` only when it differs from its write's (else
+None), `before` and `after` as JSON text; `seq // AUDIT_SEQ_STRIDE` is its write's version."""
+
+
+def audit_write_row(trail: AuditTrail, version: int) -> tuple[Any, ...]:
+    """The row (AUDIT_WRITE_COLUMNS) that records who made the write of data version `version`, and when
+    (its operation is its first change's)."""
+    return (version, timestamp_text(trail.at), trail.actor, trail.role, trail.changes[0].operation)
+
+
+def audit_entry_rows(trail: AuditTrail, version: int) -> list[tuple[Any, ...]]:
+    """The rows (AUDIT_ENTRY_COLUMNS) that record each change of `trail`, for the write of `version`."""
+    first = audit_seq(version, 0)
+    operation = trail.changes[0].operation
+    return [
+        (first + index, None if change[0] == operation else change[0], *change[1:])
+        for index, change in enumerate(trail.changes)
+    ]
+
+
+def audit_entry_from_row(row: Sequence[Any]) -> AuditEntry:
+    """An audit entry from a stored row: (seq, at, actor, role, operation, kind, target, before, after)."""
+    seq, at, actor, role, operation, kind, target, before, after = row
+    return AuditEntry(
+        seq=int(seq),
+        at=timestamp_from_text(at),
+        actor=actor,
+        role=role,
+        operation=operation,
+        kind=kind,
+        target=target,
+        before=row_from_json(before),
+        after=row_from_json(after),
+    )
 
 
 def load_division_row(sink: SnapshotSink, row: Sequence[Any]) -> None:

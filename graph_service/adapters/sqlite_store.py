@@ -1,6 +1,7 @@
 """The embedded store: one SQLite file (standard library `sqlite3`), in WAL mode.
 
-Layout: `divisions`, `stations` (dates as ISO text) and `meta` (the data version). Every row carries
+Layout: `divisions`, `stations` (dates as ISO text), `meta` (the data version) and `audit` (the audit
+trail: one row per changed row of every write, keyed by `seq`). Every division and station row carries
 `changed_in`, the data version of the write that last touched it (indexed, for `changes_since`).
 Every write is one `BEGIN IMMEDIATE` transaction, so writers in several processes take turns; it bumps
 the data version by one and either commits whole or not at all. A writer waits at most
@@ -20,6 +21,11 @@ from pathlib import Path
 
 from graph_service.adapters.batching import batches, check_batch_size
 from graph_service.adapters.rows import (
+    AUDIT_ENTRY_COLUMNS,
+    AUDIT_WRITE_COLUMNS,
+    audit_entry_from_row,
+    audit_entry_rows,
+    audit_write_row,
     division_from_row,
     iso_date,
     load_division_row,
@@ -27,6 +33,7 @@ from graph_service.adapters.rows import (
     station_from_row,
 )
 from graph_service.adapters.store import (
+    AUDIT_SEQ_STRIDE,
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
     Changes,
@@ -36,10 +43,20 @@ from graph_service.adapters.store import (
     StoreError,
     StoreUnavailable,
 )
+from graph_service.domain.audit import (
+    DIVISION_KIND,
+    STATION_KIND,
+    AuditEntry,
+    AuditQuery,
+    AuditTrail,
+    timestamp_text,
+    within_pattern,
+)
 from graph_service.domain.model import Division, Station
 
 URL_PREFIX = "sqlite:///"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: divisions, stations, meta; 2: and audit (every statement of `_SCHEMA` is idempotent)."""
 # Stay well below SQLite's limit on the number of `?` parameters in one statement.
 _IDS_PER_QUERY = 500
 
@@ -73,6 +90,25 @@ _SCHEMA: tuple[str, ...] = (
         changed_in INTEGER NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS stations_changed_in ON stations (changed_in)",
+    """CREATE TABLE IF NOT EXISTS audit_writes (
+        version INTEGER PRIMARY KEY NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        operation TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit (
+        seq INTEGER PRIMARY KEY NOT NULL,
+        operation TEXT,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        before TEXT,
+        after TEXT,
+        within TEXT NOT NULL
+    )""",
+    # Only station entries are looked up by target (Station.history): a partial index keeps the
+    # hundreds of thousands of entries of a national division import out of it.
+    "CREATE INDEX IF NOT EXISTS audit_station ON audit (target, seq) WHERE kind = 'station'",
 )
 
 _DIVISION_COLUMNS = "code, name, level, parent_code"
@@ -95,6 +131,19 @@ _UPSERT_STATION = f"""
         certified_staff = excluded.certified_staff, volunteers = excluded.volunteers,
         version = excluded.version, changed_in = excluded.changed_in
 """
+_INSERT_AUDIT_WRITE = (
+    f"INSERT INTO audit_writes ({', '.join(AUDIT_WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(AUDIT_WRITE_COLUMNS))})"
+)
+_INSERT_AUDIT = (
+    f"INSERT INTO audit ({', '.join(AUDIT_ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(AUDIT_ENTRY_COLUMNS))})"
+)
+# An entry joined with its write: (seq, at, actor, role, operation, kind, target, before, after).
+_AUDIT_FROM = f"audit AS a JOIN audit_writes AS w ON w.version = a.seq / {AUDIT_SEQ_STRIDE}"
+_AUDIT_FIELDS = (
+    "a.seq, w.at, w.actor, w.role, coalesce(a.operation, w.operation), a.kind, a.target, a.before, a.after"
+)
 _DIVISIONS_WITHOUT_PARENT = """
     SELECT d.code, d.parent_code FROM divisions AS d
     WHERE d.changed_in = ? AND d.parent_code IS NOT NULL
@@ -215,9 +264,16 @@ class SqliteStore:
                 conn.execute("COMMIT")
             return Changes(current, divisions, stations)
 
-    def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
+    def upsert_divisions(
+        self,
+        divisions: Sequence[Division],
+        *,
+        progress: Progress | None = None,
+        audit: AuditTrail | None = None,
+    ) -> int:
         """Insert or replace `divisions` by code in one transaction; return the new data version.
-        `progress` is called with the number of rows written so far after each batch.
+        `progress` is called with the number of rows written so far after each batch; `audit` is
+        recorded in the same transaction.
 
         Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
         """
@@ -241,7 +297,7 @@ class SqliteStore:
                     + ", ".join(f"{code} names parent {parent}" for code, parent in missing)
                 )
 
-        return self._write("upsert divisions", write)
+        return self._write("upsert divisions", write, audit)
 
     def upsert_stations(
         self,
@@ -249,9 +305,11 @@ class SqliteStore:
         expected_versions: Mapping[str, int | None] | None = None,
         *,
         progress: Progress | None = None,
+        audit: AuditTrail | None = None,
     ) -> int:
         """Insert or replace `stations` by id in one transaction; return the new data version.
-        `progress` is called with the number of rows written so far after each batch.
+        `progress` is called with the number of rows written so far after each batch; `audit` is
+        recorded in the same transaction.
 
         Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
         the transaction), and `StoreError` when a division_code or parent_id names nothing; in both
@@ -282,7 +340,22 @@ class SqliteStore:
                     + ", ".join(f"station {sid} reports to {parent}" for sid, parent in no_parent)
                 )
 
-        return self._write("upsert stations", write)
+        return self._write("upsert stations", write, audit)
+
+    def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """The audit entries `query` selects, newest first (walking the `seq` key backwards). Read on
+        a connection of its own, so a long write (an import) does not hold it up (WAL mode)."""
+        where, params = _audit_conditions(query, with_cursor=True)
+        sql = f"SELECT {_AUDIT_FIELDS} FROM {_AUDIT_FROM}{where} ORDER BY a.seq DESC LIMIT ?"
+        with self._reader("read the audit trail") as conn:
+            return [audit_entry_from_row(row) for row in conn.execute(sql, (*params, query.limit))]
+
+    def count_audit_entries(self, query: AuditQuery) -> int:
+        """How many audit entries `query` selects (its cursor and limit aside), read as `audit_entries`."""
+        where, params = _audit_conditions(query, with_cursor=False)
+        with self._reader("count the audit trail") as conn:
+            (count,) = conn.execute(f"SELECT count(*) FROM {_AUDIT_FROM}{where}", params).fetchone()
+            return int(count)
 
     def ping(self) -> None:
         """Raise `StoreError` unless the database file answers a trivial query."""
@@ -348,15 +421,25 @@ class SqliteStore:
                         conn.execute("ROLLBACK")
                 raise
 
-    def _write(self, action: str, body: Callable[[sqlite3.Connection, int], None]) -> int:
-        """Run `body(connection, new_version)` in one BEGIN IMMEDIATE transaction that also bumps the
-        data version; commit and return the new version, or roll back everything and re-raise."""
+    def _write(
+        self,
+        action: str,
+        body: Callable[[sqlite3.Connection, int], None],
+        audit: AuditTrail | None = None,
+    ) -> int:
+        """Run `body(connection, new_version)` in one BEGIN IMMEDIATE transaction that also records
+        `audit` and bumps the data version; commit and return the new version, or roll back everything
+        and re-raise."""
         with self._lock, self._errors(action):
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
                 version = _read_version(conn) + 1
                 body(conn, version)
+                if audit is not None and audit.changes:
+                    conn.execute(_INSERT_AUDIT_WRITE, audit_write_row(audit, version))
+                    for batch in batches(audit_entry_rows(audit, version), self.batch_size):
+                        conn.executemany(_INSERT_AUDIT, batch)
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", (version,))
                 conn.execute("COMMIT")
             except BaseException:
@@ -365,6 +448,16 @@ class SqliteStore:
                         conn.execute("ROLLBACK")
                 raise
             return version
+
+    @contextmanager
+    def _reader(self, action: str) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection of its own for one read (closed after), errors as `_errors`."""
+        conn = self._connect(setup=False)
+        try:
+            with self._errors(action):
+                yield conn
+        finally:
+            conn.close()
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -401,6 +494,29 @@ class SqliteStore:
 def _read_version(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
     return int(row[0]) if row else 0
+
+
+def _audit_conditions(query: AuditQuery, *, with_cursor: bool) -> tuple[str, list[object]]:
+    """The WHERE clause (empty, or starting with a space) and its parameters for `query`."""
+    conditions: list[str] = []
+    params: list[object] = []
+    if query.target is not None:
+        conditions.append("a.target = ?")
+        params.append(query.target)
+    if query.kind is not None:
+        if query.kind not in (STATION_KIND, DIVISION_KIND):
+            raise StoreError(f"unknown kind of audit entry: {query.kind!r}")
+        conditions.append(f"a.kind = '{query.kind}'")  # a literal, so the partial index applies
+    if query.within is not None:
+        conditions.append("instr(a.within, ?) > 0")
+        params.append(within_pattern(query.within))
+    if query.since is not None:
+        conditions.append("w.at >= ?")
+        params.append(timestamp_text(query.since))
+    if with_cursor and query.before_seq is not None:
+        conditions.append("a.seq < ?")
+        params.append(query.before_seq)
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
 
 
 def _check_versions(conn: sqlite3.Connection, expected: Mapping[str, int | None]) -> None:

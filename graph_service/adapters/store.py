@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.model import Division, Station
 
 DEFAULT_STORE_URL = "sqlite:///graph-service.db"
@@ -17,6 +18,15 @@ itself busy (`StoreUnavailable`) instead of making its caller wait on."""
 
 # Called with the number of rows written so far, after each batch of a write.
 Progress = Callable[[int], None]
+
+AUDIT_SEQ_STRIDE = 1 << 32
+"""An audit entry's `seq` is `data version * AUDIT_SEQ_STRIDE + its index in the write`: unique, and
+higher for newer entries (later rows of one write count as newer)."""
+
+
+def audit_seq(version: int, index: int) -> int:
+    """The `seq` of the `index`-th change recorded by the write that made data version `version`."""
+    return version * AUDIT_SEQ_STRIDE + index
 
 
 class StoreError(Exception):
@@ -95,10 +105,17 @@ class Store(Protocol):
         """Every division and station written after `version`, and the version they bring the reader to."""
         ...
 
-    def upsert_divisions(self, divisions: Sequence[Division], *, progress: Progress | None = None) -> int:
+    def upsert_divisions(
+        self,
+        divisions: Sequence[Division],
+        *,
+        progress: Progress | None = None,
+        audit: AuditTrail | None = None,
+    ) -> int:
         """Insert or replace divisions by code (parent links included) in one transaction, written in
         batches; return the new data version. An empty sequence writes nothing and returns the current one.
-        `progress`, when given, is called with the number of rows written so far after each batch."""
+        `progress`, when given, is called with the number of rows written so far after each batch.
+        `audit`, when given, is recorded in the same transaction (see `audit_entries`)."""
         ...
 
     def upsert_stations(
@@ -107,13 +124,25 @@ class Store(Protocol):
         expected_versions: Mapping[str, int | None] | None = None,
         *,
         progress: Progress | None = None,
+        audit: AuditTrail | None = None,
     ) -> int:
         """Insert or replace stations by id (division and parent links included) in one transaction.
 
         `expected_versions` maps station ids to the version the caller read (None: must not exist yet);
         when any stored version differs, raise `ConflictError` and write nothing. Stations are stored
-        with the `version` they carry. Returns the new data version. `progress` as for divisions.
+        with the `version` they carry. Returns the new data version. `progress` and `audit` as for
+        divisions.
         """
+        ...
+
+    def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """The recorded changes `query` selects, newest first (highest `seq` first), at most
+        `query.limit` of them. Each change of a write's `AuditTrail` is one entry, whose `seq` is
+        `audit_seq(the write's data version, its index in the trail)`."""
+        ...
+
+    def count_audit_entries(self, query: AuditQuery) -> int:
+        """How many recorded changes `query` selects, ignoring its `before_seq` and `limit`."""
         ...
 
     def ping(self) -> None:

@@ -581,6 +581,18 @@ class NetworkEngine:
                 for level in data["division"].level.levels_below
             ]
 
+    def coverage_trend(self, code: str, level: DivisionLevel, days: Iterable[date]) -> list[LevelCoverage]:
+        """The coverage of one level below the division on each of `days`: one lookup per day."""
+        with self.lock:
+            data = self.graph.nodes[code]
+            timeline: Timeline | None = data["timeline"]
+            total = data["totals"][level.rank - 1]
+            column = COVERED_COLUMN[level]
+            return [
+                LevelCoverage(level, total, timeline.value_at(day.toordinal(), column) if timeline else 0)
+                for day in days
+            ]
+
     def rollup(self, code: str, day: date) -> Rollup:
         """The stations active on `day` in the division's subtree: counts per level and staff sums."""
         with self.lock:
@@ -610,23 +622,27 @@ class NetworkEngine:
             nodes = self._node
             return _page(codes, after, first, lambda c: nodes[c]["division"])
 
-    def _uncovered_count(self, code: str, level: DivisionLevel, day: date) -> int:
-        data = self.graph.nodes[code]
-        if level not in COVERED_COLUMN or level.rank < data["division"].level.rank:
-            return 0
-        return data["totals"][level.rank - 1] - self._value(data, day, COVERED_COLUMN[level])
-
     def _uncovered_codes(self, code: str, level: DivisionLevel, day: date) -> Iterator[str]:
+        """The uncovered level-`level` divisions at or below `code`, unordered: a walk down that skips
+        every subtree where the level's total equals its covered count on the day (both read straight
+        from the node dicts: this loop is most of a gap list's cost)."""
+        column = COVERED_COLUMN.get(level)
+        if column is None or level.rank < self._node[code]["division"].level.rank:
+            return
+        slot, ordinal = level.rank - 1, day.toordinal()
+        nodes, pred = self._node, self._pred
         stack = [code]
-        nodes, pred = self.graph.nodes, self.graph.pred
         while stack:
             current = stack.pop()
-            if self._uncovered_count(current, level, day) == 0:
+            data = nodes[current]
+            timeline: Timeline | None = data["timeline"]
+            covered = timeline.value_at(ordinal, column) if timeline is not None else 0
+            if data["totals"][slot] == covered:
                 continue
-            if nodes[current]["division"].level is level:
+            if data["division"].level is level:
                 yield current
                 continue
-            stack.extend(n for n in pred[current] if isinstance(n, str))
+            stack.extend(n for n in pred[current] if n.__class__ is str)
 
     def _value(self, data: dict, day: date, column: int) -> int:
         timeline: Timeline | None = data["timeline"]

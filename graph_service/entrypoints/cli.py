@@ -1,4 +1,4 @@
-"""The `graph-service` command line (spec §4): serve, seed, export uncovered, token, schema.
+"""The `graph-service` command line (spec §4): serve, seed, export uncovered, token, schema, audit.
 
 This module only translates: it turns arguments into calls on the service layer and its answers into
 text and an exit status. The rules (what a valid file is, what "uncovered" means, who may write) live
@@ -11,20 +11,21 @@ could not be used; 2 a usage error (bad arguments, a file that cannot be read, a
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
 import json
 import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from graph_service.adapters.store import DEFAULT_STORE_URL, OutcomeUnknown, StoreError
 from graph_service.domain.levels import DIVISION_LEVELS, DivisionLevel
-from graph_service.domain.model import Division
 from graph_service.domain.validation import code_problem, name_problem, parse_date
+from graph_service.entrypoints import exports as gap_list
 from graph_service.entrypoints.csv_out import write_csv
 from graph_service.entrypoints.progress import ProgressBar
 from graph_service.service_layer.auth import (
@@ -33,6 +34,7 @@ from graph_service.service_layer.auth import (
     Principal,
     Role,
     issue_token,
+    os_user,
     parse_duration,
     secret_problem,
 )
@@ -40,6 +42,7 @@ from graph_service.service_layer.errors import BadUserInput, NotFound, ServiceEr
 from graph_service.service_layer.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from graph_service.domain.audit import AuditEntry
     from graph_service.service_layer.services import ImportReport, NetworkService
 
 PROG = "graph-service"
@@ -50,9 +53,11 @@ EXIT_USAGE = 2
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_TTL = "8h"
-EXPORT_PAGE_SIZE = 5_000
-EXPORT_COLUMNS = ("code", "name", "level", "path")
-PATH_SEPARATOR = " / "
+EXPORT_COLUMNS = gap_list.EXPORT_COLUMNS
+PATH_SEPARATOR = gap_list.PATH_SEPARATOR
+AUDIT_COLUMNS = ("at", "actor", "role", "operation", "target", "before", "after")
+"""The audit command's CSV columns and JSON keys: the fields of GraphQL's AuditEntry."""
+AUDIT_PAGE_SIZE = 5_000
 
 STORE_HELP = (
     "where the network is kept: sqlite:///PATH (the embedded store) or bolt://HOST:PORT / "
@@ -84,8 +89,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         app = create_app(service)
         _note(
-            f"serving {service.settings.store_url} on http://{args.host}:{args.port} "
-            f"(GraphiQL: http://{args.host}:{args.port}/graphql); Ctrl-C stops"
+            f"serving {service.settings.store_url} on http://{args.host}:{args.port}/ (the dashboard; "
+            f"GraphiQL: http://{args.host}:{args.port}/graphql); Ctrl-C stops"
         )
         uvicorn.run(app, host=args.host, port=args.port)
     finally:
@@ -103,7 +108,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
         bar.status(f"checking {_count_lines(data):,} rows of {source}…")
         importer = service.import_divisions if kind == "divisions" else service.import_stations
         report = importer(
-            Principal.local_admin(),
+            Principal.command_line(args.actor),
             data,
             dry_run=args.dry_run,
             follow=False,
@@ -133,13 +138,14 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_export_uncovered(args: argparse.Namespace) -> int:
     level = DivisionLevel(args.level)
+    if args.format == "xlsx" and args.output is None:
+        raise UsageError("--format xlsx writes a binary file: name it with --output FILE")
     service = _open_service(args.store)
     try:
         day = args.as_of or service.today()
         try:
             under = service.require_division(args.under)
-            pages = _uncovered_pages(service, args.under, level, day)
-            first_page = next(pages)
+            rows = gap_list.uncovered_rows(service, args.under, level, day)
         except NotFound as error:
             raise Failed(
                 f"{error.message} in {service.settings.store_url} (seed the divisions first, "
@@ -147,14 +153,55 @@ def cmd_export_uncovered(args: argparse.Namespace) -> int:
             ) from error
         except BadUserInput as error:
             raise UsageError(error.message) from error
-        rows = _export_rows(service, first_page, pages)
-        writer = _write_json if args.format == "json" else _write_csv
-        count = writer(rows, sys.stdout)
+        count = _write_export(rows, args.format, args.output)
     finally:
         service.close()
     plural = _PLURAL[level]
-    _note(f"{count:,} uncovered {plural} under {under.code} {under.name} on {day.isoformat()}")
+    where = f" to {args.output}" if args.output is not None else ""
+    _note(f"{count:,} uncovered {plural} under {under.code} {under.name} on {day.isoformat()}{where}")
     return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    service = _open_service(args.store)
+    try:
+        try:
+            entries = _audit_entries(service, args.under, args.since)
+            first = next(entries, None)
+        except NotFound as error:
+            raise Failed(f"{error.message} in {service.settings.store_url} (check the code)") from error
+        rows = itertools.chain([first] if first is not None else [], entries)
+        writer = _write_audit_json if args.format == "json" else _write_audit_csv
+        count = writer(rows, sys.stdout)
+    finally:
+        service.close()
+    where = f" under {args.under}" if args.under else ""
+    when = f" since {args.since.isoformat()}" if args.since else ""
+    _note(f"{count:,} audit {'entry' if count == 1 else 'entries'}{where}{when}, newest first")
+    return EXIT_OK
+
+
+def _write_export(rows: Iterator[gap_list.ExportRow], format: str, output: str | None) -> int:
+    """Write the rows in `format` to standard output, or whole to the file `output` (no partial file
+    is left when writing fails); returns the row count."""
+    if output is None:
+        writer = gap_list.write_json if format == "json" else gap_list.write_csv
+        return writer(rows, sys.stdout)
+    if format == "xlsx":
+        data, count = gap_list.xlsx_bytes(rows)
+    else:
+        text = io.StringIO()
+        count = (gap_list.write_json if format == "json" else gap_list.write_csv)(rows, text)
+        data = text.getvalue().encode("utf-8")
+    path = Path(output)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {output}: {error.strerror or error}") from error
+    return count
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -293,54 +340,53 @@ def _print_rejection(source: str, kind: str, report: ImportReport, *, dry_run: b
     sys.stderr.write("\n".join(lines) + "\n")
 
 
-def _uncovered_pages(
-    service: NetworkService, under: str, level: DivisionLevel, day: date
-) -> Iterator[list[Division]]:
-    """Every page of the uncovered divisions, in code order (at least one page, maybe empty)."""
-    after: str | None = None
+def _audit_entries(
+    service: NetworkService, under: str | None, since: datetime | None
+) -> Iterator[AuditEntry]:
+    """Every audit entry under `under` (None: all) at or after `since`, newest first, page by page."""
+    principal = Principal.command_line(os_user())
+    before: int | None = None
     while True:
-        page = service.uncovered(under, level, day, after, EXPORT_PAGE_SIZE)
-        yield page.items
-        if not page.has_next or not page.items:
+        page = service.audit_log(principal, under, since, before, AUDIT_PAGE_SIZE)
+        yield from page.entries
+        if not page.has_next or not page.entries:
             return
-        after = page.items[-1].code
+        before = page.entries[-1].seq
 
 
-def _export_rows(
-    service: NetworkService, first_page: list[Division], pages: Iterator[list[Division]]
-) -> Iterator[tuple[Division, list[str]]]:
-    """Each uncovered division with the names on its path, from the province down to itself."""
-    paths: dict[str | None, list[str]] = {None: []}
-
-    def path_above(division: Division) -> list[str]:
-        if division.parent_code not in paths:
-            paths[division.parent_code] = [a.name for a in service.engine.ancestors(division.code)]
-        return paths[division.parent_code]
-
-    for page in itertools.chain([first_page], pages):
-        for division in page:
-            yield division, [*path_above(division), division.name]
+def _audit_record(entry: AuditEntry) -> dict[str, object]:
+    """An audit entry with the keys of GraphQL's AuditEntry (`at` in ISO 8601, UTC)."""
+    return {
+        "at": entry.at.astimezone(UTC).isoformat(),
+        "actor": entry.actor,
+        "role": entry.role,
+        "operation": entry.operation,
+        "target": entry.target,
+        "before": entry.before,
+        "after": entry.after,
+    }
 
 
-def _write_csv(rows: Iterator[tuple[Division, list[str]]], out: TextIO) -> int:
-    count = write_csv(
-        out,
-        EXPORT_COLUMNS,
-        (
-            (division.code, division.name, str(division.level), PATH_SEPARATOR.join(path))
-            for division, path in rows
-        ),
+def _write_audit_csv(entries: Iterator[AuditEntry], out: TextIO) -> int:
+    """The entries as CSV (AUDIT_COLUMNS; before and after as JSON text), spreadsheet-safe."""
+    rows = (
+        [
+            json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+            for value in record.values()
+        ]
+        for record in map(_audit_record, entries)
     )
+    count = write_csv(out, AUDIT_COLUMNS, rows)
     out.flush()
     return count
 
 
-def _write_json(rows: Iterator[tuple[Division, list[str]]], out: TextIO) -> int:
+def _write_audit_json(entries: Iterator[AuditEntry], out: TextIO) -> int:
+    """The entries as a JSON array of objects with the keys of GraphQL's AuditEntry."""
     count = 0
     out.write("[")
-    for division, path in rows:
-        record = {"code": division.code, "name": division.name, "level": str(division.level), "path": path}
-        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(record, ensure_ascii=False))
+    for entry in entries:
+        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(_audit_record(entry), ensure_ascii=False))
         count += 1
     out.write("\n]\n" if count else "]\n")
     out.flush()
@@ -377,6 +423,25 @@ def _duration(text: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
     return text.strip()
+
+
+def _since(text: str) -> datetime:
+    """A moment: YYYY-MM-DD (midnight UTC) or an ISO 8601 date and time (UTC unless it names an offset)."""
+    try:
+        moment = _iso_date(text) if len(text) == 10 else None
+    except argparse.ArgumentTypeError:
+        moment = None
+    try:
+        parsed = (
+            datetime(moment.year, moment.month, moment.day)
+            if moment is not None
+            else datetime.fromisoformat(text)
+        )
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or a date and time (e.g. 2024-05-01T08:00:00Z)"
+        ) from error
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _port(text: str) -> int:
@@ -526,6 +591,12 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="check the file and report what would change, without writing anything",
         )
+        command.add_argument(
+            "--actor",
+            default=os_user(),
+            metavar="NAME",
+            help="who the audit trail records as making the change, with role cli (default: the OS user)",
+        )
         command.set_defaults(handler=cmd_seed, kind=kind)
 
     export = commands.add_parser(
@@ -545,7 +616,8 @@ def build_parser() -> argparse.ArgumentParser:
         "a list. A count goes to standard error.",
         epilog="examples:\n"
         "  graph-service export uncovered --under 522324 --level township --as-of 2021-12-31\n"
-        "  graph-service export uncovered --under 52 --level county --format json > gaps.json\n\n"
+        "  graph-service export uncovered --under 52 --level county --format json > gaps.json\n"
+        "  graph-service export uncovered --under 52 --level township --format xlsx --output gaps.xlsx\n\n"
         "An unknown --under code ends with status 1; a malformed argument with status 2.",
         formatter_class=formatter,
     )
@@ -563,7 +635,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YYYY-MM-DD",
         help="the day to judge coverage on (default: today in GRAPH_SERVICE_TZ, Asia/Shanghai)",
     )
-    uncovered.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
+    uncovered.add_argument(
+        "--format", choices=gap_list.FORMATS, default="csv", help="output format (csv); xlsx needs --output"
+    )
+    uncovered.add_argument(
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="write to FILE instead of standard output (needed for xlsx: one sheet, header row, text cells)",
+    )
     store_option(uncovered)
     uncovered.set_defaults(handler=cmd_export_uncovered)
 
@@ -592,9 +672,41 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"how long it is valid: e.g. 30m, 8h, 7d, at most {MAX_TTL.days}d (default {DEFAULT_TTL})",
     )
     token.add_argument(
-        "--subject", default=os.environ.get("USER") or "graph-service", help="who it is for (claim sub)"
+        "--subject",
+        default=os_user(),
+        metavar="NAME",
+        help="who it is for (claim sub; the audit trail records it): default the OS user",
     )
     token.set_defaults(handler=cmd_token)
+
+    audit = commands.add_parser(
+        "audit",
+        help="print the audit trail: who changed what, when (to standard output)",
+        description="Print the audit trail, newest first: one entry per changed row of every write "
+        "(GraphQL mutations and imports, `seed`), with who made it (the token's subject and role, or "
+        "the command line's --actor with role cli), when (UTC), the operation (createStation, "
+        "updateStation, closeStation, import), the station id or division code, and the row before "
+        "and after, keyed by the CSV column names (null for a created row). CSV columns "
+        f"{','.join(AUDIT_COLUMNS)}, before and after as JSON text; JSON is an array of objects with "
+        "the same keys. A count goes to standard error.",
+        epilog="examples:\n"
+        "  graph-service audit --since 2024-05-01\n"
+        "  graph-service audit --under 5223 --since 2024-05-01T08:00:00Z --format json > audit.json\n\n"
+        "--under keeps the changes of rows that sat in that division's subtree when written. An "
+        "unknown --under code ends with status 1; a malformed argument with status 2.",
+        formatter_class=formatter,
+    )
+    audit.add_argument(
+        "--since",
+        type=_since,
+        default=None,
+        metavar="T",
+        help="only changes at or after T: YYYY-MM-DD (midnight UTC) or an ISO date and time",
+    )
+    audit.add_argument("--under", default=None, metavar="CODE", help="only changes within this division")
+    audit.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
+    store_option(audit)
+    audit.set_defaults(handler=cmd_audit)
 
     check = commands.add_parser(
         "check",

@@ -15,8 +15,8 @@ import binascii
 import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Annotated, Any, TypeAlias, TypeVar
 
@@ -46,15 +46,18 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.parser_cache import _get_parse_cache
+from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 
+from graph_service.domain.audit import AuditEntry
+from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import STATION_COLUMNS, Problem, parse_date
 from graph_service.engine import LevelCoverage, Page, Rollup
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.errors import BadUserInput
-from graph_service.service_layer.services import ImportReport, NetworkService
+from graph_service.service_layer.services import MAX_TREND_POINTS, AuditPage, ImportReport, NetworkService
 
 # --- limits --------------------------------------------------------------------------------------
 
@@ -87,6 +90,9 @@ class GraphQLContext:
     today: date
     operation_name: str | None = None
     """The operationName the client sent (GraphQL requires one when the document holds several)."""
+    caller_specific: set[str] = field(default_factory=set)
+    """The fields resolved whose answer depends on who asks (the audit trail): a response that names
+    any must not be served to another caller from a cache."""
 
 
 Info: TypeAlias = strawberry.Info[GraphQLContext, None]
@@ -163,10 +169,20 @@ class StationStatusEnum(Enum):
     CLOSED = "closed"
 
 
+@strawberry.enum(name="Interval", description="The step between two points of a trend.")
+class IntervalEnum(Enum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
 ENUM_MIRRORS: tuple[tuple[type[Enum], type[Enum]], ...] = (
     (DivisionLevelEnum, DivisionLevel),
     (StationLevelEnum, StationLevel),
     (StationStatusEnum, StationStatus),
+    (IntervalEnum, Interval),
 )
 """Each GraphQL enum with the domain enum it mirrors (same names, same values)."""
 
@@ -182,6 +198,7 @@ def _convert(value: Enum, kind: type[E]) -> E:
 
 DIVISION_CURSOR = "division"
 STATION_CURSOR = "station"
+AUDIT_CURSOR = "audit"
 
 
 def encode_cursor(kind: str, key: str) -> str:
@@ -204,6 +221,17 @@ def decode_cursor(kind: str, cursor: str | None) -> str | None:
     if not separator or prefix != kind or not key:
         raise BadUserInput(f"after: {cursor!r} is not a cursor of a {kind} list")
     return key
+
+
+def decode_audit_cursor(cursor: str | None) -> int | None:
+    """The `seq` inside an audit-trail cursor (None when no cursor was given); `BadUserInput` when it is
+    not one of ours."""
+    key = decode_cursor(AUDIT_CURSOR, cursor)
+    if key is None:
+        return None
+    if not key.isdigit():
+        raise BadUserInput(f"after: {cursor!r} is not a cursor of an audit entry list")
+    return int(key)
 
 
 def page_size(first: int | None) -> int:
@@ -265,6 +293,18 @@ class LevelCoverageType:
             covered=coverage.covered,
             rate=coverage.rate,
         )
+
+
+@strawberry.type(description="The coverage of one level on one day of a trend.")
+class CoveragePoint:
+    date: date
+    total: int = strawberry.field(description="Divisions of the level in the subtree.")
+    covered: int = strawberry.field(description="Those of them covered on the day.")
+    rate: float | None = strawberry.field(description="covered / total; null when total is 0.")
+
+    @classmethod
+    def of(cls, day: date, coverage: LevelCoverage) -> CoveragePoint:
+        return cls(date=day, total=coverage.total, covered=coverage.covered, rate=coverage.rate)
 
 
 @strawberry.type(
@@ -337,6 +377,24 @@ class DivisionType:
         coverage = _service(info).engine.coverage(self.record.code, _day(info, as_of))
         return [LevelCoverageType.of(level) for level in coverage]
 
+    @strawberry.field(
+        description="The coverage of one level below this division on each day from `from` to `to`, "
+        "one point per `every` (month, by default; a `from` on a month's last day steps month-end to "
+        f"month-end). At most {MAX_TREND_POINTS} points."
+    )
+    def coverage_trend(
+        self,
+        info: Info,
+        level: DivisionLevelEnum,
+        from_: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+        every: IntervalEnum = IntervalEnum.MONTH,
+    ) -> list[CoveragePoint]:
+        points = _service(info).coverage_trend(
+            self.record.code, _convert(level, DivisionLevel), from_, to, _convert(every, Interval)
+        )
+        return [CoveragePoint.of(day, coverage) for day, coverage in points]
+
     @strawberry.field(description="The stations active on `asOf` in this division or anywhere below it.")
     def rollup(self, info: Info, as_of: date | None = UNSET) -> RollupType:
         return RollupType.of(_service(info).engine.rollup(self.record.code, _day(info, as_of)))
@@ -402,6 +460,19 @@ class StationType:
     def version(self) -> int:
         return self.record.version
 
+    @strawberry.field(
+        description="The recorded changes of this station, newest first (admins; editors within "
+        "their scope; viewers never)."
+    )
+    def history(
+        self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
+    ) -> AuditEntryConnection:
+        info.context.caller_specific.add("history")
+        _service(info).check_audit_read(info.context.principal, [])
+        size, key = page_size(first), decode_audit_cursor(after)
+        page = _service(info).station_history(info.context.principal, self.record.id, key, size)
+        return AuditEntryConnection.of(page, key)
+
     @strawberry.field(description="The stations that report to this one, by id.")
     def reporting_stations(
         self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
@@ -466,6 +537,76 @@ class StationConnection:
             total_count=page.total,
             edges=edges,
             page_info=_page_info([edge.cursor for edge in edges], page.has_next, after),
+        )
+
+
+@strawberry.type(
+    name="AuditEntry",
+    description="One recorded change: who made it (token subject or command-line actor, and role), when "
+    "(UTC), the operation (createStation, updateStation, closeStation, import), the station id or "
+    "division code changed, and its values before and after, keyed by the CSV column names (null for "
+    "a created row).",
+)
+class AuditEntryType:
+    record: strawberry.Private[AuditEntry]
+
+    @strawberry.field(description="When the change was committed (UTC).")
+    def at(self) -> datetime:
+        return self.record.at.astimezone(UTC)
+
+    @strawberry.field(description="The token's `sub`, or the command line's --actor.")
+    def actor(self) -> str:
+        return self.record.actor
+
+    @strawberry.field(description="The token's role (viewer, editor, admin), or cli for the command line.")
+    def role(self) -> str:
+        return self.record.role
+
+    @strawberry.field(description="createStation, updateStation, closeStation or import.")
+    def operation(self) -> str:
+        return self.record.operation
+
+    @strawberry.field(description="The station id or division code changed.")
+    def target(self) -> str:
+        return self.record.target
+
+    @strawberry.field(description="The row before the change, keyed by CSV column (null: created).")
+    def before(self) -> JSON | None:
+        return self.record.before
+
+    @strawberry.field(description="The row after the change, keyed by CSV column (null: deleted).")
+    def after(self) -> JSON | None:
+        return self.record.after
+
+
+@strawberry.type
+class AuditEntryEdge:
+    cursor: str
+    node: AuditEntryType
+
+
+@strawberry.type(description="One page of the audit trail, newest first.")
+class AuditEntryConnection:
+    edges: list[AuditEntryEdge]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], int]]
+
+    @strawberry.field(description="How many entries the whole list holds.")
+    def total_count(self) -> int:
+        return self.count()
+
+    @classmethod
+    def of(cls, page: AuditPage, after: int | None) -> AuditEntryConnection:
+        edges = [
+            AuditEntryEdge(cursor=encode_cursor(AUDIT_CURSOR, str(e.seq)), node=AuditEntryType(record=e))
+            for e in page.entries
+        ]
+        return cls(
+            edges=edges,
+            page_info=_page_info(
+                [edge.cursor for edge in edges], page.has_next, None if after is None else str(after)
+            ),
+            count=page.count,
         )
 
 
@@ -637,6 +778,25 @@ class Query:
             size,
         )
         return DivisionConnection.of(page, key)
+
+    @strawberry.field(
+        description="The audit trail, newest first: every recorded change of a row that sat in `under`'s "
+        "subtree when it was written (default: everything for an admin, the scope for an editor), at "
+        "or after `since`. Admins anywhere; editors within their scope; viewers never."
+    )
+    def audit_log(
+        self,
+        info: Info,
+        under: str | None = UNSET,
+        since: datetime | None = UNSET,
+        first: int | None = MAX_PAGE_SIZE,
+        after: str | None = UNSET,
+    ) -> AuditEntryConnection:
+        info.context.caller_specific.add("auditLog")
+        _service(info).check_audit_read(info.context.principal, [])
+        size, key = page_size(first), decode_audit_cursor(after)
+        page = _service(info).audit_log(info.context.principal, _given(under), _given(since), key, size)
+        return AuditEntryConnection.of(page, key)
 
 
 @strawberry.type
@@ -881,7 +1041,7 @@ def validation_rules(rules: Sequence[type[ASTValidationRule]]) -> tuple[type[AST
     )
 
 
-_LIST_FACTORS: Mapping[str, int] = {"ancestors": 4, "coverage": 4}
+_LIST_FACTORS: Mapping[str, int] = {"ancestors": 4, "coverage": 4, "coverageTrend": MAX_TREND_POINTS}
 """Lists without `first`, by field name, and the most items they hold."""
 
 
@@ -931,6 +1091,85 @@ def _list_factor(field: FieldNode, variables: Mapping[str, Any]) -> int:
     if name in _PAGED_FIELDS:
         return MAX_PAGE_SIZE
     return _LIST_FACTORS.get(name, 1)
+
+
+QUICK_FIELDS: frozenset[str] = frozenset(
+    {
+        "__typename",
+        # Query: one lookup each
+        "division",
+        "station",
+        # Division: the record, a short walk up, or one binary search in the division's timeline
+        "code",
+        "name",
+        "level",
+        "parent",
+        "ancestors",
+        "covered",
+        "coverage",
+        "rollup",
+        # LevelCoverage and Rollup
+        "total",
+        "rate",
+        "guidanceCentres",
+        "generalStations",
+        "townshipStations",
+        "villageRooms",
+        "staff",
+        "certifiedStaff",
+        "volunteers",
+        # Station
+        "id",
+        "status",
+        "openedOn",
+        "closedOn",
+        "version",
+    }
+)
+"""The fields answered in a few microseconds whatever the network's size: a lookup, a walk up the
+ancestors, or one binary search. A field that lists (pages, searches, uncovered lists) is not one."""
+MAX_QUICK_COST = 500
+"""The most field resolutions (`estimated_cost`) of a query that may run without a worker thread."""
+
+
+def is_quick_read(document: Any, operation_name: str | None) -> bool:
+    """True when the operation to run is a query whose every field is in QUICK_FIELDS and whose
+    estimated cost is at most MAX_QUICK_COST: it finishes in well under a millisecond or two."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None and len(operations) != 1:
+        return False
+    chosen = next(
+        (op for op in operations if operation_name is None or (op.name and op.name.value == operation_name)),
+        None,
+    )
+    if chosen is None or chosen.operation.value != "query":
+        return False
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    for count, name in enumerate(_field_names(chosen.selection_set, fragments, frozenset())):
+        if name not in QUICK_FIELDS or count >= MAX_QUICK_COST:
+            return False
+    return estimated_cost(document, operation_name, None) <= MAX_QUICK_COST
+
+
+def _field_names(
+    selections: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode], seen: frozenset[str]
+) -> Iterator[str]:
+    """The names of every field selected, through fragments (an unknown fragment yields a name that
+    is no field, so the caller refuses it)."""
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            yield selection.name.value
+            if selection.selection_set is not None:
+                yield from _field_names(selection.selection_set, fragments, seen)
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _field_names(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is None or name in seen:
+                yield "..." + name
+            else:
+                yield from _field_names(fragment.selection_set, fragments, seen | {name})
 
 
 class RequestLimits(SchemaExtension):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -9,6 +11,7 @@ from enum import StrEnum
 
 import jwt
 
+from graph_service.domain.audit import CLI_ROLE
 from graph_service.service_layer.errors import Unauthenticated
 
 ALGORITHM = "HS256"
@@ -28,10 +31,34 @@ class Principal:
     subject: str
     role: Role
     scope: str
+    audit_role: str | None = None
+    """The role the audit trail records for this principal's writes (None: `role`)."""
 
     @classmethod
     def local_admin(cls) -> Principal:
         return cls("local-admin", Role.ADMIN, ANY_SCOPE)
+
+    @classmethod
+    def command_line(cls, actor: str) -> Principal:
+        """Whoever runs the command line (which has the store, so may do anything), as `actor`; the
+        audit trail records the role `cli`."""
+        return cls(actor, Role.ADMIN, ANY_SCOPE, audit_role=CLI_ROLE)
+
+    @property
+    def recorded_role(self) -> str:
+        """The role the audit trail records for this principal's writes."""
+        return self.audit_role or str(self.role)
+
+
+def os_user() -> str:
+    """The name of the user running this process (the default token subject and CLI actor)."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (e.g. an arbitrary container uid)
+        name = ""
+    if name:
+        return name
+    return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 _DURATION = re.compile(r"^\s*([0-9]{1,12})\s*([smhdw]?)\s*$")

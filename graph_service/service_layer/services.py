@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -27,6 +27,22 @@ from graph_service.adapters.store import (
     StoreUnavailable,
     open_store,
 )
+from graph_service.domain import calendar
+from graph_service.domain.audit import (
+    DIVISION_KIND,
+    IMPORT_OPERATION,
+    STATION_KIND,
+    AuditChange,
+    AuditEntry,
+    AuditQuery,
+    AuditTrail,
+    DivisionPaths,
+    division_json,
+    station_json,
+    utc_now,
+    within_of,
+)
+from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import (
@@ -42,7 +58,7 @@ from graph_service.domain.validation import (
     validate_divisions,
     validate_stations,
 )
-from graph_service.engine import NetworkEngine
+from graph_service.engine import LevelCoverage, NetworkEngine
 from graph_service.engine.network import SumExcess
 from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.errors import (
@@ -59,9 +75,25 @@ logger = logging.getLogger("graph_service.service")
 
 STATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Station)) - {"version"}
 
+CREATE_OPERATION = "createStation"
+UPDATE_OPERATION = "updateStation"
+CLOSE_OPERATION = "closeStation"
+MAX_TREND_POINTS = 1_000
+"""The most points one coverage trend may hold (spec §8)."""
+
 ImportProgress = Callable[[int, int], None]
 """Told how an import's write goes: (rows written so far, rows to write), once with 0 before the first
 batch and then after each batch. Not called when nothing is to be written (a dry run, an unchanged file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """One page of the audit trail, newest first: the entries, whether older ones follow, and a way
+    to count the whole selection (a store query, so only made when asked for)."""
+
+    entries: list[AuditEntry]
+    has_next: bool
+    count: Callable[[], int]
 
 
 @dataclass(slots=True)
@@ -149,6 +181,22 @@ class NetworkService:
         if principal.role is not Role.ADMIN:
             raise Forbidden("only an admin may write divisions")
 
+    def check_audit_read(self, principal: Principal | None, division_codes: Sequence[str]) -> None:
+        """Reading the audit trail: admins anywhere; editors only within their scope (every division of
+        `division_codes` inside it); viewers and anonymous callers never."""
+        if principal is None:
+            raise Unauthenticated("reading the audit trail needs a token: send Authorization: Bearer <token>")
+        if principal.role is Role.ADMIN:
+            return
+        if principal.role is Role.VIEWER:
+            raise Forbidden("a viewer may not read the audit trail")
+        outside = sorted({code for code in division_codes if not self._within_scope(code, principal.scope)})
+        if outside:
+            raise Forbidden(
+                f"an editor for {principal.scope} may read the audit trail only within it, "
+                f"not of {', '.join(outside[:10])}"
+            )
+
     def _within_scope(self, code: str, scope: str) -> bool:
         return self.engine.division(code) is not None and self.engine.is_within(code, scope)
 
@@ -173,6 +221,26 @@ class NetworkService:
             raise BadUserInput("provinces have no station level, so they are never covered or uncovered")
         return self.engine.uncovered(under, level, as_of or self.today(), after, first)
 
+    def coverage_trend(
+        self, code: str, level: DivisionLevel, start: date, end: date, every: Interval
+    ) -> list[tuple[date, LevelCoverage]]:
+        """The coverage of `level` under the division on each day of the series from `start` to `end`
+        (spec §8): at most MAX_TREND_POINTS points, each one engine lookup."""
+        division = self.require_division(code)
+        if level not in division.level.levels_below:
+            raise BadUserInput(
+                f"level: {level} is not below {division.code} {division.name} (a {division.level})"
+            )
+        if end < start:
+            raise BadUserInput(f"to ({end.isoformat()}) is before from ({start.isoformat()})")
+        if calendar.count(start, end, every, MAX_TREND_POINTS) > MAX_TREND_POINTS:
+            raise BadUserInput(
+                f"from {start.isoformat()} to {end.isoformat()} every {every} is more than "
+                f"{MAX_TREND_POINTS} points: ask for a shorter span or a longer interval"
+            )
+        days = list(calendar.series(start, end, every))
+        return list(zip(days, self.engine.coverage_trend(code, level, days), strict=True))
+
     def search(
         self,
         name_contains: str,
@@ -187,6 +255,76 @@ class NetworkService:
         if under is not None:
             self.require_division(under)
         return self.engine.search(name_contains.strip(), level, under, after, first)
+
+    # --- the audit trail -------------------------------------------------------------------------
+
+    def station_history(
+        self, principal: Principal | None, station_id: str, before_seq: int | None, first: int
+    ) -> AuditPage:
+        """The recorded changes of one station, newest first, one page (access as `check_audit_read`,
+        judged by where the station sits now)."""
+        self.check_audit_read(principal, [])
+        station = self.require_station(station_id)
+        self.check_audit_read(principal, [station.division_code])
+        return self._audit_page(AuditQuery(kind=STATION_KIND, target=station_id), before_seq, first)
+
+    def audit_log(
+        self,
+        principal: Principal | None,
+        under: str | None,
+        since: datetime | None,
+        before_seq: int | None,
+        first: int,
+    ) -> AuditPage:
+        """The recorded changes of the rows that sat in `under`'s subtree when they were written (every
+        change when `under` is None), at or after `since`, newest first, one page. Admins may ask for
+        anything; an editor only within its scope, which is also what it gets without `under`."""
+        if principal is not None and principal.role is Role.EDITOR and under is None:
+            under = principal.scope
+        if under is not None:
+            if principal is not None and principal.role is Role.ADMIN:
+                self.require_division(under)
+            self.check_audit_read(principal, [under])
+        else:
+            self.check_audit_read(principal, [])
+        return self._audit_page(AuditQuery(within=under, since=since), before_seq, first)
+
+    def _audit_page(self, query: AuditQuery, before_seq: int | None, first: int) -> AuditPage:
+        """Up to `first` entries of `query` older than the entry `before_seq`, and whether more follow."""
+        page_query = dataclasses.replace(query, before_seq=before_seq, limit=first + 1)
+        entries = self.store.audit_entries(page_query)
+        return AuditPage(entries[:first], len(entries) > first, lambda: self.store.count_audit_entries(query))
+
+    def _trail(
+        self,
+        principal: Principal | None,
+        changes: Sequence[AuditChange],
+    ) -> AuditTrail:
+        """Who (the principal: token subject and role, or the command line's actor) changed what, now."""
+        if principal is None:  # every write checks access first, so this cannot be reached
+            raise Unauthenticated("writing needs a token: send Authorization: Bearer <token>")
+        return AuditTrail(principal.subject, principal.recorded_role, utc_now(), changes)
+
+    def _station_changes(
+        self, operation: str, pairs: Sequence[tuple[Station, Station | None]]
+    ) -> list[AuditChange]:
+        """One audit change per (new, stored or None) station pair, where it sat before and after."""
+        paths = DivisionPaths(self._stored_parent_code)
+        return [
+            AuditChange(
+                operation,
+                STATION_KIND,
+                new.id,
+                station_json(old) if old is not None else None,
+                station_json(new),
+                paths.within(old.division_code if old is not None else None, new.division_code),
+            )
+            for new, old in pairs
+        ]
+
+    def _stored_parent_code(self, code: str) -> str | None:
+        division = self.engine.division(code)
+        return division.parent_code if division is not None else None
 
     # --- station writes --------------------------------------------------------------------------
 
@@ -203,7 +341,12 @@ class NetworkService:
                 "`graph-service check`); correct it with importStations"
             )
         self._check_station(station, None)
-        self._write_stations([station], {station.id: None})
+        self._write_stations(
+            [station],
+            {station.id: None},
+            self._station_changes(CREATE_OPERATION, [(station, None)]),
+            principal,
+        )
         return self.require_station(station.id)
 
     def update_station(
@@ -227,7 +370,12 @@ class NetworkService:
         if changed.same_content(current):
             return current
         self._check_station(changed, current)
-        self._write_stations([changed], {station_id: current.version})
+        self._write_stations(
+            [changed],
+            {station_id: current.version},
+            self._station_changes(UPDATE_OPERATION, [(changed, current)]),
+            principal,
+        )
         return self.require_station(station_id)
 
     def close_station(self, principal: Principal | None, station_id: str, on: date) -> Station:
@@ -245,7 +393,12 @@ class NetworkService:
             current, status=StationStatus.CLOSED, closed_on=on, version=current.version + 1
         )
         self._check_station(closed, current)
-        self._write_stations([closed], {station_id: current.version})
+        self._write_stations(
+            [closed],
+            {station_id: current.version},
+            self._station_changes(CLOSE_OPERATION, [(closed, current)]),
+            principal,
+        )
         return self.require_station(station_id)
 
     def _known_divisions(self, code: str) -> list[str]:
@@ -273,10 +426,19 @@ class NetworkService:
         if problems:
             raise BadUserInput.from_problems(problems)
 
-    def _write_stations(self, stations: Sequence[Station], expected: Mapping[str, int | None]) -> None:
+    def _write_stations(
+        self,
+        stations: Sequence[Station],
+        expected: Mapping[str, int | None],
+        changes: Sequence[AuditChange],
+        principal: Principal | None,
+    ) -> None:
+        """Write `stations` (checked against the `expected` versions) with their audit `changes`."""
         try:
             with _store_busy_is_unavailable():
-                version = self.store.upsert_stations(stations, expected)
+                version = self.store.upsert_stations(
+                    stations, expected, audit=self._trail(principal, changes)
+                )
         except ConflictError as error:
             self._catch_up_after_write()
             raise Conflict(str(error)) from error
@@ -331,15 +493,16 @@ class NetworkService:
             new.with_version(old.version + 1 if old else left_out.get(new.id, 0) + 1) for new, old in changed
         ]
         expected = {new.id: old.version if old else left_out.get(new.id) for new, old in changed}
-        return self._apply_import(
-            report,
-            dry_run,
-            follow,
-            lambda: Changes(
-                self.store.upsert_stations(to_write, expected, **_per_batch(progress, len(to_write))),
-                stations=to_write,
-            ),
-        )
+
+        def write() -> Changes:
+            pairs = [(new, old) for new, (_, old) in zip(to_write, changed, strict=True)]
+            trail = self._trail(principal, self._station_changes(IMPORT_OPERATION, pairs))
+            version = self.store.upsert_stations(
+                to_write, expected, audit=trail, **_per_batch(progress, len(to_write))
+            )
+            return Changes(version, stations=to_write)
+
+        return self._apply_import(report, dry_run, follow, write)
 
     def import_divisions(
         self,
@@ -369,15 +532,41 @@ class NetworkService:
         if problems:
             return ImportReport(errors=problems)
         to_write = [new for new, _ in changed]
-        return self._apply_import(
-            report,
-            dry_run,
-            follow,
-            lambda: Changes(
-                self.store.upsert_divisions(to_write, **_per_batch(progress, len(to_write))),
-                divisions=to_write,
-            ),
-        )
+
+        def write() -> Changes:
+            trail = self._trail(principal, self._division_changes(divisions, changed))
+            version = self.store.upsert_divisions(
+                to_write, audit=trail, **_per_batch(progress, len(to_write))
+            )
+            return Changes(version, divisions=to_write)
+
+        return self._apply_import(report, dry_run, follow, write)
+
+    def _division_changes(
+        self, divisions: Sequence[Division], changed: Sequence[tuple[Division, Division | None]]
+    ) -> list[AuditChange]:
+        """One audit change per (new, stored or None) division pair of an import of `divisions`, sitting
+        where the division was (its stored path) and where it is now (its path as the file makes it:
+        the file's parents first, then the stored ones)."""
+        in_file = {d.code: d.parent_code for d in divisions}
+
+        def parent_of(code: str) -> str | None:
+            return in_file[code] if code in in_file else self._stored_parent_code(code)
+
+        new_paths, stored_paths = DivisionPaths(parent_of), DivisionPaths(self._stored_parent_code)
+        return [
+            AuditChange(
+                IMPORT_OPERATION,
+                DIVISION_KIND,
+                new.code,
+                division_json(old) if old is not None else None,
+                division_json(new),
+                new_paths.within_one(new.code)
+                if old is None
+                else within_of(stored_paths.path(old.code), new_paths.path(new.code)),
+            )
+            for new, old in changed
+        ]
 
     def _sum_problems(
         self, changed: Sequence[tuple[Station, Station | None]], row_of: Mapping[str, int]

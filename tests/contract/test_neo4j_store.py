@@ -24,7 +24,7 @@ def test_the_schema_file_is_the_one_the_package_ships() -> None:
 
 def test_every_schema_statement_is_idempotent() -> None:
     statements = schema_statements(schema_text())
-    assert len(statements) == 5
+    assert len(statements) == 9
     for statement in statements:
         assert statement.startswith("CREATE ") and "IF NOT EXISTS" in statement
         assert "//" not in statement

@@ -1,0 +1,785 @@
+"""The load run: `python -m bench load [--store sqlite|neo4j|both] [--neo4j URL | --neo4j-port P]`.
+
+At national scale (`bench.generate`, seeded fresh into each store), against the real app under uvicorn
+(`bench.serve`, one worker, loopback only), for `--duration` seconds (default 60):
+
+- `--clients` (16) readers, each on its own keep-alive connection, back to back (or `--think` seconds
+  apart), asking never-repeating questions: coverage of a division on a day, its roll-up on a day, and
+  the first page of a gap list (uncovered townships or villages under it on a day). Every (question,
+  division, day) is asked once; the days lie before today, so the run's writes cannot change the answers.
+- one writer, every `--write-every` seconds (0.1): `createStation` of a village room opened today, then
+  `updateStation` of it with `expectedVersion`, alternately, with an admin token.
+- `/healthz` polled every 50 ms on its own connection.
+- halfway, `graph-service seed stations FILE` in another process: `--import-rows` (50,000) new village
+  rooms opened today. A poller asks for the file's first and last station every 20 ms from the moment
+  the import starts, to time when the import becomes visible (and to catch half an import: one of the
+  two seen without the other).
+
+Afterwards: every error counted (HTTP status other than 200, GraphQL errors, timeouts); a sample of the
+readers' answers (`--sample` in all) checked against a brute-force recount of the store's rows
+(`bench.recount`); then, with the run over, today's coverage, roll-up and gap list of the divisions the
+run wrote into (and of others) checked the same way, and the writer's stations checked field by field.
+Prints p50/p99 per kind, /healthz p99, the writes' latency, the import's duration and the time until it
+was visible, and writes `bench/results/load-<store>.json`. Bounded in time throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import os
+import random
+import secrets
+import shutil
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.generate import PROVINCES, divisions, stations
+from bench.http import HOST, REPO, Server, percentile
+from bench.neo4j_local import LocalNeo4j
+from bench.recount import Recount
+from bench.run import machine
+from bench.seed import seed
+from graph_service.domain.levels import DivisionLevel
+from graph_service.domain.validation import STATION_COLUMNS
+from graph_service.service_layer.auth import Role, issue_token
+from graph_service.service_layer.settings import Settings
+
+DEFAULT_WORK_DIR = Path("/tmp/graph-service-load")
+FIRST_DAY = date(2015, 1, 1)
+GAP_PAGE = 20
+REQUEST_TIMEOUT_S = 30.0
+
+COVERAGE_Q = (
+    "query LoadCoverage($code: String!, $day: Date!) { division(code: $code) { "
+    "coverage(asOf: $day) { level total covered } } }"
+)
+ROLLUP_Q = (
+    "query LoadRollup($code: String!, $day: Date!) { division(code: $code) { rollup(asOf: $day) { "
+    "guidanceCentres generalStations townshipStations villageRooms staff certifiedStaff volunteers } } }"
+)
+GAPS_Q = (
+    "query LoadGaps($under: String!, $level: DivisionLevel!, $day: Date!) { "
+    f"uncoveredDivisions(under: $under, level: $level, asOf: $day, first: {GAP_PAGE}) {{ "
+    "totalCount edges { node { code } } } }"
+)
+VISIBLE_Q = "query Visible($a: ID!, $b: ID!) { a: station(id: $a) { id } b: station(id: $b) { id } }"
+STATION_Q = "query Station($id: ID!) { station(id: $id) { id staff volunteers version } }"
+CREATE_M = "mutation LoadCreate($input: StationInput!) { createStation(input: $input) { id version } }"
+UPDATE_M = (
+    "mutation LoadUpdate($id: ID!, $input: StationPatch!, $v: Int) { "
+    "updateStation(id: $id, input: $input, expectedVersion: $v) { id version } }"
+)
+KINDS = ("coverage", "rollup", "gap_list")
+KIND_WEIGHTS = (0.4, 0.4, 0.2)
+GAP_LEVELS = {
+    "province": ("township",),
+    "city": ("township",),
+    "county": ("township", "village"),
+    "township": ("village",),
+}
+
+
+# --- the network and what the run writes ----------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What the run asks about and writes: division codes by level, and the villages (with no station)
+    left to the writer and to the import."""
+
+    codes: dict[str, list[str]]
+    writer_villages: list[str]
+    import_villages: list[str]
+    today: date
+
+
+def generate(provinces: int, import_rows: int, writes: int, today: date) -> tuple[Plan, list, list]:
+    """The generated network and the plan of the run over it."""
+    division_records = list(divisions(provinces=provinces))
+    station_records = list(stations(provinces=provinces))
+    codes: dict[str, list[str]] = defaultdict(list)
+    for division in division_records:
+        codes[str(division.level)].append(division.code)
+    occupied = {s.division_code for s in station_records}
+    free = [code for code in codes["village"] if code not in occupied]
+    rng = random.Random(7)
+    rng.shuffle(free)
+    if len(free) < import_rows + writes:
+        raise SystemExit(f"only {len(free)} villages without a station: ask for fewer rows or writes")
+    plan = Plan(dict(codes), free[:writes], sorted(free[writes : writes + import_rows]), today)
+    return plan, division_records, station_records
+
+
+def import_file(path: Path, villages: Sequence[str], today: date) -> tuple[str, str]:
+    """Write the station file of the import (new village rooms opened today); its first and last id."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(STATION_COLUMNS)
+    for index, code in enumerate(villages):
+        writer.writerow(
+            (f"LOAD-{code}", f"负载导入{code}", "village_room", code, "", "operating", today.isoformat(), "",
+             1 + index % 5, index % 2, index % 20)
+        )  # fmt: skip
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return f"LOAD-{villages[0]}", f"LOAD-{villages[-1]}"
+
+
+# --- a lean asyncio HTTP client ---------------------------------------------------------------------
+
+
+class Connection:
+    """One keep-alive connection: POST JSON or GET, read the answer by its Content-Length."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: str = ""
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        assert self.reader is not None
+        head = f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n{headers}"
+        if method == "POST":
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + body)
+        try:
+            raw = await self.reader.readuntil(b"\r\n\r\n")
+            lines = raw.split(b"\r\n")
+            length = 0
+            for line in lines[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            answer = await self.reader.readexactly(length)
+        except BaseException:
+            await self.close()  # a half-read answer must not be taken for the next one
+            raise
+        return int(lines[0].split()[1]), answer
+
+    async def graphql(self, query: str, variables: dict[str, Any], headers: str = "") -> tuple[int, bytes]:
+        body = json.dumps({"query": query, "variables": variables}).encode()
+        return await asyncio.wait_for(self.request("POST", "/graphql", body, headers), REQUEST_TIMEOUT_S)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Everything the run observed."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    timeline: list[tuple[float, str, float]] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    error_examples: list[str] = field(default_factory=list)
+    samples: list[tuple[str, dict[str, Any], bytes]] = field(default_factory=list)
+    asked: set[tuple[str, str, str, int]] = field(default_factory=set)
+    written: dict[str, dict[str, Any]] = field(default_factory=dict)
+    torn_reads: int = 0
+    import_info: dict[str, Any] = field(default_factory=dict)
+
+    def error(self, kind: str, message: str) -> None:
+        self.errors[kind] += 1
+        if len(self.error_examples) < 20:
+            self.error_examples.append(f"{kind}: {message[:300]}")
+
+
+class LoadRun:
+    def __init__(
+        self, args: argparse.Namespace, plan: Plan, port: int, store_url: str, work_dir: Path
+    ) -> None:
+        self.args = args
+        self.plan = plan
+        self.port = port
+        self.store_url = store_url
+        self.work_dir = work_dir
+        self.tally = Tally()
+        self.token = issue_token(
+            os.environ["GRAPH_SERVICE_JWT_SECRET"], Role.ADMIN, "*", timedelta(hours=2), "load-writer"
+        )
+        self.sample_every = max(1, int(args.sample_one_in))
+        self.started = 0.0
+        self.ends = 0.0
+        self.import_exited: float | None = None
+
+    async def run(self) -> None:
+        self.started = time.perf_counter()
+        self.ends = self.started + self.args.duration
+        tasks = [self.reader(i) for i in range(self.args.clients)]
+        tasks += [self.writer(), self.health(), self.importer()]
+        await asyncio.wait_for(
+            asyncio.gather(*tasks), self.args.duration * 2 + self.args.visibility_timeout + 420
+        )
+
+    def _now(self) -> float:
+        return time.perf_counter() - self.started
+
+    def _question(self, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
+        """A question never asked before in this run: (kind, query, variables)."""
+        codes = self.plan.codes
+        days = (self.plan.today - FIRST_DAY).days  # only days before today
+        while True:
+            kind = rng.choices(KINDS, KIND_WEIGHTS)[0]
+            level = rng.choices(("province", "city", "county", "township", "village"), (1, 4, 15, 40, 40))[0]
+            if kind == "gap_list" and level == "village":
+                level = "township"
+            code = rng.choice(codes[level])
+            day = rng.randrange(days)
+            gap_level = rng.choice(GAP_LEVELS[level]) if kind == "gap_list" else ""
+            key = (kind, code, gap_level, day)
+            if key in self.tally.asked:
+                continue
+            self.tally.asked.add(key)
+            when = (FIRST_DAY + timedelta(days=day)).isoformat()
+            if kind == "gap_list":
+                return kind, GAPS_Q, {"under": code, "level": gap_level.upper(), "day": when}
+            return kind, (COVERAGE_Q if kind == "coverage" else ROLLUP_Q), {"code": code, "day": when}
+
+    async def reader(self, number: int) -> None:
+        rng = random.Random(1000 + number)
+        connection = Connection(self.port)
+        count = 0
+        try:
+            while time.perf_counter() < self.ends:
+                kind, query, variables = self._question(rng)
+                started = time.perf_counter()
+                try:
+                    status, body = await connection.graphql(query, variables)
+                except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
+                    self.tally.error(kind, f"{type(error).__name__}: {error}")
+                    continue
+                elapsed = time.perf_counter() - started
+                if status != 200 or b'"errors"' in body:
+                    self.tally.error(kind, f"HTTP {status}: {body[:300]!r}")
+                    continue
+                self.tally.latencies[kind].append(elapsed)
+                self.tally.timeline.append((started - self.started, kind, elapsed))
+                count += 1
+                if count % self.sample_every == 0 and len(self.tally.samples) < self.args.sample:
+                    self.tally.samples.append((kind, variables, body))
+                if self.args.think:
+                    await asyncio.sleep(self.args.think)
+        finally:
+            await connection.close()
+
+    async def writer(self) -> None:
+        """createStation, then updateStation of it, alternately, one every `write_every` seconds."""
+        connection = Connection(self.port)
+        headers = f"Authorization: Bearer {self.token}\r\n"
+        villages = iter(self.plan.writer_villages)
+        pending: tuple[str, int] | None = None
+        tick = 0
+        try:
+            while True:
+                due = self.started + tick * self.args.write_every
+                tick += 1
+                if due >= self.ends:
+                    break
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                if pending is None:
+                    code = next(villages, None)
+                    if code is None:
+                        break
+                    station_id = f"W-{code}"
+                    fields = {
+                        "id": station_id,
+                        "name": f"负载写入{code}",
+                        "level": "VILLAGE_ROOM",
+                        "divisionCode": code,
+                        "status": "OPERATING",
+                        "openedOn": self.plan.today.isoformat(),
+                        "staff": 2,
+                        "certifiedStaff": 1,
+                        "volunteers": 4,
+                    }
+                    kind, query, variables = "write_create", CREATE_M, {"input": fields}
+                else:
+                    station_id, version = pending
+                    staff = 3 + tick % 7
+                    variables = {
+                        "id": station_id,
+                        "input": {"staff": staff, "volunteers": tick % 50},
+                        "v": version,
+                    }
+                    kind, query = "write_update", UPDATE_M
+                started = time.perf_counter()
+                try:
+                    status, body = await connection.graphql(query, variables, headers)
+                except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
+                    self.tally.error(kind, f"{type(error).__name__}: {error}")
+                    pending = None
+                    continue
+                elapsed = time.perf_counter() - started
+                if status != 200 or b'"errors"' in body:
+                    self.tally.error(kind, f"HTTP {status}: {body[:300]!r}")
+                    pending = None
+                    continue
+                self.tally.latencies[kind].append(elapsed)
+                self.tally.timeline.append((started - self.started, kind, elapsed))
+                answer = json.loads(body)["data"]
+                if kind == "write_create":
+                    version = answer["createStation"]["version"]
+                    self.tally.written[station_id] = {"staff": 2, "volunteers": 4, "version": version}
+                    pending = (station_id, version)
+                else:
+                    version = answer["updateStation"]["version"]
+                    self.tally.written[station_id] = {
+                        "staff": variables["input"]["staff"],
+                        "volunteers": variables["input"]["volunteers"],
+                        "version": version,
+                    }
+                    pending = None
+        finally:
+            await connection.close()
+
+    async def health(self) -> None:
+        connection = Connection(self.port)
+        try:
+            while time.perf_counter() < self.ends:
+                started = time.perf_counter()
+                try:
+                    status, _ = await asyncio.wait_for(
+                        connection.request("GET", "/healthz"), REQUEST_TIMEOUT_S
+                    )
+                except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
+                    self.tally.error("healthz", f"{type(error).__name__}: {error}")
+                    continue
+                elapsed = time.perf_counter() - started
+                if status != 200:
+                    self.tally.error("healthz", f"HTTP {status}")
+                else:
+                    self.tally.latencies["healthz"].append(elapsed)
+                    self.tally.timeline.append((started - self.started, "healthz", elapsed))
+                await asyncio.sleep(max(0.0, 0.05 - elapsed))
+        finally:
+            await connection.close()
+
+    async def importer(self) -> None:
+        """Halfway: the station import in another process, and the poller timing when it shows."""
+        info = self.tally.import_info
+        path = self.work_dir / "load-import.csv"
+        first_id, last_id = import_file(path, self.plan.import_villages, self.plan.today)
+        info.update({"rows": len(self.plan.import_villages), "first_id": first_id, "last_id": last_id})
+        await asyncio.sleep(max(0.0, self.started + self.args.duration / 2 - time.perf_counter()))
+        command = [str(Path(sys.executable).parent / "graph-service"), "seed", "stations", str(path)]
+        command += ["--store", self.store_url]
+        info["started_at_s"] = self._now()
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=self.work_dir
+        )
+        poller = asyncio.ensure_future(self.visibility(first_id, last_id))
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), self.args.duration + 300)
+        except TimeoutError:
+            process.kill()
+            output = b"(killed: took too long)"
+        self.import_exited = time.perf_counter()
+        info["exited_at_s"] = self._now()
+        info["exit_status"] = process.returncode
+        info["output_tail"] = output.decode("utf-8", "replace")[-600:]
+        info["cli_s"] = info["exited_at_s"] - info["started_at_s"]
+        await poller
+        if info.get("visible_at_s") is not None:
+            info["visible_after_exit_s"] = info["visible_at_s"] - info["exited_at_s"]
+        if process.returncode != 0:
+            self.tally.error("import", f"exit status {process.returncode}: {info['output_tail']}")
+
+    async def visibility(self, first_id: str, last_id: str) -> None:
+        """Ask for the import's first and last station every 20 ms until both show, or until
+        `visibility_timeout` seconds after the load and after the CLI exited; one without the other is
+        half an import seen."""
+        connection = Connection(self.port)
+        info = self.tally.import_info
+
+        def waiting() -> bool:
+            now = time.perf_counter()
+            exited = self.import_exited
+            return now < self.ends + self.args.visibility_timeout or (
+                exited is None or now < exited + self.args.visibility_timeout
+            )
+
+        try:
+            while waiting():
+                try:
+                    status, body = await connection.graphql(VISIBLE_Q, {"a": first_id, "b": last_id})
+                except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
+                    self.tally.error("visibility", f"{type(error).__name__}: {error}")
+                    continue
+                if status != 200 or b'"errors"' in body:
+                    self.tally.error("visibility", f"HTTP {status}: {body[:300]!r}")
+                else:
+                    data = json.loads(body)["data"]
+                    seen = (data["a"] is not None, data["b"] is not None)
+                    if seen == (True, True):
+                        info["visible_at_s"] = self._now()
+                        return
+                    if seen != (False, False):
+                        self.tally.torn_reads += 1
+                await asyncio.sleep(0.02)
+        finally:
+            await connection.close()
+
+
+# --- checking the answers -------------------------------------------------------------------------------
+
+
+def expected(recount: Recount, kind: str, variables: dict[str, Any]) -> Any:
+    """The recount's answer to one question, in the shape `observed` gives the service's."""
+    if kind == "gap_list":
+        level = DivisionLevel(variables["level"].lower())
+        codes = recount.uncovered(variables["under"], level, date.fromisoformat(variables["day"]))
+        return [len(codes), codes[:GAP_PAGE]]
+    day = date.fromisoformat(variables["day"])
+    if kind == "coverage":
+        return [[level, total, covered] for level, total, covered in recount.coverage(variables["code"], day)]
+    return list(recount.rollup(variables["code"], day))
+
+
+def observed(kind: str, body: bytes) -> Any:
+    data = json.loads(body)["data"]
+    if kind == "gap_list":
+        page = data["uncoveredDivisions"]
+        return [page["totalCount"], [edge["node"]["code"] for edge in page["edges"]]]
+    if kind == "coverage":
+        return [[e["level"].lower(), e["total"], e["covered"]] for e in data["division"]["coverage"]]
+    r = data["division"]["rollup"]
+    return [r[k] for k in ("guidanceCentres", "generalStations", "townshipStations", "villageRooms",
+                           "staff", "certifiedStaff", "volunteers")]  # fmt: skip
+
+
+def check(recount: Recount, samples: Sequence[tuple[str, dict[str, Any], bytes]]) -> tuple[int, list[str]]:
+    """How many of the answers differ from the recount, and a few of them."""
+    wrong = 0
+    examples: list[str] = []
+    for kind, variables, body in samples:
+        want, got = expected(recount, kind, variables), observed(kind, body)
+        if want != got:
+            wrong += 1
+            if len(examples) < 10:
+                examples.append(f"{kind} {variables}: service {got}, recount {want}")
+    return wrong, examples
+
+
+def final_questions(
+    plan: Plan, written: Sequence[str], rng: random.Random
+) -> list[tuple[str, dict[str, Any]]]:
+    """Today's questions about the divisions the run wrote into (their ancestors included) and others."""
+    touched: set[str] = set()
+    for village in (
+        rng.sample(plan.import_villages, min(60, len(plan.import_villages)))
+        + [station_id.removeprefix("W-") for station_id in written][:60]
+    ):
+        touched.update({village[:2], village[:4], village[:6], village[:9], village})
+    others = [
+        rng.choice(plan.codes[level])
+        for level in ("province", "city", "county", "township")
+        for _ in range(10)
+    ]
+    today = plan.today.isoformat()
+    questions: list[tuple[str, dict[str, Any]]] = []
+    for code in sorted(touched) + others:
+        questions.append(("coverage", {"code": code, "day": today}))
+        questions.append(("rollup", {"code": code, "day": today}))
+        level = {2: "province", 4: "city", 6: "county", 9: "township"}.get(len(code))
+        if level is not None:
+            for gap_level in GAP_LEVELS[level]:
+                questions.append(("gap_list", {"under": code, "level": gap_level.upper(), "day": today}))
+    return questions
+
+
+def after_the_run(port: int, plan: Plan, tally: Tally, store_url: str) -> dict[str, Any]:
+    """Recount the store, then check the sampled answers, today's answers and the writer's stations."""
+    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=120.0) as client:
+        ready = client.get("/readyz")  # forces a catch-up with the store
+        started = time.perf_counter()
+        recount = Recount.from_store(store_url)
+        recount_load_s = time.perf_counter() - started
+        during_wrong, during_examples = check(recount, tally.samples)
+        final = []
+        for kind, variables in final_questions(plan, list(tally.written), random.Random(11)):
+            query = GAPS_Q if kind == "gap_list" else COVERAGE_Q if kind == "coverage" else ROLLUP_Q
+            answer = client.post("/graphql", json={"query": query, "variables": variables})
+            final.append((kind, variables, answer.content))
+        final_wrong, final_examples = check(recount, final)
+        station_wrong = 0
+        for station_id, fields in tally.written.items():
+            stored = recount.stations.get(station_id)
+            body = client.post("/graphql", json={"query": STATION_Q, "variables": {"id": station_id}}).json()
+            served = body["data"]["station"]
+            if (
+                stored is None
+                or served is None
+                or not (
+                    stored.staff == served["staff"] == fields["staff"]
+                    and stored.volunteers == served["volunteers"] == fields["volunteers"]
+                    and stored.version == served["version"] == fields["version"]
+                )
+            ):
+                station_wrong += 1
+                if len(final_examples) < 20:
+                    final_examples.append(
+                        f"station {station_id}: store {stored}, served {served}, wrote {fields}"
+                    )
+        imported = sum(f"LOAD-{code}" in recount.stations for code in plan.import_villages)
+    return {
+        "readyz_status": ready.status_code,
+        "recount_load_s": recount_load_s,
+        "sampled_answers": len(tally.samples),
+        "sampled_wrong": during_wrong,
+        "final_answers": len(final),
+        "final_wrong": final_wrong,
+        "writer_stations_checked": len(tally.written),
+        "writer_stations_wrong": station_wrong,
+        "imported_rows_in_store": imported,
+        "torn_reads": tally.torn_reads,
+        "wrong_examples": during_examples + final_examples,
+    }
+
+
+# --- one store --------------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (from /proc; NaN where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def summarise(values: Sequence[float]) -> dict[str, Any]:
+    return {
+        "n": len(values),
+        "p50_ms": percentile(values, 0.5) * 1000,
+        "p99_ms": percentile(values, 0.99) * 1000,
+        "max_ms": max(values) * 1000 if values else float("nan"),
+    }
+
+
+def run_store(
+    args: argparse.Namespace, kind: str, store_url: str, work_dir: Path, provinces: int
+) -> dict[str, Any]:
+    today = Settings.from_env(store_url=store_url).today()
+    writes = int(args.duration / args.write_every) + 10
+    note(f"{kind}: generating {provinces} provinces")
+    plan, division_records, station_records = generate(provinces, args.import_rows, writes, today)
+    note(f"{kind}: seeding {store_url}")
+    seeding = seed(store_url, division_records, station_records)
+    del division_records, station_records
+    note(f"{kind}: starting the server")
+    with Server(["app", "--store", store_url], name=f"load-{kind}", log_dir=work_dir) as server:
+        note(f"{kind}: ready after {server.ready_s:.1f} s; {args.clients} readers for {args.duration:.0f} s")
+        load = LoadRun(args, plan, server.port, store_url, work_dir)
+        cpu_before, client_before = cpu_seconds(server.process.pid), time.process_time()
+        asyncio.run(load.run())
+        cpu = {
+            "server_cpu_s": cpu_seconds(server.process.pid) - cpu_before,
+            "client_cpu_s": time.process_time() - client_before,
+        }
+        note(f"{kind}: checking answers against a recount of the store")
+        checks = after_the_run(server.port, plan, load.tally, store_url)
+        peak_rss = server.peak_rss_bytes()
+    tally = load.tally
+    duration = args.duration
+    during_import: dict[str, list[float]] = defaultdict(list)
+    outside_import: dict[str, list[float]] = defaultdict(list)
+    started_at = tally.import_info.get("started_at_s")
+    until = tally.import_info.get("visible_at_s") or tally.import_info.get("exited_at_s")
+    for at, name, elapsed in tally.timeline:
+        if started_at is not None and until is not None and started_at <= at <= until + 2:
+            during_import[name].append(elapsed)
+        else:
+            outside_import[name].append(elapsed)
+    reads = [x for k in KINDS for x in tally.latencies[k]]
+    return {
+        "store": kind,
+        "url": store_url,
+        "seed": seeding,
+        "today": today.isoformat(),
+        "clients": args.clients,
+        "think_s": args.think,
+        "duration_s": duration,
+        "reads_per_s": len(reads) / duration,
+        "latency": {name: summarise(values) for name, values in sorted(tally.latencies.items())},
+        "latency_all_reads": summarise(reads),
+        "latency_during_import": {name: summarise(v) for name, v in sorted(during_import.items())},
+        "latency_outside_import": {name: summarise(v) for name, v in sorted(outside_import.items())},
+        "errors": dict(tally.errors),
+        "error_count": sum(tally.errors.values()),
+        "error_examples": tally.error_examples,
+        "import": tally.import_info,
+        "checks": checks,
+        "wrong_answers": checks["sampled_wrong"]
+        + checks["final_wrong"]
+        + checks["writer_stations_wrong"]
+        + checks["torn_reads"],
+        "server_peak_rss_bytes": peak_rss,
+        **cpu,
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    lines = []
+    m = result["machine"]
+    lines.append(
+        f"load run — {result['network']}; {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+        f"Python {m['python']}, commit {m['commit']}; load average at start "
+        f"{m['load_average_at_start'][0]:.2f}, at end {m['load_average_at_end'][0]:.2f}"
+    )
+    for r in result["runs"]:
+        imp, checks = r["import"], r["checks"]
+        lines.append("")
+        lines.append(
+            f"{r['store']}: {r['clients']} readers "
+            + (f"pausing {r['think_s']} s between requests" if r["think_s"] else "back to back")
+            + f" for {r['duration_s']:.0f} s "
+            f"({r['reads_per_s']:,.0f} reads/s), a write every {result['options']['write_every']} s, "
+            f"a {imp.get('rows', 0):,}-row import from another process at {imp.get('started_at_s', 0):.1f} s"
+        )
+        lines.append(
+            f"  CPU during the load: server {r['server_cpu_s']:.1f} s, this client {r['client_cpu_s']:.1f} s "
+            f"(of {r['duration_s'] * (m['cores'] or 1):.0f} core-seconds on the machine)"
+        )
+        lines.append(
+            f"  {'':24}{'n':>8}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}   p50 / p99 during the import"
+            " | outside it"
+        )
+        for name in (*KINDS, "write_create", "write_update", "healthz"):
+            s = r["latency"].get(name)
+            if not s:
+                continue
+            windows = []
+            for window in ("latency_during_import", "latency_outside_import"):
+                d = r[window].get(name)
+                windows.append(f"{d['p50_ms']:.2f} / {d['p99_ms']:.2f}" if d and d["n"] else "—")
+            lines.append(
+                f"  {name:24}{s['n']:>8,}{s['p50_ms']:>10.2f}{s['p99_ms']:>10.2f}{s['max_ms']:>10.1f}"
+                f"   {windows[0]} | {windows[1]}"
+            )
+        a = r["latency_all_reads"]
+        lines.append(
+            f"  {'all reads':24}{a['n']:>8,}{a['p50_ms']:>10.2f}{a['p99_ms']:>10.2f}{a['max_ms']:>10.1f}"
+        )
+        visible = imp.get("visible_after_exit_s")
+        lines.append(
+            f"  import: CLI {imp.get('cli_s', float('nan')):.1f} s, exit {imp.get('exit_status')}; visible "
+            + (f"{visible:+.2f} s after the CLI exited" if visible is not None else "NOT SEEN")
+            + f"; {checks['imported_rows_in_store']:,} rows in the store"
+        )
+        lines.append(
+            f"  errors: {r['error_count']} {r['errors'] or ''}; wrong answers: {r['wrong_answers']} "
+            f"(sampled during the run {checks['sampled_wrong']}/{checks['sampled_answers']}, "
+            "today after the run "
+            f"{checks['final_wrong']}/{checks['final_answers']}, writer's stations "
+            f"{checks['writer_stations_wrong']}/{checks['writer_stations_checked']}, half-imports seen "
+            f"{checks['torn_reads']})"
+        )
+        for example in r["error_examples"][:5] + checks["wrong_examples"][:5]:
+            lines.append(f"    {example}")
+    return "\n".join(lines)
+
+
+def note(message: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--store", choices=["sqlite", "neo4j", "both"], default="both")
+    parser.add_argument("--neo4j", metavar="URL", help="an empty, running Neo4j (credentials from NEO4J_*)")
+    parser.add_argument("--neo4j-port", type=int, default=7697, help="else a fresh local Neo4j on this port")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 31 provinces")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="seconds each reader waits between requests (default none)"
+    )
+    parser.add_argument("--write-every", type=float, default=0.1, help="seconds between writes")
+    parser.add_argument("--import-rows", type=int, default=50_000)
+    parser.add_argument("--sample", type=int, default=3000, help="most answers checked against the recount")
+    parser.add_argument("--sample-one-in", type=int, default=10, help="each reader keeps one answer in N")
+    parser.add_argument("--visibility-timeout", type=float, default=60.0, help="seconds after the load")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="emptied first")
+    parser.add_argument("--out-dir", type=Path, default=REPO / "bench" / "results")
+    args = parser.parse_args(argv)
+    if not 0 < args.scale <= 1:
+        parser.error("--scale must be in (0, 1]")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    provinces = max(1, round(PROVINCES * args.scale))
+    work_dir: Path = args.work_dir
+    if work_dir.exists():
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True)
+    os.environ["GRAPH_SERVICE_JWT_SECRET"] = secrets.token_hex(32)
+    os.environ.pop("GRAPH_SERVICE_STORE", None)
+    result: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python -m bench load " + " ".join(sys.argv[2:] if argv is None else argv),
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "machine": machine(),
+        "network": f"scale {args.scale} ({provinces} provinces)",
+        "runs": [],
+    }
+    if args.store in ("sqlite", "both"):
+        url = f"sqlite:///{work_dir / 'load.db'}"
+        result["runs"].append(run_store(args, "embedded", url, work_dir, provinces))
+    if args.store in ("neo4j", "both"):
+        local: LocalNeo4j | None = None
+        url = args.neo4j
+        if url is None:
+            local = LocalNeo4j(work_dir, args.neo4j_port)
+            note(f"starting Neo4j on port {args.neo4j_port}")
+            local.start()
+            url = local.url
+        try:
+            result["runs"].append(run_store(args, "neo4j", url, work_dir, provinces))
+        finally:
+            if local is not None:
+                note("stopping Neo4j")
+                local.stop()
+    result["machine"]["load_average_at_end"] = os.getloadavg()
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for run in result["runs"]:
+        out = args.out_dir / f"load-{run['store']}.json"
+        out.write_text(
+            json.dumps({**result, "runs": [run]}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    print(render(result))
+    failed = [r["store"] for r in result["runs"] if r["error_count"] or r["wrong_answers"]]
+    for store in failed:
+        print(f"ERROR: {store}: errors or wrong answers (see above)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

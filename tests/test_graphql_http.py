@@ -16,7 +16,7 @@ from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from graph_service.adapters.store import StoreError
-from graph_service.entrypoints import graphql_schema
+from graph_service.entrypoints import graphql as graphql_schema
 from graph_service.entrypoints.app import create_app
 from tests.graphql_fixtures import (  # noqa: F401  (fixtures)
     Api,

@@ -55,13 +55,8 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from graph_service.domain.validation import Problem
-from graph_service.entrypoints.graphql_schema import (
-    GraphQLContext,
-    camel_case,
-    is_quick_read,
-    parse_document,
-    schema,
-)
+from graph_service.entrypoints.graphql import GraphQLContext, is_quick_read, parse_document, schema
+from graph_service.entrypoints.graphql.inputs import camel_case
 from graph_service.service_layer.auth import Principal, read_token
 from graph_service.service_layer.errors import (
     BadUserInput,

@@ -257,7 +257,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     try:
-        from graph_service.entrypoints.graphql_schema import sdl
+        from graph_service.entrypoints.graphql import sdl
     except ImportError as error:
         raise Failed(f"the GraphQL schema cannot be loaded: {error}") from error
     text = sdl()

@@ -141,17 +141,17 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
                 {
                     "status": "unavailable",
                     "reason": f"{problem} (since {failing}); reads are answered from the data version "
-                    f"{service.engine.version}, writes are refused with UNAVAILABLE",
-                    "dataVersion": service.engine.version,
+                    f"{service.views.version}, writes are refused with UNAVAILABLE",
+                    "dataVersion": service.views.version,
                 },
                 503,
                 headers={"Retry-After": str(Unavailable.retry_after)},
             )
-        problems = service.engine.problems
+        problems = service.views.problems
         return JSONResponse(
             {
                 "status": "ready",
-                "dataVersion": service.engine.version,
+                "dataVersion": service.views.version,
                 # Stored rows today's rules refuse: left out of every answer, still ready (README).
                 "storeProblems": len(problems),
                 "problems": [problem.as_json() for problem in problems[:READYZ_PROBLEMS_SHOWN]],
@@ -252,7 +252,7 @@ class GraphQLEndpoint:
             principal = self._principal(request)
             self._check_access(payload, principal)
             key = _operation_key(payload, principal)
-            cached = self.responses.get(key, self.service.engine.version, self.service.today())
+            cached = self.responses.get(key, self.service.views.version, self.service.today())
             if cached is not None:
                 return Response(cached, media_type=media_type)
             status, body, version = await self._run(payload, principal, request_id)
@@ -359,12 +359,10 @@ class GraphQLEndpoint:
         fraction of a millisecond) on the event loop when the engine is free this instant, since the
         hop to a worker thread would cost more than the answer; anything else in a worker thread (store
         calls block, and a long walk must not hold up the other requests)."""
-        lock = self.service.engine.lock
-        if _quick_read(payload["query"], payload["operation_name"]) and lock.acquire(blocking=False):
-            try:
-                return self._execute(payload, principal, request_id)
-            finally:
-                lock.release()
+        if _quick_read(payload["query"], payload["operation_name"]):
+            with self.service.views.consistent_now() as held:
+                if held:
+                    return self._execute(payload, principal, request_id)
         return await run_in_threadpool(self._execute, payload, principal, request_id)
 
     def _execute(
@@ -378,8 +376,8 @@ class GraphQLEndpoint:
         may wait for the store, and reads must not wait with it.
         """
         is_query = _is_query(payload["query"], payload["operation_name"])
-        with self.service.engine.lock if is_query else nullcontext():
-            version = self.service.engine.version
+        views = self.service.views
+        with views.consistent() if is_query else nullcontext(views.version) as version:
             context = GraphQLContext(
                 self.service, principal, request_id, self.service.today(), payload["operation_name"]
             )
@@ -393,7 +391,7 @@ class GraphQLEndpoint:
                 )
             except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as error:
                 return 400, {"errors": [_error(_operation_problem(error), BAD_USER_INPUT, request_id)]}, None
-            changed = self.service.engine.version != version
+            changed = views.version != version
         body: dict[str, Any] = {}
         errors = result.errors or []
         if result.data is not None or any(error.path is not None for error in errors):

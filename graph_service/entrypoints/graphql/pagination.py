@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 import strawberry
 
-from graph_service.engine import Page
 from graph_service.entrypoints.graphql.context import given
 from graph_service.entrypoints.graphql.limits import MAX_PAGE_SIZE
 from graph_service.service_layer.errors import BadUserInput
@@ -64,16 +62,6 @@ def page_size(first: int | None) -> int:
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise BadUserInput(f"first must be between 1 and {MAX_PAGE_SIZE}, not {first}")
     return first
-
-
-T = TypeVar("T")
-
-
-def page_of(items: Sequence[T], key: Callable[[T], str], after: str | None, first: int) -> Page[T]:
-    """One page of `items` (already sorted by `key`): the `first` after the key `after`."""
-    keys = [key(item) for item in items]
-    start = bisect_right(keys, after) if after is not None else 0
-    return Page(list(items[start : start + first]), len(items), start + first < len(items))
 
 
 @strawberry.type(description="Where a page ends, for asking for the next one (forward pagination).")

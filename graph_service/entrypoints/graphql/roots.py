@@ -35,11 +35,11 @@ from graph_service.entrypoints.graphql.types import (
 class Query:
     @strawberry.field(description="The division with this NBS code, or null.")
     def division(self, info: Info, code: str) -> DivisionType | None:
-        return division_or_none(readable(info).engine.division(code))
+        return division_or_none(readable(info).views.division(code))
 
     @strawberry.field(description="The station with this id, or null.")
     def station(self, info: Info, id: strawberry.ID) -> StationType | None:
-        return station_or_none(readable(info).engine.station(str(id)))
+        return station_or_none(readable(info).views.station(str(id)))
 
     @strawberry.field(
         description="The divisions of `level` under `under` not covered on `asOf` (default today), by code."

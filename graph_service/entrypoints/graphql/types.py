@@ -14,7 +14,6 @@ from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import Problem
-from graph_service.engine import LevelCoverage, Page, Rollup
 from graph_service.entrypoints.graphql.context import Info, day, service_of
 from graph_service.entrypoints.graphql.limits import MAX_PAGE_SIZE
 from graph_service.entrypoints.graphql.pagination import (
@@ -24,7 +23,6 @@ from graph_service.entrypoints.graphql.pagination import (
     Connection,
     audit_paging,
     connection,
-    page_of,
     paging,
 )
 from graph_service.entrypoints.graphql.scalars import (
@@ -35,6 +33,7 @@ from graph_service.entrypoints.graphql.scalars import (
     convert,
 )
 from graph_service.service_layer.services import MAX_TREND_POINTS, AuditPage, ImportReport
+from graph_service.service_layer.views import LevelCoverage, Page, Rollup
 
 # --- output types --------------------------------------------------------------------------------
 
@@ -113,29 +112,29 @@ class DivisionType:
     @strawberry.field(description="The division directly above (null for a province).")
     def parent(self, info: Info) -> DivisionType | None:
         parent_code = self.record.parent_code
-        return division_or_none(service_of(info).engine.division(parent_code)) if parent_code else None
+        return division_or_none(service_of(info).views.division(parent_code)) if parent_code else None
 
     @strawberry.field(description="Every division above this one, root first.")
     def ancestors(self, info: Info) -> list[DivisionType]:
-        return [DivisionType(record=d) for d in service_of(info).engine.ancestors(self.record.code)]
+        return [DivisionType(record=d) for d in service_of(info).views.ancestors(self.record.code)]
 
     @strawberry.field(description="The divisions directly below, by code.")
     def children(
         self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
     ) -> Connection[DivisionType]:
         size, key = paging(DIVISION_CURSOR, first, after)
-        return division_page(service_of(info).engine.children(self.record.code, key, size), key)
+        return division_page(service_of(info).views.children(self.record.code, key, size), key)
 
     @strawberry.field(
         description="Whether an active station of this division's own level sits in it on `asOf` "
         "(default today); null for a province, which has no station level."
     )
     def covered(self, info: Info, as_of: date | None = UNSET) -> bool | None:
-        return service_of(info).engine.covered(self.record.code, day(info, as_of))
+        return service_of(info).views.covered(self.record.code, day(info, as_of))
 
     @strawberry.field(description="For each level below this one, top-down: how many are covered on `asOf`.")
     def coverage(self, info: Info, as_of: date | None = UNSET) -> list[LevelCoverageType]:
-        coverage = service_of(info).engine.coverage(self.record.code, day(info, as_of))
+        coverage = service_of(info).views.coverage(self.record.code, day(info, as_of))
         return [LevelCoverageType.of(level) for level in coverage]
 
     @strawberry.field(
@@ -158,14 +157,14 @@ class DivisionType:
 
     @strawberry.field(description="The stations active on `asOf` in this division or anywhere below it.")
     def rollup(self, info: Info, as_of: date | None = UNSET) -> RollupType:
-        return RollupType.of(service_of(info).engine.rollup(self.record.code, day(info, as_of)))
+        return RollupType.of(service_of(info).views.rollup(self.record.code, day(info, as_of)))
 
     @strawberry.field(description="The stations sitting in this division itself, by id.")
     def stations(
         self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
     ) -> Connection[StationType]:
         size, key = paging(STATION_CURSOR, first, after)
-        return station_page(service_of(info).engine.stations_in(self.record.code, key, size), key)
+        return station_page(service_of(info).views.stations_in(self.record.code, key, size), key)
 
 
 @strawberry.type(name="Station", description="One station of the network, at its current version.")
@@ -195,7 +194,7 @@ class StationType:
     @strawberry.field(description="The station this one reports to (null for a guidance centre).")
     def parent(self, info: Info) -> StationType | None:
         parent_id = self.record.parent_id
-        return station_or_none(service_of(info).engine.station(parent_id)) if parent_id else None
+        return station_or_none(service_of(info).views.station(parent_id)) if parent_id else None
 
     @strawberry.field
     def opened_on(self) -> date | None:
@@ -239,8 +238,7 @@ class StationType:
         self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
     ) -> Connection[StationType]:
         size, key = paging(STATION_CURSOR, first, after)
-        reporting = service_of(info).engine.stations_reporting_to(self.record.id)
-        return station_page(page_of(reporting, lambda s: s.id, key, size), key)
+        return station_page(service_of(info).views.reporting_stations(self.record.id, key, size), key)
 
 
 def division_node(record: Division) -> DivisionType:

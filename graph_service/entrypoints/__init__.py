@@ -1,2 +1,7 @@
-"""Entry points: the command line and the GraphQL service. They translate requests into use cases of
-the service layer and its answers back; the rules themselves live in the service layer."""
+"""Entry points: the HTTP app (`app.py`, with the dashboard's routes), the GraphQL schema (`graphql/`)
+and the command line (`cli.py`). They translate requests into use cases of the service layer and its
+answers back; the rules themselves live in the service layer.
+
+May import: the domain's value types and the service layer (`NetworkService`, its read model
+`service.views` and its `consistent()` context for one version per request). Not the engine or its
+lock, and not the adapters' stores (the command line opens the service, not a store)."""

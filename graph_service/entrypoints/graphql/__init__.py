@@ -3,7 +3,7 @@
 Resolvers only translate. They take the request's `GraphQLContext`, call the service layer
 (`NetworkService` and its read model), and wrap the records that come back. Access rules, validation
 and writes all live in the service layer. A `ServiceError` raised there reaches the client as a
-GraphQL error whose `extensions.code` is the error's `code` (`app.format_error` does that mapping).
+GraphQL error whose `extensions.code` is the error's `code` (`errors.format_error` does that mapping).
 
 What lives where (each module imports only those listed before it, plus the domain, the engine's
 value types and the service layer; nothing here imports the adapters):
@@ -17,6 +17,7 @@ value types and the service layer; nothing here imports the adapters):
 - `rules`: the document rules (shape, cost, bounded field merging, `is_quick_read`).
 - `extensions`: the strawberry extensions applying the limits, and `NetworkSchema`.
 - `schema`: the executable `schema` and `sdl()`.
+- `errors`: the error mapping (`format_error`: ServiceError codes, BAD_USER_INPUT, masked INTERNAL).
 
 This package re-exports what the other entry points and the tests use.
 """

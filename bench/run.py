@@ -101,7 +101,7 @@ def choose_targets(records: Sequence[Division]) -> dict[str, str]:
 def max_aliases() -> int:
     """The app's cap on aliased fields per document (the national total asks one field per province)."""
     try:
-        from graph_service.entrypoints.graphql_schema import MAX_ALIASES
+        from graph_service.entrypoints.graphql import MAX_ALIASES
     except ImportError:
         return 30
     return int(MAX_ALIASES)

@@ -230,7 +230,7 @@ def test_token_usage_errors_exit_2(
 
 
 def test_schema_prints_the_sdl(capsys: pytest.CaptureFixture[str]) -> None:
-    schema = pytest.importorskip("graph_service.entrypoints.graphql_schema")
+    schema = pytest.importorskip("graph_service.entrypoints.graphql")
     status, out, _ = run(capsys, "schema")
     assert status == 0
     assert out.rstrip("\n") == schema.sdl().rstrip("\n")

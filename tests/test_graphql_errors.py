@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from graph_service.engine import Rollup
-from graph_service.entrypoints.graphql_schema import encode_cursor
+from graph_service.entrypoints.graphql import encode_cursor
 from tests.graphql_fixtures import (  # noqa: F401  (fixtures)
     Api,
     anyio_backend_fixture,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from graphql import parse
 
-from graph_service.entrypoints.graphql_schema import MAX_QUICK_COST, is_quick_read
+from graph_service.entrypoints.graphql import MAX_QUICK_COST, is_quick_read
 
 QUICK = [
     'query { division(code: "52") { code name coverage { level total covered rate } rollup { staff } } }',

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from graph_service.entrypoints import graphql_schema
+from graph_service.entrypoints import graphql as graphql_schema
 from tests.graphql_fixtures import (  # noqa: F401  (fixtures)
     Api,
     anyio_backend_fixture,

@@ -14,15 +14,10 @@ from graphql import (
     parse,
 )
 
-from graph_service.entrypoints import graphql_schema
-from graph_service.entrypoints.graphql_schema import (
-    ENUM_MIRRORS,
-    MAX_COST,
-    decode_cursor,
-    encode_cursor,
-    estimated_cost,
-    sdl,
-)
+from graph_service.entrypoints import graphql as graphql_schema
+from graph_service.entrypoints.graphql import MAX_COST, decode_cursor, encode_cursor, sdl
+from graph_service.entrypoints.graphql.rules import estimated_cost
+from graph_service.entrypoints.graphql.scalars import ENUM_MIRRORS
 from graph_service.service_layer.errors import BadUserInput
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema" / "schema.graphql"
@@ -101,7 +96,7 @@ def ours() -> GraphQLSchema:
 def test_committed_schema_matches_the_code() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == sdl(), (
         "schema/schema.graphql is out of date: regenerate it with `graph-service schema > "
-        "schema/schema.graphql` (or write graph_service.entrypoints.graphql_schema.sdl() to it)"
+        "schema/schema.graphql` (or write graph_service.entrypoints.graphql.sdl() to it)"
     )
 
 

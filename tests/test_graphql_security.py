@@ -19,7 +19,7 @@ from graphql import get_introspection_query
 
 from graph_service.bootstrap import open_service, open_store
 from graph_service.engine import NetworkEngine
-from graph_service.entrypoints import graphql_schema
+from graph_service.entrypoints import graphql as graphql_schema
 from graph_service.entrypoints.app import MAX_BODY_BYTES, create_app
 from graph_service.service_layer import services
 from graph_service.service_layer.auth import Principal, Role

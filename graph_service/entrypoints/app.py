@@ -54,19 +54,17 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from graph_service.domain.validation import Problem
-from graph_service.entrypoints.graphql_schema import (
-    GraphQLContext,
-    camel_case,
-    is_quick_read,
-    parse_document,
-    schema,
+from graph_service.entrypoints.graphql import GraphQLContext, is_quick_read, parse_document, schema
+from graph_service.entrypoints.graphql.errors import (
+    INTERNAL,
+    INTERNAL_MESSAGE,
+    format_error,
+    operation_problem,
 )
 from graph_service.service_layer.auth import Principal, read_token
 from graph_service.service_layer.errors import (
     BadUserInput,
     Forbidden,
-    ServiceError,
     Unauthenticated,
     Unavailable,
 )
@@ -78,14 +76,12 @@ logger = logging.getLogger("graph_service.graphql")
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """The largest request body accepted: room for the Guizhou demo station file as an import."""
 REQUEST_ID_HEADER = "X-Request-Id"
-INTERNAL_MESSAGE = "internal server error; quote the request id when reporting it"
 
 BAD_USER_INPUT = BadUserInput.code
 UNAUTHENTICATED = Unauthenticated.code
 FORBIDDEN = Forbidden.code
 READYZ_PROBLEMS_SHOWN = 1_000
 """At most this many of the store's problems are listed on /readyz (`graph-service check` lists all)."""
-INTERNAL = "INTERNAL"
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _ACCEPTED: Mapping[str, tuple[str, int]] = {
@@ -146,17 +142,17 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
                 {
                     "status": "unavailable",
                     "reason": f"{problem} (since {failing}); reads are answered from the data version "
-                    f"{service.engine.version}, writes are refused with UNAVAILABLE",
-                    "dataVersion": service.engine.version,
+                    f"{service.views.version}, writes are refused with UNAVAILABLE",
+                    "dataVersion": service.views.version,
                 },
                 503,
                 headers={"Retry-After": str(Unavailable.retry_after)},
             )
-        problems = service.engine.problems
+        problems = service.views.problems
         return JSONResponse(
             {
                 "status": "ready",
-                "dataVersion": service.engine.version,
+                "dataVersion": service.views.version,
                 # Stored rows today's rules refuse: left out of every answer, still ready (README).
                 "storeProblems": len(problems),
                 "problems": [problem.as_json() for problem in problems[:READYZ_PROBLEMS_SHOWN]],
@@ -257,7 +253,7 @@ class GraphQLEndpoint:
             principal = self._principal(request)
             self._check_access(payload, principal)
             key = _operation_key(payload, principal)
-            cached = self.responses.get(key, self.service.engine.version, self.service.today())
+            cached = self.responses.get(key, self.service.views.version, self.service.today())
             if cached is not None:
                 return Response(cached, media_type=media_type)
             status, body, version = await self._run(payload, principal, request_id)
@@ -364,12 +360,10 @@ class GraphQLEndpoint:
         fraction of a millisecond) on the event loop when the engine is free this instant, since the
         hop to a worker thread would cost more than the answer; anything else in a worker thread (store
         calls block, and a long walk must not hold up the other requests)."""
-        lock = self.service.engine.lock
-        if _quick_read(payload["query"], payload["operation_name"]) and lock.acquire(blocking=False):
-            try:
-                return self._execute(payload, principal, request_id)
-            finally:
-                lock.release()
+        if _quick_read(payload["query"], payload["operation_name"]):
+            with self.service.views.consistent_now() as held:
+                if held:
+                    return self._execute(payload, principal, request_id)
         return await run_in_threadpool(self._execute, payload, principal, request_id)
 
     def _execute(
@@ -383,8 +377,8 @@ class GraphQLEndpoint:
         may wait for the store, and reads must not wait with it.
         """
         is_query = _is_query(payload["query"], payload["operation_name"])
-        with self.service.engine.lock if is_query else nullcontext():
-            version = self.service.engine.version
+        views = self.service.views
+        with views.consistent() if is_query else nullcontext(views.version) as version:
             context = GraphQLContext(
                 self.service, principal, request_id, self.service.today(), payload["operation_name"]
             )
@@ -397,8 +391,8 @@ class GraphQLEndpoint:
                     allowed_operation_types=_ALLOWED_OPERATIONS,
                 )
             except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as error:
-                return 400, {"errors": [_error(_operation_problem(error), BAD_USER_INPUT, request_id)]}, None
-            changed = self.service.engine.version != version
+                return 400, {"errors": [_error(operation_problem(error), BAD_USER_INPUT, request_id)]}, None
+            changed = views.version != version
         body: dict[str, Any] = {}
         errors = result.errors or []
         if result.data is not None or any(error.path is not None for error in errors):
@@ -523,70 +517,6 @@ def _quick_read(query: str, operation_name: str | None) -> bool:
         return is_quick_read(parse_document(query), operation_name)
     except GraphQLError:
         return False
-
-
-def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """The client's view of an error: its message, locations and path, and `extensions.code`.
-
-    A `ServiceError` keeps its code and message (a `BadUserInput` adds its problems); a request
-    that cannot run (syntax, validation, a bad variable or argument value, a limit) is BAD_USER_INPUT
-    with GraphQL's own message; anything else is INTERNAL, masked and logged.
-    """
-    original = error.original_error
-    extensions: dict[str, Any] = {}
-    if isinstance(original, ServiceError) and original.code != INTERNAL:
-        code, message = original.code, original.message
-        if isinstance(original, BadUserInput) and original.problems:
-            extensions["problems"] = [_problem(problem) for problem in original.problems]
-    elif _is_request_error(error):
-        source = original if isinstance(original, GraphQLError) else error
-        code = str((source.extensions or {}).get("code") or BAD_USER_INPUT)
-        message = error.message
-    else:
-        logger.error(
-            "INTERNAL error in request %s at %s",
-            request_id,
-            ".".join(str(part) for part in error.path or ()) or "(no path)",
-            exc_info=(type(original), original, original.__traceback__),
-        )
-        code, message = INTERNAL, INTERNAL_MESSAGE
-    formatted: dict[str, Any] = {"message": message}
-    if error.locations:
-        formatted["locations"] = [location.formatted for location in error.locations]
-    if error.path is not None:
-        formatted["path"] = error.path
-    formatted["extensions"] = {"code": code, "requestId": request_id, **extensions}
-    return formatted
-
-
-def _is_request_error(error: GraphQLError) -> bool:
-    """True for GraphQL's own verdict on the request: a syntax, validation or variable error (before
-    execution, so no path), or an argument value refused at run time (located at the value given).
-    An output value GraphQL cannot represent also arrives as a GraphQLError, but without a location
-    in the document: that one is the server's fault."""
-    original = error.original_error
-    if error.path is None:
-        return original is None or isinstance(original, GraphQLError)
-    return isinstance(original, GraphQLError) and bool(original.nodes) and original.original_error is None
-
-
-def _problem(problem: Problem) -> dict[str, Any]:
-    """One problem of a rejected input: the field to blame (camelCase, when one is) and why."""
-    return {
-        "field": camel_case(problem.column) if problem.column else None,
-        "message": problem.message,
-    }
-
-
-def _operation_problem(error: Exception) -> str:
-    """Why the document names no operation that can run."""
-    if isinstance(error, InvalidOperationTypeError):
-        return f"{error.operation_type.value} operations are not supported; send a query or a mutation"
-    if isinstance(error, CannotGetOperationTypeError) and error.operation_name is not None:
-        return f"the document has no operation named {error.operation_name!r}"
-    if isinstance(error, CannotGetOperationTypeError):
-        return "the document must hold one operation, or name the one to run in operationName"
-    return "the request has no query"
 
 
 def _unavailable_headers(body: Mapping[str, Any]) -> dict[str, str]:

@@ -237,7 +237,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     service = _open_service(args.store, quiet=True)
     try:
-        problems = service.engine.problems
+        problems = service.views.problems
         for problem in problems:
             print(problem)
         url = service.settings.store_url
@@ -247,8 +247,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 "are left out of every answer until a corrected import replaces them"
             )
             return EXIT_REJECTED
-        divisions = sum(1 for _ in service.engine.division_records())
-        stations = sum(1 for _ in service.engine.station_records())
+        divisions = sum(1 for _ in service.views.division_records())
+        stations = sum(1 for _ in service.views.station_records())
         _note(f"{url}: no problems ({divisions:,} divisions, {stations:,} stations)")
         return EXIT_OK
     finally:
@@ -257,7 +257,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     try:
-        from graph_service.entrypoints.graphql_schema import sdl
+        from graph_service.entrypoints.graphql import sdl
     except ImportError as error:
         raise Failed(f"the GraphQL schema cannot be loaded: {error}") from error
     text = sdl()
@@ -294,8 +294,8 @@ def _open_service(store_url: str | None, *, quiet: bool = False) -> NetworkServi
         raise Failed(f"cannot use the store {settings.store_url}: {error}") from error
     except EngineLoadError as error:
         raise Failed(f"cannot use the store {settings.store_url}: {error}") from error
-    if service.engine.problems and not quiet:
-        count = len(service.engine.problems)
+    if service.views.problems and not quiet:
+        count = len(service.views.problems)
         _note(
             f"warning: {settings.store_url} holds {count:,} stored {'row' if count == 1 else 'rows'} that "
             "break the rules; they are left out (list them with `graph-service check`)"

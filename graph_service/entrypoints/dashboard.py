@@ -206,7 +206,7 @@ def _bad(message: str) -> RequestRefused:
 def _export(service: NetworkService, query: tuple[str, DivisionLevel, date | None, str]) -> Response:
     """The gap list file (in a worker thread: store and engine calls block)."""
     under, level, as_of, format = query
-    with service.engine.lock:  # the app's Follower keeps the engine caught up with the store
+    with service.views.consistent():  # the app's Follower keeps the engine caught up with the store
         day = as_of or service.today()
         rows = exports.uncovered_rows(service, under, level, day)
         data, _count = exports.xlsx_bytes(rows) if format == "xlsx" else exports.csv_bytes(rows)

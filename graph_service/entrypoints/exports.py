@@ -69,7 +69,7 @@ def _with_paths(service: NetworkService, pages: Iterable[list[Division]]) -> Ite
 
     def path_above(division: Division) -> list[str]:
         if division.parent_code not in paths:
-            paths[division.parent_code] = [a.name for a in service.engine.ancestors(division.code)]
+            paths[division.parent_code] = [a.name for a in service.views.ancestors(division.code)]
         return paths[division.parent_code]
 
     for page in pages:

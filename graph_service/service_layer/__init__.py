@@ -1,5 +1,6 @@
-"""The service layer: the use cases (reads, writes, imports) with their access checks, and the
-settings (`settings.py`, the one module that reads the environment).
+"""The service layer: the use cases (writes, imports) with their access checks (`services.py`), the
+read model the entry points read through (`views.py`), settings (`settings.py`, the one module that
+reads the environment), auth, errors, and following other processes' writes (`following.py`).
 
 May import the engine, the ports (`graph_service.ports`) and the domain, never an adapter or an entry
 point: it is handed its store by `graph_service.bootstrap`.

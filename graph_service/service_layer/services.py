@@ -69,6 +69,7 @@ from graph_service.service_layer.errors import (
     Unavailable,
 )
 from graph_service.service_layer.settings import Settings
+from graph_service.service_layer.views import NetworkViews
 
 logger = logging.getLogger("graph_service.service")
 
@@ -112,6 +113,8 @@ class NetworkService:
     def __init__(self, store: Store, engine: NetworkEngine, settings: Settings) -> None:
         self.store = store
         self.engine = engine
+        self.views = NetworkViews(engine)
+        """The reads the entry points make, and the one-version-per-request context."""
         self.settings = settings
         self._refreshed_at = float("-inf")
 

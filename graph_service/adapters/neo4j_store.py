@@ -59,6 +59,7 @@ from graph_service.adapters.rows import (
     division_from_row,
     load_division_row,
     load_station_row,
+    packed_division_batches,
     station_from_row,
 )
 from graph_service.adapters.store import (
@@ -80,10 +81,9 @@ from graph_service.domain.audit import (
     AuditEntry,
     AuditQuery,
     AuditTrail,
-    pack_entries,
     timestamp_from_text,
     timestamp_text,
-    unpack_entries,
+    unpacked_newest_first,
     within_pattern,
 )
 from graph_service.domain.model import Division, Station
@@ -235,7 +235,7 @@ _FIRST_AUDIT_WRITE_SINCE = "MATCH (w:AuditWrite) WHERE w.at >= $since RETURN min
 _CREATE_AUDIT_BATCH = """
 CREATE (:AuditBatch {version: $version, first: $first, count: $count, entries: $entries})
 """
-_AUDIT_BATCH_RANGE = "b.first < $upper AND b.first + b.count > $lower"
+_AUDIT_BATCH_ENTRIES = "MATCH (b:AuditBatch {first: $first}) RETURN b.entries AS entries"
 _AUDIT_BATCH_SINCE = " MATCH (w:AuditWrite {version: b.version}) WHERE w.at >= $since"
 _AUDIT_WRITES = """
 MATCH (w:AuditWrite) WHERE w.version IN $versions
@@ -643,19 +643,10 @@ class Neo4jStore:
     def _record(self, tx: Transaction, audit: AuditTrail, version: int) -> None:
         """Record `audit` (the write of data version `version`) in the write's transaction."""
         tx.run(_CREATE_AUDIT_WRITE, row=list(audit_write_row(audit, version))).consume()
-        rows = audit_entry_rows(audit, version)
-        stations = [row for row in rows if row[2] == STATION_KIND]
-        for batch in batches(stations, self.batch_size):
+        for batch in batches(audit_entry_rows(audit, version), self.batch_size):
             tx.run(_CREATE_AUDIT, rows=batch).consume()
-        divisions = [row for row in rows if row[2] == DIVISION_KIND]
-        for batch in batches(divisions, self.batch_size):
-            tx.run(
-                _CREATE_AUDIT_BATCH,
-                version=version,
-                first=batch[0][0],
-                count=len(batch),
-                entries=pack_entries([(row[1], row[3], row[4], row[5], row[6]) for row in batch]),
-            ).consume()
+        for first, count, entries in packed_division_batches(audit, version, self.batch_size):
+            tx.run(_CREATE_AUDIT_BATCH, version=version, first=first, count=count, entries=entries).consume()
 
     def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
         """Run a paging `query` (parameters `after`, `limit`; one record with `rows`, each row's key
@@ -774,38 +765,26 @@ def _division_audit_rows(
     tx: Transaction, query: AuditQuery, *, with_cursor: bool
 ) -> Iterator[tuple[int, int, list[Any]]]:
     """The division entries `query` selects (its limit aside), newest first, as (seq, write version,
-    unpacked entry): the AuditBatch nodes in range are read newest first, one at a time."""
-    lower, upper = 0, query.before_seq if with_cursor and query.before_seq is not None else 1 << 62
+    unpacked entry): the AuditBatch nodes of the writes `since` selects are read newest first, one at a
+    time."""
+    upper = query.before_seq if with_cursor and query.before_seq is not None else 1 << 62
     since_join, params = "", {}
     if query.since is not None:
-        since = timestamp_text(query.since)
-        first = tx.run(_FIRST_AUDIT_WRITE_SINCE, since=since).single(strict=True)["version"]
-        if first is None:
-            return
-        lower = audit_seq(first, 0)
-        since_join, params = _AUDIT_BATCH_SINCE, {"since": since}
-    pattern = within_pattern(query.within) if query.within is not None else None
-    batches_in_range = tx.run(
-        f"MATCH (b:AuditBatch) WHERE {_AUDIT_BATCH_RANGE}{since_join} "
-        "RETURN b.first AS first, b.version AS version ORDER BY first DESC",
-        lower=lower,
+        since_join, params = _AUDIT_BATCH_SINCE, {"since": timestamp_text(query.since)}
+    found = tx.run(
+        f"MATCH (b:AuditBatch) WHERE b.first < $upper{since_join} "
+        "RETURN b.first AS first ORDER BY first DESC",
         upper=upper,
         **params,
-    ).values()
-    for first, version in batches_in_range:
-        packed = tx.run("MATCH (b:AuditBatch {first: $first}) RETURN b.entries AS e", first=first).single(
-            strict=True
-        )["e"]
-        entries = unpack_entries(bytes(packed))
-        for index in range(len(entries) - 1, -1, -1):
-            seq, entry = first + index, entries[index]
-            if not lower <= seq < upper:
-                continue
-            if query.target is not None and entry[1] != query.target:
-                continue
-            if pattern is not None and pattern not in entry[4]:
-                continue
-            yield seq, version, entry
+    ).value("first")
+
+    def packed() -> Iterator[tuple[int, bytes]]:
+        for first in found:
+            record = tx.run(_AUDIT_BATCH_ENTRIES, first=first).single(strict=True)
+            yield first, bytes(record["entries"])
+
+    for seq, entry in unpacked_newest_first(packed(), query, with_cursor=with_cursor):
+        yield seq, seq // AUDIT_SEQ_STRIDE, entry
 
 
 def _audit_selection(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -209,3 +209,24 @@ def unpack_entries(packed: bytes) -> list[list[Any]]:
     `before`/`after` as dicts (or None)."""
     entries: list[list[Any]] = json.loads(zlib.decompress(packed))
     return entries
+
+
+def unpacked_newest_first(
+    batches: Iterable[tuple[int, bytes]], query: AuditQuery, *, with_cursor: bool
+) -> Iterator[tuple[int, list[Any]]]:
+    """The entries of packed batches (`(first seq, pack_entries value)`, newest batch first) that
+    `query`'s target, subtree and (`with_cursor`) cursor select, newest first, as (seq, entry). Which
+    batches (kind, `since`) is the caller's choice; each batch is unpacked only when reached."""
+    upper = query.before_seq if with_cursor and query.before_seq is not None else None
+    pattern = within_pattern(query.within) if query.within is not None else None
+    for first, packed in batches:
+        entries = unpack_entries(packed)
+        for index in range(len(entries) - 1, -1, -1):
+            entry = entries[index]
+            if upper is not None and first + index >= upper:
+                continue
+            if query.target is not None and entry[1] != query.target:
+                continue
+            if pattern is not None and pattern not in entry[4]:
+                continue
+            yield first + index, entry

@@ -500,7 +500,15 @@ class Neo4jStore:
                         "count"
                     ]
             if query.kind != STATION_KIND:
-                count += sum(1 for _ in _division_audit_rows(tx, query, with_cursor=False))
+                if query.target is None and query.within is None:  # every entry of the batches: no unpacking
+                    since = {} if query.since is None else {"since": timestamp_text(query.since)}
+                    count += tx.run(
+                        f"MATCH (b:AuditBatch){_AUDIT_BATCH_SINCE if since else ''} "
+                        "RETURN coalesce(sum(b.count), 0) AS count",
+                        **since,
+                    ).single(strict=True)["count"]
+                else:
+                    count += sum(1 for _ in _division_audit_rows(tx, query, with_cursor=False))
             return int(count)
 
     def _division_audit_entries(self, tx: Transaction, query: AuditQuery) -> list[AuditEntry]:

@@ -377,7 +377,10 @@ class SqliteStore:
         with self._reader("count the audit trail") as conn, _snapshot(conn):
             (count,) = conn.execute(f"SELECT count(*) FROM {_AUDIT_FROM}{where}", params).fetchone()
             if query.kind != STATION_KIND:
-                count += sum(1 for _ in _packed_audit_rows(conn, query, with_cursor=False))
+                if query.target is None and query.within is None:  # every entry of the batches: no unpacking
+                    count += _packed_audit_total(conn, query)
+                else:
+                    count += sum(1 for _ in _packed_audit_rows(conn, query, with_cursor=False))
             return int(count)
 
     def ping(self) -> None:
@@ -557,6 +560,15 @@ def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
         yield
     finally:
         conn.execute("ROLLBACK")
+
+
+def _packed_audit_total(conn: sqlite3.Connection, query: AuditQuery) -> int:
+    """How many packed division entries the writes `query.since` selects hold."""
+    sql = "SELECT coalesce(sum(b.count), 0) FROM audit_batches AS b"
+    if query.since is None:
+        return int(conn.execute(sql).fetchone()[0])
+    sql += " JOIN audit_writes AS w ON w.version = b.version WHERE w.at >= ?"
+    return int(conn.execute(sql, (timestamp_text(query.since),)).fetchone()[0])
 
 
 def _packed_audit_rows(

@@ -63,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     last_id = imported[-1].id
     with Server(["app", "--store", url], name="catchup", log_dir=work) as server:
         result = _measure(server.url, url, import_file, codes, last_id)
+    result["catch_ups"] = [  # the server's own account of each catch-up: wall and CPU time, by phase
+        line.strip() for line in server.log_path.read_text().splitlines() if "caught up" in line
+    ]
     result.update(store=args.store, rows=args.rows, divisions=len(divisions), stations=len(stations))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"catchup-{'sqlite' if args.store == 'sqlite' else 'neo4j'}.json"

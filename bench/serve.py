@@ -10,6 +10,7 @@ Both log warnings only and no access log, and both answer GET /healthz.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.store:
             parser.error("app needs --store")
         app = real_app(args.store)
+        following = logging.getLogger("graph_service.following")  # catch-up times, for bench.catchup
+        following.setLevel(logging.INFO)
+        following.addHandler(logging.StreamHandler())
     else:
         if args.body_file is None:
             parser.error("bare needs --body-file")

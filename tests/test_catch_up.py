@@ -135,3 +135,47 @@ def test_a_bulk_catch_up_links_stations_to_their_divisions_and_parents() -> None
     day = date(2021, 1, 1)
     assert engine.rollup("P", day) == built.rollup("P", day)
     assert engine.coverage("P", day) == built.coverage("P", day)
+
+
+FULL_ROWS = st.lists(st.integers(-3, 3), min_size=network.WIDTH, max_size=network.WIDTH)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    old=st.dictionaries(st.integers(0, 60), FULL_ROWS, max_size=30),
+    changes=st.dictionaries(st.integers(0, 60), FULL_ROWS, min_size=1, max_size=12),
+    columnwise_from=st.sampled_from([1, 8, 1_000]),
+    huge=st.booleans(),
+)
+def test_a_timeline_plus_changes_is_the_timeline_of_the_summed_changes(
+    old: dict[int, list[int]], changes: dict[int, list[int]], columnwise_from: int, huge: bool
+) -> None:
+    """The bulk catch-up's merge of a timeline with per-day changes (row by row or column by column,
+    past 64 bits too) equals building the timeline from both sets of changes at once."""
+    if huge:  # one change far past 64 bits: the rows turn into Python integers
+        changes = {day: [n * 2**70 for n in row] for day, row in changes.items()}
+    timeline = network.Timeline.from_daily_changes(old)
+    combined = {day: list(row) for day, row in old.items()}
+    network._merge_daily(combined, changes)
+    expected = network.Timeline.from_daily_changes(combined)
+    with mock.patch.object(network, "_COLUMNWISE_FROM", columnwise_from):
+        merged = network._with_changes(timeline, changes)
+    assert merged is not None
+    assert list(merged.days) == list(expected.days)
+    assert list(merged.rows) == list(expected.rows)
+    assert list(timeline.rows) == list(network.Timeline.from_daily_changes(old).rows)  # left as it was
+
+
+def test_a_catch_up_hands_the_gil_over_often_and_puts_the_interval_back() -> None:
+    """While catch-ups run (nested ones too) the switch interval is short; after the last, as before."""
+    import sys
+
+    from graph_service.service_layer.following import CATCH_UP_SWITCH_INTERVAL, handing_over_often
+
+    before = sys.getswitchinterval()
+    with handing_over_often():
+        assert sys.getswitchinterval() == min(before, CATCH_UP_SWITCH_INTERVAL)
+        with handing_over_often():
+            assert sys.getswitchinterval() == min(before, CATCH_UP_SWITCH_INTERVAL)
+        assert sys.getswitchinterval() == min(before, CATCH_UP_SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before

@@ -263,20 +263,27 @@ OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
 RETURN collect([s.id, s.name, s.level, d.code, p.id, s.status, s.opened_on, s.closed_on,
                 s.staff, s.certified_staff, s.volunteers, s.version]) AS rows
 """
-# Changes are read through the changed_in indexes, as one record holding every row (one Bolt message
-# per row would cost the driver seconds for a large import).
+# Changes are read through the changed_in indexes, in records of `CHANGES_CHUNK` rows each: one Bolt
+# message per row would cost the driver seconds for a large import, and one message holding every row
+# would hold the GIL while the driver decodes it (the event loop answering requests waits meanwhile).
 _DIVISIONS_CHANGED = """
 MATCH (d:Division) WHERE d.changed_in > $since
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
-RETURN collect([d.code, d.name, d.level, p.code]) AS rows
+WITH collect([d.code, d.name, d.level, p.code]) AS rows
+UNWIND range(0, size(rows) - 1, $chunk) AS start
+RETURN rows[start..start + $chunk] AS rows
 """
 _STATIONS_CHANGED = """
 MATCH (s:Station) WHERE s.changed_in > $since
 OPTIONAL MATCH (s)-[:SITS_IN]->(d)
 OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
-RETURN collect([s.id, s.name, s.level, d.code, p.id, s.status, s.opened_on, s.closed_on,
-                s.staff, s.certified_staff, s.volunteers, s.version]) AS rows
+WITH collect([s.id, s.name, s.level, d.code, p.id, s.status, s.opened_on, s.closed_on,
+              s.staff, s.certified_staff, s.volunteers, s.version]) AS rows
+UNWIND range(0, size(rows) - 1, $chunk) AS start
+RETURN rows[start..start + $chunk] AS rows
 """
+CHANGES_CHUNK = 2_000
+"""How many changed rows one record of `changes_since` carries."""
 
 
 def schema_text() -> str:
@@ -368,13 +375,18 @@ class Neo4jStore:
         def read() -> Changes:
             with self._transaction("read the changes") as tx:
                 current = _run_version(tx, _LOCK_VERSION)
-                divisions = tx.run(_DIVISIONS_CHANGED, since=version).single(strict=True)["rows"]
-                stations = tx.run(_STATIONS_CHANGED, since=version).single(strict=True)["rows"]
-            return Changes(
-                current,
-                [division_from_row(row) for row in divisions],
-                [station_from_row(row, _to_date) for row in stations],
-            )
+                chunk = CHANGES_CHUNK
+                divisions = [
+                    division_from_row(row)
+                    for record in tx.run(_DIVISIONS_CHANGED, since=version, chunk=chunk)
+                    for row in record[0]
+                ]
+                stations = [
+                    station_from_row(row, _to_date)
+                    for record in tx.run(_STATIONS_CHANGED, since=version, chunk=chunk)
+                    for row in record[0]
+                ]
+            return Changes(current, divisions, stations)
 
         return _retrying(read)
 

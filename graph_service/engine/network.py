@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 from operator import add, attrgetter
 from typing import Generic, TypeVar
 
@@ -194,6 +196,8 @@ class NetworkEngine:
         self._roots: list[str] | None = None  # the codes of the divisions with no parent
         self.problems: list[StoredProblem] = []
         """The stored records left out at the last load, and why (empty for a sound store)."""
+        self.catch_up_cpu: dict[str, float] = {}
+        """CPU seconds of the last catch-up's phases (read, check, prepare, swap: those it went through)."""
 
     @property
     def graph(self) -> nx.DiGraph:
@@ -317,16 +321,7 @@ class NetworkEngine:
         """The stations that meet the rules, sit in a kept division and report to a kept station; every
         other one becomes a problem. Adds the kept ones to the graph, with their links."""
         problems = self.problems
-        fast = _quietly(
-            lambda: (
-                all_codes_valid(map(_ID, stations))
-                and all_names_valid(map(_NAME, stations))
-                and all_references_valid(map(_DIVISION_CODE, stations))
-                and all_references_valid(filter(None, map(_PARENT_ID, stations)))
-                and all(_counts_in_range(list(map(attrgetter(column), stations))) for column in COUNT_COLUMNS)
-                and _dates_in_range(stations)
-            )
-        )
+        fast = _fields_surely_valid(stations)
         by_rank: list[dict[str, tuple[int, Station]]] = [{} for _ in STATION_LEVELS]
         rejected: dict[str, int] = {}
         for index, station in enumerate(stations):
@@ -785,12 +780,17 @@ class NetworkEngine:
                 self._rebuild_from(store)
                 return True
             try:
+                phases, started = self.catch_up_cpu, time.thread_time()
+                phases.clear()
                 changes = store.changes_since(self.version)  # a row that cannot be read: ValueError
+                phases["read"] = time.thread_time() - started
                 if len(changes.divisions) >= DIVISIONS_REBUILT:
                     self._rebuild_from(store)
                     return True
+                started = time.thread_time()
                 if not self._can_apply(changes):
                     raise _Unappliable
+                phases["check"] = time.thread_time() - started
                 self.apply(changes)
             except StoreError:
                 raise
@@ -817,8 +817,11 @@ class NetworkEngine:
             parent_code = division.parent_code
             if parent_code is not None and parent_code not in codes and self.division(parent_code) is None:
                 return False
+        fast = _fields_surely_valid(changes.stations)
         for station in changes.stations:
-            if ("station", station.id) in left_out or station_field_problems(station, 0):
+            if ("station", station.id) in left_out:
+                return False
+            if (_status_problems if fast else station_field_problems)(station, 0):
                 return False
             if station.division_code not in codes and self.division(station.division_code) is None:
                 return False
@@ -855,12 +858,16 @@ class NetworkEngine:
                     self.version = changes.version
                 return
             with _collector_paused():
+                started = time.thread_time()
                 prepared = self._prepare_stations(changes.stations)
+                self.catch_up_cpu["prepare"] = time.thread_time() - started
+                started = time.thread_time()
                 with self.lock:
                     self._swap_in(prepared)
                     self._uncovered_lists.clear()
                     self._note_peaks(changes)
                     self.version = changes.version
+                self.catch_up_cpu["swap"] = time.thread_time() - started
 
     def _note_peaks(self, changes: Changes) -> None:
         """Keep the roots' peak totals an upper bound (see `_surely_within_limit`) through a change."""
@@ -901,13 +908,22 @@ class NetworkEngine:
             _add_station_days(daily[station.division_code], station, +1)
         for code in leaving.union(arriving):
             here = [n for n in pred[code] if isinstance(n, tuple)]
+            column = COVERED_COLUMN[nodes[code]["division"].level]
+            members = arriving[code]
+            if not here and len(members) == 1:  # the commonest case: a division's first station
+                only = members[0]
+                if only.opened_on is not None:  # covered while it is open; its rows exist already
+                    days_here = daily[code]
+                    days_here[only.opened_on.toordinal()][column] += 1
+                    if only.closed_on is not None:
+                        days_here[only.closed_on.toordinal()][column] -= 1
+                continue
             if here:
                 staying = [nodes[n]["station"] for n in here if n[1] not in latest]
                 change = _coverage_changes(staying + arriving[code])
                 change.subtract(_coverage_changes(nodes[n]["station"] for n in here))
             else:  # the common case in a large import: the division's first stations
                 change = _coverage_changes(arriving[code])
-            column = COVERED_COLUMN[nodes[code]["division"].level]
             for day, n in change.items():
                 if n:
                     _add_full(daily[code], day, ((column, n),))
@@ -1094,33 +1110,55 @@ def _with_changes(timeline: Timeline | None, changes: dict[int, list[int]]) -> T
 
 
 def _merged(timeline: Timeline, changes: dict[int, list[int]]) -> Timeline:
-    """`_with_changes` for a timeline with rows, in the kind of rows it has."""
+    """`_with_changes` for a timeline with rows, in the kind of rows it has. Walks the change days,
+    not the old days: the old rows between two change days are copied in one slice and shifted by
+    the changes so far column by column (`_shifted`)."""
     old_days, old_rows = timeline.days, timeline.rows
     change_days = sorted(changes)
     start = bisect_left(old_days, change_days[0])
     days, rows = old_days[:start], old_rows[: start * WIDTH]
     carry: Sequence[int] = ZERO_ROW  # the changes summed up to the current day
-    before: Sequence[int] = rows[-WIDTH:] if start else ZERO_ROW  # the old totals on the current day
-    i, j, n, m = start, 0, len(old_days), len(change_days)
-    while i < n or j < m:
-        old_day = old_days[i] if i < n else None
-        change_day = change_days[j] if j < m else None
-        if change_day is None or (old_day is not None and old_day <= change_day):
-            day = old_day
+    i, n = start, len(old_days)
+    for day in change_days:
+        j = bisect_left(old_days, day, i)
+        if j > i:  # old days before this change: their old totals plus the changes so far
+            days.extend(old_days[i:j])
+            rows.extend(_shifted(old_rows[i * WIDTH : j * WIDTH], carry))
+            i = j
+        carry = list(map(add, carry, changes[day]))
+        if i < n and old_days[i] == day:
             before = old_rows[i * WIDTH : (i + 1) * WIDTH]
             i += 1
-            if change_day == day:
-                carry = list(map(add, carry, changes[day]))
-                j += 1
         else:
-            day = change_day
-            carry = list(map(add, carry, changes[day]))
-            j += 1
+            before = old_rows[(i - 1) * WIDTH : i * WIDTH] if i else ZERO_ROW
         days.append(day)
         rows.extend(map(add, before, carry))
+    if i < n:
+        days.extend(old_days[i:])
+        rows.extend(_shifted(old_rows[i * WIDTH :], carry))
     merged = Timeline()
     merged.days, merged.rows = days, rows
     return merged
+
+
+_COLUMNWISE_FROM = 8
+"""From how many rows `_shifted` works column by column."""
+
+
+def _shifted(rows: array | list[int], carry: Sequence[int]) -> array | list[int]:
+    """`rows` (full-width rows, a copy the caller owns) with `carry` added to each, column by column
+    (one C-level pass per changed column); an array overflowing 64 bits raises OverflowError."""
+    count = len(rows) // WIDTH
+    if count < _COLUMNWISE_FROM:  # a few rows: row by row costs less than a pass per column
+        out = rows[:0]
+        for start in range(0, len(rows), WIDTH):
+            out.extend(map(add, rows[start : start + WIDTH], carry))
+        return out
+    for column, change in enumerate(carry):
+        if change:
+            shifted = map(add, rows[column::WIDTH], repeat(change, count))
+            rows[column::WIDTH] = array(rows.typecode, shifted) if isinstance(rows, array) else list(shifted)
+    return rows
 
 
 _CODE, _NAME, _PARENT_CODE = attrgetter("code"), attrgetter("name"), attrgetter("parent_code")
@@ -1235,6 +1273,21 @@ def _added_totals(stations: Iterable[Station]) -> list[int]:
     return added
 
 
+def _fields_surely_valid(stations: Sequence[Station]) -> bool:
+    """True when a fast pass over all of `stations` finds every field in range (ids, names, links,
+    counts, dates); what it cannot tell is left to `_status_problems`. False: look at each one."""
+    return _quietly(
+        lambda: (
+            all_codes_valid(map(_ID, stations))
+            and all_names_valid(map(_NAME, stations))
+            and all_references_valid(map(_DIVISION_CODE, stations))
+            and all_references_valid(filter(None, map(_PARENT_ID, stations)))
+            and all(_counts_in_range(list(map(attrgetter(column), stations))) for column in COUNT_COLUMNS)
+            and _dates_in_range(stations)
+        )
+    )
+
+
 def _counts_in_range(counts: list[int]) -> bool:
     """True when every count passes `count_problem` (a fast pass over all of them)."""
     return not counts or (min(counts) >= 0 and max(counts) <= MAX_COUNT)
@@ -1315,11 +1368,7 @@ def _merge_daily(into: dict[int, list[int]], changes: dict[int, list[int]]) -> N
     """Add per-day full-width changes into another such map (rows are taken over, not copied)."""
     for day, row in changes.items():
         existing = into.get(day)
-        if existing is None:
-            into[day] = list(row)
-        else:
-            for column in range(WIDTH):
-                existing[column] += row[column]
+        into[day] = list(row) if existing is None else list(map(add, existing, row))
 
 
 def _page(keys: Sequence[str], after: str | None, first: int, load: Callable[[str], T]) -> Page[T]:

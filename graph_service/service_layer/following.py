@@ -6,6 +6,11 @@ changes to the engine (`NetworkService.refresh`). Requests never wait for it: th
 the engine's last complete version, and the engine swaps the next one in at once (see
 `NetworkEngine.apply`).
 
+A catch-up is CPU work in Python, so it competes with the event loop for the GIL: while one runs, the
+interpreter's switch interval is cut to `CATCH_UP_SWITCH_INTERVAL` (`handing_over_often`), so a waiting
+request gets the GIL within a fraction of a millisecond instead of the default 5 ms at each of its
+many hand-overs (every socket read and write gives the GIL up and takes it back).
+
 When the store fails, the follower keeps trying, with doubling pauses up to `MAX_PAUSE` seconds, and
 says why in `problem` (what `/readyz` reports); the first answer again clears it.
 """
@@ -13,8 +18,11 @@ says why in `problem` (what `/readyz` reports); the first answer again clears it
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from graph_service.adapters.store import StoreError, StoreUnavailable
 from graph_service.service_layer.services import NetworkService
@@ -25,6 +33,32 @@ MIN_PAUSE = 0.01
 """The shortest pause between two questions to the store (a refresh interval of 0 means this)."""
 MAX_PAUSE = 1.0
 """The longest pause between two tries while the store fails."""
+CATCH_UP_SWITCH_INTERVAL = 0.0005
+"""The interpreter's switch interval (seconds) while a catch-up runs (Python's default is 0.005)."""
+
+_switching = threading.Lock()
+_catching_up = 0  # how many catch-ups (of any follower in this process) are running
+_normal_interval = sys.getswitchinterval()
+
+
+@contextmanager
+def handing_over_often() -> Iterator[None]:
+    """Run the block with the interpreter's switch interval at `CATCH_UP_SWITCH_INTERVAL`, so other
+    threads (the event loop answering requests) wait at most that long for the GIL at each hand-over;
+    the interval in force before is put back when the last such block in the process ends."""
+    global _catching_up, _normal_interval
+    with _switching:
+        if _catching_up == 0:
+            _normal_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(_normal_interval, CATCH_UP_SWITCH_INTERVAL))
+        _catching_up += 1
+    try:
+        yield
+    finally:
+        with _switching:
+            _catching_up -= 1
+            if _catching_up == 0:
+                sys.setswitchinterval(_normal_interval)
 
 
 class Follower:
@@ -60,9 +94,10 @@ class Follower:
 
     def check(self) -> None:
         """Catch up once, now, and record how it went (what the thread does on each round)."""
-        started, version = time.monotonic(), self.service.engine.version
+        started, cpu, version = time.monotonic(), time.thread_time(), self.service.engine.version
         try:
-            changed = self.service.refresh(force=True)
+            with handing_over_often():
+                changed = self.service.refresh(force=True)
         except StoreUnavailable as error:
             self._failed("the store is busy or cannot be reached", error)
             raise
@@ -73,11 +108,14 @@ class Follower:
             self._failed("catching up with the store failed (see the server log)", error)
             raise
         if changed:
+            phases = self.service.engine.catch_up_cpu
             logger.info(
-                "caught up from data version %d to %d in %.3f s",
+                "caught up from data version %d to %d in %.3f s (%.3f s of CPU: %s)",
                 version,
                 self.service.engine.version,
                 time.monotonic() - started,
+                time.thread_time() - cpu,
+                ", ".join(f"{phase} {seconds:.3f} s" for phase, seconds in phases.items()),
             )
         if self.problem is not None:
             logger.warning("the store answers again")

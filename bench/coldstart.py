@@ -56,7 +56,7 @@ def peak_rss_bytes() -> int | None:
 
 
 def measure(store_url: str) -> dict[str, Any]:
-    from graph_service.adapters.store import open_store
+    from graph_service.bootstrap import open_store
     from graph_service.engine import NetworkEngine
     from graph_service.service_layer.services import NetworkService
     from graph_service.service_layer.settings import Settings
@@ -65,7 +65,7 @@ def measure(store_url: str) -> dict[str, Any]:
     settings = Settings.from_env(store_url=store_url)
     started = time.perf_counter()
     cpu_started = time.process_time()
-    store = TimedStore(open_store(settings.store_url, batch_size=settings.batch_size))
+    store = TimedStore(open_store(settings))
     engine = NetworkEngine.from_store(store)  # type: ignore[arg-type]
     service = NetworkService(store, engine, settings)  # type: ignore[arg-type]
     finished = time.perf_counter()

@@ -5,11 +5,12 @@ straight to Neo4j over the official driver, on the graph the Neo4j store keeps
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from typing import Any
 
 from neo4j import Driver, GraphDatabase
+
+from graph_service.service_layer.settings import Settings
 
 COVERAGE_LEVELS = ("city", "county", "township", "village")
 STATION_LEVELS = ("guidance_centre", "general_station", "township_station", "village_room")
@@ -51,13 +52,15 @@ RETURN s.level AS level, count(s) AS stations, sum(s.staff) AS staff,
 
 
 def driver(url: str) -> Driver:
-    password = os.environ.get("NEO4J_PASSWORD") or ""
-    auth = (os.environ.get("NEO4J_USER") or "neo4j", password) if password else None
+    """A driver to `url` with the configured Neo4j credentials (no password: no authentication)."""
+    settings = Settings.from_env(store_url=url)
+    auth = (settings.neo4j_user, settings.neo4j_password) if settings.neo4j_password else None
     return GraphDatabase.driver(url, auth=auth, notifications_min_severity="OFF")
 
 
 def run(drv: Driver, query: str, **params: Any) -> list[dict[str, Any]]:
-    with drv.session(database=os.environ.get("NEO4J_DATABASE") or None) as session:
+    """The rows `query` returns, in the configured Neo4j database."""
+    with drv.session(database=Settings.from_env().neo4j_database) as session:
         return session.run(query, **params).data()
 
 

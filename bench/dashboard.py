@@ -28,6 +28,7 @@ from typing import Any
 
 import uvicorn
 
+from graph_service.bootstrap import open_service
 from graph_service.entrypoints.app import create_app
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
@@ -42,7 +43,7 @@ DRILL = ("52", "5223", "522324", "522324105")
 
 def seed_demo(store_url: str) -> None:
     """Seed the Guizhou demo (seed/) into the store, as the local administrator."""
-    service = NetworkService.open(Settings(store_url=store_url))
+    service = open_service(Settings(store_url=store_url))
     try:
         admin = Principal.local_admin()
         for importer, name in (
@@ -79,7 +80,7 @@ class DemoServer:
         settings = Settings(
             store_url=self.store_url, jwt_secret=self.jwt_secret, public_read=self.public_read
         )
-        self.service = NetworkService.open(settings)
+        self.service = open_service(settings)
         port = free_port()
         config = uvicorn.Config(create_app(self.service), host="127.0.0.1", port=port, log_level="warning")
         self._server = uvicorn.Server(config)

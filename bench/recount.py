@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from graph_service.adapters.store import open_store
+from graph_service.bootstrap import open_store
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
+from graph_service.service_layer.settings import Settings
 
 
 class Recount:
@@ -29,7 +30,7 @@ class Recount:
     def from_store(cls, store_url: str) -> Recount:
         """Read the whole store as it is now."""
         recount = cls()
-        store = open_store(store_url)
+        store = open_store(Settings.from_env(store_url=store_url))
         try:
             store.load(recount)
         finally:

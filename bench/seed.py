@@ -14,10 +14,11 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from graph_service.bootstrap import open_service
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import DIVISION_COLUMNS, STATION_COLUMNS
 from graph_service.service_layer.auth import Principal
-from graph_service.service_layer.services import ImportReport, NetworkService
+from graph_service.service_layer.services import ImportReport
 from graph_service.service_layer.settings import Settings
 
 
@@ -62,7 +63,7 @@ def seed(store_url: str, divisions: Sequence[Division], stations: Sequence[Stati
     station_file = stations_csv(stations)
 
     opened = time.perf_counter()
-    service = NetworkService.open(settings)
+    service = open_service(settings)
     open_empty = time.perf_counter() - opened
     try:
         division_import = _timed_import(service.import_divisions, division_file, len(divisions))
@@ -71,7 +72,7 @@ def seed(store_url: str, divisions: Sequence[Division], stations: Sequence[Stati
     del division_file
 
     opened = time.perf_counter()
-    service = NetworkService.open(settings)
+    service = open_service(settings)
     open_with_divisions = time.perf_counter() - opened
     try:
         station_import = _timed_import(service.import_stations, station_file, len(stations))

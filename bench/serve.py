@@ -40,11 +40,11 @@ def bare_app(body: bytes) -> Starlette:
 
 
 def real_app(store_url: str) -> Starlette:
+    from graph_service.bootstrap import open_service
     from graph_service.entrypoints.app import create_app
-    from graph_service.service_layer.services import NetworkService
     from graph_service.service_layer.settings import Settings
 
-    return create_app(NetworkService.open(Settings.from_env(store_url=store_url)))
+    return create_app(open_service(Settings.from_env(store_url=store_url)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

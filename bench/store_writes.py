@@ -12,10 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 from bench.generate import PROVINCES, divisions, stations
-from graph_service.adapters.store import DEFAULT_BATCH_SIZE, open_store
+from graph_service.bootstrap import open_store
+from graph_service.ports import DEFAULT_BATCH_SIZE
+from graph_service.service_layer.settings import Settings
 
 
 def wipe_neo4j(url: str) -> None:
@@ -30,7 +33,7 @@ def measure(url: str, provinces: int = PROVINCES, batch_size: int = DEFAULT_BATC
     """Write the network of `provinces` provinces into the (empty) store at `url`; return the rates."""
     all_divisions = list(divisions(provinces=provinces))
     all_stations = list(stations(provinces=provinces))
-    store = open_store(url, batch_size=batch_size)
+    store = open_store(replace(Settings.from_env(store_url=url), batch_size=batch_size))
     try:
         store.ping()
         started = time.perf_counter()

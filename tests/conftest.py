@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from graph_service.adapters.store import DEFAULT_BATCH_SIZE, Store, open_store
+from graph_service.bootstrap import open_store
+from graph_service.ports import DEFAULT_BATCH_SIZE, Store
+from graph_service.service_layer.settings import Settings
 
 NEO4J_URL_ENV = "GRAPH_SERVICE_TEST_NEO4J"
 DEFAULT_TEST_NEO4J_URL = "bolt://127.0.0.1:7687"
@@ -91,7 +94,7 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     opened: list[Store] = []
 
     def make(batch_size: int = DEFAULT_BATCH_SIZE) -> Store:
-        store = open_store(url, batch_size=batch_size)
+        store = open_store(replace(Settings.from_env(store_url=url), batch_size=batch_size))
         opened.append(store)
         return store
 

@@ -17,17 +17,18 @@ Fixtures are registered under their short names (`service`, `api`); a test modul
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from graph_service.adapters.store import Store
 from graph_service.engine import NetworkEngine
 from graph_service.entrypoints.app import create_app
+from graph_service.ports import Store
 from graph_service.service_layer.auth import Principal, Role, issue_token
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
@@ -102,7 +103,11 @@ def expired_token() -> str:
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:
-    return Settings(store_url=url, jwt_secret=SECRET, **overrides)
+    """Settings for a test service over `url`: the tests' secret, the store asked at every refresh, the
+    Neo4j credentials from the environment (no other variable is read), then `overrides`."""
+    neo4j_env = {name: value for name, value in os.environ.items() if name.startswith("NEO4J_")}
+    base = Settings.from_env(neo4j_env, store_url=url)
+    return replace(base, **{"jwt_secret": SECRET, "refresh_interval": 0.0, **overrides})
 
 
 def seed(service: NetworkService) -> None:

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from graph_service.adapters.rows import audit_entry_rows, packed_division_batches
-from graph_service.adapters.store import audit_seq
 from graph_service.domain.audit import (
     DIVISION_KIND,
     STATION_KIND,
@@ -24,6 +23,7 @@ from graph_service.domain.audit import (
 )
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division
+from graph_service.ports import audit_seq
 
 
 @pytest.mark.parametrize("name", ["贵阳市", 'a "quoted", back\\slash name', "tab\tand\u2028separator"])

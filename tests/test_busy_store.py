@@ -24,8 +24,8 @@ import anyio
 import httpx
 import pytest
 
+from graph_service.bootstrap import open_service
 from graph_service.entrypoints.app import create_app
-from graph_service.service_layer.services import NetworkService
 from tests.graphql_fixtures import STATION_HEADER, app_client, seed, settings_for, token
 from tests.servers import run_cli, serving, wait_for
 
@@ -66,7 +66,7 @@ def anyio_backend_fixture() -> str:
 @pytest.mark.anyio
 async def test_a_locked_sqlite_store_gives_unavailable_fast_and_never_slows_reads(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
-    service = NetworkService.open(settings_for(f"sqlite:///{path}"))
+    service = open_service(settings_for(f"sqlite:///{path}"))
     seed(service)
     version = service.store.data_version()
     app = create_app(service)
@@ -124,7 +124,7 @@ async def test_a_locked_sqlite_store_gives_unavailable_fast_and_never_slows_read
 
 def test_a_locked_sqlite_store_fails_a_cli_import_fast_and_clearly(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
-    service = NetworkService.open(settings_for(f"sqlite:///{path}"))
+    service = open_service(settings_for(f"sqlite:///{path}"))
     seed(service)
     service.close()
     stations = tmp_path / "more.csv"

@@ -12,10 +12,10 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph_service.adapters.store import Changes
 from graph_service.domain.levels import DivisionLevel, StationLevel
 from graph_service.domain.model import Division, Station
 from graph_service.engine import NetworkEngine, network
+from graph_service.ports import Changes
 from tests.engine_oracle import Oracle
 from tests.test_engine import BASE, DAYS, assert_matches, forests, station, station_at, stations_for
 

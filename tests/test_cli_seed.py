@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from graph_service.adapters.store import open_store
+from graph_service.bootstrap import open_store
 from graph_service.entrypoints import cli
 from graph_service.entrypoints.progress import ProgressBar
+from graph_service.service_layer.settings import Settings
 from tests.conftest import StoreFactory
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def store_url(store_factory: StoreFactory) -> str:
 
 
 def data_version(url: str) -> int:
-    store = open_store(url)
+    store = open_store(Settings.from_env(store_url=url))
     try:
         return store.data_version()
     finally:

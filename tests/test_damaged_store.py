@@ -14,11 +14,11 @@ from datetime import date
 
 import pytest
 
-from graph_service.adapters.store import Store
 from graph_service.engine import NetworkEngine
 from graph_service.engine.timeline import STAFF, Timeline
 from graph_service.entrypoints import cli
 from graph_service.entrypoints.app import create_app
+from graph_service.ports import Store
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
 from tests.conftest import neo4j_auth
@@ -247,9 +247,10 @@ def test_the_engine_is_rebuilt_when_applying_a_committed_write_fails(
 
 
 def test_a_store_whose_sums_pass_int_max_is_reported(tmp_path) -> None:
-    from graph_service.adapters.store import open_store
+    from graph_service.bootstrap import open_store
+    from graph_service.service_layer.settings import Settings
 
-    store = open_store(f"sqlite:///{tmp_path / 'big.db'}")
+    store = open_store(Settings.from_env(store_url=f"sqlite:///{tmp_path / 'big.db'}"))
     try:
         service = NetworkService(store, NetworkEngine.from_store(store), settings_for(store.url))
         from tests.graphql_fixtures import seed

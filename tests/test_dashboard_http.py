@@ -17,6 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from graph_service.bootstrap import open_service
 from graph_service.entrypoints import cli
 from graph_service.entrypoints.app import create_app
 from graph_service.service_layer.services import NetworkService
@@ -138,7 +139,7 @@ async def test_bad_export_parameters_are_refused_clearly(
 @pytest.fixture(name="private_api")
 async def private_api_fixture(service: NetworkService) -> AsyncIterator[Api]:
     """The app of a server with GRAPH_SERVICE_PUBLIC_READ=false, over the same seeded store."""
-    private = NetworkService.open(settings_for(service.store.url, public_read=False))
+    private = open_service(settings_for(service.store.url, public_read=False))
     try:
         async with app_client(create_app(private)) as client:
             yield Api(client, private)

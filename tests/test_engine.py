@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph_service.adapters.store import Changes
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import (
@@ -22,6 +21,7 @@ from graph_service.domain.validation import (
     validate_stations,
 )
 from graph_service.engine import EngineLoadError, NetworkEngine
+from graph_service.ports import Changes
 from tests.engine_oracle import Oracle
 
 P, C, X, T, V = (

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import jwt
 import pytest
 
+from graph_service.bootstrap import open_service
 from graph_service.entrypoints.app import create_app
 from graph_service.service_layer.services import NetworkService
-from graph_service.service_layer.settings import Settings
 from tests.graphql_fixtures import (  # noqa: F401  (fixtures)
     ACCESS_STATUS,
     SECRET,
@@ -140,7 +140,7 @@ async def test_reading_needs_no_token_by_default(api: Api) -> None:
 @pytest.fixture(name="private_api")
 async def private_api_fixture(service: NetworkService) -> AsyncIterator[Api]:
     """The app of a server with GRAPH_SERVICE_PUBLIC_READ=false, over the same seeded store."""
-    private = NetworkService.open(settings_for(service.store.url, public_read=False))
+    private = open_service(settings_for(service.store.url, public_read=False))
     try:
         async with app_client(create_app(private)) as client:
             yield Api(client, private)
@@ -164,7 +164,7 @@ async def test_private_reading_needs_a_token(private_api: Api) -> None:
 
 
 async def test_a_server_without_a_secret_accepts_no_token(service: NetworkService) -> None:
-    keyless = NetworkService.open(Settings(store_url=service.store.url))
+    keyless = open_service(settings_for(service.store.url, jwt_secret=None))
     try:
         async with app_client(create_app(keyless)) as client:
             api = Api(client, keyless)

@@ -15,9 +15,9 @@ from graphql import get_introspection_query
 from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from graph_service.adapters.store import StoreError
 from graph_service.entrypoints import graphql_schema
 from graph_service.entrypoints.app import create_app
+from graph_service.ports import StoreError
 from tests.graphql_fixtures import (  # noqa: F401  (fixtures)
     Api,
     anyio_backend_fixture,

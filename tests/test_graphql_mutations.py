@@ -9,8 +9,8 @@ from typing import Any
 import anyio
 import pytest
 
+from graph_service.bootstrap import open_service
 from graph_service.service_layer.auth import Principal
-from graph_service.service_layer.services import NetworkService
 from tests.graphql_fixtures import (  # noqa: F401  (fixtures)
     STATION_HEADER,
     Api,
@@ -186,7 +186,7 @@ async def test_update_station_with_a_stale_version_is_a_conflict_and_writes_noth
 async def test_update_station_seen_by_another_process_then_stale_here(api: Api) -> None:
     """A write by another process (another service on the same store) is seen within a second (the
     app's follower catches up), and makes an expectedVersion read before it stale."""
-    other = NetworkService.open(settings_for(api.service.store.url))
+    other = open_service(settings_for(api.service.store.url))
     try:
         other.update_station(Principal.local_admin(), "TS-522324101", {"name": "另一进程"}, 1)
     finally:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from graphql import get_introspection_query
 
-from graph_service.adapters.store import open_store
+from graph_service.bootstrap import open_service, open_store
 from graph_service.engine import NetworkEngine
 from graph_service.entrypoints import graphql_schema
 from graph_service.entrypoints.app import MAX_BODY_BYTES, create_app
@@ -135,7 +135,7 @@ def test_the_service_checks_the_role_before_looking_anything_up(
 @pytest.fixture(name="private_api")
 async def private_api_fixture(service: NetworkService) -> AsyncIterator[Api]:
     """The app of a server with GRAPH_SERVICE_PUBLIC_READ=false, over the same seeded store."""
-    private = NetworkService.open(settings_for(service.store.url, public_read=False))
+    private = open_service(settings_for(service.store.url, public_read=False))
     try:
         async with app_client(create_app(private)) as client:
             yield Api(client, private)
@@ -281,9 +281,7 @@ async def test_cors_is_off_by_default_and_follows_the_configured_origins(service
         assert (
             "access-control-allow-origin" not in (await client.options("/graphql", headers=preflight)).headers
         )
-    allowed = NetworkService.open(
-        settings_for(service.store.url, cors_origins=("https://planner.example.org",))
-    )
+    allowed = open_service(settings_for(service.store.url, cors_origins=("https://planner.example.org",)))
     try:
         async with app_client(create_app(allowed)) as client:
             ok = await client.options("/graphql", headers=preflight)
@@ -323,6 +321,7 @@ def doubling(
     levels: int, body: str = "...F{next} ...F{next}", last: str = "code", on: str = "Division"
 ) -> str:
     """Fragments F0..F{levels}, each spreading the next twice: 2**levels spreads of the last one."""
+
     def level(i: int) -> str:
         return body.replace("{i}", str(i)).replace("{next}", str(i + 1))
 
@@ -382,7 +381,7 @@ DOCUMENTS: dict[str, Callable[[], str]] = {
 @pytest.fixture(name="sqlite_api")
 async def sqlite_api_fixture(tmp_path: Path) -> AsyncIterator[Api]:
     """The app over the seeded network in SQLite only (CPU timing without a Neo4j driver's threads)."""
-    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    store = open_store(Settings.from_env(store_url=f"sqlite:///{tmp_path / 'store.db'}"))
     service = NetworkService(store, NetworkEngine.from_store(store), settings_for(store.url))
     seed(service)
     try:

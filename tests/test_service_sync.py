@@ -35,7 +35,8 @@ DAY = date(2024, 1, 1)
 
 def open_service(make: StoreFactory) -> NetworkService:
     store = make()
-    return NetworkService(store, NetworkEngine.from_store(store), Settings(store_url=store.url))
+    settings = Settings(store_url=store.url, refresh_interval=0.0)  # ask the store at every refresh
+    return NetworkService(store, NetworkEngine.from_store(store), settings)
 
 
 def township_coverage(service: NetworkService) -> tuple[int, int]:

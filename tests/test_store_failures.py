@@ -12,9 +12,9 @@ import pytest
 from graph_service.adapters import neo4j_store
 from graph_service.adapters.neo4j_store import Neo4jStore
 from graph_service.adapters.sqlite_store import SqliteStore
-from graph_service.adapters.store import StoreUnavailable
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division
+from graph_service.ports import StoreUnavailable
 
 
 def test_a_sqlite_write_behind_another_writer_gives_up_after_the_lock_wait(tmp_path: Path) -> None:

@@ -27,7 +27,6 @@ A connection lost during a commit leaves the outcome unknown: `OutcomeUnknown` s
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter
@@ -62,19 +61,6 @@ from graph_service.adapters.rows import (
     packed_division_batches,
     station_from_row,
 )
-from graph_service.adapters.store import (
-    AUDIT_SEQ_STRIDE,
-    DEFAULT_BATCH_SIZE,
-    LOCK_TIMEOUT_SECONDS,
-    Changes,
-    ConflictError,
-    OutcomeUnknown,
-    Progress,
-    SnapshotSink,
-    StoreError,
-    StoreUnavailable,
-    audit_seq,
-)
 from graph_service.domain.audit import (
     DIVISION_KIND,
     STATION_KIND,
@@ -87,6 +73,19 @@ from graph_service.domain.audit import (
     within_pattern,
 )
 from graph_service.domain.model import Division, Station
+from graph_service.ports import (
+    AUDIT_SEQ_STRIDE,
+    DEFAULT_BATCH_SIZE,
+    LOCK_TIMEOUT_SECONDS,
+    Changes,
+    ConflictError,
+    OutcomeUnknown,
+    Progress,
+    SnapshotSink,
+    StoreError,
+    StoreUnavailable,
+    audit_seq,
+)
 
 SCHEMA_RESOURCE = "neo4j.cypher"
 URL_SCHEMES = frozenset({"bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"})
@@ -317,22 +316,29 @@ def check_url(url: str) -> None:
 class Neo4jStore:
     """A `Store` in a Neo4j database reached over Bolt. Safe to share between threads.
 
-    Credentials come from NEO4J_USER (default "neo4j") and NEO4J_PASSWORD (empty or unset: no
-    authentication); NEO4J_DATABASE picks a database other than the server's default.
+    `user` and `password` are the credentials (an empty password: no authentication); `database`
+    picks a database other than the server's default. `graph_service.bootstrap` passes them from the
+    settings (NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE).
     """
 
     def __init__(
-        self, url: str, *, batch_size: int = DEFAULT_BATCH_SIZE, lock_timeout: float = LOCK_TIMEOUT_SECONDS
+        self,
+        url: str,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+        user: str = "neo4j",
+        password: str = "",
+        database: str | None = None,
     ) -> None:
         """Create the driver (cheap: no connection is made until first use)."""
         check_url(url)
         self.url = url
         self.batch_size = check_batch_size(batch_size)
         self.lock_timeout = lock_timeout
-        self._user = os.environ.get("NEO4J_USER") or "neo4j"
-        password = os.environ.get("NEO4J_PASSWORD") or ""
+        self._user = user
         self._has_password = bool(password)
-        self._database = os.environ.get("NEO4J_DATABASE") or None
+        self._database = database
         self._schema_ready = False
         self._schema_lock = threading.Lock()
         try:

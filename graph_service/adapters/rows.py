@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from graph_service.adapters.store import audit_seq
 from graph_service.domain.audit import (
     DIVISION_KIND,
     AuditEntry,
@@ -18,9 +17,10 @@ from graph_service.domain.audit import (
 )
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+from graph_service.ports import audit_seq
 
 if TYPE_CHECKING:
-    from graph_service.adapters.store import SnapshotSink
+    from graph_service.ports import SnapshotSink
 
 # Enum lookups by value are slow on a national load; a dict is not (an unknown value still falls
 # through to the enum, which names it in its error).

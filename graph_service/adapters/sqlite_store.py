@@ -34,17 +34,6 @@ from graph_service.adapters.rows import (
     packed_division_batches,
     station_from_row,
 )
-from graph_service.adapters.store import (
-    AUDIT_SEQ_STRIDE,
-    DEFAULT_BATCH_SIZE,
-    LOCK_TIMEOUT_SECONDS,
-    Changes,
-    ConflictError,
-    Progress,
-    SnapshotSink,
-    StoreError,
-    StoreUnavailable,
-)
 from graph_service.domain.audit import (
     DIVISION_KIND,
     STATION_KIND,
@@ -57,6 +46,17 @@ from graph_service.domain.audit import (
     within_pattern,
 )
 from graph_service.domain.model import Division, Station
+from graph_service.ports import (
+    AUDIT_SEQ_STRIDE,
+    DEFAULT_BATCH_SIZE,
+    LOCK_TIMEOUT_SECONDS,
+    Changes,
+    ConflictError,
+    Progress,
+    SnapshotSink,
+    StoreError,
+    StoreUnavailable,
+)
 
 URL_PREFIX = "sqlite:///"
 SCHEMA_VERSION = 3

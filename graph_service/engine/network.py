@@ -31,7 +31,6 @@ from typing import Generic, TypeVar
 
 import networkx as nx
 
-from graph_service.adapters.store import Changes, Store, StoreError
 from graph_service.domain.levels import (
     COVERAGE_LEVELS,
     DIVISION_LEVELS,
@@ -65,6 +64,7 @@ from graph_service.engine.timeline import (
     Delta,
     Timeline,
 )
+from graph_service.ports import Changes, Store, StoreError
 
 StationNode = tuple[str, str]
 UNCOVERED_LISTS_KEPT = 16

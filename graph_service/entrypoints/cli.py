@@ -22,12 +22,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from graph_service.adapters.store import DEFAULT_STORE_URL, OutcomeUnknown, StoreError
 from graph_service.domain.levels import DIVISION_LEVELS, DivisionLevel
 from graph_service.domain.validation import code_problem, name_problem, parse_date
 from graph_service.entrypoints import exports as gap_list
 from graph_service.entrypoints.csv_out import write_csv
 from graph_service.entrypoints.progress import ProgressBar
+from graph_service.ports import OutcomeUnknown, StoreError
 from graph_service.service_layer.auth import (
     ANY_SCOPE,
     MAX_TTL,
@@ -39,7 +39,7 @@ from graph_service.service_layer.auth import (
     secret_problem,
 )
 from graph_service.service_layer.errors import BadUserInput, NotFound, ServiceError, Unavailable
-from graph_service.service_layer.settings import Settings, SettingsError
+from graph_service.service_layer.settings import DEFAULT_STORE_URL, Settings, SettingsError
 
 if TYPE_CHECKING:
     from graph_service.domain.audit import AuditEntry
@@ -281,15 +281,15 @@ def _check_secret() -> None:
 def _open_service(store_url: str | None, *, quiet: bool = False) -> NetworkService:
     """The service over the store the arguments or the environment name (Failed when unusable).
     Unless `quiet`, says on stderr how many stored rows break the rules (they are left out)."""
+    from graph_service.bootstrap import open_service
     from graph_service.engine.network import EngineLoadError
-    from graph_service.service_layer.services import NetworkService
 
     try:
         settings = Settings.from_env(store_url=store_url)
     except SettingsError as error:
         raise UsageError(str(error)) from error
     try:
-        service = NetworkService.open(settings)
+        service = open_service(settings)
     except StoreError as error:
         raise Failed(f"cannot use the store {settings.store_url}: {error}") from error
     except EngineLoadError as error:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from graph_service.adapters.store import StoreError, StoreUnavailable
+from graph_service.ports import StoreError, StoreUnavailable
 from graph_service.service_layer.services import NetworkService
 
 logger = logging.getLogger("graph_service.following")

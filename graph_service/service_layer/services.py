@@ -19,14 +19,6 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from graph_service.adapters.store import (
-    Changes,
-    ConflictError,
-    Progress,
-    Store,
-    StoreUnavailable,
-    open_store,
-)
 from graph_service.domain import calendar
 from graph_service.domain.audit import (
     DIVISION_KIND,
@@ -60,6 +52,13 @@ from graph_service.domain.validation import (
 )
 from graph_service.engine import LevelCoverage, NetworkEngine
 from graph_service.engine.network import SumExcess
+from graph_service.ports import (
+    Changes,
+    ConflictError,
+    Progress,
+    Store,
+    StoreUnavailable,
+)
 from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.errors import (
     BadUserInput,
@@ -115,16 +114,6 @@ class NetworkService:
         self.engine = engine
         self.settings = settings
         self._refreshed_at = float("-inf")
-
-    @classmethod
-    def open(cls, settings: Settings) -> NetworkService:
-        """Open the configured store and build the engine from it (`EngineLoadError` if invalid)."""
-        store = open_store(settings.store_url, batch_size=settings.batch_size)
-        try:
-            return cls(store, NetworkEngine.from_store(store), settings)
-        except BaseException:
-            store.close()
-            raise
 
     def close(self) -> None:
         self.store.close()

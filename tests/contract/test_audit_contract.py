@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from graph_service.adapters.store import ConflictError, Store, StoreError, audit_seq
 from graph_service.domain.audit import (
     DIVISION_KIND,
     STATION_KIND,
@@ -21,6 +20,7 @@ from graph_service.domain.audit import (
 )
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+from graph_service.ports import ConflictError, Store, StoreError, audit_seq
 from tests.conftest import StoreFactory
 
 AT = datetime(2024, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from graph_service.adapters.neo4j_store import Neo4jStore, schema_statements, schema_text
-from graph_service.adapters.store import StoreError
+from graph_service.ports import StoreError
 from tests.conftest import neo4j_auth
 from tests.contract.test_store_contract import DIVISIONS, STATIONS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from graph_service.adapters.sqlite_store import SqliteStore, path_from_url
-from graph_service.adapters.store import StoreError, audit_seq, open_store
+from graph_service.bootstrap import open_store
 from graph_service.domain.audit import (
     DIVISION_KIND,
     AuditChange,
@@ -19,6 +19,8 @@ from graph_service.domain.audit import (
 )
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division
+from graph_service.ports import StoreError, audit_seq
+from graph_service.service_layer.settings import Settings
 
 
 def test_urls_name_relative_and_absolute_files() -> None:
@@ -45,7 +47,7 @@ def test_a_relative_path_is_taken_from_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    with open_store("sqlite:///relative.db") as store:
+    with open_store(Settings.from_env(store_url="sqlite:///relative.db")) as store:
         store.upsert_divisions([Division("52", "贵州省", DivisionLevel.PROVINCE)])
     assert (tmp_path / "relative.db").is_file()
 

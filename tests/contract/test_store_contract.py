@@ -11,9 +11,9 @@ from datetime import date
 
 import pytest
 
-from graph_service.adapters.store import Changes, ConflictError, Store, StoreError
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+from graph_service.ports import Changes, ConflictError, Store, StoreError
 from tests.conftest import StoreFactory
 
 P, C, K, T, V = (

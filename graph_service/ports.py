@@ -1,4 +1,9 @@
-"""The one small protocol every store implements, and `open_store` to pick one from a URL."""
+"""The ports: the store protocol every adapter implements, and its value types.
+
+`Store`, `SnapshotSink`, `Changes`, the store errors and the audit sequence numbering live here. This
+module imports the domain only, never an adapter: the engine and the service layer depend on it, the
+adapters (`graph_service.adapters`) implement it, and `graph_service.bootstrap` picks the adapter.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from typing import Protocol
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.model import Division, Station
 
-DEFAULT_STORE_URL = "sqlite:///graph-service.db"
 DEFAULT_BATCH_SIZE = 10_000
+"""Rows per write batch (and per read batch of a load) when nothing else is configured."""
 LOCK_TIMEOUT_SECONDS = 2.0
 """How long a write waits for another writer (another process) to finish before the store reports
 itself busy (`StoreUnavailable`) instead of making its caller wait on."""
@@ -150,23 +155,3 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def open_store(url: str | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE) -> Store:
-    """Open the store a URL names: `sqlite:///PATH` (embedded) or `bolt://` / `neo4j://` (Neo4j).
-
-    Neo4j credentials come from NEO4J_USER / NEO4J_PASSWORD (no password: no authentication).
-    """
-    url = url or DEFAULT_STORE_URL
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme == "sqlite":
-        from graph_service.adapters.sqlite_store import SqliteStore
-
-        return SqliteStore(url, batch_size=batch_size)
-    if scheme in {"bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"}:
-        from graph_service.adapters.neo4j_store import Neo4jStore
-
-        return Neo4jStore(url, batch_size=batch_size)
-    raise StoreError(
-        f"unsupported store URL {url!r}: use sqlite:///PATH, bolt://HOST:PORT or neo4j://HOST:PORT"
-    )

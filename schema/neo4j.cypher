@@ -11,8 +11,8 @@
 //   (:Meta {key: 'data', version})   the data version, bumped by every write
 //   (:AuditWrite {version, at, actor, role, operation})   the audit trail: one node per write,
 //   (:AuditEntry {seq, station, operation?, before, after, within})   one per changed station
-//   (:AuditBatch {version, first, operations, targets, befores, afters, withins})
-//                                    changed divisions, in batches of parallel lists
+//   (:AuditBatch {version, first, count, entries})
+//                                    changed divisions, a batch of entries per node (compressed)
 // Dates are Neo4j Date values; levels and statuses are the lower-case names of the spec.
 
 CREATE CONSTRAINT division_code_unique IF NOT EXISTS

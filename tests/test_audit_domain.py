@@ -6,9 +6,24 @@ import json
 
 import pytest
 
-from graph_service.domain.audit import DivisionPaths, division_json, within_of, within_pattern
+from graph_service.adapters.rows import audit_entry_rows, packed_division_batches
+from graph_service.domain.audit import (
+    DIVISION_KIND,
+    STATION_KIND,
+    AuditChange,
+    AuditQuery,
+    AuditTrail,
+    DivisionPaths,
+    division_json,
+    unpack_entries,
+    unpacked_newest_first,
+    utc_now,
+    within_of,
+    within_pattern,
+)
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division
+from graph_service.ports import audit_seq
 
 
 @pytest.mark.parametrize("name", ["贵阳市", 'a "quoted", back\\slash name', "tab\tand\u2028separator"])
@@ -32,3 +47,33 @@ def test_within_lists_every_code_on_the_paths_once() -> None:
     assert paths.within(None, "5223") == within_of(("52", "5223"))
     assert within_pattern("5201") in paths.within("520102")
     assert within_pattern("520") not in paths.within("520102")
+
+
+def test_division_changes_are_packed_in_runs_of_consecutive_seqs_and_read_back_filtered() -> None:
+    """Division changes go into packed batches of at most `size` consecutive seqs (a station change
+    in between starts a new batch, and stays a row); unpacking gives the same values back."""
+    east = Division("5201", '贵阳市 "东"', DivisionLevel.CITY, "52")
+    changes = [
+        AuditChange("import", DIVISION_KIND, "52", None, '{"code":"52"}', "|52|"),
+        AuditChange("import", DIVISION_KIND, "5201", division_json(east), None, "|52|5201|"),
+        AuditChange("createStation", STATION_KIND, "GC-1", None, '{"id":"GC-1"}', "|52|5201|"),
+        AuditChange("import", DIVISION_KIND, "5223", None, '{"code":"5223"}', "|52|5223|"),
+    ]
+    trail = AuditTrail("alice", "admin", utc_now(), changes)
+    packed = list(packed_division_batches(trail, 7, size=5))
+    assert [(first - audit_seq(7, 0), count) for first, count, _ in packed] == [(0, 2), (3, 1)]
+    assert unpack_entries(packed[0][2]) == [
+        [None, "52", None, {"code": "52"}, "|52|"],
+        [None, "5201", json.loads(division_json(east)), None, "|52|5201|"],
+    ]
+    assert [row[3] for row in audit_entry_rows(trail, 7)] == ["GC-1"]
+    assert [len(unpack_entries(p)) for _, _, p in packed_division_batches(trail, 7, size=1)] == [1, 1, 1]
+    newest_first = [(first, data) for first, _, data in reversed(packed)]
+    selected = unpacked_newest_first(newest_first, AuditQuery(within="5201"), with_cursor=True)
+    assert [(seq - audit_seq(7, 0), entry[1]) for seq, entry in selected] == [(1, "5201")]
+    cursor = AuditQuery(before_seq=audit_seq(7, 3))
+    assert [entry[1] for _, entry in unpacked_newest_first(newest_first, cursor, with_cursor=True)] == [
+        "5201",
+        "52",
+    ]
+    assert len(list(unpacked_newest_first(newest_first, cursor, with_cursor=False))) == 3

@@ -281,9 +281,7 @@ async def test_cors_is_off_by_default_and_follows_the_configured_origins(service
         assert (
             "access-control-allow-origin" not in (await client.options("/graphql", headers=preflight)).headers
         )
-    allowed = open_service(
-        settings_for(service.store.url, cors_origins=("https://planner.example.org",))
-    )
+    allowed = open_service(settings_for(service.store.url, cors_origins=("https://planner.example.org",)))
     try:
         async with app_client(create_app(allowed)) as client:
             ok = await client.options("/graphql", headers=preflight)
@@ -323,6 +321,7 @@ def doubling(
     levels: int, body: str = "...F{next} ...F{next}", last: str = "code", on: str = "Division"
 ) -> str:
     """Fragments F0..F{levels}, each spreading the next twice: 2**levels spreads of the last one."""
+
     def level(i: int) -> str:
         return body.replace("{i}", str(i)).replace("{next}", str(i + 1))
 

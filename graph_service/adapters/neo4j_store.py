@@ -8,8 +8,8 @@ changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` an
 `(:AuditWrite {version, at, actor, role, operation})`, one per write; one
 `(:AuditEntry {seq, station, before, after, within})` per changed station (`seq` names its write: see
 `audit_seq`; `before`/`after` JSON text; `at` ISO text in UTC); and changed divisions in
-`(:AuditBatch {version, first, operations, targets, befores, afters, withins})` nodes of parallel lists,
-`batch_size` entries each (a national import's 670,000 entries as nodes would not fit in one
+`(:AuditBatch {version, first, count, entries})` nodes, `batch_size` entries each as one compressed byte
+array (`audit_batch_bytes`) (a national import's 670,000 entries as nodes would not fit in one
 transaction's memory). All unlinked, created in the transaction of the write they record.
 
 Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date
 from importlib import resources
+from itertools import islice
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -57,6 +58,7 @@ from graph_service.adapters.rows import (
     division_from_row,
     load_division_row,
     load_station_row,
+    packed_division_batches,
     station_from_row,
 )
 from graph_service.domain.audit import (
@@ -65,7 +67,9 @@ from graph_service.domain.audit import (
     AuditEntry,
     AuditQuery,
     AuditTrail,
+    timestamp_from_text,
     timestamp_text,
+    unpacked_newest_first,
     within_pattern,
 )
 from graph_service.domain.model import Division, Station
@@ -225,15 +229,13 @@ _AUDIT_FIELDS = (
 )
 _FIRST_AUDIT_WRITE_SINCE = "MATCH (w:AuditWrite) WHERE w.at >= $since RETURN min(w.version) AS version"
 # Division entries (a national import makes 670,000 of them, more than one transaction's memory holds as
-# nodes) are kept `batch_size` at a time in one AuditBatch node of parallel lists: entry i has seq
-# `first + i`; an empty string stands for null (lists hold no nulls).
+# nodes or as lists of strings) are kept `batch_size` at a time in one AuditBatch node: `entries` is the
+# zlib-compressed JSON array of the batch's entries (`audit_batch_bytes`); entry i has seq `first + i`.
 _CREATE_AUDIT_BATCH = """
-CREATE (:AuditBatch {version: $version, first: $first, operations: $operations, targets: $targets,
-                     befores: $befores, afters: $afters, withins: $withins})
+CREATE (:AuditBatch {version: $version, first: $first, count: $count, entries: $entries})
 """
-_AUDIT_BATCH_RANGE = "b.first < $upper AND b.first + size(b.targets) > $lower"
+_AUDIT_BATCH_ENTRIES = "MATCH (b:AuditBatch {first: $first}) RETURN b.entries AS entries"
 _AUDIT_BATCH_SINCE = " MATCH (w:AuditWrite {version: b.version}) WHERE w.at >= $since"
-_AUDIT_BATCH_ROW = "b.first + i < $upper AND b.first + i >= $lower"
 _AUDIT_WRITES = """
 MATCH (w:AuditWrite) WHERE w.version IN $versions
 RETURN w.version AS version, w.at AS at, w.actor AS actor, w.role AS role, w.operation AS operation
@@ -516,64 +518,37 @@ class Neo4jStore:
                         "count"
                     ]
             if query.kind != STATION_KIND:
-                bounds = _division_audit_bounds(tx, query, with_cursor=False)
-                if bounds is not None:
-                    cypher, params = bounds
+                if query.target is None and query.within is None:  # every entry of the batches: no unpacking
+                    since = {} if query.since is None else {"since": timestamp_text(query.since)}
                     count += tx.run(
-                        f"MATCH (b:AuditBatch) WHERE {_AUDIT_BATCH_RANGE}{cypher['since']} "
-                        f"UNWIND range(0, size(b.targets) - 1) AS i "
-                        f"WITH b, i WHERE {_AUDIT_BATCH_ROW}{cypher['rows']} RETURN count(*) AS count",
-                        **params,
+                        f"MATCH (b:AuditBatch){_AUDIT_BATCH_SINCE if since else ''} "
+                        "RETURN coalesce(sum(b.count), 0) AS count",
+                        **since,
                     ).single(strict=True)["count"]
+                else:
+                    count += sum(1 for _ in _division_audit_rows(tx, query, with_cursor=False))
             return int(count)
 
     def _division_audit_entries(self, tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
         """Up to `query.limit` division entries, newest first: batch by batch, newest batch first."""
-        bounds = _division_audit_bounds(tx, query, with_cursor=True)
-        if bounds is None:
-            return []
-        cypher, params = bounds
-        firsts = [
-            record["first"]
-            for record in tx.run(
-                f"MATCH (b:AuditBatch) WHERE {_AUDIT_BATCH_RANGE}{cypher['since']} "
-                "RETURN b.first AS first ORDER BY first DESC",
-                **params,
-            )
-        ]
-        rows: list[list[Any]] = []
-        for first in firsts:
-            rows += tx.run(
-                "MATCH (b:AuditBatch {first: $first}) "
-                "UNWIND range(size(b.targets) - 1, 0, -1) AS i "
-                f"WITH b, i WHERE {_AUDIT_BATCH_ROW}{cypher['rows']} "
-                "RETURN [b.first + i, b.version, b.operations[i], b.targets[i], b.befores[i], b.afters[i]] "
-                "AS row LIMIT $limit",
-                **params,
-                first=first,
-                limit=query.limit - len(rows),
-            ).value("row")
-            if len(rows) >= query.limit:
-                break
+        rows = list(islice(_division_audit_rows(tx, query, with_cursor=True), query.limit))
         writes = {
             record["version"]: record
             for record in tx.run(_AUDIT_WRITES, versions=sorted({row[1] for row in rows}))
         }
         return [
-            audit_entry_from_row(
-                [
-                    seq,
-                    writes[version]["at"],
-                    writes[version]["actor"],
-                    writes[version]["role"],
-                    operation or writes[version]["operation"],
-                    DIVISION_KIND,
-                    target,
-                    before or None,
-                    after or None,
-                ]
+            AuditEntry(
+                seq=seq,
+                at=timestamp_from_text(writes[version]["at"]),
+                actor=writes[version]["actor"],
+                role=writes[version]["role"],
+                operation=operation or writes[version]["operation"],
+                kind=DIVISION_KIND,
+                target=target,
+                before=before,
+                after=after,
             )
-            for seq, version, operation, target, before, after in rows
+            for seq, version, (operation, target, before, after, _) in rows
         ]
 
     def _station_audit_entries(self, tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
@@ -694,22 +669,10 @@ class Neo4jStore:
     def _record(self, tx: Transaction, audit: AuditTrail, version: int) -> None:
         """Record `audit` (the write of data version `version`) in the write's transaction."""
         tx.run(_CREATE_AUDIT_WRITE, row=list(audit_write_row(audit, version))).consume()
-        rows = audit_entry_rows(audit, version)
-        stations = [row for row in rows if row[2] == STATION_KIND]
-        for batch in batches(stations, self.batch_size):
+        for batch in batches(audit_entry_rows(audit, version), self.batch_size):
             tx.run(_CREATE_AUDIT, rows=batch).consume()
-        divisions = [row for row in rows if row[2] == DIVISION_KIND]
-        for batch in batches(divisions, self.batch_size):
-            tx.run(
-                _CREATE_AUDIT_BATCH,
-                version=version,
-                first=batch[0][0],
-                operations=[row[1] or "" for row in batch],
-                targets=[row[3] for row in batch],
-                befores=[row[4] or "" for row in batch],
-                afters=[row[5] or "" for row in batch],
-                withins=[row[6] for row in batch],
-            ).consume()
+        for first, count, entries in packed_division_batches(audit, version, self.batch_size):
+            tx.run(_CREATE_AUDIT_BATCH, version=version, first=first, count=count, entries=entries).consume()
 
     def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
         """Run a paging `query` (parameters `after`, `limit`; one record with `rows`, each row's key
@@ -824,29 +787,30 @@ def _run_version(tx: Transaction, query: str) -> int:
     return version
 
 
-def _division_audit_bounds(
+def _division_audit_rows(
     tx: Transaction, query: AuditQuery, *, with_cursor: bool
-) -> tuple[dict[str, str], dict[str, Any]] | None:
-    """The conditions on AuditBatch `b` (`since`: a write join) and on its entry `i` (`rows`) for the
-    division entries `query` selects, and their parameters; None when none can match."""
-    params: dict[str, Any] = {"lower": 0, "upper": query.before_seq if with_cursor else None}
-    if params["upper"] is None:
-        params["upper"] = 1 << 62
-    cypher = {"since": "", "rows": ""}
+) -> Iterator[tuple[int, int, list[Any]]]:
+    """The division entries `query` selects (its limit aside), newest first, as (seq, write version,
+    unpacked entry): the AuditBatch nodes of the writes `since` selects are read newest first, one at a
+    time."""
+    upper = query.before_seq if with_cursor and query.before_seq is not None else 1 << 62
+    since_join, params = "", {}
     if query.since is not None:
-        since = timestamp_text(query.since)
-        first = tx.run(_FIRST_AUDIT_WRITE_SINCE, since=since).single(strict=True)["version"]
-        if first is None:
-            return None
-        params.update(lower=audit_seq(first, 0), since=since)
-        cypher["since"] = _AUDIT_BATCH_SINCE
-    if query.target is not None:
-        cypher["rows"] += " AND b.targets[i] = $target"
-        params["target"] = query.target
-    if query.within is not None:
-        cypher["rows"] += " AND b.withins[i] CONTAINS $within"
-        params["within"] = within_pattern(query.within)
-    return cypher, params
+        since_join, params = _AUDIT_BATCH_SINCE, {"since": timestamp_text(query.since)}
+    found = tx.run(
+        f"MATCH (b:AuditBatch) WHERE b.first < $upper{since_join} "
+        "RETURN b.first AS first ORDER BY first DESC",
+        upper=upper,
+        **params,
+    ).value("first")
+
+    def packed() -> Iterator[tuple[int, bytes]]:
+        for first in found:
+            record = tx.run(_AUDIT_BATCH_ENTRIES, first=first).single(strict=True)
+            yield first, bytes(record["entries"])
+
+    for seq, entry in unpacked_newest_first(packed(), query, with_cursor=with_cursor):
+        yield seq, seq // AUDIT_SEQ_STRIDE, entry
 
 
 def _audit_selection(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from graph_service.domain.audit import (
+    DIVISION_KIND,
     AuditEntry,
     AuditTrail,
+    pack_entries,
     row_from_json,
     timestamp_from_text,
     timestamp_text,
@@ -73,13 +75,37 @@ def audit_write_row(trail: AuditTrail, version: int) -> tuple[Any, ...]:
 
 
 def audit_entry_rows(trail: AuditTrail, version: int) -> list[tuple[Any, ...]]:
-    """The rows (AUDIT_ENTRY_COLUMNS) that record each change of `trail`, for the write of `version`."""
+    """The rows (AUDIT_ENTRY_COLUMNS) that record each station change of `trail`, for the write of
+    `version` (division changes are packed: `packed_division_batches`)."""
     first = audit_seq(version, 0)
     operation = trail.changes[0].operation
     return [
         (first + index, None if change[0] == operation else change[0], *change[1:])
         for index, change in enumerate(trail.changes)
+        if change.kind != DIVISION_KIND
     ]
+
+
+def packed_division_batches(trail: AuditTrail, version: int, size: int) -> Iterator[tuple[int, int, bytes]]:
+    """The division changes of `trail` (the write of `version`) as (first seq, count, `pack_entries`
+    value) batches of at most `size` changes with consecutive seqs: a national division import's
+    entries kept compactly (each entry's `operation` None when it is its write's)."""
+    first = audit_seq(version, 0)
+    operation = trail.changes[0].operation
+    run: list[tuple[str | None, str, str | None, str | None, str]] = []
+    run_first = first
+    for index, change in enumerate(trail.changes):
+        if change.kind != DIVISION_KIND:
+            continue
+        if run and (len(run) == size or first + index != run_first + len(run)):
+            yield run_first, len(run), pack_entries(run)
+            run = []
+        if not run:
+            run_first = first + index
+        op = None if change.operation == operation else change.operation
+        run.append((op, change.target, change.before, change.after, change.within))
+    if run:
+        yield run_first, len(run), pack_entries(run)
 
 
 def audit_entry_from_row(row: Sequence[Any]) -> AuditEntry:

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date
+from itertools import islice
 from pathlib import Path
 
 from graph_service.adapters.batching import batches, check_batch_size
@@ -30,6 +31,7 @@ from graph_service.adapters.rows import (
     iso_date,
     load_division_row,
     load_station_row,
+    packed_division_batches,
     station_from_row,
 )
 from graph_service.domain.audit import (
@@ -38,7 +40,9 @@ from graph_service.domain.audit import (
     AuditEntry,
     AuditQuery,
     AuditTrail,
+    timestamp_from_text,
     timestamp_text,
+    unpacked_newest_first,
     within_pattern,
 )
 from graph_service.domain.model import Division, Station
@@ -55,8 +59,9 @@ from graph_service.ports import (
 )
 
 URL_PREFIX = "sqlite:///"
-SCHEMA_VERSION = 2
-"""1: divisions, stations, meta; 2: and audit (every statement of `_SCHEMA` is idempotent)."""
+SCHEMA_VERSION = 3
+"""1: divisions, stations, meta; 2: and audit; 3: and audit_batches (every statement of `_SCHEMA` is
+idempotent)."""
 # Stay well below SQLite's limit on the number of `?` parameters in one statement.
 _IDS_PER_QUERY = 500
 
@@ -109,6 +114,15 @@ _SCHEMA: tuple[str, ...] = (
     # Only station entries are looked up by target (Station.history): a partial index keeps the
     # hundreds of thousands of entries of a national division import out of it.
     "CREATE INDEX IF NOT EXISTS audit_station ON audit (target, seq) WHERE kind = 'station'",
+    # Division entries (a national import makes hundreds of thousands) go `batch_size` at a time into
+    # one row: `entries` is their `pack_entries` value, entry i has seq `first + i`. (Stores written
+    # before schema 3 keep their division entries in `audit`, read as before.)
+    """CREATE TABLE IF NOT EXISTS audit_batches (
+        first INTEGER PRIMARY KEY NOT NULL,
+        version INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        entries BLOB NOT NULL
+    )""",
 )
 
 _DIVISION_COLUMNS = "code, name, level, parent_code"
@@ -343,18 +357,30 @@ class SqliteStore:
         return self._write("upsert stations", write, audit)
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
-        """The audit entries `query` selects, newest first (walking the `seq` key backwards). Read on
-        a connection of its own, so a long write (an import) does not hold it up (WAL mode)."""
+        """The audit entries `query` selects, newest first: rows of `audit` (walking the `seq` key
+        backwards) merged with packed division entries (`audit_batches`, newest batch first, unpacked
+        until enough are found). Read in one snapshot on a connection of its own, so a long write (an
+        import) does not hold it up (WAL mode)."""
         where, params = _audit_conditions(query, with_cursor=True)
         sql = f"SELECT {_AUDIT_FIELDS} FROM {_AUDIT_FROM}{where} ORDER BY a.seq DESC LIMIT ?"
-        with self._reader("read the audit trail") as conn:
-            return [audit_entry_from_row(row) for row in conn.execute(sql, (*params, query.limit))]
+        with self._reader("read the audit trail") as conn, _snapshot(conn):
+            entries = [audit_entry_from_row(row) for row in conn.execute(sql, (*params, query.limit))]
+            if query.kind != STATION_KIND:
+                packed = islice(_packed_audit_rows(conn, query, with_cursor=True), query.limit)
+                entries += packed
+        entries.sort(key=lambda entry: entry.seq, reverse=True)
+        return entries[: query.limit]
 
     def count_audit_entries(self, query: AuditQuery) -> int:
         """How many audit entries `query` selects (its cursor and limit aside), read as `audit_entries`."""
         where, params = _audit_conditions(query, with_cursor=False)
-        with self._reader("count the audit trail") as conn:
+        with self._reader("count the audit trail") as conn, _snapshot(conn):
             (count,) = conn.execute(f"SELECT count(*) FROM {_AUDIT_FROM}{where}", params).fetchone()
+            if query.kind != STATION_KIND:
+                if query.target is None and query.within is None:  # every entry of the batches: no unpacking
+                    count += _packed_audit_total(conn, query)
+                else:
+                    count += sum(1 for _ in _packed_audit_rows(conn, query, with_cursor=False))
             return int(count)
 
     def ping(self) -> None:
@@ -440,6 +466,13 @@ class SqliteStore:
                     conn.execute(_INSERT_AUDIT_WRITE, audit_write_row(audit, version))
                     for batch in batches(audit_entry_rows(audit, version), self.batch_size):
                         conn.executemany(_INSERT_AUDIT, batch)
+                    conn.executemany(
+                        "INSERT INTO audit_batches (first, count, entries, version) VALUES (?, ?, ?, ?)",
+                        (
+                            (*batch, version)
+                            for batch in packed_division_batches(audit, version, self.batch_size)
+                        ),
+                    )
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", (version,))
                 conn.execute("COMMIT")
             except BaseException:
@@ -517,6 +550,55 @@ def _audit_conditions(query: AuditQuery, *, with_cursor: bool) -> tuple[str, lis
         conditions.append("a.seq < ?")
         params.append(query.before_seq)
     return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
+
+
+@contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction on `conn` (an autocommit connection): its queries see one snapshot."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def _packed_audit_total(conn: sqlite3.Connection, query: AuditQuery) -> int:
+    """How many packed division entries the writes `query.since` selects hold."""
+    sql = "SELECT coalesce(sum(b.count), 0) FROM audit_batches AS b"
+    if query.since is None:
+        return int(conn.execute(sql).fetchone()[0])
+    sql += " JOIN audit_writes AS w ON w.version = b.version WHERE w.at >= ?"
+    return int(conn.execute(sql, (timestamp_text(query.since),)).fetchone()[0])
+
+
+def _packed_audit_rows(
+    conn: sqlite3.Connection, query: AuditQuery, *, with_cursor: bool
+) -> Iterator[AuditEntry]:
+    """The packed division entries `query` selects (its limit aside), newest first: each batch of the
+    writes `since` selects is fetched and unpacked only when reached."""
+    sql = (
+        "SELECT b.first, b.entries, w.at, w.actor, w.role, w.operation FROM audit_batches AS b "
+        "JOIN audit_writes AS w ON w.version = b.version WHERE b.first < ?"
+    )
+    params: list[object] = [query.before_seq if with_cursor and query.before_seq is not None else 1 << 62]
+    if query.since is not None:
+        sql += " AND w.at >= ?"
+        params.append(timestamp_text(query.since))
+    writes: dict[int, tuple[str, str, str, str]] = {}
+
+    def packed() -> Iterator[tuple[int, bytes]]:
+        for first, entries, *write in conn.execute(sql + " ORDER BY b.first DESC", params):
+            writes[first // AUDIT_SEQ_STRIDE] = tuple(write)  # type: ignore[assignment]
+            yield first, entries
+
+    for seq, (operation, target, before, after, _) in unpacked_newest_first(
+        packed(), query, with_cursor=with_cursor
+    ):
+        at, actor, role, write_operation = writes[seq // AUDIT_SEQ_STRIDE]
+        yield AuditEntry(
+            seq, timestamp_from_text(at), actor, role, operation or write_operation, DIVISION_KIND, target,
+            before, after,
+        )  # fmt: skip
 
 
 def _check_versions(conn: sqlite3.Connection, expected: Mapping[str, int | None]) -> None:

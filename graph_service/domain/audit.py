@@ -13,7 +13,8 @@ row sat in (before and after) and of all their ancestors at the time of the writ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -188,3 +189,44 @@ class DivisionPaths:
             above = self.within_one(parent) if parent is not None else WITHIN_MARK
             found = self._within[code] = f"{above}{code}{WITHIN_MARK}"
         return found
+
+
+def pack_entries(entries: Sequence[tuple[str | None, str, str | None, str | None, str]]) -> bytes:
+    """Many entries (`operation` or None for the write's, `target`, `before`, `after` as JSON text or
+    None, `within`) as one compact value: the zlib-compressed JSON array of `[operation, target, before,
+    after, within]` arrays, the row objects embedded as they are. A national import's division entries
+    are stored this way (one value per batch instead of five strings per row)."""
+    text = ",".join(
+        f"[{'null' if op is None else _ENCODE_TEXT(op)},{_ENCODE_TEXT(target)},"
+        f"{before or 'null'},{after or 'null'},{_ENCODE_TEXT(within)}]"
+        for op, target, before, after, within in entries
+    )
+    return zlib.compress(f"[{text}]".encode(), 1)
+
+
+def unpack_entries(packed: bytes) -> list[list[Any]]:
+    """The entries of `pack_entries`, in order, each `[operation, target, before, after, within]` with
+    `before`/`after` as dicts (or None)."""
+    entries: list[list[Any]] = json.loads(zlib.decompress(packed))
+    return entries
+
+
+def unpacked_newest_first(
+    batches: Iterable[tuple[int, bytes]], query: AuditQuery, *, with_cursor: bool
+) -> Iterator[tuple[int, list[Any]]]:
+    """The entries of packed batches (`(first seq, pack_entries value)`, newest batch first) that
+    `query`'s target, subtree and (`with_cursor`) cursor select, newest first, as (seq, entry). Which
+    batches (kind, `since`) is the caller's choice; each batch is unpacked only when reached."""
+    upper = query.before_seq if with_cursor and query.before_seq is not None else None
+    pattern = within_pattern(query.within) if query.within is not None else None
+    for first, packed in batches:
+        entries = unpack_entries(packed)
+        for index in range(len(entries) - 1, -1, -1):
+            entry = entries[index]
+            if upper is not None and first + index >= upper:
+                continue
+            if query.target is not None and entry[1] != query.target:
+                continue
+            if pattern is not None and pattern not in entry[4]:
+                continue
+            yield first + index, entry

@@ -9,9 +9,17 @@ import pytest
 
 from graph_service.adapters.sqlite_store import SqliteStore, path_from_url
 from graph_service.bootstrap import open_store
+from graph_service.domain.audit import (
+    DIVISION_KIND,
+    AuditChange,
+    AuditQuery,
+    AuditTrail,
+    division_json,
+    utc_now,
+)
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division
-from graph_service.ports import StoreError
+from graph_service.ports import StoreError, audit_seq
 from graph_service.service_layer.settings import Settings
 
 
@@ -91,3 +99,30 @@ def test_a_schema_from_a_newer_program_is_refused(tmp_path: Path) -> None:
 def test_batch_size_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="batch_size"):
         SqliteStore(f"sqlite:///{tmp_path / 'store.db'}", batch_size=0)
+
+
+def test_a_schema_2_store_is_upgraded_and_its_division_entries_still_read(tmp_path: Path) -> None:
+    """A store from before `audit_batches` (schema 2: division entries as `audit` rows) gets the table
+    when opened; its old entries and the new, packed ones read back together, newest first."""
+    path = tmp_path / "store.db"
+    SqliteStore(f"sqlite:///{path}").close()
+    old_seq = audit_seq(1, 0)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE audit_batches")
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO audit_writes VALUES (1, '2024-01-01T00:00:00.000000Z', 'bob', 'cli', 'import')"
+        )
+        conn.execute(
+            "INSERT INTO audit VALUES (?, NULL, 'division', '52', NULL, ?, '|52|')",
+            (old_seq, division_json(Division("52", "贵州省", DivisionLevel.PROVINCE))),
+        )
+        conn.execute("UPDATE meta SET value = 1 WHERE key = 'data_version'")
+    store = SqliteStore(f"sqlite:///{path}")
+    renamed = Division("52", "贵州", DivisionLevel.PROVINCE)
+    change = AuditChange("import", DIVISION_KIND, "52", None, division_json(renamed), "|52|")
+    store.upsert_divisions([renamed], audit=AuditTrail("alice", "admin", utc_now(), [change]))
+    entries = store.audit_entries(AuditQuery(within="52"))
+    assert [(e.actor, e.after and e.after["name"]) for e in entries] == [("alice", "贵州"), ("bob", "贵州省")]
+    assert store.count_audit_entries(AuditQuery(kind=DIVISION_KIND)) == 2
+    store.close()

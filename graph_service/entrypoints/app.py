@@ -159,7 +159,7 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
             }
         )
 
-    middleware = [Middleware(RequestIdMiddleware), Middleware(NoSniffMiddleware)]
+    middleware = [Middleware(ResponseHeadersMiddleware)]
     origins = service.settings.cors_origins
     if origins:
         middleware.append(
@@ -186,9 +186,10 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
     return app
 
 
-class RequestIdMiddleware:
-    """Gives each HTTP request a fresh uuid (in `request.state.request_id`) and returns it in the
-    `X-Request-Id` response header."""
+class ResponseHeadersMiddleware:
+    """Gives each HTTP request a fresh uuid (in `request.state.request_id`), returned in the
+    `X-Request-Id` response header, and sends `X-Content-Type-Options: nosniff` with every response,
+    so no browser reads a JSON answer (or an error) as another type of content."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -200,32 +201,14 @@ class RequestIdMiddleware:
         request_id = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                headers["X-Content-Type-Options"] = "nosniff"
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
-
-
-class NoSniffMiddleware:
-    """Sends `X-Content-Type-Options: nosniff` with every response, so no browser reads a JSON answer
-    (or an error) as another type of content."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Content-Type-Options"] = "nosniff"
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
+        await self.app(scope, receive, send_with_headers)
 
 
 def _request_id(request: Request) -> str:

@@ -179,3 +179,45 @@ def test_a_catch_up_hands_the_gil_over_often_and_puts_the_interval_back() -> Non
             assert sys.getswitchinterval() == min(before, CATCH_UP_SWITCH_INTERVAL)
         assert sys.getswitchinterval() == min(before, CATCH_UP_SWITCH_INTERVAL)
     assert sys.getswitchinterval() == before
+
+
+def _steps(engine: NetworkEngine, code: str) -> list[tuple[int, list[int]]]:
+    """A division's timeline as a step function: (day, totals) where the totals change, from zero."""
+    timeline = engine.graph.nodes[code]["timeline"]
+    steps: list[tuple[int, list[int]]] = []
+    previous = [0] * network.WIDTH
+    for day, row in timeline.totals_from(timeline.days[0]) if timeline is not None and len(timeline) else []:
+        if list(row) != previous:
+            steps.append((day, list(row)))
+            previous = list(row)
+    return steps
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), bulk=st.booleans())
+def test_applying_changes_leaves_what_building_them_builds(data: st.DataObject, bulk: bool) -> None:
+    """Applying written stations (new ones, rewritten ones: other dates, counts, divisions; unchanged
+    ones), in bulk or one by one, leaves every division's totals and timeline (as a step function)
+    and the graph's links exactly as building the network with the final stations does."""
+    divisions = data.draw(forests())
+    stations = data.draw(stations_for(divisions))
+    engine = NetworkEngine.from_records(divisions, stations)
+    final = {s.id: s for s in stations}
+    placeable = [d for d in divisions if d.level.station_level is not None]
+    written: list[Station] = []
+    for n in range(data.draw(st.integers(1, 20))):
+        sid = data.draw(st.sampled_from([*final, f"B{n}"]))
+        if sid in final and data.draw(st.booleans()):
+            changed = final[sid]  # written again unchanged
+        else:
+            changed = data.draw(station_at(data.draw(st.sampled_from(placeable)), sid))
+        written.append(changed)
+        final[sid] = changed
+    with mock.patch.object(network, "SMALL_CHANGE", 0 if bulk else 1_000):
+        engine.apply(Changes(1, stations=written))
+    built = NetworkEngine.from_records(divisions, final.values())
+    for division in divisions:
+        assert engine.graph.nodes[division.code]["totals"] == built.graph.nodes[division.code]["totals"]
+        assert _steps(engine, division.code) == _steps(built, division.code), division.code
+    assert set(engine.graph.edges) == set(built.graph.edges)
+    assert engine.version == 1 and not engine.stale

@@ -1,7 +1,8 @@
 """The networkx engine: the whole network in memory, with coverage and roll-ups kept current.
 
-May import the domain and the ports (`graph_service.ports`), never an adapter, the service layer or
-the entry points.
+Plain data in (`NetworkEngine.load` of a `Snapshot`, `from_records`, `apply` of `Changes`), answers
+out; it never reads a store (the service layer asks the store and feeds it). May import the domain
+only, never the ports, an adapter, the service layer or the entry points.
 """
 
 from graph_service.engine.network import (
@@ -10,6 +11,20 @@ from graph_service.engine.network import (
     NetworkEngine,
     Page,
     Rollup,
+    Snapshot,
+    StoredProblem,
+    SumExcess,
+    collector_paused,
 )
 
-__all__ = ["EngineLoadError", "LevelCoverage", "NetworkEngine", "Page", "Rollup"]
+__all__ = [
+    "EngineLoadError",
+    "LevelCoverage",
+    "NetworkEngine",
+    "Page",
+    "Rollup",
+    "Snapshot",
+    "StoredProblem",
+    "SumExcess",
+    "collector_paused",
+]

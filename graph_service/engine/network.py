@@ -31,6 +31,7 @@ from typing import Generic, TypeVar
 
 import networkx as nx
 
+from graph_service.domain.changes import Changes
 from graph_service.domain.levels import (
     COVERAGE_LEVELS,
     DIVISION_LEVELS,
@@ -64,16 +65,12 @@ from graph_service.engine.timeline import (
     Delta,
     Timeline,
 )
-from graph_service.ports import Changes, Store, StoreError
 
 StationNode = tuple[str, str]
 UNCOVERED_LISTS_KEPT = 16
 SMALL_CHANGE = 64
 """Up to this many stations a catch-up updates the aggregates in place, one station at a time (cheap
 for a few); more are prepared in bulk beside the live aggregates and swapped in (see `apply`)."""
-DIVISIONS_REBUILT = 1_000
-"""From this many changed divisions on, a catch-up builds a whole new engine from the store beside the
-live one and swaps it in, instead of updating the live one in place."""
 
 
 def station_node(station_id: str) -> StationNode:
@@ -111,6 +108,28 @@ class StoredProblem:
 
     def as_json(self) -> dict[str, str | None]:
         return {"kind": self.kind, "key": self.key, "column": self.column, "message": self.message}
+
+
+class Snapshot:
+    """A whole stored network as a store streams it (a `SnapshotSink`: every division, then every
+    station, and the rows that could not even be read as records), for `NetworkEngine.load`."""
+
+    def __init__(self) -> None:
+        self.divisions: list[Division] = []
+        self.stations: list[Station] = []
+        self.problems: list[StoredProblem] = []
+
+    def add_division(self, division: Division) -> None:
+        """Take one division."""
+        self.divisions.append(division)
+
+    def add_station(self, station: Station) -> None:
+        """Take one station."""
+        self.stations.append(station)
+
+    def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
+        """A stored row that could not even be read as a record (a bad date, level…)."""
+        self.problems.append(StoredProblem(kind, key, None, message, version))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,13 +188,14 @@ class Page(Generic[T]):
 class NetworkEngine:
     """The whole network as a networkx graph, answering spec §3 from aggregates kept on the graph.
 
-    Build it once from a store (`from_store`), then keep it current with `sync` after every write
-    (its own or another process's): `sync` reads only what changed since `version` and updates only
-    the aggregates of the divisions concerned and their ancestors.
+    Built once from a stored network (`load`) or from records (`from_records`), then kept current
+    with `apply(changes)` after every write (its own or another process's): it updates only the
+    aggregates of the divisions concerned and their ancestors. It knows nothing of stores: the
+    service layer asks the store for versions and changes and hands them over.
 
     Locks: every public read takes `lock` (hold it across several reads to see one version). Updates
-    take `updating` first (one updater at a time), read the store and prepare the new aggregates while
-    readers go on, and take `lock` only to swap them in. Never take `updating` while holding `lock`.
+    take `updating` first (one updater at a time), prepare the new aggregates while readers go on,
+    and take `lock` only to swap them in. Never take `updating` while holding `lock`.
     """
 
     def __init__(self) -> None:
@@ -197,7 +217,7 @@ class NetworkEngine:
         self.problems: list[StoredProblem] = []
         """The stored records left out at the last load, and why (empty for a sound store)."""
         self.catch_up_cpu: dict[str, float] = {}
-        """CPU seconds of the last catch-up's phases (read, check, prepare, swap: those it went through)."""
+        """CPU seconds of the phases of the last `apply` (prepare, swap: those of a bulk one)."""
 
     @property
     def graph(self) -> nx.DiGraph:
@@ -214,12 +234,16 @@ class NetworkEngine:
     # --- building ------------------------------------------------------------------------------
 
     @classmethod
-    def from_store(cls, store: Store) -> NetworkEngine:
-        """Load the store in one streaming pass and build the aggregates. Records that today's rules
-        refuse are left out (with what depends on them) and listed in `problems`, never fatal."""
+    def load(cls, snapshot: Snapshot, version: int) -> NetworkEngine:
+        """Build from a whole stored network (`snapshot`, as a store streamed it) at data `version`.
+        Records that today's rules refuse are left out (with what depends on them) and listed in
+        `problems`, never fatal."""
         engine = cls()
-        with _collector_paused():
-            engine.version = store.load(engine)
+        engine._loading_divisions, engine._loading_stations = snapshot.divisions, snapshot.stations
+        snapshot.divisions, snapshot.stations = [], []
+        engine.problems.extend(snapshot.problems)
+        engine.version = version
+        with collector_paused():
             engine._build()
         return engine
 
@@ -234,23 +258,19 @@ class NetworkEngine:
         for station in stations:
             engine.add_station(station)
         engine.version = version
-        with _collector_paused():
+        with collector_paused():
             engine._build()
         if engine.problems:
             raise EngineLoadError([str(problem) for problem in engine.problems])
         return engine
 
     def add_division(self, division: Division) -> None:
-        """`SnapshotSink`: take one division of a snapshot being loaded (added and linked in `_build`)."""
+        """Take one division of the records being built from (added and linked in `_build`)."""
         self._loading_divisions.append(division)
 
     def add_station(self, station: Station) -> None:
-        """`SnapshotSink`: take one station of a snapshot being loaded (added and linked in `_build`)."""
+        """Take one station of the records being built from (added and linked in `_build`)."""
         self._loading_stations.append(station)
-
-    def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
-        """`SnapshotSink`: a stored row that could not even be read as a record (a bad date, level…)."""
-        self.problems.append(StoredProblem(kind, key, None, message, version))
 
     def _build(self) -> None:
         """Keep the loaded records that meet the rules (listing the others in `problems`), add them
@@ -751,61 +771,13 @@ class NetworkEngine:
 
     # --- keeping current -------------------------------------------------------------------------
 
-    def sync(self, store: Store, written: Changes | None = None) -> bool:
-        """Catch up with the store: apply what was written since `version`. True when anything changed.
+    @property
+    def stale(self) -> bool:
+        """True when applying a change failed half way and no rebuild has replaced the network since:
+        the network may then hold part of a change, so the caller must rebuild (`replace_with`)."""
+        return self._stale
 
-        `written` is what the caller has just committed: when it is the only write since `version`, it
-        is applied as it is, without reading it back (and not at all when already caught up with).
-        Readers keep being answered from the current version until the next one is complete (see
-        `apply`).
-
-        Changes that break a rule, or that touch a record left out at load (see `problems`), and any
-        failure to apply them, rebuild the engine from the store instead, so the engine never
-        disagrees with the store (a rebuild lists what it left out).
-        """
-        with self.updating:
-            if written is not None and not self._stale:
-                if written.version <= self.version:
-                    return False  # caught up with already (by the background catch-up)
-                if written.version == self.version + 1 and self._can_apply(written):
-                    try:
-                        self.apply(written)
-                    except Exception:
-                        self._rebuild_from(store)
-                    return True
-            current = store.data_version()
-            if current == self.version and not self._stale:
-                return False
-            if current < self.version or self._stale:
-                self._rebuild_from(store)
-                return True
-            try:
-                phases, started = self.catch_up_cpu, time.thread_time()
-                phases.clear()
-                changes = store.changes_since(self.version)  # a row that cannot be read: ValueError
-                phases["read"] = time.thread_time() - started
-                if len(changes.divisions) >= DIVISIONS_REBUILT:
-                    self._rebuild_from(store)
-                    return True
-                started = time.thread_time()
-                if not self._can_apply(changes):
-                    raise _Unappliable
-                phases["check"] = time.thread_time() - started
-                self.apply(changes)
-            except StoreError:
-                raise
-            except Exception:
-                self._rebuild_from(store)
-            return True
-
-    def _rebuild_from(self, store: Store) -> None:
-        """Replace everything with a fresh load of `store`. Until one succeeds the engine counts as
-        stale (it may hold half a change), so the next `sync` tries again."""
-        self._stale = True
-        self._replace_with(NetworkEngine.from_store(store))
-        self._stale = False
-
-    def _can_apply(self, changes: Changes) -> bool:
+    def can_apply(self, changes: Changes) -> bool:
         """True when every changed record meets the rules on its own, names records that exist, and
         none of them was left out at load."""
         left_out = {(problem.kind, problem.key) for problem in self.problems}
@@ -830,44 +802,57 @@ class NetworkEngine:
                 return False
         return True
 
-    def _replace_with(self, other: NetworkEngine) -> None:
-        """Swap in another engine's network (built beside this one), at once for readers."""
-        with self.lock:
+    def replace_with(self, other: NetworkEngine) -> None:
+        """Swap in another engine's network (built beside this one), at once for readers; the
+        network is no longer stale."""
+        with self.updating, self.lock:
+            self._stale = False
             self.graph, self.version, self._names = other.graph, other.version, None
             self.problems, self._root_peaks, self._roots = other.problems, None, None
             self._uncovered_lists.clear()
 
     def apply(self, changes: Changes) -> None:
-        """Apply written records: update the graph and only the aggregates they affect.
+        """Apply written records (the next data version's, checked with `can_apply`): update the
+        graph and only the aggregates they affect.
 
         A few stations (up to `SMALL_CHANGE`) and any division change are applied in place under
         `lock`, one record at a time. More stations are prepared in bulk without `lock`, as a build
         does (their per-day changes summed bottom-up, each affected division's timeline rebuilt once
         from its old one plus those changes), and swapped in under `lock` in one short step; readers
-        see the old version or the new one, never part of it.
+        see the old version or the new one, never part of it. Should applying fail part way, the
+        error is raised and the engine counts as `stale` until it is replaced (`replace_with`).
         """
         with self.updating:
-            if changes.divisions or len(changes.stations) <= SMALL_CHANGE:
-                with self.lock:
-                    self._uncovered_lists.clear()
-                    self._note_peaks(changes)
-                    if changes.divisions:
-                        self._apply_divisions(changes.divisions)
-                    for station in changes.stations:
-                        self._apply_station(station)
-                    self.version = changes.version
-                return
-            with _collector_paused():
-                started = time.thread_time()
-                prepared = self._prepare_stations(changes.stations)
-                self.catch_up_cpu["prepare"] = time.thread_time() - started
-                started = time.thread_time()
-                with self.lock:
-                    self._swap_in(prepared)
-                    self._uncovered_lists.clear()
-                    self._note_peaks(changes)
-                    self.version = changes.version
-                self.catch_up_cpu["swap"] = time.thread_time() - started
+            try:
+                self._apply(changes)
+            except BaseException:
+                self._stale = True
+                raise
+
+    def _apply(self, changes: Changes) -> None:
+        """`apply`, without the bookkeeping of a failure."""
+        self.catch_up_cpu.clear()
+        if changes.divisions or len(changes.stations) <= SMALL_CHANGE:
+            with self.lock:
+                self._uncovered_lists.clear()
+                self._note_peaks(changes)
+                if changes.divisions:
+                    self._apply_divisions(changes.divisions)
+                for station in changes.stations:
+                    self._apply_station(station)
+                self.version = changes.version
+            return
+        with collector_paused():
+            started = time.thread_time()
+            prepared = self._prepare_stations(changes.stations)
+            self.catch_up_cpu["prepare"] = time.thread_time() - started
+            started = time.thread_time()
+            with self.lock:
+                self._swap_in(prepared)
+                self._uncovered_lists.clear()
+                self._note_peaks(changes)
+                self.version = changes.version
+            self.catch_up_cpu["swap"] = time.thread_time() - started
 
     def _note_peaks(self, changes: Changes) -> None:
         """Keep the roots' peak totals an upper bound (see `_surely_within_limit`) through a change."""
@@ -881,12 +866,17 @@ class NetworkEngine:
     def _prepare_stations(self, stations: Sequence[Station]) -> _PreparedStations:
         """The new records (as graph entries) and the new timelines of every division they affect,
         computed from the live graph without changing it (callers hold `updating`, so nothing else
-        changes it)."""
+        changes it).
+
+        Costs about what building those stations does: one pass over the stations, one per division
+        they sit in or leave (its own per-day changes, coverage included), then one pass per level,
+        bottom-up, in which each affected division's new timeline is made once (its old one plus its
+        changes) and its changes handed to its parent (taken over whole by a parent that has no
+        others, else merged day by day)."""
         latest = {station.id: station for station in stations}
         nodes, pred = self._node, self._pred
-        daily: dict[str, dict[int, list[int]]] = defaultdict(dict)
-        arriving: dict[str, list[Station]] = defaultdict(list)
-        leaving: set[str] = set()
+        arriving: dict[str, list[Station]] = {}
+        leaving: dict[str, list[Station]] = {}
         # The graph entries of new stations, ready to be dropped in: attributes, out-links (to the
         # division and the parent) and empty in-links, and the in-links they add to their division
         # and parent. Rewritten stations are relinked under the lock.
@@ -901,48 +891,17 @@ class NetworkEngine:
                 new_pred[node] = {}
             else:
                 old: Station = data["station"]
-                leaving.add(old.division_code)
-                _add_station_days(daily[old.division_code], old, -1)
+                if (gone := leaving.get(old.division_code)) is None:
+                    leaving[old.division_code] = [old]
+                else:
+                    gone.append(old)
                 rewritten.append((node, station))
-            arriving[station.division_code].append(station)
-            _add_station_days(daily[station.division_code], station, +1)
-        for code in leaving.union(arriving):
-            here = [n for n in pred[code] if isinstance(n, tuple)]
-            column = COVERED_COLUMN[nodes[code]["division"].level]
-            members = arriving[code]
-            if not here and len(members) == 1:  # the commonest case: a division's first station
-                only = members[0]
-                if only.opened_on is not None:  # covered while it is open; its rows exist already
-                    days_here = daily[code]
-                    days_here[only.opened_on.toordinal()][column] += 1
-                    if only.closed_on is not None:
-                        days_here[only.closed_on.toordinal()][column] -= 1
-                continue
-            if here:
-                staying = [nodes[n]["station"] for n in here if n[1] not in latest]
-                change = _coverage_changes(staying + arriving[code])
-                change.subtract(_coverage_changes(nodes[n]["station"] for n in here))
-            else:  # the common case in a large import: the division's first stations
-                change = _coverage_changes(arriving[code])
-            for day, n in change.items():
-                if n:
-                    _add_full(daily[code], day, ((column, n),))
-        # Bottom-up, one level at a time: each division's changes are complete once its children's
-        # are merged in, so its new timeline is built once.
-        by_rank: list[list[str]] = [[] for _ in DivisionLevel]
-        for code in daily:
-            by_rank[nodes[code]["division"].level.rank].append(code)
-        timelines: list[tuple[dict, Timeline | None]] = []
-        for rank in reversed(range(len(by_rank))):
-            for code in by_rank[rank]:
-                data = nodes[code]
-                changes = daily[code]
-                timelines.append((data, _with_changes(data["timeline"], changes)))
-                parent_code = data["division"].parent_code
-                if parent_code is not None:
-                    if parent_code not in daily:
-                        by_rank[nodes[parent_code]["division"].level.rank].append(parent_code)
-                    _merge_daily(daily[parent_code], changes)
+            if (members := arriving.get(station.division_code)) is None:
+                arriving[station.division_code] = [station]
+            else:
+                members.append(station)
+        changes = _own_changes(nodes, pred, arriving, leaving, latest)
+        timelines = _timelines_with(nodes, changes)
         new_succ: dict[StationNode, dict] = {}
         back_links: list[tuple[dict, StationNode, dict]] = []
         for node, attributes in new_nodes.items():
@@ -1075,6 +1034,83 @@ class _PreparedStations:
     timelines: list[tuple[dict, Timeline | None]]
 
 
+_RANK = {level: level.rank for level in DivisionLevel}
+
+
+def _own_changes(
+    nodes: dict,
+    pred: dict,
+    arriving: Mapping[str, list[Station]],
+    leaving: Mapping[str, list[Station]],
+    latest: Mapping[str, Station],
+) -> dict[str, tuple[dict, dict[int, list[int]]]]:
+    """The node attributes and full-width per-day changes of each division that stations arrive in
+    or leave, coverage included: what the stations bring and take away, and the days the division
+    starts and stops being covered (its new members against its old ones)."""
+    changes_of: dict[str, tuple[dict, dict[int, list[int]]]] = {}
+    for code in arriving.keys() | leaving.keys():
+        coming = arriving.get(code, [])
+        going = leaving.get(code)
+        changes: dict[int, list[int]] = {}
+        for station in coming:
+            _add_station_days(changes, station, +1)
+        data = nodes[code]
+        column = COVERED_COLUMN[data["division"].level]
+        linked = pred[code]
+        if going is None and len(coming) == 1 and not any(n.__class__ is tuple for n in linked):
+            # The commonest case: a division's first station, covering it while it is open (its
+            # opening and closing rows exist already).
+            only = coming[0]
+            if only.opened_on is not None:
+                changes[only.opened_on.toordinal()][column] += 1
+                if only.closed_on is not None:
+                    changes[only.closed_on.toordinal()][column] -= 1
+        else:
+            for station in going or ():
+                _add_station_days(changes, station, -1)
+            here = [nodes[n]["station"] for n in linked if n.__class__ is tuple]
+            covering = _coverage_changes([s for s in here if s.id not in latest] + coming)
+            covering.subtract(_coverage_changes(here))
+            for day, n in covering.items():
+                if n:
+                    _add_full(changes, day, ((column, n),))
+        if changes:
+            changes_of[code] = (data, changes)
+    return changes_of
+
+
+def _timelines_with(
+    nodes: dict, changes_of: dict[str, tuple[dict, dict[int, list[int]]]]
+) -> list[tuple[dict, Timeline | None]]:
+    """The new timeline of every division with changes and of every division above one, bottom-up
+    one level at a time: a division's changes are complete once its children's are in, so its new
+    timeline is made once, then its changes go to its parent (taken over whole when the parent has
+    none yet: from here on no row is changed in place, only replaced). `changes_of` (code -> node
+    attributes and changes) is used up. Each node is looked up once: at national scale the node
+    dict is large enough for every lookup to cost a trip to memory."""
+    by_rank: list[list[tuple[dict, dict[int, list[int]]]]] = [[] for _ in DivisionLevel]
+    for entry in changes_of.values():
+        by_rank[_RANK[entry[0]["division"].level]].append(entry)
+    timelines: list[tuple[dict, Timeline | None]] = []
+    for rank in reversed(range(len(by_rank))):
+        for data, changes in by_rank[rank]:
+            timelines.append((data, _with_changes(data["timeline"], changes)))
+            parent_code = data["division"].parent_code
+            if parent_code is None:
+                continue
+            entry = changes_of.get(parent_code)
+            if entry is None:
+                parent = nodes[parent_code]
+                entry = changes_of[parent_code] = (parent, changes)
+                by_rank[_RANK[parent["division"].level]].append(entry)
+            else:
+                into = entry[1]
+                for day, row in changes.items():
+                    existing = into.get(day)
+                    into[day] = row if existing is None else list(map(add, existing, row))
+    return timelines
+
+
 def _add_station_days(daily: dict[int, list[int]], station: Station, sign: int) -> None:
     """Add what a station brings (sign +1) or takes away (-1) to full-width per-day changes."""
     if station.opened_on is None:
@@ -1167,7 +1203,7 @@ _UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVEL
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: a build allocates millions of small containers and frees
     none, and the collector would rescan the growing heap again and again for nothing. What is left
     afterwards is frozen (`gc.freeze`: never scanned again), so no later collection, on whatever
@@ -1246,10 +1282,6 @@ def _coverage_changes(stations: Iterable[Station]) -> Counter[int]:
         if closed != open_ended:
             changes[closed] -= 1
     return changes
-
-
-class _Unappliable(Exception):
-    """Changes the engine does not apply one by one (it rebuilds from the store instead)."""
 
 
 def _quietly(check: Callable[[], bool]) -> bool:

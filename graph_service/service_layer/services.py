@@ -50,8 +50,7 @@ from graph_service.domain.validation import (
     validate_divisions,
     validate_stations,
 )
-from graph_service.engine import LevelCoverage, NetworkEngine
-from graph_service.engine.network import SumExcess
+from graph_service.engine import LevelCoverage, NetworkEngine, SumExcess
 from graph_service.ports import (
     Changes,
     ConflictError,
@@ -69,6 +68,7 @@ from graph_service.service_layer.errors import (
     Unavailable,
 )
 from graph_service.service_layer.settings import Settings
+from graph_service.service_layer.syncing import sync
 from graph_service.service_layer.views import NetworkViews
 
 logger = logging.getLogger("graph_service.service")
@@ -117,6 +117,8 @@ class NetworkService:
         """The reads the entry points make, and the one-version-per-request context."""
         self.settings = settings
         self._refreshed_at = float("-inf")
+        self.catch_up_cpu: dict[str, float] = {}
+        """CPU seconds of the last catch-up's phases (read, check, prepare, swap: those it went through)."""
 
     def close(self) -> None:
         self.store.close()
@@ -132,7 +134,7 @@ class NetworkService:
         now = time.monotonic()
         if not force and now - self._refreshed_at < self.settings.refresh_interval:
             return False
-        changed = self.engine.sync(self.store, written)
+        changed = sync(self.engine, self.store, written, self.catch_up_cpu)
         self._refreshed_at = now
         return changed
 
@@ -339,7 +341,7 @@ class NetworkService:
             self._station_changes(CREATE_OPERATION, [(station, None)]),
             principal,
         )
-        return self.require_station(station.id)
+        return self._as_written(station)
 
     def update_station(
         self,
@@ -368,7 +370,7 @@ class NetworkService:
             self._station_changes(UPDATE_OPERATION, [(changed, current)]),
             principal,
         )
-        return self.require_station(station_id)
+        return self._as_written(changed)
 
     def close_station(self, principal: Principal | None, station_id: str, on: date) -> Station:
         """Mark a station closed from `on` (it is active up to the day before)."""
@@ -391,7 +393,13 @@ class NetworkService:
             self._station_changes(CLOSE_OPERATION, [(closed, current)]),
             principal,
         )
-        return self.require_station(station_id)
+        return self._as_written(closed)
+
+    def _as_written(self, station: Station) -> Station:
+        """A station just written, as the engine holds it once it has that version; until then (a
+        catch-up with another process's import was under way) as written."""
+        current = self.engine.station(station.id)
+        return current if current is not None and current.version >= station.version else station
 
     def _known_divisions(self, code: str) -> list[str]:
         """`[code]` when it names a division (an unknown one is a validation problem, not an access one)."""

@@ -17,8 +17,7 @@ from datetime import date
 from typing import TypeVar
 
 from graph_service.domain.model import Division, Station
-from graph_service.engine import LevelCoverage, NetworkEngine, Page, Rollup
-from graph_service.engine.network import StoredProblem
+from graph_service.engine import LevelCoverage, NetworkEngine, Page, Rollup, StoredProblem
 
 __all__ = ["LevelCoverage", "NetworkViews", "Page", "Rollup", "page_of"]
 """The engine's value types are re-exported: the entry points take them from here."""

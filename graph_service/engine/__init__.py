@@ -16,6 +16,7 @@ from graph_service.engine.network import (
     SumExcess,
     collector_paused,
 )
+from graph_service.engine.paging import page_of
 
 __all__ = [
     "EngineLoadError",
@@ -27,4 +28,5 @@ __all__ = [
     "StoredProblem",
     "SumExcess",
     "collector_paused",
+    "page_of",
 ]

@@ -20,7 +20,7 @@ from graphql import get_introspection_query
 from graph_service.bootstrap import open_service, open_store
 from graph_service.entrypoints import graphql as graphql_schema
 from graph_service.entrypoints.app import MAX_BODY_BYTES, create_app
-from graph_service.service_layer import services
+from graph_service.service_layer import importing
 from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.errors import Forbidden, Unauthenticated
 from graph_service.service_layer.services import NetworkService
@@ -59,7 +59,7 @@ def forbid(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[str]:
             calls.append(_name)
             raise AssertionError(f"{_name} ran before the caller was refused")
 
-        monkeypatch.setattr(services, name, called)
+        monkeypatch.setattr(importing, name, called)
     return calls
 
 

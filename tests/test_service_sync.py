@@ -228,3 +228,24 @@ def _free_for_another_thread(lock: object) -> bool:
     thread.start()
     thread.join()
     return taken == [True]
+
+
+def test_a_followed_service_leaves_other_writers_changes_to_the_follower(
+    store_factory: StoreFactory,
+) -> None:
+    """With a follower running, a write that another process's write preceded does not catch up with
+    that write itself (an import's catch-up would hold the write for seconds): it returns the station
+    as written, and the next catch-up brings both in."""
+    service, other = open_service(store_factory), open_service(store_factory)
+    service.import_divisions(ADMIN, DIVISIONS)
+    service.import_stations(ADMIN, STATIONS)
+    other.refresh(force=True)
+    other.update_station(ADMIN, "GC", {"staff": 7}, None)  # another process writes first
+    service.followed = True
+    with mock.patch.object(service.store, "changes_since", side_effect=AssertionError("read back")):
+        updated = service.update_station(ADMIN, "GS", {"staff": 5}, None)
+    assert (updated.staff, updated.version) == (5, 2)
+    assert service.engine.station("GS").staff == 2  # left to the follower
+    service.refresh(force=True)
+    assert service.engine.rollup("52", DAY).staff == 7 + 5
+    assert service.engine.version == service.store.data_version()

@@ -6,7 +6,8 @@ the store for its data version and for the changes since the engine's, and hands
 Writers are never held for a whole catch-up: the changes are read from the store without the
 engine's `updating` lock (a catch-up holds it only to check, prepare and swap them in), and a write
 that finds a catch-up under way waits at most `WRITE_WAIT` seconds for it before leaving its own
-records to be read back by the next round (the follower's, every refresh interval).
+records to be read back by the next round (the follower's, every refresh interval); so does a write
+that another process's write preceded, while a follower runs (`others_now`).
 
 May import: the domain, the ports and the engine.
 """
@@ -44,6 +45,8 @@ def sync(
     store: Store,
     written: Changes | None = None,
     phases: dict[str, float] | None = None,
+    *,
+    others_now: bool = True,
 ) -> bool:
     """Catch `engine` up with `store`: apply what was written since its version. True when anything
     changed.
@@ -53,12 +56,17 @@ def sync(
     with). Changes that break a rule or touch a record left out at load, and any failure to apply
     them, rebuild the engine from the store instead, so the engine never disagrees with the store.
     `phases` receives the CPU seconds of the catch-up's phases (read, check, prepare, swap).
+    With `others_now` false, a `written` that cannot be applied as it is (another process wrote
+    before it) is left, with those other writes, to the background catch-up, so a write never does
+    the work of catching up with another process's import itself.
     """
     phases = phases if phases is not None else {}
     if written is not None:
         applied = _apply_written(engine, store, written)
         if applied is not None:
             return applied
+        if not others_now:
+            return False
     current = store.data_version()
     if current == engine.version and not engine.stale:
         return False

@@ -1,28 +1,34 @@
 """The command line's arguments (spec §4): `build_parser` defines every command, its options and its
 help, and names the function that runs it (`handler`, in the command modules of this package).
 
-To add an option, add it where its command is defined below; a new command is one more
-`commands.add_parser(...)` with `set_defaults(handler=...)`.
+One function a command (`_add_serve`, `_add_seed`, ...): an option of a command is added there (one
+of an import kind only, to the parser `_add_seed_kind` returns for it); a new command is one more
+`_add_...` function, listed in `build_parser`, whose parser sets `handler`. Argument types are in
+`arguments`.
 """
 
 from __future__ import annotations
 
 import argparse
 import textwrap
-from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from graph_service.domain.levels import DIVISION_LEVELS
-from graph_service.domain.validation import parse_date
 from graph_service.entrypoints import exports as gap_list
+from graph_service.entrypoints.cli.arguments import duration, iso_date, port, since
 from graph_service.entrypoints.cli.common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, PROG
 from graph_service.entrypoints.cli.reports import AUDIT_COLUMNS, cmd_audit, cmd_check, cmd_export_uncovered
 from graph_service.entrypoints.cli.seed import cmd_seed
 from graph_service.entrypoints.cli.serve import DEFAULT_HOST, DEFAULT_PORT, cmd_schema, cmd_serve
 from graph_service.entrypoints.cli.tokens import DEFAULT_TTL, cmd_token
-from graph_service.service_layer.auth import MAX_TTL, Role, os_user, parse_duration
+from graph_service.service_layer.auth import MAX_TTL, Role, os_user
 from graph_service.service_layer.settings import DEFAULT_STORE_URL
 
 PATH_SEPARATOR = gap_list.PATH_SEPARATOR
+
+if TYPE_CHECKING:
+    Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    """The commands (or the import kinds, or the lists) of a parser."""
 
 STORE_HELP = (
     "where the network is kept: sqlite:///PATH (the embedded store) or bolt://HOST:PORT / "
@@ -31,53 +37,7 @@ STORE_HELP = (
 )
 
 
-# --- argument types ------------------------------------------------------------------------------
-
-
-def _iso_date(text: str) -> date:
-    """A day, exactly YYYY-MM-DD, years 1900..2100 (the domain's `parse_date`; spec §7)."""
-    try:
-        return parse_date(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
-
-
-def _duration(text: str) -> str:
-    """A duration such as 8h, checked here and kept as typed (for messages)."""
-    try:
-        parse_duration(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
-    return text.strip()
-
-
-def _since(text: str) -> datetime:
-    """A moment: YYYY-MM-DD (midnight UTC) or an ISO 8601 date and time (UTC unless it names an offset)."""
-    try:
-        moment = _iso_date(text) if len(text) == 10 else None
-    except argparse.ArgumentTypeError:
-        moment = None
-    try:
-        parsed = (
-            datetime(moment.year, moment.month, moment.day)
-            if moment is not None
-            else datetime.fromisoformat(text)
-        )
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date (YYYY-MM-DD) or a date and time (e.g. 2024-05-01T08:00:00Z)"
-        ) from error
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _port(text: str) -> int:
-    """A TCP port number, 1 to 65535."""
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1–65535)")
-    return int(text)
-
-
-# --- the parser ----------------------------------------------------------------------------------
+# --- help texts ----------------------------------------------------------------------------------
 
 _DESCRIPTION = """\
 The system of record for China's four-level social-work station network (city guidance centres,
@@ -151,19 +111,36 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return "\n\n".join(paragraphs)
 
 
+# --- the parser ----------------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
-    formatter = _Formatter
+    """The parser of every command: its options, its help, and (`handler`) the function that runs it."""
     parser = argparse.ArgumentParser(
-        prog=PROG, description=_DESCRIPTION, epilog=_EPILOG, formatter_class=formatter
+        prog=PROG, description=_DESCRIPTION, epilog=_EPILOG, formatter_class=_Formatter
     )
     parser.add_argument("--store", metavar="URL", default=None, help=STORE_HELP)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True)
+    for add_command in (_add_serve, _add_seed, _add_export, _add_token, _add_audit, _add_check, _add_schema):
+        add_command(commands)
+    return parser
 
-    def store_option(command: argparse.ArgumentParser) -> None:
-        # SUPPRESS: given after the command it wins; otherwise the one before the command stands.
-        command.add_argument("--store", metavar="URL", default=argparse.SUPPRESS, help=STORE_HELP)
 
-    serve = commands.add_parser(
+def _command(commands: Commands, name: str, **options: Any) -> argparse.ArgumentParser:
+    """Add the command `name` to `commands`, its help wrapped by `_Formatter`."""
+    return commands.add_parser(name, formatter_class=_Formatter, **options)
+
+
+def _store_option(command: argparse.ArgumentParser) -> None:
+    """Add --store to a command. SUPPRESS: given after the command it wins; otherwise the one before
+    the command stands."""
+    command.add_argument("--store", metavar="URL", default=argparse.SUPPRESS, help=STORE_HELP)
+
+
+def _add_serve(commands: Commands) -> None:
+    """`serve [--host H] [--port P]`: run the GraphQL service."""
+    serve = _command(
+        commands,
         "serve",
         help="run the GraphQL service (GraphiQL in a browser)",
         description="Run the GraphQL service: POST /graphql for queries and mutations, GraphiQL on "
@@ -174,16 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
         "examples:\n  graph-service serve --port 8080\n"
         "  GRAPH_SERVICE_JWT_SECRET=$(cat /etc/graph-service/secret) graph-service serve \\\n"
         "      --store bolt://127.0.0.1:7687",
-        formatter_class=formatter,
     )
-    store_option(serve)
+    _store_option(serve)
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     serve.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+        "--port", type=port, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
     )
     serve.set_defaults(handler=cmd_serve)
 
-    seed = commands.add_parser(
+
+def _add_seed(commands: Commands) -> None:
+    """`seed divisions|stations FILE [--dry-run] [--actor NAME]`: import a CSV file."""
+    seed = _command(
+        commands,
         "seed",
         help="import divisions or stations from a CSV file",
         description="Import divisions or stations from a CSV file, all or nothing. Import the "
@@ -191,49 +171,61 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  graph-service seed divisions seed/divisions-guizhou-2023.csv\n"
         "  graph-service seed stations seed/stations-guizhou-demo.csv",
-        formatter_class=formatter,
     )
     seed_kinds = seed.add_subparsers(title="what to import", metavar="KIND", dest="kind", required=True)
-    layouts = {
-        "divisions": (
-            "the administrative divisions",
-            _DIVISION_FILE_HELP,
-            "code",
-            "seed/divisions-guizhou-2023.csv",
-        ),
-        "stations": ("the stations", _STATION_FILE_HELP, "id", "seed/stations-guizhou-demo.csv"),
-    }
-    for kind, (summary, layout, key, example) in layouts.items():
-        command = seed_kinds.add_parser(
-            kind,
-            help=f"import {summary} from a CSV file",
-            description=f"Import {summary} from FILE into the store, all or nothing.",
-            epilog=_SEED_EPILOG.format(layout=layout, key=key, kind=kind, example=example),
-            formatter_class=formatter,
-        )
-        command.add_argument("file", metavar="FILE", help="the CSV file ('-' reads standard input)")
-        store_option(command)
-        command.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="check the file and report what would change, without writing anything",
-        )
-        command.add_argument(
-            "--actor",
-            default=os_user(),
-            metavar="NAME",
-            help="who the audit trail records as making the change, with role cli (default: the OS user)",
-        )
-        command.set_defaults(handler=cmd_seed, kind=kind)
+    _add_seed_kind(
+        seed_kinds,
+        "divisions",
+        "the administrative divisions",
+        _DIVISION_FILE_HELP,
+        "code",
+        "seed/divisions-guizhou-2023.csv",
+    )
+    _add_seed_kind(
+        seed_kinds, "stations", "the stations", _STATION_FILE_HELP, "id", "seed/stations-guizhou-demo.csv"
+    )
 
-    export = commands.add_parser(
+
+def _add_seed_kind(
+    kinds: Commands, kind: str, summary: str, layout: str, key: str, example: str
+) -> argparse.ArgumentParser:
+    """`seed KIND FILE [--dry-run] [--actor NAME]`: the options every import shares; returns the
+    command, for options of one kind only."""
+    command = _command(
+        kinds,
+        kind,
+        help=f"import {summary} from a CSV file",
+        description=f"Import {summary} from FILE into the store, all or nothing.",
+        epilog=_SEED_EPILOG.format(layout=layout, key=key, kind=kind, example=example),
+    )
+    command.add_argument("file", metavar="FILE", help="the CSV file ('-' reads standard input)")
+    _store_option(command)
+    command.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the file and report what would change, without writing anything",
+    )
+    command.add_argument(
+        "--actor",
+        default=os_user(),
+        metavar="NAME",
+        help="who the audit trail records as making the change, with role cli (default: the OS user)",
+    )
+    command.set_defaults(handler=cmd_seed, kind=kind)
+    return command
+
+
+def _add_export(commands: Commands) -> None:
+    """`export uncovered --under CODE --level LEVEL [--as-of D] [--format F] [--output FILE]`."""
+    export = _command(
+        commands,
         "export",
         help="write a list out of the network (to standard output)",
         description="Write a list out of the network to standard output.",
-        formatter_class=formatter,
     )
     exports = export.add_subparsers(title="lists", metavar="LIST", dest="list", required=True)
-    uncovered = exports.add_parser(
+    uncovered = _command(
+        exports,
         "uncovered",
         help="the divisions of a level that no active station covers",
         description="The gap list: every division of --level under --under (in its subtree) that no "
@@ -246,7 +238,6 @@ def build_parser() -> argparse.ArgumentParser:
         "  graph-service export uncovered --under 52 --level county --format json > gaps.json\n"
         "  graph-service export uncovered --under 52 --level township --format xlsx --output gaps.xlsx\n\n"
         "An unknown --under code ends with status 1; a malformed argument with status 2.",
-        formatter_class=formatter,
     )
     uncovered.add_argument("--under", required=True, metavar="CODE", help="division code of the subtree")
     uncovered.add_argument(
@@ -257,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     uncovered.add_argument(
         "--as-of",
-        type=_iso_date,
+        type=iso_date,
         default=None,
         metavar="YYYY-MM-DD",
         help="the day to judge coverage on (default: today in GRAPH_SERVICE_TZ, Asia/Shanghai)",
@@ -271,10 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="write to FILE instead of standard output (needed for xlsx: one sheet, header row, text cells)",
     )
-    store_option(uncovered)
+    _store_option(uncovered)
     uncovered.set_defaults(handler=cmd_export_uncovered)
 
-    token = commands.add_parser(
+
+def _add_token(commands: Commands) -> None:
+    """`token --role ROLE --scope CODE [--ttl DURATION] [--subject NAME]`: print a signed token."""
+    token = _command(
+        commands,
         "token",
         help="print a signed access token for writing through GraphQL",
         description="Print a signed access token (an HS256 JWT) to standard output, for the header "
@@ -285,7 +280,6 @@ def build_parser() -> argparse.ArgumentParser:
         "example:\n"
         "  export GRAPH_SERVICE_JWT_SECRET=$(python -c 'import secrets; print(secrets.token_hex(32))')\n"
         "  TOKEN=$(graph-service token --role editor --scope 5223 --ttl 2h)",
-        formatter_class=formatter,
     )
     token.add_argument("--role", required=True, choices=[str(role) for role in Role], help="what it may do")
     token.add_argument(
@@ -293,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument(
         "--ttl",
-        type=_duration,
+        type=duration,
         default=DEFAULT_TTL,
         metavar="DURATION",
         help=f"how long it is valid: e.g. 30m, 8h, 7d, at most {MAX_TTL.days}d (default {DEFAULT_TTL})",
@@ -306,7 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.set_defaults(handler=cmd_token)
 
-    audit = commands.add_parser(
+
+def _add_audit(commands: Commands) -> None:
+    """`audit [--since T] [--under CODE] [--format csv|json]`: print the audit trail."""
+    audit = _command(
+        commands,
         "audit",
         help="print the audit trail: who changed what, when (to standard output)",
         description="Print the audit trail, newest first: one entry per changed row of every write "
@@ -321,21 +319,24 @@ def build_parser() -> argparse.ArgumentParser:
         "  graph-service audit --under 5223 --since 2024-05-01T08:00:00Z --format json > audit.json\n\n"
         "--under keeps the changes of rows that sat in that division's subtree when written. An "
         "unknown --under code ends with status 1; a malformed argument with status 2.",
-        formatter_class=formatter,
     )
     audit.add_argument(
         "--since",
-        type=_since,
+        type=since,
         default=None,
         metavar="T",
         help="only changes at or after T: YYYY-MM-DD (midnight UTC) or an ISO date and time",
     )
     audit.add_argument("--under", default=None, metavar="CODE", help="only changes within this division")
     audit.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
-    store_option(audit)
+    _store_option(audit)
     audit.set_defaults(handler=cmd_audit)
 
-    check = commands.add_parser(
+
+def _add_check(commands: Commands) -> None:
+    """`check`: list every stored row that breaks the rules."""
+    check = _command(
+        commands,
         "check",
         help="check the whole store against the rules; list every problem",
         description="Check every stored division and station against the rules of the service "
@@ -344,16 +345,17 @@ def build_parser() -> argparse.ArgumentParser:
         "an older version or by hand) are left out of every answer, with what depends on them, until "
         "a corrected import replaces them. Exit status 1 when there is any problem, 0 when none.",
         epilog="example:\n  graph-service check --store sqlite:///graph-service.db",
-        formatter_class=formatter,
     )
-    store_option(check)
+    _store_option(check)
     check.set_defaults(handler=cmd_check)
 
-    schema = commands.add_parser(
+
+def _add_schema(commands: Commands) -> None:
+    """`schema`: print the GraphQL SDL."""
+    schema = _command(
+        commands,
         "schema",
         help="print the GraphQL schema (SDL)",
         description="Print the GraphQL schema of the service in SDL to standard output.",
-        formatter_class=formatter,
     )
     schema.set_defaults(handler=cmd_schema)
-    return parser

@@ -40,6 +40,7 @@ from bench import cypher, uncached
 from bench.generate import PROVINCES, divisions, stations
 from bench.http import REPO, Server, graphql, summary, throughput, time_calls
 from bench.neo4j_local import DEFAULT_PORT, LocalNeo4j
+from bench.report import MISSING, Table, machine_text, note, p50_p99
 from bench.seed import seed
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
@@ -379,14 +380,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def fmt_ms(entry: dict[str, Any] | None) -> str:
-    if not entry:
-        return "—"
-    return f"{entry['p50_ms']:.2f} / {entry['p99_ms']:.2f}"
-
-
 def verdict(ok: bool | None) -> str:
-    return "—" if ok is None else ("met" if ok else "MISSED")
+    """How a target fared: met, MISSED, or MISSING when there is no figure."""
+    return MISSING if ok is None else ("met" if ok else "MISSED")
 
 
 def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -478,10 +474,7 @@ def render(result: dict[str, Any]) -> str:
         f"graph-service benchmark — scale {result['scale']} ({n['provinces']} provinces): "
         f"{n['divisions']:,} divisions, {n['stations']:,} stations"
     )
-    lines.append(
-        f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
-        f"commit {m['commit']}; load average at start {m['load_average_at_start'][0]:.2f}"
-    )
+    lines.append(f"machine: {machine_text(m)}")
     for problem in result.get("problems", []):
         lines.append(f"PROBLEM: {problem}")
     stores = result["stores"]
@@ -518,12 +511,13 @@ def render(result: dict[str, Any]) -> str:
                 f"first answer), peak RSS {served / GIB:.2f} GiB after the whole HTTP run"
             )
     lines.append("")
-    header = f"  {'question (p50 / p99 ms)':44}" + "".join(f"{k + ' over HTTP':>22}" for k in kinds)
     cy = result.get("cypher")
+    columns = [f"{k} over HTTP" for k in kinds]
     if cy:
-        header += f"{'Cypher to Neo4j':>22}" + "".join(f"{'× ' + k:>12}" for k in kinds)
+        columns += ["Cypher to Neo4j"] + [f"× {k}" for k in kinds]
+    table = Table(44, (22,) * len(kinds) + ((22,) + (12,) * len(kinds) if cy else ()))
     lines.append("Latency, one request at a time over loopback HTTP (httpx, keep-alive)")
-    lines.append(header)
+    lines.append(table.line("question (p50 / p99 ms)", *columns))
     names = [
         ("coverage_root", "coverage, root (largest province)"),
         ("coverage_national", f"coverage, national (sum of {n['provinces']} provinces)"),
@@ -534,15 +528,13 @@ def render(result: dict[str, Any]) -> str:
         ("create_station_then_coverage", "createStation + coverage reflecting it"),
     ]
     for key, label in names:
-        row = f"  {label:44}" + "".join(
-            f"{fmt_ms(stores[k].get('http', {}).get('latency', {}).get(key)):>22}" for k in kinds
-        )
+        cells = [p50_p99(stores[k].get("http", {}).get("latency", {}).get(key)) for k in kinds]
         if cy:
-            row += f"{fmt_ms(cy['latency'].get(key)):>22}"
+            cells.append(p50_p99(cy["latency"].get(key)))
             for k in kinds:
                 speedup = (stores[k].get("speedup_vs_cypher") or {}).get(key)
-                row += f"{(f'{speedup:,.0f}×' if speedup else '—'):>12}"
-        lines.append(row)
+                cells.append(f"{speedup:,.0f}×" if speedup else MISSING)
+        lines.append(table.line(label, *cells))
     national = stores[kinds[0]].get("http", {}).get("latency", {}).get("coverage_national", {})
     if national:
         lines.append(
@@ -562,8 +554,8 @@ def render(result: dict[str, Any]) -> str:
         u = stores[kind].get("http", {}).get("uncached")
         if u:
             lines.append(
-                f"  {kind:9} uncached {fmt_ms(u['uncached'])} (n={u['uncached']['n']})   "
-                f"the same question repeated (cached) {fmt_ms(u['cached'])}"
+                f"  {kind:9} uncached {p50_p99(u['uncached'])} (n={u['uncached']['n']})   "
+                f"the same question repeated (cached) {p50_p99(u['cached'])}"
             )
     lines.append("")
     lines.append(
@@ -584,7 +576,7 @@ def render(result: dict[str, Any]) -> str:
     for row in result["targets"]:
         value = row["value"]
         if value is None:
-            shown = "—"
+            shown = MISSING
         elif row["unit"] == "bytes":
             shown = f"{value / GIB:.2f} GiB (≤ {row['limit'] / GIB:.1f} GiB)"
         elif row["unit"] == "share":
@@ -651,9 +643,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["GRAPH_SERVICE_JWT_SECRET"] = secrets.token_hex(32)
     os.environ.pop("GRAPH_SERVICE_STORE", None)
     token = issue_token(os.environ["GRAPH_SERVICE_JWT_SECRET"], Role.ADMIN, "*", timedelta(hours=6), "bench")
-
-    def note(message: str) -> None:
-        print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
     result: dict[str, Any] = {

@@ -25,6 +25,7 @@ from graph_service.entrypoints.cli.common import (
     plural,
 )
 from graph_service.entrypoints.csv_out import write_csv
+from graph_service.entrypoints.json_out import write_json_array
 from graph_service.service_layer.auth import Principal, os_user
 from graph_service.service_layer.errors import BadUserInput, NotFound
 
@@ -157,14 +158,7 @@ def _write_audit_csv(entries: Iterator[AuditEntry], out: TextIO) -> int:
 
 def _write_audit_json(entries: Iterator[AuditEntry], out: TextIO) -> int:
     """The entries as a JSON array of objects with the keys of GraphQL's AuditEntry."""
-    count = 0
-    out.write("[")
-    for entry in entries:
-        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(_audit_record(entry), ensure_ascii=False))
-        count += 1
-    out.write("\n]\n" if count else "]\n")
-    out.flush()
-    return count
+    return write_json_array(map(_audit_record, entries), out)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -386,6 +386,8 @@ def verdict(ok: bool | None) -> str:
 
 
 def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of TARGETS against its figure in `result`: the target's name, the figure (None when
+    not measured), the limit, whether it is a most or a least, the unit, and whether it was met."""
     stores = result["stores"]
     rows: list[dict[str, Any]] = []
 
@@ -395,39 +397,37 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
             {"target": name, "value": value, "limit": target, "at_most": at_most, "unit": unit, "met": ok}
         )
 
+    def each_store(name: str, path: tuple[str, ...], target: str, *, at_most: bool, unit: str) -> None:
+        for kind, store in stores.items():
+            add(f"{name}, {kind}", _figure(store, *path), TARGETS[target], at_most=at_most, unit=unit)
+
     embedded = stores.get("embedded", {})
     neo4j = stores.get("neo4j", {})
+    cold_start = ("cold_start", "cold_start_s")
     add(
         "cold start, embedded",
-        embedded.get("cold_start", {}).get("cold_start_s"),
+        _figure(embedded, *cold_start),
         TARGETS["cold_start_embedded_s"],
         at_most=True,
         unit="s",
     )
     add(
         "cold start, Neo4j",
-        neo4j.get("cold_start", {}).get("cold_start_s"),
+        _figure(neo4j, *cold_start),
         TARGETS["cold_start_neo4j_s"],
         at_most=True,
         unit="s",
     )
-    for kind, store in stores.items():
-        add(
-            f"peak RSS, cold start, {kind}",
-            store.get("cold_start", {}).get("peak_rss_bytes"),
-            TARGETS["peak_rss_bytes"],
-            at_most=True,
-            unit="bytes",
-        )
-    for kind, store in stores.items():
-        latency = store.get("http", {}).get("latency", {})
-        add(
-            f"root coverage p50 over HTTP, {kind}",
-            latency.get("coverage_root", {}).get("p50_ms"),
-            TARGETS["root_coverage_p50_ms"],
-            at_most=True,
-            unit="ms",
-        )
+    each_store(
+        "peak RSS, cold start", ("cold_start", "peak_rss_bytes"), "peak_rss_bytes", at_most=True, unit="bytes"
+    )
+    each_store(
+        "root coverage p50 over HTTP",
+        ("http", "latency", "coverage_root", "p50_ms"),
+        "root_coverage_p50_ms",
+        at_most=True,
+        unit="ms",
+    )
     for kind, store in stores.items():
         speedups = store.get("speedup_vs_cypher") or {}
         least = min(speedups, key=speedups.__getitem__) if speedups else "none"
@@ -438,14 +438,13 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
             at_most=False,
             unit="x",
         )
-    for kind, store in stores.items():
-        add(
-            f"never-repeating coverage + roll-up p50 over HTTP, {kind}",
-            store.get("http", {}).get("uncached", {}).get("uncached", {}).get("p50_ms"),
-            TARGETS["uncached_p50_ms"],
-            at_most=True,
-            unit="ms",
-        )
+    each_store(
+        "never-repeating coverage + roll-up p50 over HTTP",
+        ("http", "uncached", "uncached", "p50_ms"),
+        "uncached_p50_ms",
+        at_most=True,
+        unit="ms",
+    )
     neo4j_divisions = neo4j.get("seed", {}).get("divisions", {})
     add(
         "seeding Neo4j, divisions/s end to end "
@@ -455,15 +454,23 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
         at_most=False,
         unit="/s",
     )
-    for kind, store in stores.items():
-        add(
-            f"throughput share of bare Starlette, {kind}",
-            store.get("http", {}).get("throughput", {}).get("share_of_bare"),
-            TARGETS["throughput_share_of_bare"],
-            at_most=False,
-            unit="share",
-        )
+    each_store(
+        "throughput share of bare Starlette",
+        ("http", "throughput", "share_of_bare"),
+        "throughput_share_of_bare",
+        at_most=False,
+        unit="share",
+    )
     return rows
+
+
+def _figure(record: dict[str, Any], *path: str) -> Any:
+    """The figure at `path` in a nested result: None where its last key is missing (a missing step on
+    the way counts as empty)."""
+    *steps, last = path
+    for key in steps:
+        record = record.get(key, {})
+    return record.get(last)
 
 
 def render(result: dict[str, Any]) -> str:

@@ -647,9 +647,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if work_dir.exists():
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)
-    os.environ["GRAPH_SERVICE_JWT_SECRET"] = secrets.token_hex(32)
+    secret = os.environ["GRAPH_SERVICE_JWT_SECRET"] = secrets.token_hex(32)  # for the servers it starts
     os.environ.pop("GRAPH_SERVICE_STORE", None)
-    token = issue_token(os.environ["GRAPH_SERVICE_JWT_SECRET"], Role.ADMIN, "*", timedelta(hours=6), "bench")
+    token = issue_token(secret, Role.ADMIN, "*", timedelta(hours=6), "bench")
 
     started = time.perf_counter()
     result: dict[str, Any] = {

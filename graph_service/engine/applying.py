@@ -9,33 +9,13 @@ from collections.abc import Iterable, Sequence
 
 from graph_service.domain.changes import Changes
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validation import (
-    division_problems,
-    station_field_problems,
-)
-from graph_service.engine.checks import (
-    fields_surely_valid,
-    status_problems,
-)
-from graph_service.engine.daily import (
-    added_totals,
-    coverage_changes,
-    station_deltas,
-)
-from graph_service.engine.graphs import (
-    collector_paused,
-    division_attributes,
-    sum_totals,
-)
+from graph_service.domain.validation import division_problems, station_field_problems
+from graph_service.engine.checks import fields_surely_valid, status_problems
+from graph_service.engine.daily import added_totals, coverage_changes, station_deltas
+from graph_service.engine.graphs import collector_paused, division_attributes, sum_totals
 from graph_service.engine.state import EngineState
-from graph_service.engine.timeline import (
-    COVERED_COLUMN,
-    Delta,
-    Timeline,
-)
-from graph_service.engine.values import (
-    station_node,
-)
+from graph_service.engine.timeline import COVERED_COLUMN, Delta, Timeline
+from graph_service.engine.values import station_node
 
 SMALL_CHANGE = 64
 """Up to this many stations a catch-up updates the aggregates in place, one station at a time (cheap

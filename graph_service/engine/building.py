@@ -7,11 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from graph_service.domain.levels import (
-    DIVISION_LEVELS,
-    STATION_LEVELS,
-    DivisionLevel,
-)
+from graph_service.domain.levels import DIVISION_LEVELS, STATION_LEVELS, DivisionLevel
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import (
     MAX_SUM,
@@ -34,12 +30,7 @@ from graph_service.engine.checks import (
     status_problems,
     stored_problems,
 )
-from graph_service.engine.daily import (
-    add_full,
-    coverage_changes,
-    merge_daily,
-    station_deltas,
-)
+from graph_service.engine.daily import add_full, coverage_changes, merge_daily, station_deltas
 from graph_service.engine.graphs import (
     UNIT_TOTALS,
     add_edges_in_bulk,
@@ -48,16 +39,8 @@ from graph_service.engine.graphs import (
     walk_down,
 )
 from graph_service.engine.state import EngineState
-from graph_service.engine.timeline import (
-    COVERED_COLUMN,
-    WIDTH,
-    Timeline,
-)
-from graph_service.engine.values import (
-    StationNode,
-    StoredProblem,
-    station_node,
-)
+from graph_service.engine.timeline import COVERED_COLUMN, WIDTH, Timeline
+from graph_service.engine.values import StationNode, StoredProblem, station_node
 
 
 class Building(EngineState):

@@ -7,29 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import add
 
-from graph_service.domain.levels import (
-    DivisionLevel,
-)
+from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Station
-from graph_service.engine.daily import (
-    add_full,
-    add_station_days,
-    coverage_changes,
-    with_changes,
-)
-from graph_service.engine.graphs import (
-    RANK,
-    add_edges_in_bulk,
-)
+from graph_service.engine.daily import add_full, add_station_days, coverage_changes, with_changes
+from graph_service.engine.graphs import RANK, add_edges_in_bulk
 from graph_service.engine.state import EngineState
-from graph_service.engine.timeline import (
-    COVERED_COLUMN,
-    Timeline,
-)
-from graph_service.engine.values import (
-    StationNode,
-    station_node,
-)
+from graph_service.engine.timeline import COVERED_COLUMN, Timeline
+from graph_service.engine.values import StationNode, station_node
 
 
 class BulkApplying(EngineState):

@@ -8,9 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from operator import attrgetter
 
-from graph_service.domain.levels import (
-    StationStatus,
-)
+from graph_service.domain.levels import StationStatus
 from graph_service.domain.model import Station
 from graph_service.domain.validation import (
     COUNT_COLUMNS,

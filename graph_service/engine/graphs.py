@@ -9,10 +9,7 @@ from contextlib import contextmanager
 
 import networkx as nx
 
-from graph_service.domain.levels import (
-    COVERAGE_LEVELS,
-    DivisionLevel,
-)
+from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
 from graph_service.domain.model import Division
 
 UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}

@@ -5,32 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from graph_service.domain.levels import (
-    DivisionLevel,
-)
+from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validation import (
-    MAX_SUM,
-    codes_above,
-)
-from graph_service.engine.checks import (
-    SUM_COLUMNS,
-    excesses,
-)
-from graph_service.engine.daily import (
-    add_full,
-    added_totals,
-    merge_daily,
-    station_deltas,
-)
+from graph_service.domain.validation import MAX_SUM, codes_above
+from graph_service.engine.checks import SUM_COLUMNS, excesses
+from graph_service.engine.daily import add_full, added_totals, merge_daily, station_deltas
 from graph_service.engine.state import EngineState
-from graph_service.engine.timeline import (
-    WIDTH,
-    Timeline,
-)
-from graph_service.engine.values import (
-    SumExcess,
-)
+from graph_service.engine.timeline import WIDTH, Timeline
+from graph_service.engine.values import SumExcess
 
 
 class Limits(EngineState):

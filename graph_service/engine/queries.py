@@ -8,24 +8,14 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from graph_service.domain.levels import (
-    DivisionLevel,
-)
+from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import codes_above
 from graph_service.engine.graphs import walk_down
 from graph_service.engine.paging import Page, page_of
 from graph_service.engine.state import EngineState
-from graph_service.engine.timeline import (
-    COVERED_COLUMN,
-    VOLUNTEERS,
-    Timeline,
-)
-from graph_service.engine.values import (
-    LevelCoverage,
-    Rollup,
-    station_node,
-)
+from graph_service.engine.timeline import COVERED_COLUMN, VOLUNTEERS, Timeline
+from graph_service.engine.values import LevelCoverage, Rollup, station_node
 
 UNCOVERED_LISTS_KEPT = 16
 

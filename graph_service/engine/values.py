@@ -7,9 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from graph_service.domain.levels import (
-    DivisionLevel,
-)
+from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
 
 StationNode = tuple[str, str]

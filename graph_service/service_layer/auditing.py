@@ -7,11 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from graph_service.domain.audit import (
-    STATION_KIND,
-    AuditEntry,
-    AuditQuery,
-)
+from graph_service.domain.audit import STATION_KIND, AuditEntry, AuditQuery
 from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.base import ServiceBase
 

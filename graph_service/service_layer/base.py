@@ -22,22 +22,11 @@ from graph_service.domain.audit import (
     within_of,
 )
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validation import (
-    MAX_SUM,
-)
+from graph_service.domain.validation import MAX_SUM
 from graph_service.engine import NetworkEngine, SumExcess
-from graph_service.ports import (
-    Changes,
-    Store,
-    StoreUnavailable,
-)
+from graph_service.ports import Changes, Store, StoreUnavailable
 from graph_service.service_layer.auth import Principal, Role
-from graph_service.service_layer.errors import (
-    Forbidden,
-    NotFound,
-    Unauthenticated,
-    Unavailable,
-)
+from graph_service.service_layer.errors import Forbidden, NotFound, Unauthenticated, Unavailable
 from graph_service.service_layer.settings import Settings
 from graph_service.service_layer.syncing import sync
 from graph_service.service_layer.views import NetworkViews

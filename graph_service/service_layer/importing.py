@@ -7,9 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from graph_service.domain.audit import (
-    IMPORT_OPERATION,
-)
+from graph_service.domain.audit import IMPORT_OPERATION
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import (
     DIVISION_COLUMNS,
@@ -21,16 +19,10 @@ from graph_service.domain.validation import (
     validate_divisions,
     validate_stations,
 )
-from graph_service.ports import (
-    Changes,
-    ConflictError,
-    Progress,
-)
+from graph_service.ports import Changes, ConflictError, Progress
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import ServiceBase, excess_message, store_busy_is_unavailable
-from graph_service.service_layer.errors import (
-    Conflict,
-)
+from graph_service.service_layer.errors import Conflict
 
 ImportProgress = Callable[[int, int], None]
 """Told how an import's write goes: (rows written so far, rows to write), once with 0 before the first

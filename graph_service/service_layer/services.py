@@ -17,9 +17,7 @@ from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel
 from graph_service.engine import LevelCoverage
 from graph_service.service_layer.auditing import AuditPage, AuditReads
-from graph_service.service_layer.errors import (
-    BadUserInput,
-)
+from graph_service.service_layer.errors import BadUserInput
 from graph_service.service_layer.importing import ImportProgress, ImportReport, Imports
 from graph_service.service_layer.station_writes import StationWrites
 

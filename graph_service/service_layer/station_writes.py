@@ -9,26 +9,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from graph_service.domain.audit import (
-    AuditChange,
-)
+from graph_service.domain.audit import AuditChange
 from graph_service.domain.levels import StationLevel, StationStatus
 from graph_service.domain.model import Station
-from graph_service.domain.validation import (
-    Problem,
-    placement_problems,
-    station_field_problems,
-)
-from graph_service.ports import (
-    Changes,
-    ConflictError,
-)
+from graph_service.domain.validation import Problem, placement_problems, station_field_problems
+from graph_service.ports import Changes, ConflictError
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import ServiceBase, excess_message, store_busy_is_unavailable
-from graph_service.service_layer.errors import (
-    BadUserInput,
-    Conflict,
-)
+from graph_service.service_layer.errors import BadUserInput, Conflict
 
 STATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Station)) - {"version"}
 

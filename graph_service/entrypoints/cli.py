@@ -99,6 +99,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from graph_service.entrypoints import editions_cli
+
+    if editions_cli.wants_edition(args):
+        return editions_cli.cmd_seed_edition(args)
     kind: str = args.kind
     data, source = _read_input(args.file)
     service = _open_service(args.store)
@@ -597,6 +601,11 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="NAME",
             help="who the audit trail records as making the change, with role cli (default: the OS user)",
         )
+        if kind == "divisions":
+            from graph_service.entrypoints import editions_cli
+
+            editions_cli.add_edition_options(command)
+            command.epilog += "\n\n" + editions_cli.EDITION_HELP
         command.set_defaults(handler=cmd_seed, kind=kind)
 
     export = commands.add_parser(

@@ -74,8 +74,23 @@ def edition_paths(argv: list[str]) -> list[tuple[int, date, Path]]:
     return [(year, day, data / f"divisions-guizhou-{year}.csv") for year, day in EDITIONS]
 
 
+def without_reappearing(
+    rows: list[tuple[int, Division]], stored: dict[str, Division], day: date
+) -> tuple[list[tuple[int, Division]], list[Division]]:
+    """The rows of an edition without the codes an earlier edition retired (spec §6 refuses an edition
+    that brings one back; the national tables do, for a few villages), and those left out."""
+
+    def retired(code: str) -> bool:
+        old = stored.get(code)
+        return old is not None and old.valid_to is not None and old.valid_to <= day
+
+    kept = [(row, division) for row, division in rows if not retired(division.code)]
+    return kept, [division for _, division in rows if retired(division.code)]
+
+
 def main(argv: list[str]) -> int:
-    """Plan the editions in order, print the table, the timings and the spec's spot checks."""
+    """Plan the editions in order, print the table, the timings (CPU seconds of this process, so that
+    other work on the machine does not count) and the spec's spot checks."""
     stored: dict[str, Division] = {}
     applied: dict[str, AppliedEdition] = {}
     header = "| step | level | retired | created | renamed | retired with a proposed successor |"
@@ -85,19 +100,26 @@ def main(argv: list[str]) -> int:
     timings: list[str] = []
     previous: int | None = None
     for year, day, path in edition_paths(argv):
-        started = time.perf_counter()
-        rows = read_edition(path)
-        read = time.perf_counter()
+        started = time.process_time()
+        rows, reappearing = without_reappearing(read_edition(path), stored, day)
+        if reappearing:
+            checks.append(
+                f"{year}: {len(reappearing):,} codes retired by an earlier edition reappear ("
+                + ", ".join(f"{d.code} {d.name}" for d in reappearing[:3])
+                + (", …" if len(reappearing) > 3 else "")
+                + "); spec §6 refuses such an edition, so they are left out here"
+            )
+        read = time.process_time()
         plan = plan_edition(stored, rows, day, applied)
         if plan.problems:
             raise SystemExit(f"{year}: {plan.problems[0]}")
         stored = apply_plan(stored, (d for _, d in rows), plan)
         applied.update(plan.applied)
-        planned = time.perf_counter()
+        planned = time.process_time()
         proposed = propose_successors(plan.retired, stored, day)
-        done = time.perf_counter()
+        done = time.process_time()
         timings.append(
-            f"{year}: {len(rows):,} rows read and checked in {read - started:.1f} s; plan + apply "
+            f"{year}: {len(rows):,} rows read and checked in {read - started:.1f} s CPU; plan + apply "
             f"{planned - read:.1f} s; proposal for {len(plan.retired):,} retired {done - planned:.1f} s"
         )
         if previous is not None:

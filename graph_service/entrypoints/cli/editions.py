@@ -21,7 +21,18 @@ from graph_service.domain.levels import DIVISION_LEVELS
 from graph_service.domain.model import Division
 from graph_service.domain.successors import SUCCESSOR_COLUMNS, successor_rows
 from graph_service.domain.validation import Problem
-from graph_service.entrypoints import cli
+from graph_service.entrypoints.cli.arguments import iso_date
+from graph_service.entrypoints.cli.common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    PROG,
+    Failed,
+    UsageError,
+    note,
+    open_service,
+    plural,
+    read_input,
+)
 from graph_service.entrypoints.csv_out import write_csv
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.editions import EditionPreview, preview_stored_edition
@@ -53,7 +64,7 @@ def add_edition_options(command: argparse.ArgumentParser) -> None:
     """Add --edition, --successors and --write-successors to `seed divisions`."""
     command.add_argument(
         "--edition",
-        type=cli._iso_date,
+        type=iso_date,
         default=None,
         metavar="YYYY-MM-DD",
         help="read FILE as the complete division table as of this day (the NBS cut-off date) for "
@@ -83,12 +94,12 @@ def wants_edition(args: argparse.Namespace) -> bool:
 def cmd_seed_edition(args: argparse.Namespace) -> int:
     """Preview FILE as the edition of --edition against the store; print the report."""
     if args.edition is None:
-        raise cli.UsageError("--successors and --write-successors go with --edition YYYY-MM-DD")
+        raise UsageError("--successors and --write-successors go with --edition YYYY-MM-DD")
     if not args.dry_run:
-        raise cli.UsageError(NOT_YET)
-    data, source = cli._read_input(args.file)
-    successors, successors_source = cli._read_input(args.successors) if args.successors else (None, None)
-    service = cli._open_service(args.store)
+        raise UsageError(NOT_YET)
+    data, source = read_input(args.file)
+    successors, successors_source = read_input(args.successors) if args.successors else (None, None)
+    service = open_service(args.store)
     try:
         store_url = service.settings.store_url
         try:
@@ -96,31 +107,31 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
                 service, Principal.command_line(args.actor), data, args.edition, successors
             )
         except ServiceError as error:
-            raise cli.Failed(f"{source} was not previewed: {error.message}") from error
+            raise Failed(f"{source} was not previewed: {error.message}") from error
     finally:
         service.close()
     if preview.report is None or preview.division_problems:
         _print_problems(source, "divisions", preview.division_problems)
-        return cli.EXIT_REJECTED
+        return EXIT_REJECTED
     report = preview.report
     print_preview(preview, source, store_url, successors_source, sys.stdout)
     if args.write_successors is not None:
         count = _write_successors(report.proposed, args.write_successors)
-        cli._note(
-            f"wrote {count:,} proposed {'successor' if count == 1 else 'successors'} to "
+        note(
+            f"wrote {count:,} proposed {plural(count, 'successor', 'successors')} to "
             f"{args.write_successors}; review it, then pass it back with --successors {args.write_successors}"
         )
     if preview.successor_problems:
         _print_problems(successors_source or "the successors file", "successors", preview.successor_problems)
     if preview.successors_given and preview.stranded:
         lines = [
-            f"{cli.PROG}: the edition would be refused: {len(preview.stranded):,} retired "
-            f"{'division holds' if len(preview.stranded) == 1 else 'divisions hold'} stations "
+            f"{PROG}: the edition would be refused: {len(preview.stranded):,} retired "
+            f"{plural(len(preview.stranded), 'division holds', 'divisions hold')} stations "
             f"with no successor in {successors_source}"
         ]
         lines += [f"  {stranded}" for stranded in preview.stranded]
         sys.stderr.write("\n".join(lines) + "\n")
-    return cli.EXIT_REJECTED if preview.refused else cli.EXIT_OK
+    return EXIT_REJECTED if preview.refused else EXIT_OK
 
 
 def print_preview(
@@ -275,9 +286,9 @@ def _print_problems(source: str, kind: str, problems: Sequence[Problem]) -> None
     """Every problem of one input file, by row, on standard error."""
     bad_rows = len({problem.row for problem in problems})
     lines = [
-        f"{cli.PROG}: {source} was rejected (dry run), nothing was written: "
-        f"{len(problems):,} {'problem' if len(problems) == 1 else 'problems'} in "
-        f"{bad_rows:,} {'row' if bad_rows == 1 else 'rows'}"
+        f"{PROG}: {source} was rejected (dry run), nothing was written: "
+        f"{len(problems):,} {plural(len(problems), 'problem', 'problems')} in "
+        f"{bad_rows:,} {plural(bad_rows, 'row', 'rows')}"
     ]
     lines += [f"  {problem}" for problem in problems]
     lines.append(f"Correct the {kind} file (row 1 is the header) and run the command again.")
@@ -295,5 +306,5 @@ def _write_successors(proposed: Mapping[str, str], output: str) -> int:
         partial.replace(path)
     except OSError as error:
         partial.unlink(missing_ok=True)
-        raise cli.UsageError(f"cannot write {output}: {error.strerror or error}") from error
+        raise UsageError(f"cannot write {output}: {error.strerror or error}") from error
     return count

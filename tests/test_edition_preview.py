@@ -207,6 +207,8 @@ def test_applying_an_edition_fails_clearly_and_writes_nothing(
     assert "applying an edition is not supported yet; use --dry-run to preview" in err
     status, _, err = run(capsys, "seed", "divisions", str(table), "--store", url, "--successors", "x.csv")
     assert status == cli.EXIT_USAGE and "go with --edition" in err
+    status, _, err = preview(capsys, url, table, "--successors", "s.csv", "--write-successors", "./s.csv")
+    assert status == cli.EXIT_USAGE and "would overwrite the successors file being read" in err
     assert data_version(url) == version
 
 

@@ -97,6 +97,11 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
         raise UsageError("--successors and --write-successors go with --edition YYYY-MM-DD")
     if not args.dry_run:
         raise UsageError(NOT_YET)
+    if args.successors and args.write_successors and _same_file(args.successors, args.write_successors):
+        raise UsageError(
+            f"--write-successors {args.write_successors} would overwrite the successors file being "
+            "read (--successors); write the proposal to another file"
+        )
     data, source = read_input(args.file)
     successors, successors_source = read_input(args.successors) if args.successors else (None, None)
     service = open_service(args.store)
@@ -293,6 +298,11 @@ def _print_problems(source: str, kind: str, problems: Sequence[Problem]) -> None
     lines += [f"  {problem}" for problem in problems]
     lines.append(f"Correct the {kind} file (row 1 is the header) and run the command again.")
     sys.stderr.write("\n".join(lines) + "\n")
+
+
+def _same_file(first: str, second: str) -> bool:
+    """True when the two command-line paths name the same file."""
+    return first != "-" and Path(first).resolve() == Path(second).resolve()
 
 
 def _write_successors(proposed: Mapping[str, str], output: str) -> int:

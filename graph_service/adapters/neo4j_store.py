@@ -73,6 +73,7 @@ from graph_service.domain.audit import (
     within_pattern,
 )
 from graph_service.domain.model import Division, Station
+from graph_service.domain.station_fields import STORED_STATION_COLUMNS, FieldKind, columns_of, stored_values
 from graph_service.ports import (
     AUDIT_SEQ_STRIDE,
     DEFAULT_BATCH_SIZE,
@@ -136,41 +137,50 @@ RETURN collect(
   THEN row.code + ' names parent ' + row.parent_code END
 )[..5] AS missing
 """
-_WRITE_STATION_NODES = """
+# Station rows are lists in `STORED_STATION_COLUMNS` order (`_station_row`), every Cypher statement on
+# them derived from that list: the division code and the parent id are links, the rest properties.
+_DIVISION_COLUMN, _PARENT_COLUMN = columns_of(FieldKind.DIVISION)[0], columns_of(FieldKind.STATION)[0]
+_AT = {column: f"row[{index}]" for index, column in enumerate(STORED_STATION_COLUMNS)}
+_ID, _IN, _TO = _AT[STORED_STATION_COLUMNS[0]], _AT[_DIVISION_COLUMN], _AT[_PARENT_COLUMN]
+_PROPERTIES = tuple(c for c in STORED_STATION_COLUMNS[1:] if c not in (_DIVISION_COLUMN, _PARENT_COLUMN))
+_STATION_PROJECTION = (
+    "["
+    + ", ".join(
+        "d.code" if c == _DIVISION_COLUMN else "p.id" if c == _PARENT_COLUMN else f"s.{c}"
+        for c in STORED_STATION_COLUMNS
+    )
+    + "]"
+)
+"""A station read back: `s` with its division `d` and parent `p`, as a row of `STORED_STATION_COLUMNS`."""
+_WRITE_STATION_NODES = f"""
 UNWIND $rows AS row
-MERGE (s:Station {id: row.id})
-SET s.name = row.name, s.level = row.level, s.status = row.status,
-    s.opened_on = row.opened_on, s.closed_on = row.closed_on,
-    s.staff = row.staff, s.certified_staff = row.certified_staff, s.volunteers = row.volunteers,
-    s.version = row.version, s.changed_in = $version
+MERGE (s:Station {{id: {_ID}}})
+SET {", ".join(f"s.{c} = {_AT[c]}" for c in _PROPERTIES)}, s.changed_in = $version
 """
-_WRITE_STATION_LINKS = """
+_WRITE_STATION_LINKS = f"""
 UNWIND $rows AS row
-MATCH (s:Station {id: row.id})
+MATCH (s:Station {{id: {_ID}}})
 OPTIONAL MATCH (s)-[old_in:SITS_IN]->(former_division)
-  WHERE former_division.code <> row.division_code
+  WHERE former_division.code <> {_IN}
 OPTIONAL MATCH (s)-[old_to:REPORTS_TO]->(former_parent)
-  WHERE row.parent_id IS NULL OR former_parent.id <> row.parent_id
+  WHERE {_TO} IS NULL OR former_parent.id <> {_TO}
 DELETE old_in, old_to
 WITH DISTINCT s, row
-OPTIONAL MATCH (d:Division {code: row.division_code})
-OPTIONAL MATCH (p:Station {id: row.parent_id})
+OPTIONAL MATCH (d:Division {{code: {_IN}}})
+OPTIONAL MATCH (p:Station {{id: {_TO}}})
 FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END | MERGE (s)-[:SITS_IN]->(d))
 FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | MERGE (s)-[:REPORTS_TO]->(p))
 RETURN
-  collect(CASE WHEN d IS NULL THEN 'station ' + row.id + ' sits in ' + row.division_code END)[..5]
-    AS no_division,
+  collect(CASE WHEN d IS NULL THEN 'station ' + {_ID} + ' sits in ' + {_IN} END)[..5] AS no_division,
   collect(
-    CASE WHEN row.parent_id IS NOT NULL AND p IS NULL
-    THEN 'station ' + row.id + ' reports to ' + row.parent_id END
+    CASE WHEN {_TO} IS NOT NULL AND p IS NULL THEN 'station ' + {_ID} + ' reports to ' + {_TO} END
   )[..5] AS no_parent
 """
 # The fast path for rows whose key is not stored yet (a first seed, new divisions or stations): one
 # statement creates a batch of nodes and links each to its parent, which an earlier statement of the
 # write (or an earlier row of the same batch: CREATE before MATCH makes the planner finish the CREATE
 # first) has already written, since such rows go parents first. Rows are lists, not maps, which is
-# cheaper to send: [code, name, level, parent_code] and [id, name, level, status, opened_on,
-# closed_on, staff, certified_staff, volunteers, version, division_code, parent_id].
+# cheaper to send: [code, name, level, parent_code] and station rows as above.
 # Answered from the count store, without reading nodes: on an empty store no key needs looking up.
 _COUNT_DIVISIONS = "MATCH (d:Division) RETURN count(d) AS count"
 _COUNT_STATIONS = "MATCH (s:Station) RETURN count(s) AS count"
@@ -193,20 +203,18 @@ UNWIND $keys AS key
 MATCH (s:Station {id: key})
 RETURN collect(s.id) AS keys
 """
-_CREATE_STATIONS = """
+_CREATE_STATIONS = f"""
 UNWIND $rows AS row
-CREATE (s:Station {id: row[0], name: row[1], level: row[2], status: row[3], opened_on: row[4],
-                   closed_on: row[5], staff: row[6], certified_staff: row[7], volunteers: row[8],
-                   version: row[9], changed_in: $version})
+CREATE (s:Station {{id: {_ID}, {", ".join(f"{c}: {_AT[c]}" for c in _PROPERTIES)}, changed_in: $version}})
 WITH s, row
-OPTIONAL MATCH (d:Division {code: row[10]})
-OPTIONAL MATCH (p:Station {id: row[11]})
+OPTIONAL MATCH (d:Division {{code: {_IN}}})
+OPTIONAL MATCH (p:Station {{id: {_TO}}})
 FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END | CREATE (s)-[:SITS_IN]->(d))
 FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (s)-[:REPORTS_TO]->(p))
 RETURN
-  collect(CASE WHEN d IS NULL THEN 'station ' + row[0] + ' sits in ' + row[10] END)[..5] AS no_division,
+  collect(CASE WHEN d IS NULL THEN 'station ' + {_ID} + ' sits in ' + {_IN} END)[..5] AS no_division,
   collect(
-    CASE WHEN row[11] IS NOT NULL AND p IS NULL THEN 'station ' + row[0] + ' reports to ' + row[11] END
+    CASE WHEN {_TO} IS NOT NULL AND p IS NULL THEN 'station ' + {_ID} + ' reports to ' + {_TO} END
   )[..5] AS no_parent
 """
 # One write's who, when and operation go once on an AuditWrite node; each changed row is an AuditEntry
@@ -254,13 +262,12 @@ WITH d ORDER BY d.code LIMIT $limit
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
 RETURN collect([d.code, d.name, d.level, p.code]) AS rows
 """
-_STATION_PAGE = """
+_STATION_PAGE = f"""
 MATCH (s:Station) WHERE s.id > $after
 WITH s ORDER BY s.id LIMIT $limit
 OPTIONAL MATCH (s)-[:SITS_IN]->(d)
 OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
-RETURN collect([s.id, s.name, s.level, d.code, p.id, s.status, s.opened_on, s.closed_on,
-                s.staff, s.certified_staff, s.volunteers, s.version]) AS rows
+RETURN collect({_STATION_PROJECTION}) AS rows
 """
 # Changes are read through the changed_in indexes, in records of `CHANGES_CHUNK` rows each: one Bolt
 # message per row would cost the driver seconds for a large import, and one message holding every row
@@ -272,12 +279,11 @@ WITH collect([d.code, d.name, d.level, p.code]) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
 """
-_STATIONS_CHANGED = """
+_STATIONS_CHANGED = f"""
 MATCH (s:Station) WHERE s.changed_in > $since
 OPTIONAL MATCH (s)-[:SITS_IN]->(d)
 OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
-WITH collect([s.id, s.name, s.level, d.code, p.id, s.status, s.opened_on, s.closed_on,
-              s.staff, s.certified_staff, s.volunteers, s.version]) AS rows
+WITH collect({_STATION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
 """
@@ -469,7 +475,7 @@ class Neo4jStore:
             created, merged = _parents_first(stations, _station_key, _station_parent, stored)
             report = _HalfSteps(progress)
             for batch in batches(merged, self.batch_size):
-                rows = [_station_params(s) for s in batch]
+                rows = [_station_row(s) for s in batch]
                 tx.run(_WRITE_STATION_NODES, rows=rows, version=version).consume()
                 report.done(len(batch))
             no_division: list[str] = []
@@ -481,9 +487,7 @@ class Neo4jStore:
                 no_parent += record["no_parent"]
                 report.done(2 * len(batch))
             for batch in batches(merged, self.batch_size):
-                rows = [
-                    {"id": s.id, "division_code": s.division_code, "parent_id": s.parent_id} for s in batch
-                ]
+                rows = [_station_row(s) for s in batch]
                 record = tx.run(_WRITE_STATION_LINKS, rows=rows).single(strict=True)
                 no_division += record["no_division"]
                 no_parent += record["no_parent"]
@@ -952,36 +956,12 @@ def _station_parent(station: Station) -> Any:
 
 
 def _station_row(station: Station) -> list[Any]:
-    """A station as a row of `_CREATE_STATIONS`."""
-    return [
-        station.id,
-        station.name,
-        str(station.level),
-        str(station.status),
-        station.opened_on,
-        station.closed_on,
-        station.staff,
-        station.certified_staff,
-        station.volunteers,
-        station.version,
-        station.division_code,
-        station.parent_id,
-    ]
+    """A station as a row of `STORED_STATION_COLUMNS` for the station statements (dates as dates)."""
+    return stored_values(station, _same_date)
 
 
-def _station_params(station: Station) -> dict[str, Any]:
-    return {
-        "id": station.id,
-        "name": station.name,
-        "level": str(station.level),
-        "status": str(station.status),
-        "opened_on": station.opened_on,
-        "closed_on": station.closed_on,
-        "staff": station.staff,
-        "certified_staff": station.certified_staff,
-        "volunteers": station.volunteers,
-        "version": station.version,
-    }
+def _same_date(day: date) -> date:
+    return day
 
 
 def _to_date(value: Any) -> date | None:

@@ -16,7 +16,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from datetime import date
 from itertools import islice
 from pathlib import Path
 
@@ -46,6 +45,7 @@ from graph_service.domain.audit import (
     within_pattern,
 )
 from graph_service.domain.model import Division, Station
+from graph_service.domain.station_fields import STORED_STATION_COLUMNS, stored_values
 from graph_service.ports import (
     AUDIT_SEQ_STRIDE,
     DEFAULT_BATCH_SIZE,
@@ -126,24 +126,19 @@ _SCHEMA: tuple[str, ...] = (
 )
 
 _DIVISION_COLUMNS = "code, name, level, parent_code"
-_STATION_COLUMNS = (
-    "id, name, level, division_code, parent_id, status, opened_on, closed_on, "
-    "staff, certified_staff, volunteers, version"
-)
 _UPSERT_DIVISION = f"""
     INSERT INTO divisions ({_DIVISION_COLUMNS}, changed_in) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (code) DO UPDATE SET
         name = excluded.name, level = excluded.level, parent_code = excluded.parent_code,
         changed_in = excluded.changed_in
 """
+# A station row: `STORED_STATION_COLUMNS` (the station fields, then its version), then `changed_in`.
+_STATION_COLUMNS = ", ".join(STORED_STATION_COLUMNS)
 _UPSERT_STATION = f"""
-    INSERT INTO stations ({_STATION_COLUMNS}, changed_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO stations ({_STATION_COLUMNS}, changed_in)
+    VALUES ({", ".join("?" * (len(STORED_STATION_COLUMNS) + 1))})
     ON CONFLICT (id) DO UPDATE SET
-        name = excluded.name, level = excluded.level, division_code = excluded.division_code,
-        parent_id = excluded.parent_id, status = excluded.status, opened_on = excluded.opened_on,
-        closed_on = excluded.closed_on, staff = excluded.staff,
-        certified_staff = excluded.certified_staff, volunteers = excluded.volunteers,
-        version = excluded.version, changed_in = excluded.changed_in
+        {", ".join(f"{column} = excluded.{column}" for column in (*STORED_STATION_COLUMNS[1:], "changed_in"))}
 """
 _INSERT_AUDIT_WRITE = (
     f"INSERT INTO audit_writes ({', '.join(AUDIT_WRITE_COLUMNS)}) "
@@ -617,23 +612,8 @@ def _check_versions(conn: sqlite3.Connection, expected: Mapping[str, int | None]
         raise ConflictError(conflicts)
 
 
-def _station_row(station: Station, version: int) -> tuple[object, ...]:
-    return (
-        station.id,
-        station.name,
-        str(station.level),
-        station.division_code,
-        station.parent_id,
-        str(station.status),
-        _iso(station.opened_on),
-        _iso(station.closed_on),
-        station.staff,
-        station.certified_staff,
-        station.volunteers,
-        station.version,
-        version,
-    )
-
-
-def _iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
+def _station_row(station: Station, version: int) -> list[object]:
+    """`station` as a row of `_UPSERT_STATION`, written in data version `version`."""
+    row = stored_values(station)
+    row.append(version)
+    return row

@@ -18,26 +18,21 @@ from typing import Protocol, TypeVar
 
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+from graph_service.domain.station_fields import (
+    COUNT_COLUMNS,
+    DATE_COLUMNS,
+    MAX_COUNT,
+    STATION_FIELDS,
+    FieldKind,
+    StationField,
+)
+from graph_service.domain.station_fields import (
+    STATION_COLUMNS as STATION_COLUMNS,  # the station CSV's header, re-exported
+)
 
 DIVISION_COLUMNS: tuple[str, ...] = ("code", "name", "level", "parent_code")
-STATION_COLUMNS: tuple[str, ...] = (
-    "id",
-    "name",
-    "level",
-    "division_code",
-    "parent_id",
-    "status",
-    "opened_on",
-    "closed_on",
-    "staff",
-    "certified_staff",
-    "volunteers",
-)
-COUNT_COLUMNS: tuple[str, ...] = ("staff", "certified_staff", "volunteers")
 
 # --- value bounds (spec §7): one place for each rule, used by every path ------------------------
-MAX_COUNT = 1_000_000
-"""Largest staff, certified_staff or volunteers of one station."""
 MAX_SUM = 2_147_483_647
 """Largest roll-up sum or count (GraphQL's `Int`): a write that would make one larger is refused."""
 MAX_NAME_LENGTH = 200
@@ -438,48 +433,43 @@ def parse_station_row(row: int, values: Mapping[str, str]) -> tuple[Station | No
     Every check that the parsed fields allow is made, so one bad field does not hide another rule.
     """
     problems: list[Problem] = []
-    station_id, name = values["id"], values["name"]
-    for column, message in (("id", code_problem("id", station_id)), ("name", name_problem(name))):
-        if message is not None:
-            problems.append(Problem(row, column, message))
-    level = _parse_enum(StationLevel, values["level"], row, "level", problems)
-    status = _parse_enum(StationStatus, values["status"], row, "status", problems)
-    problems.extend(_reference_problems(values["division_code"], values["parent_id"] or None, row))
+    fields: dict[str, object] = {}
+    for field in _TEXT_FIELDS:
+        fields[field.name] = values[field.column]
+        problems.extend(_text_problems(field, values[field.column], row))
+    for field in _ENUM_FIELDS:
+        kind = _ENUM_OF_KIND[field.kind]
+        fields[field.name] = _parse_enum(kind, values[field.column], row, field.column, problems)
+    for field in _REFERENCE_FIELDS:
+        fields[field.name] = values[field.column] or None
+        problems.extend(_reference_field_problems(field, values[field.column] or None, row))
     parsed_so_far = len(problems)
-    opened = _parse_date(values["opened_on"], row, "opened_on", problems)
-    closed = _parse_date(values["closed_on"], row, "closed_on", problems)
-    if status is not None and len(problems) == parsed_so_far:
+    for column in DATE_COLUMNS:
+        fields[column] = _parse_date(values[column], row, column, problems)
+    status = fields["status"]
+    if isinstance(status, StationStatus) and len(problems) == parsed_so_far:
+        opened, closed = _date_or_none(fields["opened_on"]), _date_or_none(fields["closed_on"])
         problems.extend(_status_date_problems(status, opened, closed, row))
     parsed_so_far = len(problems)
-    counts = {column: _parse_count(values[column], row, column, problems) for column in COUNT_COLUMNS}
+    for column in COUNT_COLUMNS:
+        fields[column] = _parse_count(values[column], row, column, problems)
     if len(problems) == parsed_so_far:
-        problems.extend(_count_problems(counts["staff"], counts["certified_staff"], row))
-    if problems or level is None or status is None:
+        problems.extend(_count_problems(_int(fields["staff"]), _int(fields["certified_staff"]), row))
+    if problems or any(fields[field.name] is None for field in _ENUM_FIELDS):
         return None, problems
-    station = Station(
-        id=station_id,
-        name=name,
-        level=level,
-        division_code=values["division_code"],
-        parent_id=values["parent_id"] or None,
-        status=status,
-        opened_on=opened,
-        closed_on=closed,
-        **counts,
-    )
-    return station, problems
+    return Station(**fields), problems  # type: ignore[arg-type]
 
 
 def station_field_problems(station: Station, row: int) -> list[Problem]:
     """Every rule that concerns one station alone (spec §2 and §7): id, name, the codes it names,
     dates (years, and status against dates), and the counts."""
     problems: list[Problem] = []
-    for column, message in (("id", code_problem("id", station.id)), ("name", name_problem(station.name))):
-        if message is not None:
-            problems.append(Problem(row, column, message))
-    problems.extend(_reference_problems(station.division_code, station.parent_id, row))
+    for field in _TEXT_FIELDS:
+        problems.extend(_text_problems(field, getattr(station, field.name), row))
+    for field in _REFERENCE_FIELDS:
+        problems.extend(_reference_field_problems(field, getattr(station, field.name), row))
     dates_ok = True
-    for column in ("opened_on", "closed_on"):
+    for column in DATE_COLUMNS:
         value = getattr(station, column)
         if value is not None and (message := date_problem(column, value)) is not None:
             problems.append(Problem(row, column, message))
@@ -496,16 +486,38 @@ def station_field_problems(station: Station, row: int) -> list[Problem]:
     return problems
 
 
-def _reference_problems(division_code: str, parent_id: str | None, row: int) -> list[Problem]:
-    """A station's division_code must be given; it and parent_id must be plain text of an id's size."""
-    if not division_code:
-        problems = [Problem(row, "division_code", "division_code is empty")]
-    else:
-        message = reference_problem("division_code", division_code)
-        problems = [Problem(row, "division_code", message)] if message else []
-    if parent_id is not None and (message := reference_problem("parent_id", parent_id)) is not None:
-        problems.append(Problem(row, "parent_id", message))
-    return problems
+_TEXT_FIELDS = tuple(field for field in STATION_FIELDS if field.kind in (FieldKind.ID, FieldKind.NAME))
+_ENUM_OF_KIND: Mapping[FieldKind, type[StrEnum]] = {
+    FieldKind.LEVEL: StationLevel,
+    FieldKind.STATUS: StationStatus,
+}
+_ENUM_FIELDS = tuple(field for field in STATION_FIELDS if field.kind in _ENUM_OF_KIND)
+_REFERENCE_FIELDS = tuple(
+    field for field in STATION_FIELDS if field.kind in (FieldKind.DIVISION, FieldKind.STATION)
+)
+
+
+def _text_problems(field: StationField, value: str, row: int) -> list[Problem]:
+    """The value rules of an id or name field (spec §7)."""
+    message = code_problem(field.column, value) if field.kind is FieldKind.ID else name_problem(value)
+    return [] if message is None else [Problem(row, field.column, message)]
+
+
+def _reference_field_problems(field: StationField, value: str | None, row: int) -> list[Problem]:
+    """A field naming another record (a division code, a parent id) must be given unless it is
+    nullable, and must be plain text of an id's size."""
+    if not value:
+        return [] if field.nullable else [Problem(row, field.column, f"{field.column} is empty")]
+    message = reference_problem(field.column, value)
+    return [] if message is None else [Problem(row, field.column, message)]
+
+
+def _date_or_none(value: object) -> date | None:
+    return value if isinstance(value, date) else None
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
 
 
 def _status_date_problems(

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date
+from functools import partial
 from importlib import resources
 from itertools import islice
 from typing import Any, TypeVar
@@ -50,7 +51,13 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from graph_service.adapters.batching import batches, check_batch_size
+from graph_service.adapters.batching import (
+    RowsWritten,
+    batches,
+    check_batch_size,
+    check_versions,
+    write_in_batches,
+)
 from graph_service.adapters.rows import (
     audit_entry_from_row,
     audit_entry_rows,
@@ -79,7 +86,6 @@ from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
     Changes,
-    ConflictError,
     OutcomeUnknown,
     Progress,
     SnapshotSink,
@@ -429,21 +435,23 @@ class Neo4jStore:
         def write(tx: Transaction, version: int) -> None:
             stored = self._stored_keys(tx, _COUNT_DIVISIONS, _EXISTING_DIVISIONS, [d.code for d in divisions])
             created, merged = _parents_first(divisions, _division_key, _division_parent, stored)
-            report = _HalfSteps(progress)
-            for batch in batches(merged, self.batch_size):
+            missing: list[str] = []
+
+            def merge_nodes(batch: Sequence[Division]) -> None:
                 rows = [{"code": d.code, "name": d.name, "level": str(d.level)} for d in batch]
                 tx.run(_WRITE_DIVISION_NODES, rows=rows, version=version).consume()
-                report.done(len(batch))
-            missing: list[str] = []
-            for batch in batches(created, self.batch_size):
+
+            def create(batch: Sequence[Division]) -> None:
                 rows = [[d.code, d.name, str(d.level), d.parent_code] for d in batch]
-                record = tx.run(_CREATE_DIVISIONS, rows=rows, version=version).single(strict=True)
-                missing += record["missing"]
-                report.done(2 * len(batch))
-            for batch in batches(merged, self.batch_size):
+                missing.extend(
+                    tx.run(_CREATE_DIVISIONS, rows=rows, version=version).single(strict=True)["missing"]
+                )
+
+            def merge_links(batch: Sequence[Division]) -> None:
                 rows = [{"code": d.code, "parent_code": d.parent_code} for d in batch]
-                missing += tx.run(_WRITE_DIVISION_LINKS, rows=rows).single(strict=True)["missing"]
-                report.done(len(batch))
+                missing.extend(tx.run(_WRITE_DIVISION_LINKS, rows=rows).single(strict=True)["missing"])
+
+            self._write_passes(created, merged, create, merge_nodes, merge_links, progress)
             if missing:
                 raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
 
@@ -470,28 +478,24 @@ class Neo4jStore:
 
         def write(tx: Transaction, version: int) -> None:
             if expected_versions:
-                self._check_versions(tx, expected_versions)
+                check_versions(expected_versions, partial(_stored_versions, tx), self.batch_size)
             stored = self._stored_keys(tx, _COUNT_STATIONS, _EXISTING_STATIONS, [s.id for s in stations])
             created, merged = _parents_first(stations, _station_key, _station_parent, stored)
-            report = _HalfSteps(progress)
-            for batch in batches(merged, self.batch_size):
-                rows = [_station_row(s) for s in batch]
-                tx.run(_WRITE_STATION_NODES, rows=rows, version=version).consume()
-                report.done(len(batch))
             no_division: list[str] = []
             no_parent: list[str] = []
-            for batch in batches(created, self.batch_size):
+
+            def merge_nodes(batch: Sequence[Station]) -> None:
                 rows = [_station_row(s) for s in batch]
-                record = tx.run(_CREATE_STATIONS, rows=rows, version=version).single(strict=True)
-                no_division += record["no_division"]
-                no_parent += record["no_parent"]
-                report.done(2 * len(batch))
-            for batch in batches(merged, self.batch_size):
+                tx.run(_WRITE_STATION_NODES, rows=rows, version=version).consume()
+
+            def link(statement: str, batch: Sequence[Station]) -> None:
                 rows = [_station_row(s) for s in batch]
-                record = tx.run(_WRITE_STATION_LINKS, rows=rows).single(strict=True)
-                no_division += record["no_division"]
-                no_parent += record["no_parent"]
-                report.done(len(batch))
+                record = tx.run(statement, rows=rows, version=version).single(strict=True)
+                no_division.extend(record["no_division"])
+                no_parent.extend(record["no_parent"])
+
+            create, merge_links = partial(link, _CREATE_STATIONS), partial(link, _WRITE_STATION_LINKS)
+            self._write_passes(created, merged, create, merge_nodes, merge_links, progress)
             if no_division:
                 raise StoreError("unknown division: " + ", ".join(no_division[:5]))
             if no_parent:
@@ -703,19 +707,22 @@ class Neo4jStore:
             stored.update(tx.run(query, keys=list(chunk)).single(strict=True)["keys"])
         return stored
 
-    def _check_versions(self, tx: Transaction, expected: Mapping[str, int | None]) -> None:
-        """Raise `ConflictError` listing every station whose stored version is not the expected one."""
-        stored: dict[str, int] = {}
-        for chunk in batches(list(expected), self.batch_size):
-            for record in tx.run(_STORED_VERSIONS, ids=list(chunk)):
-                stored[record["id"]] = int(record["version"])
-        conflicts = {
-            station_id: (want, stored.get(station_id))
-            for station_id, want in expected.items()
-            if stored.get(station_id) != want
-        }
-        if conflicts:
-            raise ConflictError(conflicts)
+    def _write_passes(
+        self,
+        created: Sequence[T],
+        merged: Sequence[T],
+        create: Callable[[Sequence[T]], None],
+        merge_nodes: Callable[[Sequence[T]], None],
+        merge_links: Callable[[Sequence[T]], None],
+        progress: Progress | None,
+    ) -> None:
+        """Write rows split by `_parents_first`, `batch_size` at a time: the merged rows' nodes, then
+        the created rows (nodes and links at once), then the merged rows' links. `progress` hears the
+        rows written after each batch, a merged row counting half written once its node is."""
+        written = RowsWritten(progress, passes=2)
+        write_in_batches(merged, self.batch_size, merge_nodes, written)
+        write_in_batches(created, self.batch_size, create, written, passes=2)
+        write_in_batches(merged, self.batch_size, merge_links, written)
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -865,21 +872,6 @@ def _audit_conditions(
     return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
 
 
-class _HalfSteps:
-    """Reports progress for a write whose merged rows take two passes (nodes, then links), each pass
-    over a row counting as half a row written, and whose created rows take one (two halves)."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self._progress = progress
-        self._halves = 0
-
-    def done(self, rows: int) -> None:
-        """Count one pass over `rows` more rows and report the rows written so far."""
-        self._halves += rows
-        if self._progress is not None:
-            self._progress(self._halves // 2)
-
-
 def _parents_first(
     items: Sequence[T], key: Callable[[T], Any], parent: Callable[[T], Any], stored: set[str]
 ) -> tuple[list[T], list[T]]:
@@ -937,6 +929,12 @@ def _by_depth(fresh: dict[str, T], parent: Callable[[T], Any]) -> list[T]:
             level += 1
     ordered = sorted((d, index, k) for index, (k, d) in enumerate(depth.items()) if d is not None)
     return [fresh[k] for _, _, k in ordered]
+
+
+def _stored_versions(tx: Transaction, ids: Sequence[str]) -> Iterator[tuple[str, int]]:
+    """The (id, version) of each stored station of `ids`."""
+    for record in tx.run(_STORED_VERSIONS, ids=list(ids)):
+        yield record["id"], record["version"]
 
 
 def _division_key(division: Division) -> Any:

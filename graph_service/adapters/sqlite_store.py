@@ -14,12 +14,19 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
-from graph_service.adapters.batching import batches, check_batch_size
+from graph_service.adapters.batching import (
+    RowsWritten,
+    batches,
+    check_batch_size,
+    check_versions,
+    write_in_batches,
+)
 from graph_service.adapters.rows import (
     AUDIT_ENTRY_COLUMNS,
     AUDIT_WRITE_COLUMNS,
@@ -51,7 +58,6 @@ from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
     Changes,
-    ConflictError,
     Progress,
     SnapshotSink,
     StoreError,
@@ -290,15 +296,11 @@ class SqliteStore:
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
-            written = 0
-            for batch in batches(divisions, self.batch_size):
-                conn.executemany(
-                    _UPSERT_DIVISION,
-                    [(d.code, d.name, str(d.level), d.parent_code, version) for d in batch],
-                )
-                written += len(batch)
-                if progress is not None:
-                    progress(written)
+            def upsert(batch: Sequence[Division]) -> None:
+                rows = [(d.code, d.name, str(d.level), d.parent_code, version) for d in batch]
+                conn.executemany(_UPSERT_DIVISION, rows)
+
+            write_in_batches(divisions, self.batch_size, upsert, RowsWritten(progress))
             missing = conn.execute(_DIVISIONS_WITHOUT_PARENT, (version,)).fetchall()
             if missing:
                 raise StoreError(
@@ -329,13 +331,12 @@ class SqliteStore:
 
         def write(conn: sqlite3.Connection, version: int) -> None:
             if expected_versions:
-                _check_versions(conn, expected_versions)
-            written = 0
-            for batch in batches(stations, self.batch_size):
+                check_versions(expected_versions, partial(_stored_versions, conn), _IDS_PER_QUERY)
+
+            def upsert(batch: Sequence[Station]) -> None:
                 conn.executemany(_UPSERT_STATION, [_station_row(s, version) for s in batch])
-                written += len(batch)
-                if progress is not None:
-                    progress(written)
+
+            write_in_batches(stations, self.batch_size, upsert, RowsWritten(progress))
             no_division = conn.execute(_STATIONS_WITHOUT_DIVISION, (version,)).fetchall()
             if no_division:
                 raise StoreError(
@@ -596,20 +597,10 @@ def _packed_audit_rows(
         )  # fmt: skip
 
 
-def _check_versions(conn: sqlite3.Connection, expected: Mapping[str, int | None]) -> None:
-    """Raise `ConflictError` listing every station whose stored version is not the expected one."""
-    ids = list(expected)
-    stored: dict[str, int] = {}
-    for chunk in batches(ids, _IDS_PER_QUERY):
-        marks = ", ".join("?" * len(chunk))
-        stored.update(conn.execute(f"SELECT id, version FROM stations WHERE id IN ({marks})", chunk))
-    conflicts = {
-        station_id: (want, stored.get(station_id))
-        for station_id, want in expected.items()
-        if stored.get(station_id) != want
-    }
-    if conflicts:
-        raise ConflictError(conflicts)
+def _stored_versions(conn: sqlite3.Connection, ids: Sequence[str]) -> Iterable[tuple[str, int]]:
+    """The (id, version) of each stored station of `ids`."""
+    marks = ", ".join("?" * len(ids))
+    return conn.execute(f"SELECT id, version FROM stations WHERE id IN ({marks})", ids)
 
 
 def _station_row(station: Station, version: int) -> list[object]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from graphql import GraphQLInputObjectType, GraphQLNonNull, GraphQLObjectType, build_schema
 
-from graph_service.adapters import neo4j_store, sqlite_store
+from graph_service.adapters import neo4j_store, sqlite_schema, sqlite_store
 from graph_service.adapters.rows import iso_date, station_from_row
 from graph_service.domain.audit import row_of_station
 from graph_service.domain.levels import StationLevel, StationStatus
@@ -76,11 +76,11 @@ def test_the_sqlite_table_and_statements_hold_every_field(tmp_path: Path) -> Non
     with sqlite3.connect(tmp_path / "s.db") as conn:
         table = [row[1] for row in conn.execute("PRAGMA table_info(stations)")]
     assert table == [*STORED_STATION_COLUMNS, "changed_in"]
-    upsert = sqlite_store._UPSERT_STATION
+    upsert = sqlite_schema.UPSERT_STATION
     assert upsert.count("?") == len(STORED_STATION_COLUMNS) + 1
     for column in STORED_STATION_COLUMNS[1:]:
         assert f"{column} = excluded.{column}" in upsert
-    assert len(sqlite_store._station_row(STATION, 9)) == len(STORED_STATION_COLUMNS) + 1
+    assert len(sqlite_schema.station_row(STATION, 9)) == len(STORED_STATION_COLUMNS) + 1
 
 
 def test_the_cypher_reads_and_writes_every_field_at_its_place_in_the_row() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from graphql import GraphQLInputObjectType, GraphQLNonNull, GraphQLObjectType, build_schema
 
-from graph_service.adapters import neo4j_store, sqlite_schema, sqlite_store
+from graph_service.adapters import neo4j_cypher, neo4j_rows, sqlite_schema, sqlite_store
 from graph_service.adapters.rows import iso_date, station_from_row
 from graph_service.domain.audit import row_of_station
 from graph_service.domain.levels import StationLevel, StationStatus
@@ -86,16 +86,16 @@ def test_the_sqlite_table_and_statements_hold_every_field(tmp_path: Path) -> Non
 def test_the_cypher_reads_and_writes_every_field_at_its_place_in_the_row() -> None:
     links = {"division_code": "d.code", "parent_id": "p.id"}
     projection = "[" + ", ".join(links.get(c, f"s.{c}") for c in STORED_STATION_COLUMNS) + "]"
-    assert projection in neo4j_store._STATION_PAGE
-    assert projection in neo4j_store._STATIONS_CHANGED
+    assert projection in neo4j_cypher.STATION_PAGE
+    assert projection in neo4j_cypher.STATIONS_CHANGED
     for index, column in enumerate(STORED_STATION_COLUMNS):
         if column in links:
-            for statement in (neo4j_store._CREATE_STATIONS, neo4j_store._WRITE_STATION_LINKS):
+            for statement in (neo4j_cypher.CREATE_STATIONS, neo4j_cypher.WRITE_STATION_LINKS):
                 assert f"row[{index}]" in statement, column
         elif column != "id":
-            assert f"{column}: row[{index}]" in neo4j_store._CREATE_STATIONS, column
-            assert f"s.{column} = row[{index}]" in neo4j_store._WRITE_STATION_NODES, column
-    row = neo4j_store._station_row(STATION)
+            assert f"{column}: row[{index}]" in neo4j_cypher.CREATE_STATIONS, column
+            assert f"s.{column} = row[{index}]" in neo4j_cypher.WRITE_STATION_NODES, column
+    row = neo4j_rows.station_row(STATION)
     assert row[STORED_STATION_COLUMNS.index("opened_on")] == STATION.opened_on  # a date, not text
     assert len(row) == len(STORED_STATION_COLUMNS)
 

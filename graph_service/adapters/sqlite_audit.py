@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
 
-from graph_service.adapters.rows import (
-    audit_entry_from_row,
-)
+from graph_service.adapters.rows import audit_entry_from_row
 from graph_service.domain.audit import (
     DIVISION_KIND,
     STATION_KIND,
@@ -21,10 +19,7 @@ from graph_service.domain.audit import (
     unpacked_newest_first,
     within_pattern,
 )
-from graph_service.ports import (
-    AUDIT_SEQ_STRIDE,
-    StoreError,
-)
+from graph_service.ports import AUDIT_SEQ_STRIDE, StoreError
 
 # An entry joined with its write: (seq, at, actor, role, operation, kind, target, before, after).
 AUDIT_FROM = f"audit AS a JOIN audit_writes AS w ON w.version = a.seq / {AUDIT_SEQ_STRIDE}"

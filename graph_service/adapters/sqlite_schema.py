@@ -10,15 +10,10 @@ from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
 
-from graph_service.adapters.rows import (
-    AUDIT_ENTRY_COLUMNS,
-    AUDIT_WRITE_COLUMNS,
-)
+from graph_service.adapters.rows import AUDIT_ENTRY_COLUMNS, AUDIT_WRITE_COLUMNS
 from graph_service.domain.model import Station
 from graph_service.domain.station_fields import STORED_STATION_COLUMNS, stored_values
-from graph_service.ports import (
-    StoreError,
-)
+from graph_service.ports import StoreError
 
 URL_PREFIX = "sqlite:///"
 SCHEMA_VERSION = 3

@@ -8,6 +8,8 @@ the data version by one and either commits whole or not at all. A writer waits a
 `LOCK_TIMEOUT_SECONDS` for another one, then gives up (`StoreUnavailable`, nothing written). Reads go
 through a connection of their own, so they never wait behind a write waiting for the lock (in WAL mode
 readers are not blocked by a writer).
+
+The tables and write statements are in `sqlite_schema`, the audit trail reads in `sqlite_audit`.
 """
 
 from __future__ import annotations
@@ -54,11 +56,7 @@ from graph_service.adapters.sqlite_schema import (
     station_row,
     stored_versions,
 )
-from graph_service.domain.audit import (
-    AuditEntry,
-    AuditQuery,
-    AuditTrail,
-)
+from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.model import Division, Station
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,

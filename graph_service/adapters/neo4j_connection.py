@@ -10,9 +10,10 @@ from importlib import resources
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from neo4j import Transaction
+from neo4j import Session, Transaction
 from neo4j.exceptions import (
     AuthError,
+    ClientError,
     ConfigurationError,
     DriverError,
     IncompleteCommit,
@@ -59,6 +60,19 @@ def check_url(url: str) -> None:
             problem = "the port is not a number"
     if problem:
         raise StoreError(f"invalid Neo4j store URL {url!r}: {problem} (expected bolt://HOST:PORT)")
+
+
+def apply_schema(session: Session) -> None:
+    """Run the statements of the shipped schema file (each IF NOT EXISTS) in `session`, and wait for
+    the indexes to come online."""
+    for statement in schema_statements(schema_text()):
+        try:
+            session.run(statement).consume()
+        except ClientError as error:
+            # Another process may create the same rule at the same moment.
+            if "AlreadyExists" not in (error.code or ""):
+                raise
+    session.run("CALL db.awaitIndexes(300)").consume()
 
 
 @contextmanager

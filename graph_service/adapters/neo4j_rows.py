@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 
 from neo4j import Transaction
 
+from graph_service.adapters.batching import RowsWritten, batches, write_in_batches
 from graph_service.adapters.neo4j_cypher import STORED_VERSIONS
 from graph_service.domain.model import Division, Station
 from graph_service.domain.station_fields import stored_values
+from graph_service.ports import Progress
 
 T = TypeVar("T")
 
@@ -116,3 +118,46 @@ def to_date(value: Any) -> date | None:
     native = value.to_native()
     assert isinstance(native, date)
     return native
+
+
+def pages(tx: Transaction, query: str, size: int) -> Iterator[list[Any]]:
+    """Run a paging `query` (parameters `after`, `limit`: `size`; one record with `rows`, each row's key
+    first) until it returns no rows, yielding every row; holds one page in memory at a time."""
+    after = ""
+    while True:
+        rows: list[list[Any]] = tx.run(query, after=after, limit=size).single(strict=True)["rows"]
+        if not rows:
+            return
+        yield from rows
+        after = max(row[0] for row in rows)
+
+
+def stored_keys(tx: Transaction, count_query: str, query: str, keys: list[Any], size: int) -> set[str]:
+    """Which of `keys` are stored already: none when `count_query` (one record with `count`)
+    counts no node, else asked `size` keys at a time with `query` (parameter `keys`; one
+    record with `keys`)."""
+    stored: set[str] = set()
+    if tx.run(count_query).single(strict=True)["count"] == 0:
+        return stored
+    wanted = [key for key in keys if isinstance(key, str)]
+    for chunk in batches(wanted, size):
+        stored.update(tx.run(query, keys=list(chunk)).single(strict=True)["keys"])
+    return stored
+
+
+def write_passes(
+    created: Sequence[T],
+    merged: Sequence[T],
+    create: Callable[[Sequence[T]], None],
+    merge_nodes: Callable[[Sequence[T]], None],
+    merge_links: Callable[[Sequence[T]], None],
+    progress: Progress | None,
+    size: int,
+) -> None:
+    """Write rows split by `parents_first`, `size` at a time: the merged rows' nodes, then
+    the created rows (nodes and links at once), then the merged rows' links. `progress` hears the
+    rows written after each batch, a merged row counting half written once its node is."""
+    written = RowsWritten(progress, passes=2)
+    write_in_batches(merged, size, merge_nodes, written)
+    write_in_batches(created, size, create, written, passes=2)
+    write_in_batches(merged, size, merge_links, written)

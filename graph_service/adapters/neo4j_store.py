@@ -34,22 +34,20 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from neo4j import Driver, GraphDatabase, Transaction
-from neo4j.exceptions import ClientError, ConfigurationError, DriverError, Neo4jError
+from neo4j.exceptions import ConfigurationError, DriverError, Neo4jError
 
 from graph_service.adapters.batching import (
-    RowsWritten,
-    batches,
     check_batch_size,
     check_versions,
-    write_in_batches,
 )
 from graph_service.adapters.neo4j_audit import count_audit_entries, read_audit_entries, record_audit
 from graph_service.adapters.neo4j_connection import (
     CONNECTION_TIMEOUT_SECONDS,
     Transient,
+    apply_schema,
     check_url,
     retrying,
     run_version,
@@ -80,12 +78,15 @@ from graph_service.adapters.neo4j_cypher import (
 from graph_service.adapters.neo4j_rows import (
     division_key,
     division_parent,
+    pages,
     parents_first,
     station_key,
     station_parent,
     station_row,
+    stored_keys,
     stored_versions,
     to_date,
+    write_passes,
 )
 from graph_service.adapters.rows import (
     division_from_row,
@@ -158,9 +159,9 @@ class Neo4jStore:
         data version read in that transaction. Writers wait while a load runs (see the module doc)."""
         with self._transaction("load the network") as tx:
             version = run_version(tx, LOCK_VERSION)
-            for row in self._pages(tx, DIVISION_PAGE):
+            for row in pages(tx, DIVISION_PAGE, self.batch_size):
                 load_division_row(sink, row)
-            for row in self._pages(tx, STATION_PAGE):
+            for row in pages(tx, STATION_PAGE, self.batch_size):
                 load_station_row(sink, row, to_date)
             return version
 
@@ -220,7 +221,9 @@ class Neo4jStore:
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
-            stored = self._stored_keys(tx, COUNT_DIVISIONS, EXISTING_DIVISIONS, [d.code for d in divisions])
+            stored = stored_keys(
+                tx, COUNT_DIVISIONS, EXISTING_DIVISIONS, [d.code for d in divisions], self.batch_size
+            )
             created, merged = parents_first(divisions, division_key, division_parent, stored)
             missing: list[str] = []
 
@@ -238,7 +241,7 @@ class Neo4jStore:
                 rows = [{"code": d.code, "parent_code": d.parent_code} for d in batch]
                 missing.extend(tx.run(WRITE_DIVISION_LINKS, rows=rows).single(strict=True)["missing"])
 
-            self._write_passes(created, merged, create, merge_nodes, merge_links, progress)
+            write_passes(created, merged, create, merge_nodes, merge_links, progress, self.batch_size)
             if missing:
                 raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
 
@@ -266,7 +269,9 @@ class Neo4jStore:
         def write(tx: Transaction, version: int) -> None:
             if expected_versions:
                 check_versions(expected_versions, partial(stored_versions, tx), self.batch_size)
-            stored = self._stored_keys(tx, COUNT_STATIONS, EXISTING_STATIONS, [s.id for s in stations])
+            stored = stored_keys(
+                tx, COUNT_STATIONS, EXISTING_STATIONS, [s.id for s in stations], self.batch_size
+            )
             created, merged = parents_first(stations, station_key, station_parent, stored)
             no_division: list[str] = []
             no_parent: list[str] = []
@@ -282,7 +287,7 @@ class Neo4jStore:
                 no_parent.extend(record["no_parent"])
 
             create, merge_links = partial(link, CREATE_STATIONS), partial(link, WRITE_STATION_LINKS)
-            self._write_passes(created, merged, create, merge_nodes, merge_links, progress)
+            write_passes(created, merged, create, merge_nodes, merge_links, progress, self.batch_size)
             if no_division:
                 raise StoreError("unknown division: " + ", ".join(no_division[:5]))
             if no_parent:
@@ -334,14 +339,7 @@ class Neo4jStore:
             if self._schema_ready:
                 return
             with self._errors("apply the schema"), self._driver.session(database=self._database) as session:
-                for statement in schema_statements(schema_text()):
-                    try:
-                        session.run(statement).consume()
-                    except ClientError as error:
-                        # Another process may create the same rule at the same moment.
-                        if "AlreadyExists" not in (error.code or ""):
-                            raise
-                session.run("CALL db.awaitIndexes(300)").consume()
+                apply_schema(session)
             self._schema_ready = True
 
     @contextmanager
@@ -401,48 +399,6 @@ class Neo4jStore:
                 run_version(tx, LOCK_VERSION)
             finally:
                 tx.close()  # rolls back: nothing to keep
-
-    def _pages(self, tx: Transaction, query: str) -> Iterator[list[Any]]:
-        """Run a paging `query` (parameters `after`, `limit`; one record with `rows`, each row's key
-        first) until it returns no rows, yielding every row; holds one page in memory at a time."""
-        after = ""
-        while True:
-            rows: list[list[Any]] = tx.run(query, after=after, limit=self.batch_size).single(strict=True)[
-                "rows"
-            ]
-            if not rows:
-                return
-            yield from rows
-            after = max(row[0] for row in rows)
-
-    def _stored_keys(self, tx: Transaction, count_query: str, query: str, keys: list[Any]) -> set[str]:
-        """Which of `keys` are stored already: none when `count_query` (one record with `count`)
-        counts no node, else asked `batch_size` keys at a time with `query` (parameter `keys`; one
-        record with `keys`)."""
-        stored: set[str] = set()
-        if tx.run(count_query).single(strict=True)["count"] == 0:
-            return stored
-        wanted = [key for key in keys if isinstance(key, str)]
-        for chunk in batches(wanted, self.batch_size):
-            stored.update(tx.run(query, keys=list(chunk)).single(strict=True)["keys"])
-        return stored
-
-    def _write_passes(
-        self,
-        created: Sequence[T],
-        merged: Sequence[T],
-        create: Callable[[Sequence[T]], None],
-        merge_nodes: Callable[[Sequence[T]], None],
-        merge_links: Callable[[Sequence[T]], None],
-        progress: Progress | None,
-    ) -> None:
-        """Write rows split by `parents_first`, `batch_size` at a time: the merged rows' nodes, then
-        the created rows (nodes and links at once), then the merged rows' links. `progress` hears the
-        rows written after each batch, a merged row counting half written once its node is."""
-        written = RowsWritten(progress, passes=2)
-        write_in_batches(merged, self.batch_size, merge_nodes, written)
-        write_in_batches(created, self.batch_size, create, written, passes=2)
-        write_in_batches(merged, self.batch_size, merge_links, written)
 
     def _errors(self, action: str) -> AbstractContextManager[None]:
         """Driver errors raised inside become a `StoreError` naming the URL and what failed

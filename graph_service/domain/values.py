@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date
 
-from graph_service.domain.station_fields import MAX_COUNT
+from graph_service.domain.station_fields import FIELDS_BY_NAME, MAX_COUNT
 
 MAX_SUM = 2_147_483_647
 """Largest roll-up sum or count (GraphQL's `Int`): a write that would make one larger is refused."""
@@ -49,9 +49,12 @@ def reference_problem(column: str, value: str) -> str | None:
 
 
 def count_problem(column: str, value: int) -> str | None:
-    """Why `value` is not a valid staff, certified_staff or volunteers count, or None when it is."""
-    if not 0 <= value <= MAX_COUNT:
-        return f"{column} must be a whole number from 0 to {MAX_COUNT:,}, not {value:,}"
+    """Why `value` is not a valid count for the station field `column` (staff, certified_staff,
+    volunteers: 0..its `maximum`, `MAX_COUNT` unless the field says otherwise), or None when it is."""
+    field = FIELDS_BY_NAME.get(column)
+    largest = field.maximum if field is not None and field.maximum is not None else MAX_COUNT
+    if not 0 <= value <= largest:
+        return f"{column} must be a whole number from 0 to {largest:,}, not {value:,}"
     return None
 
 

@@ -27,7 +27,8 @@ READ_VERSION = "OPTIONAL MATCH (m:Meta {key: 'data'}) RETURN coalesce(m.version,
 WRITE_DIVISION_NODES = """
 UNWIND $rows AS row
 MERGE (d:Division {code: row.code})
-SET d.name = row.name, d.level = row.level, d.changed_in = $version
+SET d.name = row.name, d.level = row.level, d.valid_from = row.valid_from, d.valid_to = row.valid_to,
+    d.changed_in = $version
 """
 # The far end of a link from a bound node is left without a label on purpose: with a label and a
 # predicate on its indexed key, a planner working from stale statistics (e.g. just after a large
@@ -89,7 +90,7 @@ RETURN
 # statement creates a batch of nodes and links each to its parent, which an earlier statement of the
 # write (or an earlier row of the same batch: CREATE before MATCH makes the planner finish the CREATE
 # first) has already written, since such rows go parents first. Rows are lists, not maps, which is
-# cheaper to send: [code, name, level, parent_code] and station rows as above.
+# cheaper to send: [code, name, level, parent_code, valid_from, valid_to] and station rows as above.
 # Answered from the count store, without reading nodes: on an empty store no key needs looking up.
 COUNT_DIVISIONS = "MATCH (d:Division) RETURN count(d) AS count"
 COUNT_STATIONS = "MATCH (s:Station) RETURN count(s) AS count"
@@ -100,7 +101,8 @@ RETURN collect(d.code) AS keys
 """
 CREATE_DIVISIONS = """
 UNWIND $rows AS row
-CREATE (d:Division {code: row[0], name: row[1], level: row[2], changed_in: $version})
+CREATE (d:Division {code: row[0], name: row[1], level: row[2], valid_from: row[4], valid_to: row[5],
+                    changed_in: $version})
 WITH d, row
 OPTIONAL MATCH (p:Division {code: row[3]})
 FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (d)-[:PART_OF]->(p))
@@ -169,7 +171,7 @@ DIVISION_PAGE = """
 MATCH (d:Division) WHERE d.code > $after
 WITH d ORDER BY d.code LIMIT $limit
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
-RETURN collect([d.code, d.name, d.level, p.code]) AS rows
+RETURN collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS rows
 """
 STATION_PAGE = f"""
 MATCH (s:Station) WHERE s.id > $after
@@ -184,7 +186,7 @@ RETURN collect({_STATION_PROJECTION}) AS rows
 DIVISIONS_CHANGED = """
 MATCH (d:Division) WHERE d.changed_in > $since
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
-WITH collect([d.code, d.name, d.level, p.code]) AS rows
+WITH collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
 """

@@ -1,7 +1,7 @@
 """The Neo4j store, through the official `neo4j` driver (Bolt).
 
 Model (see `neo4j.cypher`, applied idempotently on first use):
-`(:Division {code, name, level, changed_in})-[:PART_OF]->(:Division)`,
+`(:Division {code, name, level, valid_from, valid_to, changed_in})-[:PART_OF]->(:Division)`,
 `(:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers, version,
 changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` and
 `(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values. The audit trail is
@@ -160,7 +160,7 @@ class Neo4jStore:
         with self._transaction("load the network") as tx:
             version = run_version(tx, LOCK_VERSION)
             for row in pages(tx, DIVISION_PAGE, self.batch_size):
-                load_division_row(sink, row)
+                load_division_row(sink, row, to_date)
             for row in pages(tx, STATION_PAGE, self.batch_size):
                 load_station_row(sink, row, to_date)
             return version
@@ -183,7 +183,7 @@ class Neo4jStore:
                 current = run_version(tx, LOCK_VERSION)
                 chunk = CHANGES_CHUNK
                 divisions = [
-                    division_from_row(row)
+                    division_from_row(row, to_date)
                     for record in tx.run(DIVISIONS_CHANGED, since=version, chunk=chunk)
                     for row in record[0]
                 ]
@@ -228,11 +228,22 @@ class Neo4jStore:
             missing: list[str] = []
 
             def merge_nodes(batch: Sequence[Division]) -> None:
-                rows = [{"code": d.code, "name": d.name, "level": str(d.level)} for d in batch]
+                rows = [
+                    {
+                        "code": d.code,
+                        "name": d.name,
+                        "level": str(d.level),
+                        "valid_from": d.valid_from,
+                        "valid_to": d.valid_to,
+                    }
+                    for d in batch
+                ]
                 tx.run(WRITE_DIVISION_NODES, rows=rows, version=version).consume()
 
             def create(batch: Sequence[Division]) -> None:
-                rows = [[d.code, d.name, str(d.level), d.parent_code] for d in batch]
+                rows = [
+                    [d.code, d.name, str(d.level), d.parent_code, d.valid_from, d.valid_to] for d in batch
+                ]
                 missing.extend(
                     tx.run(CREATE_DIVISIONS, rows=rows, version=version).single(strict=True)["missing"]
                 )

@@ -11,14 +11,15 @@ from contextlib import suppress
 from pathlib import Path
 
 from graph_service.adapters.rows import AUDIT_ENTRY_COLUMNS, AUDIT_WRITE_COLUMNS
-from graph_service.domain.model import Station
+from graph_service.domain.model import Division, Station
 from graph_service.domain.station_fields import STORED_STATION_COLUMNS, stored_values
 from graph_service.ports import StoreError
 
 URL_PREFIX = "sqlite:///"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: divisions, stations, meta; 2: and audit; 3: and audit_batches (every statement of `SCHEMA` is
-idempotent)."""
+idempotent); 4: divisions' `valid_from`/`valid_to` (spec §6; `DIVISION_VALIDITY` adds them to an
+older store in place, every division of which stays valid always)."""
 # Stay well below SQLite's limit on the number of `?` parameters in one statement.
 IDS_PER_QUERY = 500
 
@@ -82,11 +83,17 @@ SCHEMA: tuple[str, ...] = (
     )""",
 )
 
-DIVISION_COLUMNS_SQL = "code, name, level, parent_code"
+DIVISION_VALIDITY: tuple[tuple[str, str], ...] = (
+    ("valid_from", "ALTER TABLE divisions ADD COLUMN valid_from TEXT"),
+    ("valid_to", "ALTER TABLE divisions ADD COLUMN valid_to TEXT"),
+)
+"""Schema 4's columns of `divisions` (ISO dates, NULL: unbounded), each with the statement adding it."""
+DIVISION_COLUMNS_SQL = "code, name, level, parent_code, valid_from, valid_to"
 UPSERT_DIVISION = f"""
-    INSERT INTO divisions ({DIVISION_COLUMNS_SQL}, changed_in) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO divisions ({DIVISION_COLUMNS_SQL}, changed_in) VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (code) DO UPDATE SET
         name = excluded.name, level = excluded.level, parent_code = excluded.parent_code,
+        valid_from = excluded.valid_from, valid_to = excluded.valid_to,
         changed_in = excluded.changed_in
 """
 # A station row: `STORED_STATION_COLUMNS` (the station fields, then its version), then `changed_in`.
@@ -158,6 +165,10 @@ def ensure_schema(conn: sqlite3.Connection, url: str) -> None:
     try:
         for statement in SCHEMA:
             conn.execute(statement)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(divisions)")}
+        for column, add_column in DIVISION_VALIDITY:
+            if column not in columns:
+                conn.execute(add_column)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -176,6 +187,20 @@ def stored_versions(conn: sqlite3.Connection, ids: Sequence[str]) -> Iterable[tu
     """The (id, version) of each stored station of `ids`."""
     marks = ", ".join("?" * len(ids))
     return conn.execute(f"SELECT id, version FROM stations WHERE id IN ({marks})", ids)
+
+
+def division_row(division: Division, version: int) -> tuple[object, ...]:
+    """`division` as a row of `UPSERT_DIVISION`, written in data version `version` (dates as ISO text)."""
+    valid_from, valid_to = division.valid_from, division.valid_to
+    return (
+        division.code,
+        division.name,
+        str(division.level),
+        division.parent_code,
+        valid_from.isoformat() if valid_from else None,
+        valid_to.isoformat() if valid_to else None,
+        version,
+    )
 
 
 def station_row(station: Station, version: int) -> list[object]:

@@ -50,6 +50,7 @@ from graph_service.adapters.sqlite_schema import (
     UPSERT_DIVISION,
     UPSERT_STATION,
     URL_PREFIX,
+    division_row,
     ensure_schema,
     path_from_url,
     read_version,
@@ -171,7 +172,7 @@ class SqliteStore:
 
         def write(conn: sqlite3.Connection, version: int) -> None:
             def upsert(batch: Sequence[Division]) -> None:
-                rows = [(d.code, d.name, str(d.level), d.parent_code, version) for d in batch]
+                rows = [division_row(d, version) for d in batch]
                 conn.executemany(UPSERT_DIVISION, rows)
 
             write_in_batches(divisions, self.batch_size, upsert, RowsWritten(progress))

@@ -562,3 +562,27 @@ def test_a_large_network_loads_as_a_stream(store_factory: StoreFactory) -> None:
     # batches stays at a few MB whatever the size of the network.
     assert peak < 16_000_000, f"load held {peak / 1e6:.1f} MB at its peak: it does not stream"
     print(f"\n{count} divisions: import {imported:.1f} s, load {loaded:.1f} s, peak {peak / 1e6:.1f} MB")
+
+
+# --- divisions through time (spec §6) ------------------------------------------------------------
+
+
+def test_division_validity_round_trips_and_is_in_the_changes(store: Store) -> None:
+    """`valid_from`/`valid_to` are stored, loaded back as dates, and carried by `changes_since`;
+    rewriting a division may set or clear them."""
+    store.upsert_divisions(DIVISIONS)
+    retired = dataclasses.replace(DIVISIONS[3], valid_to=date(2021, 10, 31))
+    created = Division("520102012", "新街道", T, "520102", date(2021, 10, 31))
+    bounded = Division("520102013", "两头", T, "520102", date(2020, 6, 30), date(2022, 10, 31))
+    version = store.upsert_divisions([retired, created, bounded])
+
+    _, divisions, _ = snapshot(store)
+    loaded = {d.code: d for d in divisions}
+    assert loaded[retired.code] == retired and loaded[created.code] == created
+    assert loaded[bounded.code] == bounded and type(loaded[bounded.code].valid_to) is date
+    assert loaded["52"].valid_from is None and loaded["52"].valid_to is None
+    assert by_key(store.changes_since(version - 1).divisions) == by_key([retired, created, bounded])
+
+    store.upsert_divisions([DIVISIONS[3]])
+    _, divisions, _ = snapshot(store)
+    assert {d.code: d for d in divisions}[retired.code] == DIVISIONS[3]

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.changes import Changes
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 
 DEFAULT_BATCH_SIZE = 10_000
@@ -108,11 +109,17 @@ class Store(Protocol):
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        editions: Mapping[str, AppliedEdition] | None = None,
     ) -> int:
         """Insert or replace divisions by code (parent links included) in one transaction, written in
-        batches; return the new data version. An empty sequence writes nothing and returns the current one.
-        `progress`, when given, is called with the number of rows written so far after each batch.
-        `audit`, when given, is recorded in the same transaction (see `audit_entries`)."""
+        batches; return the new data version. An empty sequence (and no `editions`) writes nothing and
+        returns the current one. `progress`, when given, is called with the number of rows written so
+        far after each batch. `audit`, when given, is recorded in the same transaction (see
+        `audit_entries`); so are `editions` (province code -> the edition now its latest, spec §6)."""
+        ...
+
+    def applied_editions(self) -> dict[str, AppliedEdition]:
+        """The latest edition of the division table applied to each province (by province code)."""
         ...
 
     def upsert_stations(

@@ -22,6 +22,13 @@ MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
 SET m.version = m.version
 RETURN m.version AS version
 """
+# The latest edition of the division table applied to each province (spec §6), one node per province.
+WRITE_EDITIONS = """
+UNWIND $rows AS row
+MERGE (e:Edition {province: row.province})
+SET e.day = row.day, e.digest = row.digest
+"""
+READ_EDITIONS = "MATCH (e:Edition) RETURN e.province AS province, e.day AS day, e.digest AS digest"
 READ_VERSION = "OPTIONAL MATCH (m:Meta {key: 'data'}) RETURN coalesce(m.version, 0) AS version"
 
 WRITE_DIVISION_NODES = """

@@ -67,11 +67,13 @@ from graph_service.adapters.neo4j_cypher import (
     EXISTING_DIVISIONS,
     EXISTING_STATIONS,
     LOCK_VERSION,
+    READ_EDITIONS,
     READ_VERSION,
     STATION_PAGE,
     STATIONS_CHANGED,
     WRITE_DIVISION_LINKS,
     WRITE_DIVISION_NODES,
+    WRITE_EDITIONS,
     WRITE_STATION_LINKS,
     WRITE_STATION_NODES,
 )
@@ -95,6 +97,7 @@ from graph_service.adapters.rows import (
     station_from_row,
 )
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
@@ -202,6 +205,7 @@ class Neo4jStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        editions: Mapping[str, AppliedEdition] | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
         sequence than its children); return the new data version.
@@ -213,14 +217,21 @@ class Neo4jStore:
         `progress` is called after each batch with the rows written so far, counting a merged row half
         written once its node is and whole once its links are (so it ends at `len(divisions)`).
 
-        `audit` is recorded in the same transaction, in batches after the rows.
+        `audit` is recorded in the same transaction, in batches after the rows; so are `editions`
+        (`Edition` nodes, one per province).
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
-        if not divisions:
+        if not divisions and not editions:
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
+            if editions:
+                rows = [
+                    {"province": province, "day": e.day, "digest": e.digest}
+                    for province, e in editions.items()
+                ]
+                tx.run(WRITE_EDITIONS, rows=rows).consume()
             stored = stored_keys(
                 tx, COUNT_DIVISIONS, EXISTING_DIVISIONS, [d.code for d in divisions], self.batch_size
             )
@@ -257,6 +268,20 @@ class Neo4jStore:
                 raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
 
         return self._write("upsert divisions", write, len(divisions), audit)
+
+    def applied_editions(self) -> dict[str, AppliedEdition]:
+        """The latest edition applied to each province, from the `Edition` nodes."""
+
+        def read() -> dict[str, AppliedEdition]:
+            with self._transaction("read the applied editions") as tx:
+                found = {}
+                for record in tx.run(READ_EDITIONS):
+                    day = to_date(record["day"])
+                    assert day is not None
+                    found[record["province"]] = AppliedEdition(day, record["digest"])
+                return found
+
+        return retrying(read)
 
     def upsert_stations(
         self,

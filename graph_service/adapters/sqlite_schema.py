@@ -19,7 +19,11 @@ URL_PREFIX = "sqlite:///"
 SCHEMA_VERSION = 4
 """1: divisions, stations, meta; 2: and audit; 3: and audit_batches (every statement of `SCHEMA` is
 idempotent); 4: divisions' `valid_from`/`valid_to` (spec §6; `DIVISION_VALIDITY` adds them to an
-older store in place, every division of which stays valid always)."""
+older store in place, every division of which stays valid always) and `editions`."""
+UPSERT_EDITION = """
+    INSERT INTO editions (province, day, digest) VALUES (?, ?, ?)
+    ON CONFLICT (province) DO UPDATE SET day = excluded.day, digest = excluded.digest
+"""
 # Stay well below SQLite's limit on the number of `?` parameters in one statement.
 IDS_PER_QUERY = 500
 
@@ -75,6 +79,12 @@ SCHEMA: tuple[str, ...] = (
     # Division entries (a national import makes hundreds of thousands) go `batch_size` at a time into
     # one row: `entries` is their `pack_entries` value, entry i has seq `first + i`. (Stores written
     # before schema 3 keep their division entries in `audit`, read as before.)
+    # The latest edition of the division table applied to each province (spec §6; schema 4).
+    """CREATE TABLE IF NOT EXISTS editions (
+        province TEXT PRIMARY KEY NOT NULL,
+        day TEXT NOT NULL,
+        digest TEXT NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS audit_batches (
         first INTEGER PRIMARY KEY NOT NULL,
         version INTEGER NOT NULL,

@@ -18,6 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from datetime import date
 from functools import partial
 
 from graph_service.adapters.batching import (
@@ -48,6 +49,7 @@ from graph_service.adapters.sqlite_schema import (
     STATIONS_WITHOUT_DIVISION,
     STATIONS_WITHOUT_PARENT,
     UPSERT_DIVISION,
+    UPSERT_EDITION,
     UPSERT_STATION,
     URL_PREFIX,
     division_row,
@@ -58,6 +60,7 @@ from graph_service.adapters.sqlite_schema import (
     stored_versions,
 )
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
@@ -160,17 +163,23 @@ class SqliteStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        editions: Mapping[str, AppliedEdition] | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction; return the new data version.
-        `progress` is called with the number of rows written so far after each batch; `audit` is
-        recorded in the same transaction.
+        `progress` is called with the number of rows written so far after each batch; `audit` and
+        `editions` are recorded in the same transaction.
 
         Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
         """
-        if not divisions:
+        if not divisions and not editions:
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
+            conn.executemany(
+                UPSERT_EDITION,
+                [(province, e.day.isoformat(), e.digest) for province, e in (editions or {}).items()],
+            )
+
             def upsert(batch: Sequence[Division]) -> None:
                 rows = [division_row(d, version) for d in batch]
                 conn.executemany(UPSERT_DIVISION, rows)
@@ -226,6 +235,12 @@ class SqliteStore:
                 )
 
         return self._write("upsert stations", write, audit)
+
+    def applied_editions(self) -> dict[str, AppliedEdition]:
+        """The latest edition applied to each province, from the `editions` table."""
+        with self._read_lock, self._errors("read the applied editions"):
+            rows = self._read_conn.execute("SELECT province, day, digest FROM editions").fetchall()
+        return {province: AppliedEdition(date.fromisoformat(day), digest) for province, day, digest in rows}
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (see `sqlite_audit.read_audit_entries`), read

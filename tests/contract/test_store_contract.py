@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.ports import Changes, ConflictError, Store, StoreError
@@ -586,3 +587,15 @@ def test_division_validity_round_trips_and_is_in_the_changes(store: Store) -> No
     store.upsert_divisions([DIVISIONS[3]])
     _, divisions, _ = snapshot(store)
     assert {d.code: d for d in divisions}[retired.code] == DIVISIONS[3]
+
+
+def test_applied_editions_are_written_with_the_divisions(store: Store) -> None:
+    """The latest edition of each province is recorded in the division write's transaction (also a
+    write of editions alone), and replaced by a later one."""
+    assert store.applied_editions() == {}
+    first = AppliedEdition(date(2020, 6, 30), "a" * 64)
+    version = store.upsert_divisions(DIVISIONS[:2], editions={"52": first})
+    assert store.applied_editions() == {"52": first}
+    later = AppliedEdition(date(2021, 10, 31), "b" * 64)
+    assert store.upsert_divisions([], editions={"52": later, "53": first}) == version + 1
+    assert store.applied_editions() == {"52": later, "53": first}

@@ -90,7 +90,7 @@ class Imports(ServiceBase):
             pairs = [(new, old) for new, (_, old) in zip(to_write, changed, strict=True)]
             trail = self._trail(principal, self._station_changes(IMPORT_OPERATION, pairs))
             version = self.store.upsert_stations(
-                to_write, expected, audit=trail, **_per_batch(progress, len(to_write))
+                to_write, expected, audit=trail, progress=_per_batch(progress, len(to_write))
             )
             return Changes(version, stations=to_write)
 
@@ -130,7 +130,7 @@ class Imports(ServiceBase):
         def write() -> Changes:
             trail = self._trail(principal, self._division_changes(divisions, changed))
             version = self.store.upsert_divisions(
-                to_write, audit=trail, **_per_batch(progress, len(to_write))
+                to_write, audit=trail, progress=_per_batch(progress, len(to_write))
             )
             return Changes(version, divisions=to_write)
 
@@ -158,7 +158,7 @@ class Imports(ServiceBase):
         def write() -> Changes:
             trail = self._trail(principal, self._division_changes(divisions, changed))
             version = self.store.upsert_divisions(
-                divisions, audit=trail, editions=editions, **_per_batch(progress, len(divisions))
+                divisions, audit=trail, editions=editions, progress=_per_batch(progress, len(divisions))
             )
             return Changes(version, divisions=list(divisions))
 
@@ -261,13 +261,13 @@ def _compare(
     return report, changed
 
 
-def _per_batch(progress: ImportProgress | None, total: int) -> dict[str, Progress]:
-    """The store's per-batch callback for an import's `progress` (after telling it the write begins),
-    as keyword arguments for the upsert (none without `progress`)."""
+def _per_batch(progress: ImportProgress | None, total: int) -> Progress | None:
+    """The store's per-batch callback for an import's `progress` (after telling it the write begins);
+    None without `progress`."""
     if progress is None:
-        return {}
+        return None
     progress(0, total)
-    return {"progress": lambda written: progress(written, total)}
+    return lambda written: progress(written, total)
 
 
 def _read_rows(data: bytes | str, columns: Sequence[str]) -> tuple[list, list[Problem]]:

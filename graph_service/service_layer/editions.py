@@ -34,7 +34,7 @@ from graph_service.domain.validation import (
 )
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import store_busy_is_unavailable
-from graph_service.service_layer.importing import ImportProgress
+from graph_service.service_layer.importing import ImportProgress, ImportReport
 from graph_service.service_layer.services import NetworkService
 
 
@@ -101,6 +101,8 @@ class EditionPreview:
     """The stored stations by id (for the names of those the report lists)."""
     applying: bool = False
     """True for the report of an edition being applied (a stranded station is then a refusal)."""
+    rows: int = 0
+    """The data rows of the division file."""
 
     @property
     def division_problems(self) -> list[Problem]:
@@ -168,7 +170,7 @@ def preview_edition(
     if successor_problems:  # the successors file could not be read as text at all
         report = replace(report, successor_problems=successor_problems + report.successor_problems)
     stations = {station.id: station for station in snapshot.stations}
-    return EditionPreview(edition, [], report, successors is not None, stations, applying)
+    return EditionPreview(edition, [], report, successors is not None, stations, applying, len(rows))
 
 
 def preview_stored_edition(
@@ -230,6 +232,26 @@ def apply_stored_edition(
     if problems:
         return EditionResult(replace(preview, file_problems=problems), False)
     return EditionResult(preview, True, len(to_write))
+
+
+def edition_import_report(preview: EditionPreview, applied: bool) -> ImportReport:
+    """An edition as the import report of `importDivisions`: `created` the divisions it creates,
+    `updated` those it retires, renames or re-parents, `unchanged` the file's other rows; `errors`
+    every refusal (a retired division holding open stations is named on row 1, the file as a whole)."""
+    errors = list(preview.division_problems) + list(preview.successor_problems)
+    if preview.refused:
+        errors += [Problem(1, None, str(stranded)) for stranded in preview.stranded]
+    report = preview.report
+    if report is None or errors:
+        return ImportReport(applied=False, errors=sorted(errors, key=lambda problem: problem.row))
+    plan = report.plan
+    changed = {r.code for r in plan.renamed} | {r.code for r in plan.reparented}
+    return ImportReport(
+        applied=applied,
+        created=len(plan.created),
+        updated=len(changed | {d.code for d in plan.retired}),
+        unchanged=preview.rows - len(plan.created) - len(changed),
+    )
 
 
 def edition_records(report: EditionReport) -> list[Division]:

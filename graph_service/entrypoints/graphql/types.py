@@ -109,6 +109,16 @@ class DivisionType:
     def level(self) -> DivisionLevelEnum:
         return convert(self.record.level, DivisionLevelEnum)
 
+    @strawberry.field(description="The first day this division is valid (null: from the start; spec §6).")
+    def valid_from(self) -> date | None:
+        return self.record.valid_from
+
+    @strawberry.field(
+        description="The day this division stops being valid, retired by an edition (null: still valid)."
+    )
+    def valid_to(self) -> date | None:
+        return self.record.valid_to
+
     @strawberry.field(description="The division directly above (null for a province).")
     def parent(self, info: Info) -> DivisionType | None:
         parent_code = self.record.parent_code
@@ -118,12 +128,17 @@ class DivisionType:
     def ancestors(self, info: Info) -> list[DivisionType]:
         return [DivisionType(record=d) for d in service_of(info).views.ancestors(self.record.code)]
 
-    @strawberry.field(description="The divisions directly below, by code.")
+    @strawberry.field(description="The divisions directly below valid on `asOf` (default today), by code.")
     def children(
-        self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
+        self,
+        info: Info,
+        first: int | None = MAX_PAGE_SIZE,
+        after: str | None = UNSET,
+        as_of: date | None = UNSET,
     ) -> Connection[DivisionType]:
         size, key = paging(DIVISION_CURSOR, first, after)
-        return division_page(service_of(info).views.children(self.record.code, key, size), key)
+        page = service_of(info).views.children(self.record.code, key, size, day(info, as_of))
+        return division_page(page, key)
 
     @strawberry.field(
         description="Whether an active station of this division's own level sits in it on `asOf` "

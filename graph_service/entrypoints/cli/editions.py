@@ -182,6 +182,10 @@ def _apply_edition(args: argparse.Namespace) -> int:
             f"stations that have not closed by {day}, and moving stations to a successor is not built yet"
         ]
         lines += [f"  {stranded}" for stranded in preview.stranded]
+        lines.append(
+            "Until station moves are built, such an edition can only be previewed (--dry-run, with "
+            "--successors to see the moves); stations closed by the edition's date do not stop it."
+        )
         sys.stderr.write("\n".join(lines) + "\n")
         return EXIT_REJECTED
     provinces = ", ".join(_label(code, report.after) for code in sorted(report.plan.applied))

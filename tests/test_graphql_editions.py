@@ -46,8 +46,8 @@ code,name,level,parent_code
 
 READ = """
 query ($before: Date, $after: Date) {
-  retired: division(code: "530102001") { name validFrom validTo }
-  city: division(code: "5301") { name validFrom validTo }
+  retired: division(code: "530102001") { name validFrom validTo names { name validFrom } }
+  city: division(code: "5301") { name validFrom validTo names { name validFrom } }
   county: division(code: "530102") {
     before: children(asOf: $before) { totalCount edges { node { code } } }
     after: children(asOf: $after) { totalCount edges { node { code } } }
@@ -80,8 +80,18 @@ async def test_editions_are_previewed_applied_and_read_on_a_date(api: Api) -> No
     assert again["applied"] is True and again["errors"] == []
 
     data = await api.data(READ, {"before": "2021-10-30", "after": "2021-10-31"})
-    assert data["retired"] == {"name": "老镇", "validFrom": "2020-06-30", "validTo": "2021-10-31"}
-    assert data["city"] == {"name": "昆明", "validFrom": "2020-06-30", "validTo": None}
+    assert data["retired"] == {
+        "name": "老镇",
+        "validFrom": "2020-06-30",
+        "validTo": "2021-10-31",
+        "names": [{"name": "老镇", "validFrom": "2020-06-30"}],
+    }
+    assert data["city"] == {
+        "name": "昆明",
+        "validFrom": "2020-06-30",
+        "validTo": None,
+        "names": [{"name": "昆明市", "validFrom": "2020-06-30"}, {"name": "昆明", "validFrom": "2021-10-31"}],
+    }
     county = data["county"]
     assert [e["node"]["code"] for e in county["before"]["edges"]] == ["530102001", "530102002"]
     assert [e["node"]["code"] for e in county["after"]["edges"]] == ["530102002", "530102003"]

@@ -28,6 +28,18 @@ UNWIND $rows AS row
 MERGE (e:Edition {province: row.province})
 SET e.day = row.day, e.digest = row.digest
 """
+# A division's dated name history (spec §6), as two parallel lists on its node: the names, and the
+# days each holds from ('' for "from the start").
+WRITE_NAMES = """
+UNWIND $rows AS row
+MATCH (d:Division {code: row.code})
+SET d.names = row.names, d.names_from = row.names_from
+"""
+READ_NAMES = """
+UNWIND $codes AS code
+MATCH (d:Division {code: code}) WHERE d.names IS NOT NULL
+RETURN d.code AS code, d.names AS names, d.names_from AS names_from
+"""
 READ_EDITIONS = "MATCH (e:Edition) RETURN e.province AS province, e.day AS day, e.digest AS digest"
 READ_VERSION = "OPTIONAL MATCH (m:Meta {key: 'data'}) RETURN coalesce(m.version, 0) AS version"
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import date
 from functools import partial
 from typing import TypeVar
 
@@ -68,12 +69,14 @@ from graph_service.adapters.neo4j_cypher import (
     EXISTING_STATIONS,
     LOCK_VERSION,
     READ_EDITIONS,
+    READ_NAMES,
     READ_VERSION,
     STATION_PAGE,
     STATIONS_CHANGED,
     WRITE_DIVISION_LINKS,
     WRITE_DIVISION_NODES,
     WRITE_EDITIONS,
+    WRITE_NAMES,
     WRITE_STATION_LINKS,
     WRITE_STATION_NODES,
 )
@@ -99,6 +102,7 @@ from graph_service.adapters.rows import (
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import DivisionName
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
@@ -206,6 +210,7 @@ class Neo4jStore:
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
         editions: Mapping[str, AppliedEdition] | None = None,
+        names: Mapping[str, Sequence[DivisionName]] | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
         sequence than its children); return the new data version.
@@ -218,7 +223,7 @@ class Neo4jStore:
         written once its node is and whole once its links are (so it ends at `len(divisions)`).
 
         `audit` is recorded in the same transaction, in batches after the rows; so are `editions`
-        (`Edition` nodes, one per province).
+        (`Edition` nodes, one per province) and `names` (lists on the nodes, after the rows).
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
@@ -266,6 +271,18 @@ class Neo4jStore:
             write_passes(created, merged, create, merge_nodes, merge_links, progress, self.batch_size)
             if missing:
                 raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
+            if names:
+                rows = [
+                    {
+                        "code": code,
+                        "names": [entry.name for entry in history],
+                        "names_from": [
+                            entry.valid_from.isoformat() if entry.valid_from else "" for entry in history
+                        ],
+                    }
+                    for code, history in names.items()
+                ]
+                tx.run(WRITE_NAMES, rows=rows).consume()
 
         return self._write("upsert divisions", write, len(divisions), audit)
 
@@ -279,6 +296,22 @@ class Neo4jStore:
                     day = to_date(record["day"])
                     assert day is not None
                     found[record["province"]] = AppliedEdition(day, record["digest"])
+                return found
+
+        return retrying(read)
+
+    def division_names(self, codes: Sequence[str]) -> dict[str, list[DivisionName]]:
+        """The name histories of `codes` that have one, from their nodes, oldest first."""
+
+        def read() -> dict[str, list[DivisionName]]:
+            with self._transaction("read the division names") as tx:
+                found: dict[str, list[DivisionName]] = {}
+                for record in tx.run(READ_NAMES, codes=list(codes)):
+                    entries = [
+                        DivisionName(name, date.fromisoformat(day) if day else None)
+                        for name, day in zip(record["names"], record["names_from"], strict=True)
+                    ]
+                    found[record["code"]] = entries
                 return found
 
         return retrying(read)

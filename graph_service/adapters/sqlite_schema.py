@@ -19,7 +19,7 @@ URL_PREFIX = "sqlite:///"
 SCHEMA_VERSION = 4
 """1: divisions, stations, meta; 2: and audit; 3: and audit_batches (every statement of `SCHEMA` is
 idempotent); 4: divisions' `valid_from`/`valid_to` (spec §6; `DIVISION_VALIDITY` adds them to an
-older store in place, every division of which stays valid always) and `editions`."""
+older store in place, every division of which stays valid always), `editions` and `division_names`."""
 UPSERT_EDITION = """
     INSERT INTO editions (province, day, digest) VALUES (?, ?, ?)
     ON CONFLICT (province) DO UPDATE SET day = excluded.day, digest = excluded.digest
@@ -84,6 +84,14 @@ SCHEMA: tuple[str, ...] = (
         province TEXT PRIMARY KEY NOT NULL,
         day TEXT NOT NULL,
         digest TEXT NOT NULL
+    )""",
+    # The dated name history of a division renamed by an edition (spec §6; schema 4): `valid_from`
+    # is an ISO date, or '' for "from the start".
+    """CREATE TABLE IF NOT EXISTS division_names (
+        code TEXT NOT NULL,
+        valid_from TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (code, valid_from)
     )""",
     """CREATE TABLE IF NOT EXISTS audit_batches (
         first INTEGER PRIMARY KEY NOT NULL,

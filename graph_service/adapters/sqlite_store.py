@@ -62,6 +62,7 @@ from graph_service.adapters.sqlite_schema import (
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import DivisionName
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
@@ -164,10 +165,11 @@ class SqliteStore:
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
         editions: Mapping[str, AppliedEdition] | None = None,
+        names: Mapping[str, Sequence[DivisionName]] | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction; return the new data version.
-        `progress` is called with the number of rows written so far after each batch; `audit` and
-        `editions` are recorded in the same transaction.
+        `progress` is called with the number of rows written so far after each batch; `audit`,
+        `editions` and `names` are recorded in the same transaction.
 
         Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
         """
@@ -179,6 +181,12 @@ class SqliteStore:
                 UPSERT_EDITION,
                 [(province, e.day.isoformat(), e.digest) for province, e in (editions or {}).items()],
             )
+            for code, history in (names or {}).items():
+                conn.execute("DELETE FROM division_names WHERE code = ?", (code,))
+                conn.executemany(
+                    "INSERT INTO division_names (code, valid_from, name) VALUES (?, ?, ?)",
+                    [(code, e.valid_from.isoformat() if e.valid_from else "", e.name) for e in history],
+                )
 
             def upsert(batch: Sequence[Division]) -> None:
                 rows = [division_row(d, version) for d in batch]
@@ -241,6 +249,23 @@ class SqliteStore:
         with self._read_lock, self._errors("read the applied editions"):
             rows = self._read_conn.execute("SELECT province, day, digest FROM editions").fetchall()
         return {province: AppliedEdition(date.fromisoformat(day), digest) for province, day, digest in rows}
+
+    def division_names(self, codes: Sequence[str]) -> dict[str, list[DivisionName]]:
+        """The name histories of `codes` that have one, from `division_names`, oldest first."""
+        found: dict[str, list[DivisionName]] = {}
+        with self._read_lock, self._errors("read the division names"):
+            for start in range(0, len(codes), IDS_PER_QUERY):
+                batch = list(codes[start : start + IDS_PER_QUERY])
+                marks = ", ".join("?" * len(batch))
+                rows = self._read_conn.execute(
+                    f"SELECT code, valid_from, name FROM division_names WHERE code IN ({marks}) "
+                    "ORDER BY code, valid_from",
+                    batch,
+                ).fetchall()
+                for code, valid_from, name in rows:
+                    day = date.fromisoformat(valid_from) if valid_from else None
+                    found.setdefault(code, []).append(DivisionName(name, day))
+        return found
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (see `sqlite_audit.read_audit_entries`), read

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from graph_service.domain.edition_report import EditionReport, report_edition
-from graph_service.domain.editions import AppliedEdition
+from graph_service.domain.editions import AppliedEdition, Renaming
 from graph_service.domain.model import Division, Station
 from graph_service.domain.moves import Stranded
 from graph_service.domain.validation import (
@@ -32,6 +32,7 @@ from graph_service.domain.validation import (
     read_csv_rows,
     validate_divisions,
 )
+from graph_service.domain.validity import DivisionName, renamed_history
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import store_busy_is_unavailable
 from graph_service.service_layer.importing import ImportProgress, ImportReport
@@ -226,6 +227,7 @@ def apply_stored_edition(
         to_write,
         report.plan.applied,
         {r.code: r.row for r in report.plan.reparented},
+        names=_renamed_histories(service, snapshot, report.plan.renamed, edition),
         follow=follow,
         progress=progress,
     )
@@ -261,6 +263,28 @@ def edition_records(report: EditionReport) -> list[Division]:
     codes = {d.code for d in plan.created} | {d.code for d in plan.retired}
     codes |= {r.code for r in plan.renamed} | {r.code for r in plan.reparented}
     return [report.after[code] for code in sorted(codes)]
+
+
+def _renamed_histories(
+    service: NetworkService, snapshot: Snapshot, renamed: Sequence[Renaming], edition: date
+) -> dict[str, list[DivisionName]]:
+    """The dated name history of each division an edition renames, after it (spec §6)."""
+    if not renamed:
+        return {}
+    with store_busy_is_unavailable():
+        stored = service.store.division_names([r.code for r in renamed])
+    return {
+        r.code: renamed_history(stored.get(r.code, []), snapshot.divisions[r.code], r.new_name, edition)
+        for r in renamed
+    }
+
+
+def division_names(service: NetworkService, division: Division) -> list[DivisionName]:
+    """The dated names of `division`, oldest first: its stored history, or its one name since its
+    `valid_from` when no edition has renamed it."""
+    with store_busy_is_unavailable():
+        stored = service.store.division_names([division.code])
+    return stored.get(division.code) or [DivisionName(division.name, division.valid_from)]
 
 
 def _applied(service: NetworkService) -> dict[str, AppliedEdition]:

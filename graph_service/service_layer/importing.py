@@ -20,6 +20,7 @@ from graph_service.domain.validation import (
     validate_divisions,
     validate_stations,
 )
+from graph_service.domain.validity import DivisionName
 from graph_service.ports import Changes, ConflictError, Progress
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import ServiceBase, excess_message, store_busy_is_unavailable
@@ -143,11 +144,13 @@ class Imports(ServiceBase):
         editions: Mapping[str, AppliedEdition],
         row_of: Mapping[str, int],
         *,
+        names: Mapping[str, Sequence[DivisionName]] | None = None,
         follow: bool = True,
         progress: ImportProgress | None = None,
     ) -> list[Problem]:
         """Write the divisions of an edition (planned by `service_layer.editions`, dates set) and the
-        `editions` it makes the latest, in one transaction, audited as an import; catch the engine up
+        `editions` it makes the latest (and the renamed divisions' `names` histories), in one
+        transaction, audited as an import; catch the engine up
         unless not `follow`. Returns the refusals of a re-parenting that would take a roll-up past
         `MAX_SUM` (blamed on the rows `row_of` names), and then writes nothing."""
         changed = [(division, self.engine.division(division.code)) for division in divisions]
@@ -158,7 +161,11 @@ class Imports(ServiceBase):
         def write() -> Changes:
             trail = self._trail(principal, self._division_changes(divisions, changed))
             version = self.store.upsert_divisions(
-                divisions, audit=trail, editions=editions, progress=_per_batch(progress, len(divisions))
+                divisions,
+                audit=trail,
+                editions=editions,
+                names=names,
+                progress=_per_batch(progress, len(divisions)),
             )
             return Changes(version, divisions=list(divisions))
 

@@ -14,6 +14,7 @@ import pytest
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import DivisionName
 from graph_service.ports import Changes, ConflictError, Store, StoreError
 from tests.conftest import StoreFactory
 
@@ -599,3 +600,15 @@ def test_applied_editions_are_written_with_the_divisions(store: Store) -> None:
     later = AppliedEdition(date(2021, 10, 31), "b" * 64)
     assert store.upsert_divisions([], editions={"52": later, "53": first}) == version + 1
     assert store.applied_editions() == {"52": later, "53": first}
+
+
+def test_name_histories_are_written_with_the_divisions_and_replaced_whole(store: Store) -> None:
+    store.upsert_divisions(DIVISIONS)
+    assert store.division_names(["5201"]) == {}
+    history = [DivisionName("贵阳市", None), DivisionName("贵阳", date(2021, 10, 31))]
+    renamed = dataclasses.replace(DIVISIONS[1], name="贵阳")
+    store.upsert_divisions([renamed], names={"5201": history})
+    assert store.division_names(["5201", "52"]) == {"5201": history}
+    longer = [*history, DivisionName("筑城", date(2023, 6, 30))]
+    store.upsert_divisions([dataclasses.replace(renamed, name="筑城")], names={"5201": longer})
+    assert store.division_names(["5201"]) == {"5201": longer}

@@ -32,6 +32,7 @@ from graph_service.entrypoints.graphql.scalars import (
     StationStatusEnum,
     convert,
 )
+from graph_service.service_layer.editions import division_names
 from graph_service.service_layer.services import MAX_TREND_POINTS, AuditPage, ImportReport
 from graph_service.service_layer.views import LevelCoverage, Page, Rollup
 
@@ -93,6 +94,14 @@ class RollupType:
         )
 
 
+@strawberry.type(name="DivisionName", description="One name of a division's history (spec §6).")
+class DivisionNameType:
+    name: str
+    valid_from: date | None = strawberry.field(
+        description="The day it took this name (null: from the start)."
+    )
+
+
 @strawberry.type(name="Division", description="An administrative division (NBS code table).")
 class DivisionType:
     record: strawberry.Private[Division]
@@ -118,6 +127,14 @@ class DivisionType:
     )
     def valid_to(self) -> date | None:
         return self.record.valid_to
+
+    @strawberry.field(
+        description="The names this division has had, oldest first, each with the day it took it "
+        "(null: from the start); the last is `name` (spec §6)."
+    )
+    def names(self, info: Info) -> list[DivisionNameType]:
+        history = division_names(service_of(info), self.record)
+        return [DivisionNameType(name=entry.name, valid_from=entry.valid_from) for entry in history]
 
     @strawberry.field(description="The division directly above (null for a province).")
     def parent(self, info: Info) -> DivisionType | None:

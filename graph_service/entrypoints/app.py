@@ -236,10 +236,11 @@ class GraphQLEndpoint:
             principal = self._principal(request)
             self._check_access(payload, principal)
             key = _operation_key(payload, principal)
-            cached = self.responses.get(key, self.service.views.version, self.service.today())
+            today = self.service.today()  # once per request: it reads the clock and the time zone
+            cached = self.responses.get(key, self.service.views.version, today)
             if cached is not None:
                 return Response(cached, media_type=media_type)
-            status, body, version = await self._run(payload, principal, request_id)
+            status, body, version = await self._run(payload, principal, request_id, today)
         except RequestRefused as refused:
             return JSONResponse(
                 {"errors": [_error(refused.message, refused.code, request_id)]},
@@ -260,7 +261,7 @@ class GraphQLEndpoint:
             headers = {"WWW-Authenticate": "Bearer"}
         response = JSONResponse(body, status, headers=headers, media_type=media_type)
         if version is not None:
-            self.responses.put(key, version, self.service.today(), response.body)
+            self.responses.put(key, version, today, response.body)
         return response
 
     # --- before GraphQL --------------------------------------------------------------------------
@@ -337,7 +338,7 @@ class GraphQLEndpoint:
     # --- GraphQL ---------------------------------------------------------------------------------
 
     async def _run(
-        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str
+        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str, today: date
     ) -> tuple[int, dict[str, Any], int | None]:
         """Run the operation: a quick read (`is_quick_read`: lookups and binary searches in memory, a
         fraction of a millisecond) on the event loop when the engine is free this instant, since the
@@ -346,14 +347,15 @@ class GraphQLEndpoint:
         if _quick_read(payload["query"], payload["operation_name"]):
             with self.service.views.consistent_now() as held:
                 if held:
-                    return self._execute(payload, principal, request_id)
-        return await run_in_threadpool(self._execute, payload, principal, request_id)
+                    return self._execute(payload, principal, request_id, today)
+        return await run_in_threadpool(self._execute, payload, principal, request_id, today)
 
     def _execute(
-        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str
+        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str, today: date
     ) -> tuple[int, dict[str, Any], int | None]:
-        """Run the operation (in a worker thread): the HTTP status, the body, and the data version
-        the answer may be kept for (None: not to be kept: a mutation, or an answer with errors).
+        """Run the operation (in a worker thread) as of `today`: the HTTP status, the body, and the
+        data version the answer may be kept for (None: not to be kept: a mutation, or an answer with
+        errors).
 
         For a query the engine's lock is held throughout, so every field of one response sees one
         version of the network, even while another request writes. A mutation does not hold it: it
@@ -362,9 +364,7 @@ class GraphQLEndpoint:
         is_query = _is_query(payload["query"], payload["operation_name"])
         views = self.service.views
         with views.consistent() if is_query else nullcontext(views.version) as version:
-            context = GraphQLContext(
-                self.service, principal, request_id, self.service.today(), payload["operation_name"]
-            )
+            context = GraphQLContext(self.service, principal, request_id, today, payload["operation_name"])
             try:
                 result = schema.execute_sync(
                     payload["query"],

@@ -1,7 +1,8 @@
 """The load run: `python -m bench load [--store sqlite|neo4j|both] [--neo4j URL | --neo4j-port P]`.
 
 At national scale (`bench.generate`, seeded fresh into each store), against the real app under uvicorn
-(`bench.serve`, one worker, loopback only), for `--duration` seconds (default 60):
+(`bench.serve`, loopback only; one worker process, or `--workers N`, each loading the network and
+following the store), for `--duration` seconds (default 60):
 
 - `--clients` (16) readers, each on its own keep-alive connection, back to back (or `--think` seconds
   apart), asking never-repeating questions: coverage of a division on a day, its roll-up on a day, and
@@ -61,6 +62,8 @@ DEFAULT_WORK_DIR = Path("/tmp/graph-service-load")
 FIRST_DAY = date(2015, 1, 1)
 GAP_PAGE = 20
 REQUEST_TIMEOUT_S = 30.0
+READER_STAGGER_S = 0.02
+"""Seconds between one reader's first request and the next one's."""
 
 COVERAGE_Q = (
     "query LoadCoverage($code: String!, $day: Date!) { division(code: $code) { "
@@ -262,6 +265,9 @@ class LoadRun:
         rng = random.Random(1000 + number)
         connection = Connection(self.port)
         count = 0
+        # Readers connect one after another, as clients arrive: with several server workers sharing
+        # the socket, connections opened all at once would all go to whichever worker woke first.
+        await asyncio.sleep(number * READER_STAGGER_S)
         try:
             while time.perf_counter() < self.ends:
                 kind, query, variables = self._question(rng)
@@ -591,13 +597,16 @@ def run_store(
     seeding = seed(store_url, division_records, station_records)
     del division_records, station_records
     note(f"{kind}: starting the server")
-    with Server(["app", "--store", store_url], name=f"load-{kind}", log_dir=work_dir) as server:
+    with Server(
+        ["app", "--store", store_url], name=f"load-{kind}", log_dir=work_dir, workers=args.workers
+    ) as server:
         note(f"{kind}: ready after {server.ready_s:.1f} s; {args.clients} readers for {args.duration:.0f} s")
         load = LoadRun(args, plan, server.port, store_url, work_dir)
-        cpu_before, client_before = cpu_seconds(server.process.pid), time.process_time()
+        pids = server.pids()
+        cpu_before, client_before = sum(map(cpu_seconds, pids)), time.process_time()
         asyncio.run(load.run())
         cpu = {
-            "server_cpu_s": cpu_seconds(server.process.pid) - cpu_before,
+            "server_cpu_s": sum(map(cpu_seconds, pids)) - cpu_before,
             "client_cpu_s": time.process_time() - client_before,
         }
         note(f"{kind}: checking answers against a recount of the store")
@@ -621,6 +630,7 @@ def run_store(
         "seed": seeding,
         "today": today.isoformat(),
         "clients": args.clients,
+        "workers": args.workers,
         "think_s": args.think,
         "duration_s": duration,
         "reads_per_s": len(reads) / duration,
@@ -654,7 +664,8 @@ def render(result: dict[str, Any]) -> str:
         imp, checks = r["import"], r["checks"]
         lines.append("")
         lines.append(
-            f"{r['store']}: {r['clients']} readers "
+            f"{r['store']} ({r['workers']} server worker{'s' if r['workers'] > 1 else ''}): "
+            f"{r['clients']} readers "
             + (f"pausing {r['think_s']} s between requests" if r["think_s"] else "back to back")
             + f" for {r['duration_s']:.0f} s "
             f"({r['reads_per_s']:,.0f} reads/s), a write every {result['options']['write_every']} s, "
@@ -716,6 +727,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--neo4j-port", type=int, default=7697, help="else a fresh local Neo4j on this port")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 31 provinces")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes, each loading the network (default 1)"
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument(
         "--think", type=float, default=0.0, help="seconds each reader waits between requests (default none)"
@@ -730,6 +744,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error("--scale must be in (0, 1]")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     return args
 
 

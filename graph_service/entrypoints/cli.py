@@ -80,6 +80,16 @@ class Failed(Exception):
 def cmd_serve(args: argparse.Namespace) -> int:
     _check_secret()
     service = _open_service(args.store)
+    if args.workers > 1:  # the store is checked; each worker loads it itself, this process supervises
+        from graph_service.entrypoints.app import serve_workers
+
+        store_url = service.settings.store_url
+        service.close()
+        del service
+        url = f"http://{args.host}:{args.port}/"
+        _note(f"serving {store_url} on {url} with {args.workers} worker processes; Ctrl-C stops")
+        serve_workers(store_url, host=args.host, port=args.port, workers=args.workers)
+        return EXIT_OK
     try:
         try:
             from graph_service.entrypoints.app import create_app
@@ -450,6 +460,12 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1–64)")
+    return int(text)
+
+
 # --- the parser ----------------------------------------------------------------------------------
 
 _DESCRIPTION = """\
@@ -553,6 +569,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     serve.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="processes serving the port, each loading the network and following the store "
+        "(default 1; memory grows by one network per worker)",
     )
     serve.set_defaults(handler=cmd_serve)
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from bench.proc import peak_rss_bytes
+
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -91,8 +93,7 @@ class Server:
     def peak_rss_bytes(self) -> int | None:
         """The peak resident set so far (VmHWM) of the server process, summed with its workers' when
         it has some, when /proc tells."""
-        peaks = [peak_rss(pid) for pid in self.pids()]
-        known = [peak for peak in peaks if peak is not None]
+        known = [peak for peak in map(peak_rss_bytes, self.pids()) if peak is not None]
         return sum(known) if known else None
 
     def stop(self) -> None:
@@ -124,17 +125,6 @@ def process_tree(pid: int) -> list[int]:
         found += [int(child) for child in children]
         pending += [int(child) for child in children]
     return found
-
-
-def peak_rss(pid: int) -> int | None:
-    """A process's peak resident set so far (VmHWM), in bytes, when /proc tells."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 class GraphQLError(RuntimeError):

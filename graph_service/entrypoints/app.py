@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import socket
 import time
 import uuid
@@ -77,6 +76,7 @@ from graph_service.service_layer.errors import (
 )
 from graph_service.service_layer.following import Follower
 from graph_service.service_layer.services import NetworkService
+from graph_service.service_layer.settings import pass_store_url_on
 
 logger = logging.getLogger("graph_service.graphql")
 
@@ -223,7 +223,7 @@ def serve_workers(
 
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
-    os.environ["GRAPH_SERVICE_STORE"] = store_url  # the workers are fresh processes: they read it
+    pass_store_url_on(store_url)  # the workers are fresh processes: they read it from the environment
     uvicorn.run(
         WORKER_APP,
         factory=True,

@@ -604,10 +604,14 @@ def run_store(
         note(f"{kind}: ready after {server.ready_s:.1f} s; {args.clients} readers for {args.duration:.0f} s")
         load = LoadRun(args, plan, server.port, store_url, work_dir)
         pids = server.pids()
-        cpu_before, client_before = sum(map(cpu_seconds, pids)), time.process_time()
+        before, client_before = [cpu_seconds(pid) for pid in pids], time.process_time()
         asyncio.run(load.run())
+        each = [cpu_seconds(pid) - used for pid, used in zip(pids, before, strict=True)]
         cpu = {
-            "server_cpu_s": sum(map(cpu_seconds, pids)) - cpu_before,
+            "server_cpu_s": sum(each),
+            # Per process (the supervisor first, then each worker): keep-alive connections stay with
+            # the worker that accepted them, so this shows how evenly the readers were spread.
+            "server_cpu_s_by_process": each,
             "client_cpu_s": time.process_time() - client_before,
         }
         note(f"{kind}: checking answers against a recount of the store")
@@ -670,7 +674,13 @@ def render(result: dict[str, Any]) -> str:
             f"a {imp.get('rows', 0):,}-row import from another process at {imp.get('started_at_s', 0):.1f} s"
         )
         lines.append(
-            f"  CPU during the load: server {r['server_cpu_s']:.1f} s, this client {r['client_cpu_s']:.1f} s "
+            f"  CPU during the load: server {r['server_cpu_s']:.1f} s"
+            + (
+                " (by process: " + ", ".join(f"{x:.1f}" for x in r["server_cpu_s_by_process"]) + ")"
+                if len(r["server_cpu_s_by_process"]) > 1
+                else ""
+            )
+            + f", this client {r['client_cpu_s']:.1f} s "
             f"(of {r['duration_s'] * (m['cores'] or 1):.0f} core-seconds on the machine)"
         )
         lines.append(

@@ -108,7 +108,7 @@ class Follower:
             self._failed("catching up with the store failed (see the server log)", error)
             raise
         if changed:
-            phases = self.service.engine.catch_up_cpu
+            phases = self.service.catch_up_cpu
             logger.info(
                 "caught up from data version %d to %d in %.3f s (%.3f s of CPU: %s)",
                 version,

@@ -1,0 +1,135 @@
+"""Keeping the engine level with the store: loading it, and catching up with what was written since.
+
+The engine knows nothing of stores (it takes plain data: a `Snapshot`, `Changes`); this module asks
+the store for its data version and for the changes since the engine's, and hands them over.
+
+Writers are never held for a whole catch-up: the changes are read from the store without the
+engine's `updating` lock (a catch-up holds it only to check, prepare and swap them in). A write
+still waits for that last part when it finds it under way, and catches up with another process's
+writes that preceded its own: when a write returns, the engine holds it (issue 9: the store and the
+engine never disagree after a write returns), so a read after it always sees it.
+
+May import: the domain, the ports and the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from graph_service.domain.changes import Changes
+from graph_service.engine import NetworkEngine, Snapshot, collector_paused
+from graph_service.ports import Store, StoreError
+
+logger = logging.getLogger("graph_service.syncing")
+
+DIVISIONS_REBUILT = 1_000
+"""From this many changed divisions on, a catch-up builds a whole new engine from the store beside the
+live one and swaps it in, instead of updating the live one in place."""
+
+
+def load_engine(store: Store) -> NetworkEngine:
+    """A new engine holding the whole stored network, built in one streaming pass (records that today's
+    rules refuse are left out and listed in its `problems`, never fatal)."""
+    snapshot = Snapshot()
+    with collector_paused():
+        version = store.load(snapshot)
+        return NetworkEngine.load(snapshot, version)
+
+
+def sync(
+    engine: NetworkEngine,
+    store: Store,
+    written: Changes | None = None,
+    phases: dict[str, float] | None = None,
+) -> bool:
+    """Catch `engine` up with `store`: apply what was written since its version. True when anything
+    changed.
+
+    `written` is what the caller has just committed: when it is the only write since the engine's
+    version it is applied as it is, without reading it back (and not at all when already caught up
+    with). Changes that break a rule or touch a record left out at load, and any failure to apply
+    them, rebuild the engine from the store instead, so the engine never disagrees with the store.
+    `phases` receives the CPU seconds of the catch-up's phases (read, check, prepare, swap).
+    """
+    phases = phases if phases is not None else {}
+    if written is not None:
+        applied = _apply_written(engine, store, written)
+        if applied is not None:
+            return applied
+    current = store.data_version()
+    if current == engine.version and not engine.stale:
+        return False
+    if current < engine.version or engine.stale:
+        rebuild(engine, store)
+        return True
+    return _catch_up(engine, store, phases)
+
+
+def rebuild(engine: NetworkEngine, store: Store) -> None:
+    """Replace the engine's network with a fresh load of the store (writers wait meanwhile, so no write
+    applied during the load is lost by the swap)."""
+    with engine.updating:
+        engine.replace_with(load_engine(store))
+
+
+def _apply_written(engine: NetworkEngine, store: Store, written: Changes) -> bool | None:
+    """Apply the caller's own committed `written` when it follows the engine's version directly: True
+    when applied, False when there is nothing to do (caught up with already), None when the store
+    must be read instead. A catch-up under way holds the engine only while it checks, prepares and
+    swaps in what it read, so that is all this waits for."""
+    with engine.updating:
+        if engine.stale:
+            return None
+        if written.version <= engine.version:
+            return False  # caught up with already (by the background catch-up)
+        if written.version != engine.version + 1 or not engine.can_apply(written):
+            return None
+        try:
+            engine.apply(written)
+        except Exception:
+            logger.exception("applying data version %d failed: rebuilding from the store", written.version)
+            rebuild(engine, store)
+        return True
+
+
+def _catch_up(engine: NetworkEngine, store: Store, phases: dict[str, float]) -> bool:
+    """Read what was written since the engine's version (without holding writers back), then check
+    and apply it; True when the engine changed."""
+    base = engine.version
+    phases.clear()
+    started = time.thread_time()
+    try:
+        changes = store.changes_since(base)
+    except StoreError:
+        raise
+    except Exception:  # a row that cannot be read (ValueError): the load lists it instead
+        rebuild(engine, store)
+        return True
+    phases["read"] = time.thread_time() - started
+    if len(changes.divisions) >= DIVISIONS_REBUILT:
+        rebuild(engine, store)
+        return True
+    with engine.updating:
+        if engine.stale:
+            rebuild(engine, store)
+            return True
+        if changes.version <= engine.version:
+            # This process's own writes got there meanwhile; anything newer is the next round's.
+            return engine.version != base
+        # Changes since `base` hold every record written since, so those this process's own writes
+        # applied meanwhile (between `base` and `engine.version`) are applied again as they are.
+        started = time.thread_time()
+        appliable = engine.can_apply(changes)
+        phases["check"] = time.thread_time() - started
+        if not appliable:
+            rebuild(engine, store)
+            return True
+        try:
+            engine.apply(changes)
+        except Exception:
+            logger.exception("applying data version %d failed: rebuilding from the store", changes.version)
+            rebuild(engine, store)
+            return True
+        phases.update(engine.catch_up_cpu)
+    return True

@@ -211,3 +211,25 @@ def test_guizhou_2021_applied_after_2020_agrees_with_its_preview(tmp_path: Path)
         assert townships[D2020].total == 1_506 and townships[D2021].total == 1_506 - 72 + 77 == 1_511
     finally:
         service.close()
+
+
+def test_another_process_catches_up_with_an_applied_edition(
+    edition_2020: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A service already running sees the edition another process applied (its `changes_since`
+    carries the validity), with the same answers as one loaded afresh."""
+    url = edition_2020
+    running = open_service(Settings.from_env(store_url=url))
+    try:
+        after = date(2022, 1, 1)
+        assert next(c for c in running.engine.coverage("52", after) if c.level is TOWNSHIP).total == 4
+        status, _, err = apply(capsys, url, write(tmp_path / "d2021.csv", DIVISIONS_2021), "2021-10-31")
+        assert status == 0, err
+        assert running.refresh(force=True)
+        for day in (date(2021, 1, 1), after):
+            found = next(c for c in running.engine.coverage("52", day) if c.level is TOWNSHIP)
+            assert (found.total, found.covered) == township_coverage(url, "52", day)
+        retired = running.engine.division("520221")
+        assert retired is not None and retired.valid_to == D2021
+    finally:
+        running.close()

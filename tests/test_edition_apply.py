@@ -233,3 +233,68 @@ def test_another_process_catches_up_with_an_applied_edition(
         assert retired is not None and retired.valid_to == D2021
     finally:
         running.close()
+
+
+def test_successors_are_recorded_and_a_move_they_would_cause_is_refused(
+    edition_2020: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = edition_2020
+    table = write(tmp_path / "d2021.csv", DIVISIONS_2021)
+    moving = write(tmp_path / "moving.csv", "old_code,new_code\n520221,520204\n")
+    opened = "GS-520221,水城县社会工作总站,general_station,520221,GC-5202,operating,2019-05-01,,5,2,10\n"
+    stations = write(tmp_path / "more.csv", KEPT_STATIONS.splitlines(keepends=True)[0] + opened)
+    assert run(capsys, "seed", "stations", str(stations), "--store", url)[0] == 0
+    version = data_version(url)
+    status, _, err = run(
+        capsys,
+        "seed",
+        "divisions",
+        str(table),
+        "--store",
+        url,
+        "--edition",
+        "2021-10-31",
+        "--successors",
+        str(moving),
+    )
+    assert status == 1
+    assert "division 520221 is retired and holds stations GS-520221 that have not closed by 2021-10-31" in err
+    assert "moving stations to a successor is not built yet" in err
+    assert data_version(url) == version
+
+    closing = opened.replace("operating,2019-05-01,,", "closed,2019-05-01,2021-06-30,")
+    assert (
+        run(
+            capsys,
+            "seed",
+            "stations",
+            str(write(tmp_path / "c.csv", KEPT_STATIONS.splitlines()[0] + "\n" + closing)),
+            "--store",
+            url,
+        )[0]
+        == 0
+    )
+    links = write(
+        tmp_path / "links.csv", "old_code,new_code\n520221,520204\n520221111,520201104\n520221111,520204002\n"
+    )
+    status, out, err = run(
+        capsys,
+        "seed",
+        "divisions",
+        str(table),
+        "--store",
+        url,
+        "--edition",
+        "2021-10-31",
+        "--successors",
+        str(links),
+    )
+    assert status == 0, err
+    assert "; 2 retired with successors from" in out
+    service = open_service(Settings.from_env(store_url=url))
+    try:
+        successors, predecessors = service.store.division_links(["520221", "520221111", "520204"])
+    finally:
+        service.close()
+    assert successors == {"520221": ["520204"], "520221111": ["520201104", "520204002"]}
+    assert predecessors == {"520204": ["520221"]}

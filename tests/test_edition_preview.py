@@ -211,11 +211,11 @@ def test_edition_options_are_checked_and_nothing_is_written(
         url,
         "--edition",
         "2021-10-31",
-        "--successors",
+        "--write-successors",
         "s.csv",
     )
     assert status == cli.EXIT_USAGE and out == ""
-    assert "applying an edition with --successors is not supported yet" in err
+    assert "--write-successors goes with --dry-run" in err
     status, _, err = run(capsys, "seed", "divisions", str(table), "--store", url, "--successors", "x.csv")
     assert status == cli.EXIT_USAGE and "go with --edition" in err
     status, _, err = preview(capsys, url, table, "--successors", "s.csv", "--write-successors", "./s.csv")

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.anyio
 ADMIN = token("admin", "*")
 
 IMPORT = """
-mutation ($csv: String!, $edition: Date, $dryRun: Boolean) {
-  importDivisions(csv: $csv, edition: $edition, dryRun: $dryRun) {
+mutation ($csv: String!, $edition: Date, $dryRun: Boolean, $successors: String) {
+  importDivisions(csv: $csv, edition: $edition, dryRun: $dryRun, successors: $successors) {
     applied created updated unchanged errors { row column message }
   }
 }
@@ -46,7 +46,10 @@ code,name,level,parent_code
 
 READ = """
 query ($before: Date, $after: Date) {
-  retired: division(code: "530102001") { name validFrom validTo names { name validFrom } }
+  retired: division(code: "530102001") {
+    name validFrom validTo names { name validFrom } successors { code } predecessors { code }
+  }
+  created: division(code: "530102003") { successors { code } predecessors { code name } }
   city: division(code: "5301") { name validFrom validTo names { name validFrom } }
   county: division(code: "530102") {
     before: children(asOf: $before) { totalCount edges { node { code } } }
@@ -73,7 +76,11 @@ async def test_editions_are_previewed_applied_and_read_on_a_date(api: Api) -> No
     preview = {"csv": YUNNAN_2021, "edition": "2021-10-31", "dryRun": True}
     report = (await api.data(IMPORT, preview, bearer=ADMIN))["importDivisions"]
     assert report == {"applied": False, "created": 1, "updated": 2, "unchanged": 3, "errors": []}
-    second = {"csv": YUNNAN_2021, "edition": "2021-10-31"}
+    second = {
+        "csv": YUNNAN_2021,
+        "edition": "2021-10-31",
+        "successors": "old_code,new_code\n530102001,530102003\n",
+    }
     report = (await api.data(IMPORT, second, bearer=ADMIN))["importDivisions"]
     assert report == {"applied": True, "created": 1, "updated": 2, "unchanged": 3, "errors": []}
     again = (await api.data(IMPORT, second, bearer=ADMIN))["importDivisions"]
@@ -85,7 +92,10 @@ async def test_editions_are_previewed_applied_and_read_on_a_date(api: Api) -> No
         "validFrom": "2020-06-30",
         "validTo": "2021-10-31",
         "names": [{"name": "老镇", "validFrom": "2020-06-30"}],
+        "successors": [{"code": "530102003"}],
+        "predecessors": [],
     }
+    assert data["created"] == {"successors": [], "predecessors": [{"code": "530102001", "name": "老镇"}]}
     assert data["city"] == {
         "name": "昆明",
         "validFrom": "2020-06-30",

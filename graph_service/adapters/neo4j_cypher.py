@@ -40,6 +40,27 @@ UNWIND $codes AS code
 MATCH (d:Division {code: code}) WHERE d.names IS NOT NULL
 RETURN d.code AS code, d.names AS names, d.names_from AS names_from
 """
+# Successor links (spec §6): (old)-[:SUCCEEDED_BY {position}]->(new), replaced whole per old code.
+WRITE_SUCCESSORS = """
+UNWIND $rows AS row
+MATCH (o:Division {code: row.old_code})
+OPTIONAL MATCH (o)-[old:SUCCEEDED_BY]->()
+DELETE old
+WITH DISTINCT o, row
+UNWIND range(0, size(row.new_codes) - 1) AS position
+MATCH (n:Division {code: row.new_codes[position]})
+CREATE (o)-[:SUCCEEDED_BY {position: position}]->(n)
+"""
+READ_SUCCESSORS = """
+UNWIND $codes AS code
+MATCH (o:Division {code: code})-[r:SUCCEEDED_BY]->(n)
+RETURN o.code AS code, n.code AS other ORDER BY code, r.position
+"""
+READ_PREDECESSORS = """
+UNWIND $codes AS code
+MATCH (o)-[:SUCCEEDED_BY]->(n:Division {code: code})
+RETURN n.code AS code, o.code AS other ORDER BY code, other
+"""
 READ_EDITIONS = "MATCH (e:Edition) RETURN e.province AS province, e.day AS day, e.digest AS digest"
 READ_VERSION = "OPTIONAL MATCH (m:Meta {key: 'data'}) RETURN coalesce(m.version, 0) AS version"
 

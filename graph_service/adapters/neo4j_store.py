@@ -70,6 +70,8 @@ from graph_service.adapters.neo4j_cypher import (
     LOCK_VERSION,
     READ_EDITIONS,
     READ_NAMES,
+    READ_PREDECESSORS,
+    READ_SUCCESSORS,
     READ_VERSION,
     STATION_PAGE,
     STATIONS_CHANGED,
@@ -79,6 +81,7 @@ from graph_service.adapters.neo4j_cypher import (
     WRITE_NAMES,
     WRITE_STATION_LINKS,
     WRITE_STATION_NODES,
+    WRITE_SUCCESSORS,
 )
 from graph_service.adapters.neo4j_rows import (
     division_key,
@@ -211,6 +214,7 @@ class Neo4jStore:
         audit: AuditTrail | None = None,
         editions: Mapping[str, AppliedEdition] | None = None,
         names: Mapping[str, Sequence[DivisionName]] | None = None,
+        successors: Mapping[str, Sequence[str]] | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
         sequence than its children); return the new data version.
@@ -223,11 +227,12 @@ class Neo4jStore:
         written once its node is and whole once its links are (so it ends at `len(divisions)`).
 
         `audit` is recorded in the same transaction, in batches after the rows; so are `editions`
-        (`Edition` nodes, one per province) and `names` (lists on the nodes, after the rows).
+        (`Edition` nodes, one per province), `names` (lists on the nodes, after the rows) and
+        `successors` (`SUCCEEDED_BY` relationships, after the rows).
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
-        if not divisions and not editions:
+        if not (divisions or editions or names or successors):
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
@@ -283,6 +288,9 @@ class Neo4jStore:
                     for code, history in names.items()
                 ]
                 tx.run(WRITE_NAMES, rows=rows).consume()
+            if successors:
+                links = [{"old_code": old, "new_codes": list(news)} for old, news in successors.items()]
+                tx.run(WRITE_SUCCESSORS, rows=links).consume()
 
         return self._write("upsert divisions", write, len(divisions), audit)
 
@@ -297,6 +305,19 @@ class Neo4jStore:
                     assert day is not None
                     found[record["province"]] = AppliedEdition(day, record["digest"])
                 return found
+
+        return retrying(read)
+
+    def division_links(self, codes: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """The successors and predecessors of `codes`, from the `SUCCEEDED_BY` relationships."""
+
+        def read() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+            with self._transaction("read the successor links") as tx:
+                found: list[dict[str, list[str]]] = [{}, {}]
+                for index, query in enumerate((READ_SUCCESSORS, READ_PREDECESSORS)):
+                    for record in tx.run(query, codes=list(codes)):
+                        found[index].setdefault(record["code"], []).append(record["other"])
+                return found[0], found[1]
 
         return retrying(read)
 

@@ -19,7 +19,8 @@ URL_PREFIX = "sqlite:///"
 SCHEMA_VERSION = 4
 """1: divisions, stations, meta; 2: and audit; 3: and audit_batches (every statement of `SCHEMA` is
 idempotent); 4: divisions' `valid_from`/`valid_to` (spec §6; `DIVISION_VALIDITY` adds them to an
-older store in place, every division of which stays valid always), `editions` and `division_names`."""
+older store in place, every division of which stays valid always), `editions`, `division_names`
+and `division_successors`."""
 UPSERT_EDITION = """
     INSERT INTO editions (province, day, digest) VALUES (?, ?, ?)
     ON CONFLICT (province) DO UPDATE SET day = excluded.day, digest = excluded.digest
@@ -93,6 +94,14 @@ SCHEMA: tuple[str, ...] = (
         name TEXT NOT NULL,
         PRIMARY KEY (code, valid_from)
     )""",
+    # Successor links of retired divisions (spec §6; schema 4), in the order the admin gave them.
+    """CREATE TABLE IF NOT EXISTS division_successors (
+        old_code TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        new_code TEXT NOT NULL,
+        PRIMARY KEY (old_code, position)
+    )""",
+    "CREATE INDEX IF NOT EXISTS division_predecessors ON division_successors (new_code)",
     """CREATE TABLE IF NOT EXISTS audit_batches (
         first INTEGER PRIMARY KEY NOT NULL,
         version INTEGER NOT NULL,

@@ -166,14 +166,15 @@ class SqliteStore:
         audit: AuditTrail | None = None,
         editions: Mapping[str, AppliedEdition] | None = None,
         names: Mapping[str, Sequence[DivisionName]] | None = None,
+        successors: Mapping[str, Sequence[str]] | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction; return the new data version.
         `progress` is called with the number of rows written so far after each batch; `audit`,
-        `editions` and `names` are recorded in the same transaction.
+        `editions`, `names` and `successors` are recorded in the same transaction.
 
         Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
         """
-        if not divisions and not editions:
+        if not (divisions or editions or names or successors):
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
@@ -181,6 +182,12 @@ class SqliteStore:
                 UPSERT_EDITION,
                 [(province, e.day.isoformat(), e.digest) for province, e in (editions or {}).items()],
             )
+            for old_code, news in (successors or {}).items():
+                conn.execute("DELETE FROM division_successors WHERE old_code = ?", (old_code,))
+                conn.executemany(
+                    "INSERT INTO division_successors (old_code, position, new_code) VALUES (?, ?, ?)",
+                    [(old_code, position, new_code) for position, new_code in enumerate(news)],
+                )
             for code, history in (names or {}).items():
                 conn.execute("DELETE FROM division_names WHERE code = ?", (code,))
                 conn.executemany(
@@ -249,6 +256,28 @@ class SqliteStore:
         with self._read_lock, self._errors("read the applied editions"):
             rows = self._read_conn.execute("SELECT province, day, digest FROM editions").fetchall()
         return {province: AppliedEdition(date.fromisoformat(day), digest) for province, day, digest in rows}
+
+    def division_links(self, codes: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """The successors and predecessors of `codes`, from `division_successors`."""
+        successors: dict[str, list[str]] = {}
+        predecessors: dict[str, list[str]] = {}
+        with self._read_lock, self._errors("read the successor links"):
+            for start in range(0, len(codes), IDS_PER_QUERY):
+                batch = list(codes[start : start + IDS_PER_QUERY])
+                marks = ", ".join("?" * len(batch))
+                for old_code, new_code in self._read_conn.execute(
+                    f"SELECT old_code, new_code FROM division_successors WHERE old_code IN ({marks}) "
+                    "ORDER BY old_code, position",
+                    batch,
+                ):
+                    successors.setdefault(old_code, []).append(new_code)
+                for new_code, old_code in self._read_conn.execute(
+                    f"SELECT new_code, old_code FROM division_successors WHERE new_code IN ({marks}) "
+                    "ORDER BY new_code, old_code",
+                    batch,
+                ):
+                    predecessors.setdefault(new_code, []).append(old_code)
+        return successors, predecessors
 
     def division_names(self, codes: Sequence[str]) -> dict[str, list[DivisionName]]:
         """The name histories of `codes` that have one, from `division_names`, oldest first."""

@@ -23,7 +23,7 @@ from datetime import date
 from graph_service.domain.edition_report import EditionReport, report_edition
 from graph_service.domain.editions import AppliedEdition, Renaming
 from graph_service.domain.model import Division, Station
-from graph_service.domain.moves import Stranded
+from graph_service.domain.moves import Move, Stranded
 from graph_service.domain.validation import (
     DIVISION_COLUMNS,
     Problem,
@@ -202,6 +202,7 @@ def apply_stored_edition(
     principal: Principal | None,
     data: bytes | str,
     edition: date,
+    successors: bytes | str | None = None,
     *,
     follow: bool = True,
     progress: ImportProgress | None = None,
@@ -210,13 +211,20 @@ def apply_stored_edition(
     holds, for a `principal` who may write divisions (checked first): the report `preview_edition`
     makes, and unless it refuses, its created divisions (valid from `edition`), retired ones (valid
     until it) and renamed and re-parented ones written in one transaction with the editions now
-    applied. Running the latest edition again with the same file writes nothing. `follow` and
-    `progress` as for a plain import."""
+    applied, the renamed ones' name histories and the admin's `successors` links (CSV
+    `old_code,new_code`). Station moves are not built yet: a successor that stations would move to
+    is refused, naming them. Running the latest edition again with the same file writes nothing.
+    `follow` and `progress` as for a plain import."""
     service.check_division_write(principal)
     snapshot = snapshot_of(service)
     applied = _applied(service)
-    preview = preview_edition(snapshot, data, edition, None, applied, applying=True)
+    preview = preview_edition(snapshot, data, edition, successors, applied, applying=True)
     report = preview.report
+    if report is not None and report.moves:
+        moving = [Problem(1, None, _not_built(old, moves, edition)) for old, moves in _by_old(report.moves)]
+        preview = replace(
+            preview, report=replace(report, successor_problems=report.successor_problems + moving)
+        )
     if report is None or preview.refused:
         return EditionResult(preview, False)
     to_write = edition_records(report)
@@ -228,12 +236,37 @@ def apply_stored_edition(
         report.plan.applied,
         {r.code: r.row for r in report.plan.reparented},
         names=_renamed_histories(service, snapshot, report.plan.renamed, edition),
+        successors=report.successors,
         follow=follow,
         progress=progress,
     )
     if problems:
         return EditionResult(replace(preview, file_problems=problems), False)
     return EditionResult(preview, True, len(to_write))
+
+
+def _by_old(moves: Sequence[Move]) -> list[tuple[str, list[Move]]]:
+    """The moves grouped by the retired division they leave, by its code."""
+    grouped: dict[str, list[Move]] = {}
+    for move in moves:
+        grouped.setdefault(move.old_code, []).append(move)
+    return sorted(grouped.items())
+
+
+def _not_built(old_code: str, moves: Sequence[Move], edition: date) -> str:
+    """Why an edition whose successors would move stations is refused today."""
+    stations = ", ".join(sorted(move.station_id for move in moves))
+    return (
+        f"division {old_code} is retired and holds stations {stations} that have not closed by "
+        f"{edition}; moving stations to a successor is not built yet (preview the moves with --dry-run)"
+    )
+
+
+def division_links(service: NetworkService, code: str) -> tuple[list[str], list[str]]:
+    """The codes of the successors (in the admin's order) and predecessors (by code) of `code`."""
+    with store_busy_is_unavailable():
+        successors, predecessors = service.store.division_links([code])
+    return successors.get(code, []), predecessors.get(code, [])
 
 
 def edition_import_report(preview: EditionPreview, applied: bool) -> ImportReport:

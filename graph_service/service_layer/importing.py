@@ -145,11 +145,13 @@ class Imports(ServiceBase):
         row_of: Mapping[str, int],
         *,
         names: Mapping[str, Sequence[DivisionName]] | None = None,
+        successors: Mapping[str, Sequence[str]] | None = None,
         follow: bool = True,
         progress: ImportProgress | None = None,
     ) -> list[Problem]:
         """Write the divisions of an edition (planned by `service_layer.editions`, dates set) and the
-        `editions` it makes the latest (and the renamed divisions' `names` histories), in one
+        `editions` it makes the latest (and the renamed divisions' `names` histories, the retired
+        ones' `successors`), in one
         transaction, audited as an import; catch the engine up
         unless not `follow`. Returns the refusals of a re-parenting that would take a roll-up past
         `MAX_SUM` (blamed on the rows `row_of` names), and then writes nothing."""
@@ -165,6 +167,7 @@ class Imports(ServiceBase):
                 audit=trail,
                 editions=editions,
                 names=names,
+                successors=successors,
                 progress=_per_batch(progress, len(divisions)),
             )
             return Changes(version, divisions=list(divisions))

@@ -612,3 +612,15 @@ def test_name_histories_are_written_with_the_divisions_and_replaced_whole(store:
     longer = [*history, DivisionName("筑城", date(2023, 6, 30))]
     store.upsert_divisions([dataclasses.replace(renamed, name="筑城")], names={"5201": longer})
     assert store.division_names(["5201"]) == {"5201": longer}
+
+
+def test_successor_links_are_written_with_the_divisions_in_order(store: Store) -> None:
+    store.upsert_divisions(DIVISIONS)
+    assert store.division_links(["520102001"]) == ({}, {})
+    store.upsert_divisions([], successors={"520102001": ["522324002", "520102001001"]})
+    store.upsert_divisions([], successors={"522324100": ["522324002"]})
+    successors, predecessors = store.division_links(["520102001", "522324002", "522324100"])
+    assert successors == {"520102001": ["522324002", "520102001001"], "522324100": ["522324002"]}
+    assert predecessors == {"522324002": ["520102001", "522324100"]}
+    store.upsert_divisions([], successors={"520102001": ["520102001001"]})
+    assert store.division_links(["520102001"])[0] == {"520102001": ["520102001001"]}

@@ -3,7 +3,7 @@ previewing (`--dry-run`) and applying an edition of the division table (spec §6
 
 It only translates: the options, a call to `service_layer.editions` (`preview_stored_edition`,
 `apply_stored_edition`), and the report on standard output (refusals on standard error, exit status
-1). Station moves are not built yet, so `--successors` goes with `--dry-run` only.
+1). Station moves are not built yet: applying an edition that would move stations is refused.
 """
 
 from __future__ import annotations
@@ -39,11 +39,6 @@ from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.editions import EditionPreview, apply_stored_edition, preview_stored_edition
 from graph_service.service_layer.errors import ServiceError, Unavailable
 
-NOT_YET = (
-    "applying an edition with --successors is not supported yet (station moves are not built); "
-    "use --successors with --dry-run to preview the moves"
-)
-
 EDITION_HELP = """\
 Editions (spec §6): --edition D reads FILE as the complete NBS table as of D for every province it
 holds. With --dry-run it previews the edition against the stored network: the divisions it would
@@ -56,7 +51,7 @@ successor listed for their division; a retired division holding open stations wi
 or a bad row of FILE, is a refusal: exit status 1). Without --dry-run the edition is applied: all
 or nothing, and running the latest edition again with the same file changes nothing. Station moves
 are not built yet: an edition retiring a division that holds stations not closed by D is refused
-(naming them), and --successors goes with --dry-run only.
+(naming them) even with --successors, which otherwise records the successor links.
 
   graph-service seed divisions seed/divisions-guizhou-2021.csv --edition 2021-10-31 --dry-run \\
       --write-successors successors-2021.csv
@@ -101,8 +96,6 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
     if args.edition is None:
         raise UsageError("--successors and --write-successors go with --edition YYYY-MM-DD")
     if not args.dry_run:
-        if args.successors is not None:
-            raise UsageError(NOT_YET)
         if args.write_successors is not None:
             raise UsageError("--write-successors goes with --dry-run (it writes the preview's proposal)")
         return _apply_edition(args)
@@ -151,12 +144,13 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
 def _apply_edition(args: argparse.Namespace) -> int:
     """Apply FILE as the edition of --edition to the store; print what it did, or every refusal."""
     data, source = read_input(args.file)
+    successors, successors_source = read_input(args.successors) if args.successors else (None, None)
     service = open_service(args.store)
     try:
         store_url = service.settings.store_url
         try:
             result = apply_stored_edition(
-                service, Principal.command_line(args.actor), data, args.edition, follow=False
+                service, Principal.command_line(args.actor), data, args.edition, successors, follow=False
             )
         except Unavailable as error:
             raise Failed(
@@ -174,6 +168,10 @@ def _apply_edition(args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     report = preview.report
     day = args.edition.isoformat()
+    if preview.successor_problems:
+        name = successors_source or "the successors file"
+        _print_problems(name, "successors", preview.successor_problems, dry_run=False)
+        return EXIT_REJECTED
     if not result.applied:
         lines = [
             f"{PROG}: {source} as the edition of {day} was refused, nothing was written: "
@@ -196,10 +194,12 @@ def _apply_edition(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     plan = report.plan
+    linked = sum(1 for news in report.successors.values() if news)
     print(
         f"applied {source} as the edition of {day} for {provinces} into {store_url}: "
         f"{len(plan.created):,} created, {len(plan.retired):,} retired, {len(plan.renamed):,} renamed, "
         f"{len(plan.reparented):,} re-parented"
+        + (f"; {linked:,} retired with successors from {successors_source}" if successors_source else "")
     )
     return EXIT_OK
 

@@ -34,6 +34,7 @@ from graph_service.service_layer.editions import (
     edition_import_report,
     preview_stored_edition,
 )
+from graph_service.service_layer.errors import BadUserInput
 
 
 @strawberry.type
@@ -150,19 +151,27 @@ class Mutation:
     @strawberry.mutation(
         description="Import a division CSV (admins only), with the same all-or-nothing semantics. With "
         "`edition`, the CSV is the complete table as of that day for every province it holds (spec §6): "
-        "codes absent from it are retired, new ones valid from that day; `dryRun` previews it."
+        "codes absent from it are retired, new ones valid from that day; `successors` (CSV "
+        "old_code,new_code) names the successors of retired divisions; `dryRun` previews it."
     )
     def import_divisions(
-        self, info: Info, csv: str, dry_run: bool | None = UNSET, edition: date | None = UNSET
+        self,
+        info: Info,
+        csv: str,
+        dry_run: bool | None = UNSET,
+        edition: date | None = UNSET,
+        successors: str | None = UNSET,
     ) -> ImportReportType:
         service, principal, preview_only = service_of(info), info.context.principal, bool(given(dry_run))
-        day_of_edition = given(edition)
+        day_of_edition, links = given(edition), given(successors)
         if day_of_edition is None:
+            if links is not None:
+                raise BadUserInput("successors go with edition (the successors of the divisions it retires)")
             return ImportReportType.of(service.import_divisions(principal, csv, dry_run=preview_only))
         if preview_only:
-            preview = preview_stored_edition(service, principal, csv, day_of_edition)
+            preview = preview_stored_edition(service, principal, csv, day_of_edition, links)
             return ImportReportType.of(edition_import_report(preview, False))
-        result = apply_stored_edition(service, principal, csv, day_of_edition)
+        result = apply_stored_edition(service, principal, csv, day_of_edition, links)
         return ImportReportType.of(edition_import_report(result.preview, result.applied))
 
 

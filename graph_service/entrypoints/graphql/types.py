@@ -32,7 +32,7 @@ from graph_service.entrypoints.graphql.scalars import (
     StationStatusEnum,
     convert,
 )
-from graph_service.service_layer.editions import division_names
+from graph_service.service_layer.editions import division_links, division_names
 from graph_service.service_layer.services import MAX_TREND_POINTS, AuditPage, ImportReport
 from graph_service.service_layer.views import LevelCoverage, Page, Rollup
 
@@ -135,6 +135,17 @@ class DivisionType:
     def names(self, info: Info) -> list[DivisionNameType]:
         history = division_names(service_of(info), self.record)
         return [DivisionNameType(name=entry.name, valid_from=entry.valid_from) for entry in history]
+
+    @strawberry.field(
+        description="The divisions an edition named as this retired division's successors, in the "
+        "order given (spec §6)."
+    )
+    def successors(self, info: Info) -> list[DivisionType]:
+        return _linked(info, division_links(service_of(info), self.record.code)[0])
+
+    @strawberry.field(description="The retired divisions whose successors include this one, by code.")
+    def predecessors(self, info: Info) -> list[DivisionType]:
+        return _linked(info, division_links(service_of(info), self.record.code)[1])
 
     @strawberry.field(description="The division directly above (null for a province).")
     def parent(self, info: Info) -> DivisionType | None:
@@ -363,6 +374,12 @@ class ImportReportType:
             unchanged=report.unchanged,
             errors=[ImportErrorType.of(problem) for problem in report.errors],
         )
+
+
+def _linked(info: Info, codes: list[str]) -> list[DivisionType]:
+    """The divisions of `codes` the network holds, in that order."""
+    views = service_of(info).views
+    return [DivisionType(record=d) for code in codes if (d := views.division(code)) is not None]
 
 
 def division_page(page: Page[Division], after: str | None) -> Connection[DivisionType]:

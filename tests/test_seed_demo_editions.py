@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib.util
 import subprocess
 import sys
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -197,3 +199,54 @@ def test_the_file_can_be_seeded_around_the_editions(
     _, problems = validate_stations(second, Stored(history.divisions, moved))
     assert [str(p) for p in problems] == []
     assert len(first) + len(second) == len(stations)
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_demo_stations", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_generator_relists_early_stations_and_reports_to_the_station_above_the_old_code() -> None:
+    generator = _generator()
+    head = (
+        "code,name,level,parent_code\n52,贵州省,province,\n5202,六盘水市,city,52\n520201,钟山区,county,5202\n"
+    )
+    before = (
+        head
+        + "520221,水城县,county,5202\n520221001,双水街道,township,520221\n520221111,木果镇,township,520221\n"
+    )
+    after = (
+        head
+        + "520204,水城区,county,5202\n520204002,双水街道,township,520204\n520201104,木果镇,township,520201\n"
+    )
+    links = "old_code,new_code\n520221,520204\n520221001,520204002\n520221111,520201104\n"
+    history = apply_editions(
+        [Edition(EDITIONS[2020], table_rows(before)), Edition(EDITIONS[2021], table_rows(after), links)]
+    )
+
+    def row(station_id: str, name: str, code: str, parent: str, opened: date) -> object:
+        level = {4: "guidance_centre", 6: "general_station", 9: "township_station"}[len(code)]
+        return generator.Row(station_id, name, level, code, parent, "operating", opened)
+
+    early = date(2019, 1, 1)
+    rows = [
+        row("GZ-GC-5202", "六盘水市社会工作指导中心", "5202", "", early),
+        row("GZ-GS-520201", "钟山区社会工作总站", "520201", "GZ-GC-5202", early),
+        row("GZ-GS-520204", "水城区社会工作总站", "520204", "GZ-GC-5202", early),
+        row("GZ-TS-520201104", "木果镇社会工作服务站", "520201104", "GZ-GS-520201", date(2020, 5, 1)),
+        row("GZ-TS-520204002", "双水街道社会工作服务站", "520204002", "GZ-GS-520204", EDITIONS[2021]),
+    ]
+    listed = {r.id: r for r in generator.listed_with_old_codes(rows, history)}
+    assert sorted(listed) == [
+        "GZ-GC-5202", "GZ-GS-520201", "GZ-GS-520221", "GZ-TS-520204002", "GZ-TS-520221111"
+    ]  # fmt: skip
+    county = listed["GZ-GS-520221"]
+    assert (county.division_code, county.name) == ("520221", "水城县社会工作总站")
+    muguo = listed["GZ-TS-520221111"]  # 木果镇 sat under 水城县 in 2020: it reports to its station
+    assert (muguo.division_code, muguo.parent_id) == ("520221111", "GZ-GS-520221")
+    shuangshui = listed["GZ-TS-520204002"]  # opened on the edition's day: today's code
+    assert (shuangshui.division_code, shuangshui.parent_id) == ("520204002", "GZ-GS-520221")

@@ -1,5 +1,6 @@
 """Brute-force recounts of spec §3, straight from the definitions, to check the engine against; on a
-day, only the divisions valid that day are counted, covered or listed (spec §6)."""
+day, only the divisions valid that day are counted, covered or listed, and a station counts where it
+sat that day (spec §6)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import date
 
 from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validity import is_valid_on
+from graph_service.domain.validity import is_valid_on, placement_on
 
 
 class Oracle:
@@ -35,7 +36,7 @@ class Oracle:
         if division.level is DivisionLevel.PROVINCE:
             return None
         return is_valid_on(division, day) and any(
-            s.division_code == code and s.level.division_level is division.level and s.is_active_on(day)
+            sat_in(s, day) == code and s.level.division_level is division.level and s.is_active_on(day)
             for s in self.stations.values()
         )
 
@@ -52,7 +53,7 @@ class Oracle:
 
     def rollup(self, code: str, day: date) -> tuple[int, ...]:
         inside = {d.code for d in self.subtree(code)}
-        active = [s for s in self.stations.values() if s.division_code in inside and s.is_active_on(day)]
+        active = [s for s in self.stations.values() if sat_in(s, day) in inside and s.is_active_on(day)]
         counts = tuple(sum(s.level.rank == rank for s in active) for rank in range(4))
         return counts + (
             sum(s.staff for s in active),
@@ -73,3 +74,8 @@ class Oracle:
         return sorted(
             d.code for d in self.divisions.values() if d.parent_code == code and is_valid_on(d, day)
         )
+
+
+def sat_in(station: Station, day: date) -> str | None:
+    """The division `station` sat in on `day`, from its placement history (spec §6)."""
+    return placement_on(station.history(), day)

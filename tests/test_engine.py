@@ -20,6 +20,7 @@ from graph_service.domain.validation import (
     validate_divisions,
     validate_stations,
 )
+from graph_service.domain.validity import moved_placements
 from graph_service.engine import EngineLoadError, NetworkEngine
 from graph_service.ports import Changes
 from tests.engine_oracle import Oracle
@@ -275,6 +276,20 @@ def station_at(draw: st.DrawFn, division: Division, sid: str) -> Station:
     )
 
 
+@st.composite
+def moved_from(draw: st.DrawFn, station: Station, divisions: list[Division]) -> Station:
+    """`station` moved on a random day to a random division of its level (spec §6: it sat where it was
+    before that day and sits in the new one from it), a new version."""
+    level = station.level.division_level
+    target = draw(st.sampled_from([d.code for d in divisions if d.level is level]))
+    placements = tuple(moved_placements(station.history(), target, draw(DAYS)))
+    if len(placements) < 2:
+        placements = ()
+    return dataclasses.replace(
+        station, division_code=target, placements=placements, version=station.version + 1
+    )
+
+
 def assert_matches(engine: NetworkEngine, oracle: Oracle, days: list[date]) -> None:
     for code in oracle.divisions:
         for level in oracle.divisions[code].level.levels_below:
@@ -300,6 +315,13 @@ def assert_matches(engine: NetworkEngine, oracle: Oracle, days: list[date]) -> N
 def test_built_engine_matches_recount(data: st.DataObject) -> None:
     divisions = data.draw(forests())
     stations = data.draw(stations_for(divisions))
+    moving = data.draw(
+        st.lists(st.sampled_from(stations), unique_by=lambda s: s.id) if stations else st.just([])
+    )
+    for _ in range(data.draw(st.integers(1, 2))):  # one or two dated moves each, as editions make
+        moving = [data.draw(moved_from(s, divisions)) for s in moving]
+    moved = {s.id: s for s in moving}
+    stations = [moved.get(s.id, s) for s in stations]
     days = data.draw(st.lists(DAYS | st.just(BASE - timedelta(days=1)), min_size=1, max_size=4))
     assert_matches(NetworkEngine.from_records(divisions, stations), Oracle(divisions, stations), days)
 
@@ -312,7 +334,9 @@ def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject)
     engine = NetworkEngine.from_records(divisions, stations)
     oracle = Oracle(divisions, stations)
     for version in range(1, data.draw(st.integers(1, 8)) + 1):
-        kind = data.draw(st.sampled_from(["station", "station", "move", "new division", "validity"]))
+        kind = data.draw(
+            st.sampled_from(["station", "station", "move", "new division", "validity", "dated move"])
+        )
         changes = Changes(version)
         placeable = [d for d in oracle.divisions.values() if d.level.station_level is not None]
         if kind == "station":
@@ -321,6 +345,11 @@ def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject)
             changed = data.draw(station_at(data.draw(st.sampled_from(placeable)), sid))
             changes.stations.append(changed)
             oracle.stations[sid] = changed
+        elif kind == "dated move" and oracle.stations:  # an edition moving a station from a day (spec §6)
+            moving = oracle.stations[data.draw(st.sampled_from(sorted(oracle.stations)))]
+            moved = data.draw(moved_from(moving, list(oracle.divisions.values())))
+            changes.stations.append(moved)
+            oracle.stations[moved.id] = moved
         elif kind == "move":
             movable = [d for d in oracle.divisions.values() if d.parent_code is not None]
             division = data.draw(st.sampled_from(movable))

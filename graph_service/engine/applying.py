@@ -11,8 +11,14 @@ from graph_service.domain.changes import Changes
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import division_problems, station_field_problems
 from graph_service.engine.checks import fields_surely_valid, status_problems
-from graph_service.engine.daily import added_totals, coverage_changes, station_deltas, validity_deltas
-from graph_service.engine.graphs import collector_paused, division_attributes, static_totals, sum_totals
+from graph_service.engine.daily import added_totals, coverage_changes, placed_deltas, validity_deltas
+from graph_service.engine.graphs import (
+    collector_paused,
+    division_attributes,
+    note_former,
+    static_totals,
+    sum_totals,
+)
 from graph_service.engine.state import EngineState
 from graph_service.engine.timeline import COVERED_COLUMN, Delta, Timeline
 from graph_service.engine.values import station_node
@@ -86,7 +92,7 @@ class Applying(EngineState):
     def _apply(self, changes: Changes) -> None:
         """`apply`, without the bookkeeping of a failure."""
         self.catch_up_cpu.clear()
-        if changes.divisions or len(changes.stations) <= SMALL_CHANGE:
+        if changes.divisions or len(changes.stations) <= SMALL_CHANGE or self._any_moved(changes.stations):
             with self.lock:
                 self._uncovered_lists.clear()
                 self._note_peaks(changes)
@@ -107,6 +113,14 @@ class Applying(EngineState):
                 self._note_peaks(changes)
                 self.version = changes.version
             self.catch_up_cpu["swap"] = time.thread_time() - started
+
+    def _any_moved(self, stations: Sequence[Station]) -> bool:
+        """True when a station written, or its version held now, has a placement history (spec §6):
+        those are applied in place, one at a time (the bulk path counts each where it sits now)."""
+        return any(
+            station.placements or ((old := self.station(station.id)) is not None and old.placements)
+            for station in stations
+        )
 
     def _note_peaks(self, changes: Changes) -> None:
         """Keep the roots' peak totals an upper bound (see `_surely_within_limit`) through a change."""
@@ -157,7 +171,7 @@ class Applying(EngineState):
         column = COVERED_COLUMN.get(new.level)
         if column is None:
             return
-        here = [nodes[n]["station"] for n in self.graph.pred[new.code] if isinstance(n, tuple)]
+        here = self._sat_in(new.code)
         change = coverage_changes(here, new)
         change.subtract(coverage_changes(here, old))
         self._add_along_ancestry(new.code, [(day, ((column, n),)) for day, n in change.items() if n])
@@ -181,16 +195,25 @@ class Applying(EngineState):
         graph, nodes = self.graph, self.graph.nodes
         node = station_node(station.id)
         old = self.station(station.id)
-        affected = {station.division_code} | ({old.division_code} if old else set())
+        affected = {p.division_code for p in station.history()}
+        if old is not None:
+            affected |= {p.division_code for p in old.history()}
+        affected = {code for code in affected if code in nodes}
         coverage_before = {code: self._coverage_changes_of(code) for code in affected}
         if old is not None:
-            self._add_along_ancestry(old.division_code, station_deltas(old, -1))
+            for code, deltas in placed_deltas(old, -1):
+                if code in nodes:
+                    self._add_along_ancestry(code, deltas)
+            note_former(nodes, old, -1)
             graph.remove_edges_from(list(graph.out_edges(node)))
         graph.add_node(node, station=station)
         graph.add_edge(node, station.division_code)
         if station.parent_id is not None:
             graph.add_edge(node, station_node(station.parent_id))
-        self._add_along_ancestry(station.division_code, station_deltas(station, +1))
+        note_former(nodes, station, +1)
+        for code, deltas in placed_deltas(station, +1):
+            if code in nodes:
+                self._add_along_ancestry(code, deltas)
         for code in affected:
             change = self._coverage_changes_of(code)
             change.subtract(coverage_before[code])
@@ -198,11 +221,8 @@ class Applying(EngineState):
             self._add_along_ancestry(code, [(day, ((column, n),)) for day, n in change.items() if n])
 
     def _coverage_changes_of(self, code: str) -> Counter[int]:
-        nodes = self.graph.nodes
-        return coverage_changes(
-            (nodes[n]["station"] for n in self.graph.pred[code] if isinstance(n, tuple)),
-            nodes[code]["division"],
-        )
+        """The coverage changes of division `code` by every station that ever sat in it."""
+        return coverage_changes(self._sat_in(code), self.graph.nodes[code]["division"])
 
     def _add_along_ancestry(self, code: str, deltas: Iterable[tuple[int, Delta]]) -> None:
         """Apply per-day deltas to the timeline of `code` and of every division above it."""

@@ -149,6 +149,7 @@ def _own_changes(
             for station in going or ():
                 add_station_days(changes, station, -1)
             here = [nodes[n]["station"] for n in linked if n.__class__ is tuple]
+            here += [nodes[("station", i)]["station"] for i in sorted(data.get("former", ()))]
             covering = coverage_changes([s for s in here if s.id not in latest] + coming, division)
             covering.subtract(coverage_changes(here, division))
             for day, n in covering.items():

@@ -41,6 +41,54 @@ def station_deltas(station: Station, sign: int) -> list[tuple[int, Delta]]:
     return deltas
 
 
+OPEN_ENDED = date.max.toordinal() + 1
+"""The day after every date: the end of a span that never ends."""
+
+
+def station_spans(station: Station) -> list[tuple[str, int, int]]:
+    """(division code, first day, day after the last) of each span of days on which `station` was
+    active and sat in that division (spec §6: its placement history cut at each move), in order; the
+    last day is `OPEN_ENDED` for a span that has not ended."""
+    if station.opened_on is None:
+        return []
+    opened = station.opened_on.toordinal()
+    closed = station.closed_on.toordinal() if station.closed_on is not None else OPEN_ENDED
+    if not station.placements:
+        return [(station.division_code, opened, closed)] if opened < closed else []
+    spans = []
+    for placement in station.placements:
+        start = opened if placement.from_ is None else max(opened, placement.from_.toordinal())
+        end = closed if placement.to is None else min(closed, placement.to.toordinal())
+        if start < end:
+            spans.append((placement.division_code, start, end))
+    return spans
+
+
+def placed_deltas(station: Station, sign: int) -> list[tuple[str, list[tuple[int, Delta]]]]:
+    """What a station brings (sign +1) or takes away (-1) to the timelines of each division it sat
+    in, split at its moves: (division code, per-day changes), one entry per span of `station_spans`."""
+    if not station.placements:
+        return [(station.division_code, station_deltas(station, sign))] if station.opened_on else []
+    counts = (
+        (STATION_COLUMN[station.level], 1),
+        (STAFF, station.staff),
+        (CERTIFIED_STAFF, station.certified_staff),
+        (VOLUNTEERS, station.volunteers),
+    )
+    placed: list[tuple[str, list[tuple[int, Delta]]]] = []
+    for code, start, end in station_spans(station):
+        deltas: list[tuple[int, Delta]] = [(start, [(c, sign * n) for c, n in counts])]
+        if end != OPEN_ENDED:
+            deltas.append((end, [(c, -sign * n) for c, n in counts]))
+        placed.append((code, deltas))
+    return placed
+
+
+def spans_in(stations: Iterable[Station], code: str) -> list[tuple[int, int]]:
+    """The spans of days on which these stations were active while sitting in division `code`."""
+    return [(start, end) for s in stations for at, start, end in station_spans(s) if at == code]
+
+
 def add_station_days(daily: dict[int, list[int]], station: Station, sign: int) -> None:
     """Add what a station brings (sign +1) or takes away (-1) to full-width per-day changes."""
     if station.opened_on is None:
@@ -74,21 +122,17 @@ def validity_deltas(division: Division, sign: int) -> list[tuple[int, Delta]]:
     return deltas
 
 
-def coverage_changes(stations: Iterable[Station], within: Division | None = None) -> Counter[int]:
-    """+1 on each day a division becomes covered by these stations, -1 on each day it stops being;
-    with `within`, only on the days that division is valid (spec §6: it is covered on no other)."""
-    open_ended = date.max.toordinal() + 1
+def coverage_changes(stations: Iterable[Station], within: Division) -> Counter[int]:
+    """+1 on each day division `within` becomes covered by these stations (those that ever sat in
+    it), -1 on each day it stops being: only while they sat in it (spec §6: a moved station covers
+    its old division until the move, its new one from it) and only on the days it is valid."""
+    open_ended = OPEN_ENDED
     low, high = 0, open_ended
-    if within is not None:
-        if within.valid_from is not None:
-            low = within.valid_from.toordinal()
-        if within.valid_to is not None:
-            high = within.valid_to.toordinal()
-    intervals = sorted(
-        (s.opened_on.toordinal(), s.closed_on.toordinal() if s.closed_on else open_ended)
-        for s in stations
-        if s.opened_on is not None
-    )
+    if within.valid_from is not None:
+        low = within.valid_from.toordinal()
+    if within.valid_to is not None:
+        high = within.valid_to.toordinal()
+    intervals = sorted(spans_in(stations, within.code))
     merged: list[list[int]] = []
     for opened, closed in intervals:
         if merged and opened <= merged[-1][1]:  # overlapping or touching spans: no gap in coverage

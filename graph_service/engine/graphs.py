@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import networkx as nx
 
 from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
-from graph_service.domain.model import Division
+from graph_service.domain.model import Division, Station
 from graph_service.engine.daily import validity_deltas
 from graph_service.engine.timeline import Timeline
 
@@ -70,6 +70,22 @@ def division_attributes(division: Division) -> dict:
         for day, delta in deltas:
             timeline.add(day, delta)
     return {"division": division, "totals": static_totals(division), "timeline": timeline}
+
+
+def note_former(nodes: dict, station: Station, sign: int) -> None:
+    """Note (+1) or forget (-1) `station` in the `former` set of each division it sat in before its
+    current one (spec §6: stations moved away still count there on the days they sat there)."""
+    for placement in station.placements:
+        code = placement.division_code
+        if code == station.division_code or code not in nodes:
+            continue
+        former: set[str] | None = nodes[code].get("former")
+        if sign > 0:
+            if former is None:
+                former = nodes[code]["former"] = set()
+            former.add(station.id)
+        elif former is not None:
+            former.discard(station.id)
 
 
 def sum_totals(left: tuple[int, ...], right: tuple[int, ...]) -> tuple[int, ...]:

@@ -58,6 +58,16 @@ class EngineState:
         self._node: dict = graph._node
         self._pred: dict = graph._pred
 
+    def _sat_in(self, code: str) -> list[Station]:
+        """The stations that ever sat in division `code`: those sitting there now, and those moved
+        away from it by an edition (its `former` set, spec §6)."""
+        node = self._node[code]
+        here = [self._node[n]["station"] for n in self._pred[code] if n.__class__ is tuple]
+        former: set[str] | None = node.get("former")
+        if former:
+            here += [self._node[("station", station_id)]["station"] for station_id in sorted(former)]
+        return here
+
     # The lookups every part uses (defined in `queries`).
 
     def division(self, code: str) -> Division | None:

@@ -59,6 +59,7 @@ from graph_service.adapters.neo4j_connection import (
 from graph_service.adapters.neo4j_cypher import (
     BUMP_VERSION,
     CHANGES_CHUNK,
+    CLEAR_PLACEMENTS,
     COUNT_DIVISIONS,
     COUNT_STATIONS,
     CREATE_DIVISIONS,
@@ -79,6 +80,7 @@ from graph_service.adapters.neo4j_cypher import (
     WRITE_DIVISION_NODES,
     WRITE_EDITIONS,
     WRITE_NAMES,
+    WRITE_PLACEMENTS,
     WRITE_STATION_LINKS,
     WRITE_STATION_NODES,
     WRITE_SUCCESSORS,
@@ -215,9 +217,11 @@ class Neo4jStore:
         editions: Mapping[str, AppliedEdition] | None = None,
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
+        stations: Sequence[Station] = (),
     ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
-        sequence than its children); return the new data version.
+        sequence than its children); return the new data version. The `stations` an edition moves
+        (spec §6) are written after them, in the same transaction.
 
         Codes not stored yet take a fast path: their nodes are created together with their PART_OF
         links, parents first. The others (stored codes, codes given twice, parent cycles among new
@@ -232,7 +236,7 @@ class Neo4jStore:
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
-        if not (divisions or editions or names or successors):
+        if not (divisions or editions or names or successors or stations):
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
@@ -291,6 +295,8 @@ class Neo4jStore:
             if successors:
                 links = [{"old_code": old, "new_codes": list(news)} for old, news in successors.items()]
                 tx.run(WRITE_SUCCESSORS, rows=links).consume()
+            if stations:
+                self._write_stations(tx, version, stations)
 
         return self._write("upsert divisions", write, len(divisions), audit)
 
@@ -359,31 +365,50 @@ class Neo4jStore:
         def write(tx: Transaction, version: int) -> None:
             if expected_versions:
                 check_versions(expected_versions, partial(stored_versions, tx), self.batch_size)
-            stored = stored_keys(
-                tx, COUNT_STATIONS, EXISTING_STATIONS, [s.id for s in stations], self.batch_size
-            )
-            created, merged = parents_first(stations, station_key, station_parent, stored)
-            no_division: list[str] = []
-            no_parent: list[str] = []
-
-            def merge_nodes(batch: Sequence[Station]) -> None:
-                rows = [station_row(s) for s in batch]
-                tx.run(WRITE_STATION_NODES, rows=rows, version=version).consume()
-
-            def link(statement: str, batch: Sequence[Station]) -> None:
-                rows = [station_row(s) for s in batch]
-                record = tx.run(statement, rows=rows, version=version).single(strict=True)
-                no_division.extend(record["no_division"])
-                no_parent.extend(record["no_parent"])
-
-            create, merge_links = partial(link, CREATE_STATIONS), partial(link, WRITE_STATION_LINKS)
-            write_passes(created, merged, create, merge_nodes, merge_links, progress, self.batch_size)
-            if no_division:
-                raise StoreError("unknown division: " + ", ".join(no_division[:5]))
-            if no_parent:
-                raise StoreError("unknown parent station: " + ", ".join(no_parent[:5]))
+            self._write_stations(tx, version, stations, progress)
 
         return self._write("upsert stations", write, len(stations), audit)
+
+    def _write_stations(
+        self, tx: Transaction, version: int, stations: Sequence[Station], progress: Progress | None = None
+    ) -> None:
+        """Write `stations` (nodes, SITS_IN and REPORTS_TO links) in `tx`, then the placement history
+        of each (spec §6: one SITS_IN per placement, with `from`/`to`; none for a station that always
+        sat where it sits). Raises `StoreError` when a division_code or parent_id names nothing."""
+        stored = stored_keys(tx, COUNT_STATIONS, EXISTING_STATIONS, [s.id for s in stations], self.batch_size)
+        created, merged = parents_first(stations, station_key, station_parent, stored)
+        no_division: list[str] = []
+        no_parent: list[str] = []
+
+        def merge_nodes(batch: Sequence[Station]) -> None:
+            rows = [station_row(s) for s in batch]
+            tx.run(WRITE_STATION_NODES, rows=rows, version=version).consume()
+
+        def link(statement: str, batch: Sequence[Station]) -> None:
+            rows = [station_row(s) for s in batch]
+            record = tx.run(statement, rows=rows, version=version).single(strict=True)
+            no_division.extend(record["no_division"])
+            no_parent.extend(record["no_parent"])
+
+        create, merge_links = partial(link, CREATE_STATIONS), partial(link, WRITE_STATION_LINKS)
+        write_passes(created, merged, create, merge_nodes, merge_links, progress, self.batch_size)
+        if no_division:
+            raise StoreError("unknown division: " + ", ".join(no_division[:5]))
+        if no_parent:
+            raise StoreError("unknown parent station: " + ", ".join(no_parent[:5]))
+        placed = [
+            {
+                "id": s.id,
+                "placements": [{"code": p.division_code, "from": p.from_, "to": p.to} for p in s.placements],
+            }
+            for s in stations
+            if s.placements
+        ]
+        if placed:
+            tx.run(WRITE_PLACEMENTS, rows=placed).consume()
+        unplaced = [s.id for s in stations if not s.placements and s.id in stored]
+        if unplaced:
+            tx.run(CLEAR_PLACEMENTS, ids=unplaced).consume()
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (`neo4j_audit.read_audit_entries`)."""

@@ -55,9 +55,11 @@ from graph_service.adapters.sqlite_schema import (
     division_row,
     ensure_schema,
     path_from_url,
+    read_placements,
     read_version,
     station_row,
     stored_versions,
+    write_placements,
 )
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
@@ -120,10 +122,12 @@ class SqliteStore:
                 while rows := cursor.fetchmany(self.batch_size):
                     for row in rows:
                         load_division_row(sink, row)
+                placed = read_placements(conn)
                 cursor = conn.execute(f"SELECT {STATION_COLUMNS_SQL} FROM stations")
                 while rows := cursor.fetchmany(self.batch_size):
                     for row in rows:
-                        load_station_row(sink, row, iso_date)
+                        history = placed.get(row[0])
+                        load_station_row(sink, row if history is None else (*row, history), iso_date)
                 conn.execute("COMMIT")
                 return version
         finally:
@@ -148,11 +152,13 @@ class SqliteStore:
                         f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE changed_in > ?", (version,)
                     )
                 ]
+                rows = conn.execute(
+                    f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
+                ).fetchall()
+                placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
                 stations = [
-                    station_from_row(row, iso_date)
-                    for row in conn.execute(
-                        f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
-                    )
+                    station_from_row(row if row[0] not in placed else (*row, placed[row[0]]), iso_date)
+                    for row in rows
                 ]
             finally:
                 conn.execute("COMMIT")
@@ -167,14 +173,16 @@ class SqliteStore:
         editions: Mapping[str, AppliedEdition] | None = None,
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
+        stations: Sequence[Station] = (),
     ) -> int:
         """Insert or replace `divisions` by code in one transaction; return the new data version.
         `progress` is called with the number of rows written so far after each batch; `audit`,
-        `editions`, `names` and `successors` are recorded in the same transaction.
+        `editions`, `names`, `successors` and the `stations` an edition moves (with their placement
+        history, spec §6) are recorded in the same transaction.
 
         Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
         """
-        if not (divisions or editions or names or successors):
+        if not (divisions or editions or names or successors or stations):
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
@@ -200,6 +208,8 @@ class SqliteStore:
                 conn.executemany(UPSERT_DIVISION, rows)
 
             write_in_batches(divisions, self.batch_size, upsert, RowsWritten(progress))
+            conn.executemany(UPSERT_STATION, [station_row(s, version) for s in stations])
+            write_placements(conn, stations)
             missing = conn.execute(DIVISIONS_WITHOUT_PARENT, (version,)).fetchall()
             if missing:
                 raise StoreError(
@@ -236,6 +246,7 @@ class SqliteStore:
                 conn.executemany(UPSERT_STATION, [station_row(s, version) for s in batch])
 
             write_in_batches(stations, self.batch_size, upsert, RowsWritten(progress))
+            write_placements(conn, stations)
             no_division = conn.execute(STATIONS_WITHOUT_DIVISION, (version,)).fetchall()
             if no_division:
                 raise StoreError(

@@ -18,7 +18,7 @@ from typing import TextIO
 
 from graph_service.domain.edition_report import EditionReport
 from graph_service.domain.levels import DIVISION_LEVELS
-from graph_service.domain.model import Division
+from graph_service.domain.model import Division, Station
 from graph_service.domain.successors import SUCCESSOR_COLUMNS, successor_rows
 from graph_service.domain.validation import Problem
 from graph_service.entrypoints.cli.arguments import iso_date
@@ -177,12 +177,12 @@ def _apply_edition(args: argparse.Namespace) -> int:
             f"{PROG}: {source} as the edition of {day} was refused, nothing was written: "
             f"{len(preview.stranded):,} retired "
             f"{plural(len(preview.stranded), 'division holds', 'divisions hold')} "
-            f"stations that have not closed by {day}, and moving stations to a successor is not built yet"
+            f"stations that have not closed by {day}, and no successor to move them to"
         ]
         lines += [f"  {stranded}" for stranded in preview.stranded]
         lines.append(
-            "Until station moves are built, such an edition can only be previewed (--dry-run, with "
-            "--successors to see the moves); stations closed by the edition's date do not stop it."
+            "Give each a successor in the successors file (--successors; preview with --dry-run "
+            "--write-successors for a proposal); stations closed by the edition's date do not stop it."
         )
         sys.stderr.write("\n".join(lines) + "\n")
         return EXIT_REJECTED
@@ -200,7 +200,11 @@ def _apply_edition(args: argparse.Namespace) -> int:
         f"{len(plan.created):,} created, {len(plan.retired):,} retired, {len(plan.renamed):,} renamed, "
         f"{len(plan.reparented):,} re-parented"
         + (f"; {linked:,} retired with successors from {successors_source}" if successors_source else "")
+        + f"; {len(report.moves):,} {plural(len(report.moves), 'station', 'stations')} moved, "
+        f"{len(report.reporting):,} reporting {plural(len(report.reporting), 'line', 'lines')} changed"
     )
+    if report.moves or report.reporting:
+        _moves_sections(sys.stdout.write, report, preview.stations, day, "")
     return EXIT_OK
 
 
@@ -230,26 +234,7 @@ def print_preview(
         f"stations that would move: {len(report.moves):,} (to {following}); "
         f"reporting lines that would change: {len(report.reporting):,}\n"
     )
-    stations = preview.stations
-    _section(
-        write,
-        f"stations that would move from {day} ({len(report.moves):,})",
-        (
-            f"  {m.station_id} {stations[m.station_id].name}: "
-            f"{_label(m.old_code, after)} → {_label(m.new_code, after)}"
-            for m in report.moves
-        ),
-    )
-    _section(
-        write,
-        f"reporting lines that would change from {day} ({len(report.reporting):,})",
-        (
-            f"  {c.station_id} {stations[c.station_id].name}: reports to "
-            + (f"{c.new_parent} {stations[c.new_parent].name}" if c.new_parent else "nobody")
-            + f" (was {c.old_parent} {stations[c.old_parent].name})"
-            for c in report.reporting
-        ),
-    )
+    _moves_sections(write, report, preview.stations, day, "would ")
     if report.stranded and not preview.successors_given:
         _section(
             write,
@@ -292,6 +277,37 @@ def print_preview(
             f"  {r.code}: under {_label(r.old_parent, after)} → under {_label(r.new_parent, after)}"
             f" (row {r.row})"
             for r in report.plan.reparented
+        ),
+    )
+
+
+def _moves_sections(
+    write: Callable[[str], object],
+    report: EditionReport,
+    stations: Mapping[str, Station],
+    day: str,
+    would: str,
+) -> None:
+    """The stations an edition moves and the reporting lines it changes, one per line (`would`:
+    "would " in a preview, "" once applied)."""
+    after = report.after
+    _section(
+        write,
+        f"stations that {would}move from {day} ({len(report.moves):,})",
+        (
+            f"  {m.station_id} {stations[m.station_id].name}: "
+            f"{_label(m.old_code, after)} → {_label(m.new_code, after)}"
+            for m in report.moves
+        ),
+    )
+    _section(
+        write,
+        f"reporting lines that {would}change from {day} ({len(report.reporting):,})",
+        (
+            f"  {c.station_id} {stations[c.station_id].name}: reports to "
+            + (f"{c.new_parent} {stations[c.new_parent].name}" if c.new_parent else "nobody")
+            + f" (was {c.old_parent} {stations[c.old_parent].name})"
+            for c in report.reporting
         ),
     )
 

@@ -4,20 +4,41 @@ sat that day (spec §6)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validity import is_valid_on, placement_on
+from graph_service.domain.validity import is_valid_on, placement_on, predecessors_of, valid_predecessor
 
 
 class Oracle:
     """Answers spec §3 questions by walking every record on every call."""
 
-    def __init__(self, divisions: Iterable[Division], stations: Iterable[Station]) -> None:
+    def __init__(
+        self,
+        divisions: Iterable[Division],
+        stations: Iterable[Station],
+        successors: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.divisions = {d.code: d for d in divisions}
         self.stations = {s.id: s for s in stations}
+        self.successors = {old: list(news) for old, news in (successors or {}).items()}
+
+    def counted_in(self, station: Station, day: date) -> str | None:
+        """The division `station` counts in on `day` (spec §6): where it sat that day, or before that
+        division's `valid_from` its predecessor valid that day (the lowest code of the nearest step
+        back that has one); with none, where it sat (which covers nothing then)."""
+        code = sat_in(station, day)
+        if code is None:
+            return None
+        division = self.divisions.get(code)
+        if division is not None and division.valid_from is not None and day < division.valid_from:
+            predecessors = predecessors_of(self.successors)
+            found = valid_predecessor(code, day, self.divisions.get, predecessors)
+            if found is not None:
+                return found
+        return code
 
     def subtree(self, code: str) -> list[Division]:
         """`code` and every division below it."""
@@ -36,7 +57,9 @@ class Oracle:
         if division.level is DivisionLevel.PROVINCE:
             return None
         return is_valid_on(division, day) and any(
-            sat_in(s, day) == code and s.level.division_level is division.level and s.is_active_on(day)
+            self.counted_in(s, day) == code
+            and s.level.division_level is division.level
+            and s.is_active_on(day)
             for s in self.stations.values()
         )
 
@@ -53,7 +76,9 @@ class Oracle:
 
     def rollup(self, code: str, day: date) -> tuple[int, ...]:
         inside = {d.code for d in self.subtree(code)}
-        active = [s for s in self.stations.values() if sat_in(s, day) in inside and s.is_active_on(day)]
+        active = [
+            s for s in self.stations.values() if self.counted_in(s, day) in inside and s.is_active_on(day)
+        ]
         counts = tuple(sum(s.level.rank == rank for s in active) for rank in range(4))
         return counts + (
             sum(s.staff for s in active),

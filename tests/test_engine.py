@@ -277,6 +277,18 @@ def station_at(draw: st.DrawFn, division: Division, sid: str) -> Station:
 
 
 @st.composite
+def successor_links(draw: st.DrawFn, divisions: list[Division]) -> dict[str, list[str]]:
+    """Random successor links (spec §6) between divisions of one level, each to one or two others
+    (stations listed in a successor count in its predecessor before it is valid)."""
+    links: dict[str, list[str]] = {}
+    for division in draw(st.lists(st.sampled_from(divisions), max_size=6, unique_by=lambda d: d.code)):
+        same = [d.code for d in divisions if d.level is division.level and d.code != division.code]
+        if same:
+            links[division.code] = draw(st.lists(st.sampled_from(same), min_size=1, max_size=2, unique=True))
+    return links
+
+
+@st.composite
 def moved_from(draw: st.DrawFn, station: Station, divisions: list[Division]) -> Station:
     """`station` moved on a random day to a random division of its level (spec §6: it sat where it was
     before that day and sits in the new one from it), a new version."""
@@ -322,8 +334,10 @@ def test_built_engine_matches_recount(data: st.DataObject) -> None:
         moving = [data.draw(moved_from(s, divisions)) for s in moving]
     moved = {s.id: s for s in moving}
     stations = [moved.get(s.id, s) for s in stations]
+    links = data.draw(successor_links(divisions))
     days = data.draw(st.lists(DAYS | st.just(BASE - timedelta(days=1)), min_size=1, max_size=4))
-    assert_matches(NetworkEngine.from_records(divisions, stations), Oracle(divisions, stations), days)
+    engine = NetworkEngine.from_records(divisions, stations, successors=links)
+    assert_matches(engine, Oracle(divisions, stations, links), days)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -331,11 +345,12 @@ def test_built_engine_matches_recount(data: st.DataObject) -> None:
 def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject) -> None:
     divisions = data.draw(forests())
     stations = data.draw(stations_for(divisions))
-    engine = NetworkEngine.from_records(divisions, stations)
-    oracle = Oracle(divisions, stations)
+    links = data.draw(successor_links(divisions))
+    engine = NetworkEngine.from_records(divisions, stations, successors=links)
+    oracle = Oracle(divisions, stations, links)
     for version in range(1, data.draw(st.integers(1, 8)) + 1):
         kind = data.draw(
-            st.sampled_from(["station", "station", "move", "new division", "validity", "dated move"])
+            st.sampled_from(["station", "station", "move", "new division", "validity", "dated move", "links"])
         )
         changes = Changes(version)
         placeable = [d for d in oracle.divisions.values() if d.level.station_level is not None]
@@ -345,6 +360,10 @@ def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject)
             changed = data.draw(station_at(data.draw(st.sampled_from(placeable)), sid))
             changes.stations.append(changed)
             oracle.stations[sid] = changed
+        elif kind == "links":  # an edition recording successors (replacing a division's earlier ones)
+            links = data.draw(successor_links(list(oracle.divisions.values())))
+            changes.successors.update(links)
+            oracle.successors.update(links)
         elif kind == "dated move" and oracle.stations:  # an edition moving a station from a day (spec §6)
             moving = oracle.stations[data.draw(st.sampled_from(sorted(oracle.stations)))]
             moved = data.draw(moved_from(moving, list(oracle.divisions.values())))

@@ -6,12 +6,13 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from itertools import repeat
 from operator import add
 
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import Find, valid_predecessor
 from graph_service.engine.timeline import (
     CERTIFIED_STAFF,
     STAFF,
@@ -64,10 +65,68 @@ def station_spans(station: Station) -> list[tuple[str, int, int]]:
     return spans
 
 
-def placed_deltas(station: Station, sign: int) -> list[tuple[str, list[tuple[int, Delta]]]]:
-    """What a station brings (sign +1) or takes away (-1) to the timelines of each division it sat
-    in, split at its moves: (division code, per-day changes), one entry per span of `station_spans`."""
-    if not station.placements:
+Span = tuple[str, int, int]
+"""(division code, first day, day after the last): a station counts in that division on those days."""
+
+
+def counted_spans(station: Station, find: Find, predecessors: Mapping[str, Sequence[str]]) -> list[Span]:
+    """The spans of days on which `station` was active, each with the division it counts in (spec
+    §6): where it sat (`station_spans`), and on days before that division's `valid_from`, its
+    predecessor valid that day (`valid_predecessor`: successor links followed backwards, of several
+    the lowest code). With none, it stays in its own division, which covers nothing before it is
+    valid but is rolled up by its ancestors."""
+    spans = station_spans(station)
+    if not predecessors:
+        return spans
+    counted: list[Span] = []
+    for code, start, end in spans:
+        division = find(code)
+        begins = division.valid_from.toordinal() if division and division.valid_from else None
+        if begins is None or start >= begins or code not in predecessors:
+            counted.append((code, start, end))
+            continue
+        early_end = min(end, begins)
+        cuts = sorted(
+            {start, early_end} | {d for d in _bounds_back(code, find, predecessors) if start < d < early_end}
+        )
+        for first, after in zip(cuts, cuts[1:], strict=False):
+            there = valid_predecessor(code, date.fromordinal(first), find, predecessors) or code
+            if counted and counted[-1][0] == there and counted[-1][2] == first:
+                counted[-1] = (there, counted[-1][1], after)
+            else:
+                counted.append((there, first, after))
+        if end > begins:
+            counted.append((code, begins, end))
+    return counted
+
+
+def _bounds_back(code: str, find: Find, predecessors: Mapping[str, Sequence[str]]) -> set[int]:
+    """The days on which a division reached from `code` by successor links backwards becomes or
+    stops being valid: the only days on which `valid_predecessor` of `code` can change."""
+    days: set[int] = set()
+    seen = {code}
+    step = list(predecessors.get(code, ()))
+    while step:
+        following: list[str] = []
+        for other in step:
+            if other in seen:
+                continue
+            seen.add(other)
+            found = find(other)
+            if found is not None:
+                days.update(d.toordinal() for d in (found.valid_from, found.valid_to) if d is not None)
+            following.extend(predecessors.get(other, ()))
+        step = following
+    return days
+
+
+def placed_deltas(
+    station: Station, sign: int, spans: Sequence[Span] | None = None
+) -> list[tuple[str, list[tuple[int, Delta]]]]:
+    """What a station brings (sign +1) or takes away (-1) to the timelines of each division it
+    counts in: (division code, per-day changes), one entry per span (`spans`, default the station's
+    own `station_spans`)."""
+    if spans is None and not station.placements:
         return [(station.division_code, station_deltas(station, sign))] if station.opened_on else []
     counts = (
         (STATION_COLUMN[station.level], 1),
@@ -76,7 +135,7 @@ def placed_deltas(station: Station, sign: int) -> list[tuple[str, list[tuple[int
         (VOLUNTEERS, station.volunteers),
     )
     placed: list[tuple[str, list[tuple[int, Delta]]]] = []
-    for code, start, end in station_spans(station):
+    for code, start, end in station_spans(station) if spans is None else spans:
         deltas: list[tuple[int, Delta]] = [(start, [(c, sign * n) for c, n in counts])]
         if end != OPEN_ENDED:
             deltas.append((end, [(c, -sign * n) for c, n in counts]))
@@ -84,9 +143,9 @@ def placed_deltas(station: Station, sign: int) -> list[tuple[str, list[tuple[int
     return placed
 
 
-def spans_in(stations: Iterable[Station], code: str) -> list[tuple[int, int]]:
-    """The spans of days on which these stations were active while sitting in division `code`."""
-    return [(start, end) for s in stations for at, start, end in station_spans(s) if at == code]
+def spans_in(spans: Iterable[Sequence[Span]], code: str) -> list[tuple[int, int]]:
+    """The days (first, after the last) of the `spans` (of several stations) counted in `code`."""
+    return [(start, end) for station_spans in spans for at, start, end in station_spans if at == code]
 
 
 def add_station_days(daily: dict[int, list[int]], station: Station, sign: int) -> None:
@@ -122,17 +181,20 @@ def validity_deltas(division: Division, sign: int) -> list[tuple[int, Delta]]:
     return deltas
 
 
-def coverage_changes(stations: Iterable[Station], within: Division) -> Counter[int]:
-    """+1 on each day division `within` becomes covered by these stations (those that ever sat in
-    it), -1 on each day it stops being: only while they sat in it (spec §6: a moved station covers
-    its old division until the move, its new one from it) and only on the days it is valid."""
+def coverage_changes(
+    stations: Iterable[Station], within: Division, spans: Callable[[Station], Sequence[Span]] | None = None
+) -> Counter[int]:
+    """+1 on each day division `within` becomes covered by these stations (those that ever counted
+    in it), -1 on each day it stops being: only while they counted in it (spec §6: `spans`, default
+    `station_spans`: a moved station covers its old division until the move, its new one from it)
+    and only on the days it is valid."""
     open_ended = OPEN_ENDED
     low, high = 0, open_ended
     if within.valid_from is not None:
         low = within.valid_from.toordinal()
     if within.valid_to is not None:
         high = within.valid_to.toordinal()
-    intervals = sorted(spans_in(stations, within.code))
+    intervals = sorted(spans_in(map(spans or station_spans, stations), within.code))
     merged: list[list[int]] = []
     for opened, closed in intervals:
         if merged and opened <= merged[-1][1]:  # overlapping or touching spans: no gap in coverage

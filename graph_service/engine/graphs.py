@@ -4,14 +4,14 @@ collector paused while it grows, and the one walk down the division tree."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import networkx as nx
 
 from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
 from graph_service.domain.model import Division, Station
-from graph_service.engine.daily import validity_deltas
+from graph_service.engine.daily import Span, validity_deltas
 from graph_service.engine.timeline import Timeline
 
 UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
@@ -72,20 +72,20 @@ def division_attributes(division: Division) -> dict:
     return {"division": division, "totals": static_totals(division), "timeline": timeline}
 
 
-def note_former(nodes: dict, station: Station, sign: int) -> None:
-    """Note (+1) or forget (-1) `station` in the `former` set of each division it sat in before its
-    current one (spec §6: stations moved away still count there on the days they sat there)."""
-    for placement in station.placements:
-        code = placement.division_code
+def note_visits(nodes: dict, station: Station, spans: Sequence[Span], sign: int) -> None:
+    """Note (+1) or forget (-1) `station` in the `visiting` set of each division other than its own
+    that it counts in on some days (`spans`; spec §6: where it sat before a move, or its division's
+    predecessor): the stations that division's coverage is made of, beside those sitting in it."""
+    for code in {code for code, _, _ in spans}:
         if code == station.division_code or code not in nodes:
             continue
-        former: set[str] | None = nodes[code].get("former")
+        visiting: set[str] | None = nodes[code].get("visiting")
         if sign > 0:
-            if former is None:
-                former = nodes[code]["former"] = set()
-            former.add(station.id)
-        elif former is not None:
-            former.discard(station.id)
+            if visiting is None:
+                visiting = nodes[code]["visiting"] = set()
+            visiting.add(station.id)
+        elif visiting is not None:
+            visiting.discard(station.id)
 
 
 def sum_totals(left: tuple[int, ...], right: tuple[int, ...]) -> tuple[int, ...]:

@@ -69,11 +69,17 @@ class ConflictError(StoreError):
 
 
 class SnapshotSink(Protocol):
-    """Receives a store's whole network in one streaming pass: every division, then every station."""
+    """Receives a store's whole network in one streaming pass: every division, the successor links,
+    then every station."""
 
     def add_division(self, division: Division) -> None: ...
 
     def add_station(self, station: Station) -> None: ...
+
+    def add_successors(self, old_code: str, new_codes: list[str]) -> None:
+        """The successors of one retired division, in the admin's order (spec §6), after the
+        divisions and before the stations."""
+        ...
 
     def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
         """A stored row that cannot be read as a record (kind "division" or "station", its code or

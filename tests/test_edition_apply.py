@@ -364,3 +364,58 @@ def assert_moved(engine: NetworkEngine) -> None:
 def township_counts(engine: NetworkEngine, code: str, day: date) -> tuple[int, int]:
     found = next(c for c in engine.coverage(code, day) if c.level is TOWNSHIP)
     return found.total, found.covered
+
+
+LISTED_WITH_TODAYS_CODES = """\
+id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers
+GC-5202,六盘水市社会工作指导中心,guidance_centre,5202,,operating,2018-07-06,,6,2,65
+GS-520204,水城区社会工作总站,general_station,520204,GC-5202,operating,2019-05-01,,5,2,10
+TS-520204002,双水街道社会工作服务站,township_station,520204002,GS-520204,operating,2020-03-01,,2,1,5
+TS-520201104,木果镇社会工作服务站,township_station,520201104,,operating,2020-09-01,,2,1,3
+"""
+
+
+def test_stations_listed_with_todays_codes_count_in_the_predecessor_before(
+    store_factory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Spec §6: stations seeded after the 2021 edition with its codes count, on days before those
+    codes' valid_from, in their predecessors valid then (木果镇 520201104 ← 520221111 under 水城县),
+    in a fresh load and in a service that was running while the edition was applied."""
+    url = store_factory().url
+    assert apply(capsys, url, write(tmp_path / "d2020.csv", DIVISIONS_2020), "2020-06-30")[0] == 0
+    running = open_service(Settings.from_env(store_url=url))
+    try:
+        links = write(tmp_path / "l.csv", SUCCESSORS_2021)
+        status, _, err = run(
+            capsys,
+            "seed",
+            "divisions",
+            str(write(tmp_path / "d2021.csv", DIVISIONS_2021)),
+            "--store",
+            url,
+            "--edition",
+            "2021-10-31",
+            "--successors",
+            str(links),
+        )
+        assert status == 0, err
+        stations = write(tmp_path / "s.csv", LISTED_WITH_TODAYS_CODES)
+        assert run(capsys, "seed", "stations", str(stations), "--store", url)[0] == 0
+        assert running.refresh(force=True)
+        fresh = open_service(Settings.from_env(store_url=url))
+        try:
+            for engine in (running.engine, fresh.engine):
+                before = date(2021, 1, 1)
+                assert engine.covered("520221", before) and engine.covered("520221001", before)
+                assert engine.covered("520221111", before)  # 木果镇's station, in 水城县 then
+                assert not engine.covered("520204", before) and not engine.covered("520201104", before)
+                assert engine.rollup("520221", before).township_stations == 2
+                assert engine.rollup("520201", before).township_stations == 0
+                assert engine.rollup("520201", D2021).township_stations == 1
+                assert township_counts(engine, "52", before) == (4, 2)
+                assert township_counts(engine, "52", D2021) == (3, 2)
+                assert engine.covered("520204", D2021) and not engine.covered("520221", D2021)
+        finally:
+            fresh.close()
+    finally:
+        running.close()

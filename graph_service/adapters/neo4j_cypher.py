@@ -56,6 +56,11 @@ UNWIND $codes AS code
 MATCH (o:Division {code: code})-[r:SUCCEEDED_BY]->(n)
 RETURN o.code AS code, n.code AS other ORDER BY code, r.position
 """
+ALL_SUCCESSORS = """
+MATCH (o:Division)-[r:SUCCEEDED_BY]->(n)
+WITH o, r, n ORDER BY o.code, r.position
+RETURN o.code AS code, collect(n.code) AS others
+"""
 READ_PREDECESSORS = """
 UNWIND $codes AS code
 MATCH (o)-[:SUCCEEDED_BY]->(n:Division {code: code})

@@ -57,6 +57,7 @@ from graph_service.adapters.neo4j_connection import (
     translated_errors,
 )
 from graph_service.adapters.neo4j_cypher import (
+    ALL_SUCCESSORS,
     BUMP_VERSION,
     CHANGES_CHUNK,
     CLEAR_PLACEMENTS,
@@ -173,6 +174,8 @@ class Neo4jStore:
             version = run_version(tx, LOCK_VERSION)
             for row in pages(tx, DIVISION_PAGE, self.batch_size):
                 load_division_row(sink, row, to_date)
+            for record in tx.run(ALL_SUCCESSORS):
+                sink.add_successors(record["code"], list(record["others"]))
             for row in pages(tx, STATION_PAGE, self.batch_size):
                 load_station_row(sink, row, to_date)
             return version
@@ -204,7 +207,12 @@ class Neo4jStore:
                     for record in tx.run(STATIONS_CHANGED, since=version, chunk=chunk)
                     for row in record[0]
                 ]
-            return Changes(current, divisions, stations)
+                links: dict[str, list[str]] = {}
+                retired = [d.code for d in divisions if d.valid_to is not None]
+                if retired:
+                    for record in tx.run(READ_SUCCESSORS, codes=retired):
+                        links.setdefault(record["code"], []).append(record["other"])
+            return Changes(current, divisions, stations, links)
 
         return retrying(read)
 

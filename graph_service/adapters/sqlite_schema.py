@@ -288,3 +288,24 @@ def read_placements(conn: sqlite3.Connection, ids: Sequence[str] | None = None) 
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
+
+
+def read_successor_links(
+    conn: sqlite3.Connection, codes: Sequence[str] | None = None
+) -> dict[str, list[str]]:
+    """The successors of the retired divisions `codes` (None: of all), each in the admin's order."""
+    found: dict[str, list[str]] = {}
+    query = "SELECT old_code, new_code FROM division_successors"
+    order = " ORDER BY old_code, position"
+    if codes is None:
+        batches: list[Sequence[str] | None] = [None]
+    else:
+        batches = [codes[i : i + IDS_PER_QUERY] for i in range(0, len(codes), IDS_PER_QUERY)]
+    for batch in batches:
+        if batch is None:
+            rows = conn.execute(query + order)
+        else:
+            rows = conn.execute(f"{query} WHERE old_code IN ({', '.join('?' * len(batch))}){order}", batch)
+        for old_code, new_code in rows:
+            found.setdefault(old_code, []).append(new_code)
+    return found

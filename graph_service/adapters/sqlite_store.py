@@ -56,6 +56,7 @@ from graph_service.adapters.sqlite_schema import (
     ensure_schema,
     path_from_url,
     read_placements,
+    read_successor_links,
     read_version,
     station_row,
     stored_versions,
@@ -122,6 +123,8 @@ class SqliteStore:
                 while rows := cursor.fetchmany(self.batch_size):
                     for row in rows:
                         load_division_row(sink, row)
+                for old_code, news in read_successor_links(conn).items():
+                    sink.add_successors(old_code, news)
                 placed = read_placements(conn)
                 cursor = conn.execute(f"SELECT {STATION_COLUMNS_SQL} FROM stations")
                 while rows := cursor.fetchmany(self.batch_size):
@@ -156,13 +159,15 @@ class SqliteStore:
                     f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
                 ).fetchall()
                 placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
+                retired = [d.code for d in divisions if d.valid_to is not None]
+                links = read_successor_links(conn, retired) if retired else {}
                 stations = [
                     station_from_row(row if row[0] not in placed else (*row, placed[row[0]]), iso_date)
                     for row in rows
                 ]
             finally:
                 conn.execute("COMMIT")
-            return Changes(current, divisions, stations)
+            return Changes(current, divisions, stations, links)
 
     def upsert_divisions(
         self,

@@ -177,7 +177,8 @@ class Imports(ServiceBase):
                 stations=stations,
                 progress=_per_batch(progress, len(divisions)),
             )
-            return Changes(version, divisions=list(divisions), stations=list(stations))
+            links = {old: list(news) for old, news in (successors or {}).items()}
+            return Changes(version, divisions=list(divisions), stations=list(stations), successors=links)
 
         with store_busy_is_unavailable():
             written = write()

@@ -93,6 +93,7 @@ class CollectingSink:
     def __init__(self) -> None:
         self.divisions: list[Division] = []
         self.stations: list[Station] = []
+        self.successors: dict[str, list[str]] = {}
 
     def add_division(self, division: Division) -> None:
         assert not self.stations, "a division arrived after a station"
@@ -100,6 +101,9 @@ class CollectingSink:
 
     def add_station(self, station: Station) -> None:
         self.stations.append(station)
+
+    def add_successors(self, old_code: str, new_codes: list[str]) -> None:
+        self.successors[old_code] = new_codes
 
 
 class CountingSink:
@@ -114,6 +118,9 @@ class CountingSink:
 
     def add_station(self, station: Station) -> None:
         self.stations += 1
+
+    def add_successors(self, old_code: str, new_codes: list[str]) -> None:
+        pass
 
 
 def snapshot(store: Store) -> tuple[int, list[Division], list[Station]]:
@@ -624,6 +631,13 @@ def test_successor_links_are_written_with_the_divisions_in_order(store: Store) -
     assert predecessors == {"522324002": ["520102001", "522324100"]}
     store.upsert_divisions([], successors={"520102001": ["520102001001"]})
     assert store.division_links(["520102001"])[0] == {"520102001": ["520102001001"]}
+    sink = CollectingSink()
+    store.load(sink)  # every link, for the engine's predecessor rule (spec §6)
+    assert sink.successors == {"520102001": ["520102001001"], "522324100": ["522324002"]}
+    retired = dataclasses.replace(DIVISIONS[8], valid_to=date(2021, 10, 31))
+    version = store.upsert_divisions([retired], successors={"522324100": ["522324002", "520102001"]})
+    changes = store.changes_since(version - 1)  # a retired division's links come with it
+    assert changes.divisions == [retired] and changes.successors == {"522324100": ["522324002", "520102001"]}
 
 
 def test_placement_histories_are_written_with_an_edition_and_read_back(store: Store) -> None:

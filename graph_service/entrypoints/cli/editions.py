@@ -200,8 +200,12 @@ def _apply_edition(args: argparse.Namespace) -> int:
         f"{len(plan.created):,} created, {len(plan.retired):,} retired, {len(plan.renamed):,} renamed, "
         f"{len(plan.reparented):,} re-parented"
         + (f"; {linked:,} retired with successors from {successors_source}" if successors_source else "")
-        + f"; {len(report.moves):,} {plural(len(report.moves), 'station', 'stations')} moved, "
-        f"{len(report.reporting):,} reporting {plural(len(report.reporting), 'line', 'lines')} changed"
+        + (
+            f"; {len(report.moves):,} {plural(len(report.moves), 'station', 'stations')} moved, "
+            f"{len(report.reporting):,} reporting {plural(len(report.reporting), 'line', 'lines')} changed"
+            if report.moves or report.reporting
+            else ""
+        )
     )
     if report.moves or report.reporting:
         _moves_sections(sys.stdout.write, report, preview.stations, day, "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -57,9 +58,10 @@ def station_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None]) 
         values[index] = read(values[index])
     for index in _DATE_POSITIONS:
         values[index] = to_date(values[index])
+    station = Station(*values)
     if history:
-        return Station(*values, placements=placements_from_rows(history, to_date))
-    return Station(*values)
+        return dataclasses.replace(station, placements=placements_from_rows(history, to_date))
+    return station
 
 
 def placements_from_rows(

@@ -268,9 +268,11 @@ def write_placements(conn: sqlite3.Connection, stations: Sequence[Station]) -> N
     )
 
 
-def read_placements(conn: sqlite3.Connection, ids: Sequence[str] | None = None) -> dict[str, list[tuple]]:
+def read_placements(
+    conn: sqlite3.Connection, ids: Sequence[str] | None = None
+) -> dict[str, list[tuple[str, str | None, str | None]]]:
     """The stored placement rows (division code, from, to) of the stations `ids` (None: of all)."""
-    found: dict[str, list[tuple]] = {}
+    found: dict[str, list[tuple[str, str | None, str | None]]] = {}
     query = "SELECT station_id, division_code, from_, to_ FROM station_placements"
     if ids is None:
         batches: Iterable[Sequence[str] | None] = [None]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import networkx as nx
 
@@ -72,7 +73,7 @@ def division_attributes(division: Division) -> dict:
     return {"division": division, "totals": static_totals(division), "timeline": timeline}
 
 
-def note_visits(nodes: dict, station: Station, spans: Sequence[Span], sign: int) -> None:
+def note_visits(nodes: dict[Any, dict[str, Any]], station: Station, spans: Sequence[Span], sign: int) -> None:
     """Note (+1) or forget (-1) `station` in the `visiting` set of each division other than its own
     that it counts in on some days (`spans`; spec §6: where it sat before a move, or its division's
     predecessor): the stations that division's coverage is made of, beside those sitting in it."""

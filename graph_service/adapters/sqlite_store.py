@@ -1,6 +1,7 @@
 """The embedded store: one SQLite file (standard library `sqlite3`), in WAL mode.
 
-Layout: `divisions`, `stations` (dates as ISO text), `meta` (the data version) and `audit` (the audit
+Layout: `divisions`, `stations` (dates as ISO text; a station an edition moved also has its placement
+history in `station_placements`, spec §6), `meta` (the data version) and `audit` (the audit
 trail: one row per changed row of every write, keyed by `seq`). Every division and station row carries
 `changed_in`, the data version of the write that last touched it (indexed, for `changes_since`).
 Every write is one `BEGIN IMMEDIATE` transaction, so writers in several processes take turns; it bumps

@@ -15,9 +15,7 @@ import jwt
 import pytest
 
 from graph_service.entrypoints import cli
-from tests.e2e.test_cli_seed import DIVISIONS, STATION_HEADER, STATIONS, run, write
-from tests.e2e.test_cli_seed import files as files  # noqa: F401  (fixture)
-from tests.e2e.test_cli_seed import store_url as store_url  # noqa: F401  (fixture)
+from tests.support.cli import DIVISIONS, STATION_HEADER, STATIONS, run, write
 
 KEYS = ["at", "actor", "role", "operation", "target", "before", "after"]
 
@@ -29,8 +27,8 @@ def audit_json(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> list
 
 
 def test_seed_records_the_actor_and_audit_prints_it(
-    store_url: str,  # noqa: F811
-    files: dict[str, Path],  # noqa: F811
+    store_url: str,
+    files: dict[str, Path],
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
@@ -92,8 +90,8 @@ def test_seed_records_the_actor_and_audit_prints_it(
 
 
 def test_a_dry_run_and_a_rejected_file_record_nothing(
-    store_url: str,  # noqa: F811
-    files: dict[str, Path],  # noqa: F811
+    store_url: str,
+    files: dict[str, Path],
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
@@ -112,7 +110,7 @@ def test_a_dry_run_and_a_rejected_file_record_nothing(
     assert len(audit_json(capsys, store_url)) == 10
 
 
-def test_audit_usage_errors(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+def test_audit_usage_errors(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, "audit", "--store", store_url, "--since", "last week")
     assert status == 2 and "--since" in err
     status, _, err = run(capsys, "audit", "--store", store_url, "--format", "xml")

@@ -13,8 +13,7 @@ import pytest
 
 from graph_service.entrypoints.csv_out import spreadsheet_safe, write_csv
 from graph_service.service_layer.auth import MAX_TTL, parse_duration
-from tests.e2e.test_cli_commands import network  # noqa: F401 (fixture)
-from tests.e2e.test_cli_seed import DIVISIONS, STATION_HEADER, data_version, run, store_url, write  # noqa: F401
+from tests.support.cli import DIVISIONS, STATION_HEADER, data_version, run, write
 
 SECRET = "a-token-secret-of-32-bytes-at-least"
 
@@ -22,7 +21,7 @@ SECRET = "a-token-secret-of-32-bytes-at-least"
 
 
 def test_seeding_huge_counts_exits_1_naming_every_row(
-    network: str,  # noqa: F811
+    network: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -45,7 +44,7 @@ def test_seeding_huge_counts_exits_1_naming_every_row(
 
 
 def test_seeding_reports_a_twelve_field_row_and_ten_other_bad_rows(
-    network: str,  # noqa: F811
+    network: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -64,7 +63,7 @@ def test_seeding_reports_a_twelve_field_row_and_ten_other_bad_rows(
 
 
 def test_seeding_a_division_with_a_control_character_exits_1(
-    store_url: str,  # noqa: F811
+    store_url: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -92,7 +91,7 @@ def test_as_of_takes_exactly_yyyy_mm_dd_in_the_years(value: str, capsys: pytest.
 
 
 def test_export_prefixes_formula_cells_with_a_quote(
-    store_url: str,  # noqa: F811
+    store_url: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -12,25 +12,14 @@ import jwt
 import pytest
 
 from graph_service.entrypoints import exports as gap_list
-from tests.e2e.test_cli_seed import DIVISIONS, STATIONS, run, store_url, write  # noqa: F401 (fixture)
+from tests.support.cli import DIVISIONS, run, write
 
-# On 2021-12-31 the small network of tests/test_cli_seed.py covers 东观街道 (opened 2021-09-29) and
+# On 2021-12-31 the small network of tests/support/cli.py covers 东观街道 (opened 2021-09-29) and
 # 花贡镇 (open 2020-01-01 … 2022-06-30); 莲城街道 has a station still being built.
 UNCOVERED_2021 = [
     ("522301001", "黄草街道", "township", "贵州省 / 黔西南布依族苗族自治州 / 兴义市 / 黄草街道"),
     ("522324002", "莲城街道", "township", "贵州省 / 黔西南布依族苗族自治州 / 晴隆县 / 莲城街道"),
 ]
-
-
-@pytest.fixture
-def network(store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:  # noqa: F811
-    """A store holding the small division and station files."""
-    for kind, text in (("divisions", DIVISIONS), ("stations", STATIONS)):
-        status, _, err = run(
-            capsys, "seed", kind, str(write(tmp_path / f"{kind}.csv", text)), "--store", store_url
-        )
-        assert status == 0, err
-    return store_url
 
 
 # --- export uncovered ----------------------------------------------------------------------------

@@ -15,81 +15,24 @@ from pathlib import Path
 
 import pytest
 
-from graph_service.bootstrap import open_store
 from graph_service.entrypoints import cli
 from graph_service.entrypoints.progress import ProgressBar
-from graph_service.service_layer.settings import Settings
-from tests.conftest import StoreFactory
+from tests.support.cli import (
+    DIVISION_COUNT,
+    DIVISIONS,
+    STATION_COUNT,
+    STATION_HEADER,
+    STATIONS,
+    data_version,
+    run,
+    write,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 GUIZHOU_DIVISIONS = REPO / "seed" / "divisions-guizhou-2023.csv"
 GUIZHOU_STATIONS = REPO / "seed" / "stations-guizhou-demo.csv"
 
-DIVISIONS = """\
-code,name,level,parent_code
-52,贵州省,province,
-5223,黔西南布依族苗族自治州,city,52
-522301,兴义市,county,5223
-522324,晴隆县,county,5223
-522301001,黄草街道,township,522301
-522324001,东观街道,township,522324
-522324002,莲城街道,township,522324
-522324105,花贡镇,township,522324
-522324002001,中心社区居民委员会,village,522324002
-522324002002,南街社区居民委员会,village,522324002
-"""
-DIVISION_COUNT = 10
-
-STATIONS = """\
-id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers
-GC-5223,黔西南州社会工作指导中心,guidance_centre,5223,,operating,2018-03-01,,5,2,40
-GS-522324,晴隆县社会工作总站,general_station,522324,GC-5223,operating,2019-02-09,,2,1,29
-TS-522324001,东观街道社会工作服务站,township_station,522324001,GS-522324,operating,2021-09-29,,3,1,20
-TS-522324105,花贡镇社会工作服务站,township_station,522324105,GS-522324,closed,2020-01-01,2022-06-30,1,1,22
-TS-522324002,莲城街道社会工作服务站,township_station,522324002,GS-522324,building,,,0,0,
-VR-522324002001,中心社区社会工作室,village_room,522324002001,TS-522324002,planned,,,,,
-"""
-STATION_COUNT = 6
-STATION_HEADER = STATIONS.splitlines()[0]
-
-
 # --- fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store_url(store_factory: StoreFactory) -> str:
-    """An empty store of each kind (conftest's: SQLite, then the test Neo4j), as the URL the CLI takes."""
-    return store_factory().url
-
-
-def data_version(url: str) -> int:
-    store = open_store(Settings.from_env(store_url=url))
-    try:
-        return store.data_version()
-    finally:
-        store.close()
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-@pytest.fixture
-def files(tmp_path: Path) -> dict[str, Path]:
-    return {
-        "divisions": write(tmp_path / "divisions.csv", DIVISIONS),
-        "stations": write(tmp_path / "stations.csv", STATIONS),
-    }
 
 
 @pytest.fixture

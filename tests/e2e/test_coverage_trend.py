@@ -7,12 +7,7 @@ from datetime import date
 import pytest
 
 from graph_service.domain.calendar import Interval, series
-from tests.support.network import (  # noqa: F401  (fixtures)
-    Api,
-    anyio_backend_fixture,
-    api_fixture,
-    service_fixture,
-)
+from tests.support.network import Api
 
 TREND = """
 query ($code: String!, $level: DivisionLevel!, $from: Date!, $to: Date!, $every: Interval) {

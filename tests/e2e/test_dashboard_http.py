@@ -10,27 +10,14 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from graph_service.bootstrap import open_service
 from graph_service.entrypoints import cli
-from graph_service.entrypoints.app import create_app
-from graph_service.service_layer.services import NetworkService
-from tests.support.network import (  # noqa: F401  (fixtures)
-    Api,
-    anyio_backend_fixture,
-    api_fixture,
-    app_client,
-    service_fixture,
-    settings_for,
-    single_error,
-    token,
-)
+from tests.support.network import Api, single_error, token
 
 STATIC = resources.files("graph_service.entrypoints").joinpath("static")
 DASHBOARD_BUDGET = 300 * 1024
@@ -134,17 +121,6 @@ async def test_bad_export_parameters_are_refused_clearly(
     error = single_error(await api.client.get(f"/export/uncovered?{query}"), status)
     assert words in error["message"]
     assert error["extensions"]["code"] == ("NOT_FOUND" if status == 404 else "BAD_USER_INPUT")
-
-
-@pytest.fixture(name="private_api")
-async def private_api_fixture(service: NetworkService) -> AsyncIterator[Api]:
-    """The app of a server with GRAPH_SERVICE_PUBLIC_READ=false, over the same seeded store."""
-    private = open_service(settings_for(service.store.url, public_read=False))
-    try:
-        async with app_client(create_app(private)) as client:
-            yield Api(client, private)
-    finally:
-        private.close()
 
 
 @pytest.mark.anyio

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import jwt
 import pytest
 
 from graph_service.bootstrap import open_service
 from graph_service.entrypoints.app import create_app
 from graph_service.service_layer.services import NetworkService
-from tests.support.network import (  # noqa: F401  (fixtures)
+from tests.support.network import (
     ACCESS_STATUS,
     SECRET,
     Api,
-    anyio_backend_fixture,
-    api_fixture,
     app_client,
     expired_token,
-    service_fixture,
     settings_for,
     single_error,
     token,
@@ -135,17 +130,6 @@ async def test_create_and_close_follow_the_same_rules(api: Api) -> None:
 async def test_reading_needs_no_token_by_default(api: Api) -> None:
     assert (await api.data(READ))["station"]["version"] == 1
     assert (await api.data(READ, bearer=token("viewer", "5201")))["station"]["version"] == 1
-
-
-@pytest.fixture(name="private_api")
-async def private_api_fixture(service: NetworkService) -> AsyncIterator[Api]:
-    """The app of a server with GRAPH_SERVICE_PUBLIC_READ=false, over the same seeded store."""
-    private = open_service(settings_for(service.store.url, public_read=False))
-    try:
-        async with app_client(create_app(private)) as client:
-            yield Api(client, private)
-    finally:
-        private.close()
 
 
 async def test_private_reading_needs_a_token(private_api: Api) -> None:

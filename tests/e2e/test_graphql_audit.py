@@ -9,14 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.network import (  # noqa: F401  (fixtures)
-    STATION_HEADER,
-    Api,
-    anyio_backend_fixture,
-    api_fixture,
-    service_fixture,
-    token,
-)
+from tests.support.network import STATION_HEADER, Api, token
 
 pytestmark = pytest.mark.anyio
 

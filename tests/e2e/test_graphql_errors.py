@@ -10,14 +10,7 @@ import pytest
 
 from graph_service.engine import Rollup
 from graph_service.entrypoints.graphql import encode_cursor
-from tests.support.network import (  # noqa: F401  (fixtures)
-    Api,
-    anyio_backend_fixture,
-    api_fixture,
-    service_fixture,
-    single_error,
-    token,
-)
+from tests.support.network import Api, single_error, token
 
 pytestmark = pytest.mark.anyio
 

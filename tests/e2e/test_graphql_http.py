@@ -18,15 +18,7 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 from graph_service.entrypoints import graphql as graphql_schema
 from graph_service.entrypoints.app import create_app
 from graph_service.ports import StoreError
-from tests.support.network import (  # noqa: F401  (fixtures)
-    Api,
-    anyio_backend_fixture,
-    api_fixture,
-    app_client,
-    service_fixture,
-    single_error,
-    token,
-)
+from tests.support.network import Api, app_client, single_error, token
 
 pytestmark = pytest.mark.anyio
 

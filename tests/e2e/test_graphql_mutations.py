@@ -11,15 +11,7 @@ import pytest
 
 from graph_service.bootstrap import open_service
 from graph_service.service_layer.auth import Principal
-from tests.support.network import (  # noqa: F401  (fixtures)
-    STATION_HEADER,
-    Api,
-    anyio_backend_fixture,
-    api_fixture,
-    service_fixture,
-    settings_for,
-    token,
-)
+from tests.support.network import STATION_HEADER, Api, settings_for, token
 
 pytestmark = pytest.mark.anyio
 

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.network import (  # noqa: F401  (fixtures)
-    UNCOVERED_VILLAGES,
-    Api,
-    anyio_backend_fixture,
-    api_fixture,
-    service_fixture,
-    token,
-)
+from tests.support.network import UNCOVERED_VILLAGES, Api, token
 
 pytestmark = pytest.mark.anyio
 

@@ -7,13 +7,7 @@ from typing import Any
 import pytest
 
 from graph_service.entrypoints import graphql as graphql_schema
-from tests.support.network import (  # noqa: F401  (fixtures)
-    Api,
-    anyio_backend_fixture,
-    api_fixture,
-    service_fixture,
-    token,
-)
+from tests.support.network import Api, token
 
 pytestmark = pytest.mark.anyio
 COVERAGE = '{ division(code: "5223") { coverage(asOf: "2021-06-01") { level total covered } } }'

@@ -26,18 +26,7 @@ from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.errors import Forbidden, Unauthenticated
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings, SettingsError
-from tests.support.network import (  # noqa: F401  (fixtures)
-    STATION_HEADER,
-    Api,
-    anyio_backend_fixture,
-    api_fixture,
-    app_client,
-    seed,
-    service_fixture,
-    settings_for,
-    single_error,
-    token,
-)
+from tests.support.network import STATION_HEADER, Api, app_client, seed, settings_for, single_error, token
 
 pytestmark = pytest.mark.anyio
 
@@ -130,17 +119,6 @@ def test_the_service_checks_the_role_before_looking_anything_up(
 
 
 # --- finding 1: private reading covers cached answers and introspection ------------------------
-
-
-@pytest.fixture(name="private_api")
-async def private_api_fixture(service: NetworkService) -> AsyncIterator[Api]:
-    """The app of a server with GRAPH_SERVICE_PUBLIC_READ=false, over the same seeded store."""
-    private = open_service(settings_for(service.store.url, public_read=False))
-    try:
-        async with app_client(create_app(private)) as client:
-            yield Api(client, private)
-    finally:
-        private.close()
 
 
 async def test_a_cached_answer_does_not_reach_an_anonymous_caller(private_api: Api) -> None:

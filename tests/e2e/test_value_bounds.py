@@ -18,17 +18,15 @@ from graph_service.domain.validation import MAX_SUM
 from graph_service.engine import NetworkEngine
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
-from tests.conftest import StoreFactory
-from tests.support.network import (  # noqa: F401  (fixtures)
+from tests.support.network import (
     STATION_HEADER,
     Api,
-    anyio_backend_fixture,
-    api_fixture,
-    service_fixture,
+    assert_engine_agrees_with_store,
     settings_for,
     single_error,
     token,
 )
+from tests.support.stores import StoreFactory
 
 pytestmark = pytest.mark.anyio
 
@@ -56,23 +54,6 @@ ROOM = {
     "status": "OPERATING",
     "openedOn": "2023-01-01",
 }
-DAYS = [date(2020, 1, 1), date(2021, 7, 1), date(2023, 6, 1), date(2030, 1, 1)]
-
-
-def assert_engine_agrees_with_store(service: NetworkService) -> None:
-    """The service's engine holds exactly what a fresh load of the store holds, answers included."""
-    service.refresh(force=True)
-    fresh = NetworkEngine.from_store(service.store)
-    assert fresh.problems == []
-    assert sorted(fresh.station_records(), key=lambda s: s.id) == sorted(
-        service.engine.station_records(), key=lambda s: s.id
-    )
-    for code in ("52", "5223", "522324", "522324002"):
-        for day in DAYS:
-            assert fresh.rollup(code, day) == service.engine.rollup(code, day)
-            assert fresh.coverage(code, day) == service.engine.coverage(code, day)
-
-
 async def post_ascii(api: Api, query: str, variables: dict[str, Any], bearer: str) -> httpx.Response:
     """POST with the JSON escaped to ASCII, so a lone surrogate travels as `\\ud800` (as a client's
     JSON encoder sends it; UTF-8 cannot carry it)."""

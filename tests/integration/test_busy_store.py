@@ -58,11 +58,6 @@ def write_lock_held(path: Path, seconds: float) -> Iterator[None]:
         locker.wait(timeout=seconds + 30)
 
 
-@pytest.fixture(name="anyio_backend")
-def anyio_backend_fixture() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_a_locked_sqlite_store_gives_unavailable_fast_and_never_slows_reads(tmp_path: Path) -> None:
     path = tmp_path / "store.db"

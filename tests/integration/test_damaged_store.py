@@ -21,16 +21,14 @@ from graph_service.entrypoints.app import create_app
 from graph_service.ports import Store
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
-from tests.conftest import neo4j_auth
-from tests.e2e.test_value_bounds import assert_engine_agrees_with_store
-from tests.support.network import (  # noqa: F401  (fixtures)
+from tests.support.network import (
     STATION_HEADER,
-    anyio_backend_fixture,
     app_client,
-    service_fixture,
+    assert_engine_agrees_with_store,
     settings_for,
     token,
 )
+from tests.support.stores import neo4j_auth
 
 BAD_KEYS = {
     ("station", "VR-HUGE"),

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import StoreFactory
 from tests.support.network import DIVISIONS_CSV, STATIONS_CSV, token
 from tests.support.servers import graphql, run_cli, serving
+from tests.support.stores import StoreFactory
 
 ADMIN = token("admin", "*")
 CREATE = """mutation ($input: StationInput!) { createStation(input: $input) { id version } }"""

@@ -11,24 +11,20 @@ The network (seeded through the service, as an admin would):
             ├── 522324100 沙子镇 (TS-522324100, closed 2022-01-01) ── villages 001…005
             └── 522324101 碧痕镇 (TS-522324101, planned)
 
-Fixtures are registered under their short names (`service`, `api`); a test module imports the
-`*_fixture` functions to use them. The stores come from tests/conftest.py's `store_factory`.
+The fixtures built on it are in the conftest.py files: `service` (tests/conftest.py, on each store of
+`store_factory`), `api` and `private_api` (tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from graph_service.engine import NetworkEngine
-from graph_service.entrypoints.app import create_app
-from graph_service.ports import Store
 from graph_service.service_layer.auth import Principal, Role, issue_token
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
@@ -120,22 +116,6 @@ def seed(service: NetworkService) -> None:
         assert report.applied and not report.errors, report.errors
 
 
-# --- the service ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(name="service")
-def service_fixture(store_factory: Callable[..., Store]) -> NetworkService:
-    """A service over the seeded network, with the tests' token secret, on each kind of store.
-
-    `store_factory` (tests/conftest.py) gives an empty SQLite file or the test Neo4j wiped clean,
-    and closes the store after the test; `service.store.url` opens more services on the same store.
-    """
-    store = store_factory()
-    service = NetworkService(store, NetworkEngine.from_store(store), settings_for(store.url))
-    seed(service)
-    return service
-
-
 # --- HTTP ----------------------------------------------------------------------------------------
 
 
@@ -194,22 +174,23 @@ def single_error(response: httpx.Response, status: int = 200) -> dict[str, Any]:
 
 
 def app_client(app: Any) -> httpx.AsyncClient:
+    """An httpx client that calls the ASGI `app` in this process."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
-@pytest.fixture(name="api")
-async def api_fixture(service: NetworkService) -> AsyncIterator[Api]:
-    """The app over the seeded network, and a client for it; the app's follower runs (as under a
-    server, where the app's lifespan starts it), so other processes' writes show within a moment."""
-    app = create_app(service)
-    app.state.follower.start()
-    try:
-        async with app_client(app) as client:
-            yield Api(client, service)
-    finally:
-        app.state.follower.stop()
+CHECKED_DAYS = [date(2020, 1, 1), date(2021, 7, 1), date(2023, 6, 1), date(2030, 1, 1)]
+"""The days `assert_engine_agrees_with_store` compares answers on."""
 
 
-@pytest.fixture(name="anyio_backend")
-def anyio_backend_fixture() -> str:
-    return "asyncio"
+def assert_engine_agrees_with_store(service: NetworkService) -> None:
+    """The service's engine holds exactly what a fresh load of the store holds, answers included."""
+    service.refresh(force=True)
+    fresh = NetworkEngine.from_store(service.store)
+    assert fresh.problems == []
+    assert sorted(fresh.station_records(), key=lambda s: s.id) == sorted(
+        service.engine.station_records(), key=lambda s: s.id
+    )
+    for code in ("52", "5223", "522324", "522324002"):
+        for day in CHECKED_DAYS:
+            assert fresh.rollup(code, day) == service.engine.rollup(code, day)
+            assert fresh.coverage(code, day) == service.engine.coverage(code, day)

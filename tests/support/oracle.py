@@ -1,12 +1,17 @@
-"""Brute-force recounts of spec §3, straight from the definitions, to check the engine against."""
+"""Brute-force recounts of spec §3, straight from the definitions, to check the engine against; and
+the random networks (hypothesis strategies) and the comparison the property tests use them with."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
-from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
+from hypothesis import strategies as st
+
+from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+from graph_service.engine import NetworkEngine
 
 
 class Oracle:
@@ -63,3 +68,87 @@ class Oracle:
         return sorted(
             d.code for d in self.subtree(code) if d.level is level and not self.covered(d.code, day)
         )
+
+
+def station(
+    sid: str,
+    level: StationLevel,
+    code: str,
+    opened: date | None = None,
+    closed: date | None = None,
+    staff: int = 0,
+    certified: int = 0,
+    volunteers: int = 0,
+    parent: str | None = None,
+) -> Station:
+    """A station named after its id, operating from `opened` (closed on `closed`), planned without it."""
+    status = (
+        (StationStatus.CLOSED if closed else StationStatus.OPERATING) if opened else StationStatus.PLANNED
+    )
+    return Station(sid, sid, level, code, parent, status, opened, closed, staff, certified, volunteers)
+
+
+# --- random networks for the property tests ------------------------------------------------
+
+BASE = date(2020, 1, 1)
+DAYS = st.integers(min_value=0, max_value=30).map(lambda n: BASE + timedelta(days=n))
+
+
+@st.composite
+def forests(draw: st.DrawFn) -> list[Division]:
+    """Random forests over the five levels; a child is of any strictly lower level (skips allowed)."""
+    divisions: list[Division] = []
+    for p in range(draw(st.integers(1, 2))):
+        divisions.append(Division(f"P{p}", f"省{p}", DivisionLevel.PROVINCE))
+    count = draw(st.integers(3, 25))
+    for n in range(count):
+        parent = draw(st.sampled_from([d for d in divisions if d.level is not DivisionLevel.VILLAGE]))
+        level = draw(st.sampled_from([lvl for lvl in DivisionLevel if lvl.rank > parent.level.rank]))
+        divisions.append(Division(f"{parent.code}.{n:02d}", f"名{n}", level, parent.code))
+    return divisions
+
+
+@st.composite
+def stations_for(draw: st.DrawFn, divisions: list[Division], prefix: str = "S") -> list[Station]:
+    """Up to 15 random stations, each on a division of `divisions` that may hold one."""
+    placeable = [d for d in divisions if d.level.station_level is not None]
+    result = []
+    for n in range(draw(st.integers(0, 15))):
+        division = draw(st.sampled_from(placeable))
+        result.append(draw(station_at(division, f"{prefix}{n}")))
+    return result
+
+
+@st.composite
+def station_at(draw: st.DrawFn, division: Division, sid: str) -> Station:
+    """A random station `sid` on `division`: planned, operating or closed, with random counts."""
+    opened = draw(st.none() | DAYS)
+    closed = None
+    if opened is not None and draw(st.booleans()):
+        closed = opened + timedelta(days=draw(st.integers(1, 15)))
+    staff = draw(st.integers(0, 9))
+    return station(
+        sid,
+        division.level.station_level,
+        division.code,
+        opened,
+        closed,
+        staff,
+        draw(st.integers(0, staff)),
+        draw(st.integers(0, 5)),
+    )
+
+
+def assert_matches(engine: NetworkEngine, oracle: Oracle, days: list[date]) -> None:
+    """The engine answers every question the oracle does, the same way, on each of `days`."""
+    for code in oracle.divisions:
+        for day in days:
+            assert engine.covered(code, day) == oracle.covered(code, day), (code, day)
+            got = [(c.level, c.total, c.covered) for c in engine.coverage(code, day)]
+            assert got == oracle.coverage(code, day), (code, day)
+            assert dataclasses.astuple(engine.rollup(code, day)) == oracle.rollup(code, day), (code, day)
+            for level in oracle.divisions[code].level.levels_below:
+                page = engine.uncovered(code, level, day, first=1000)
+                expected = oracle.uncovered(code, level, day)
+                assert [d.code for d in page.items] == expected, (code, level, day)
+                assert page.total == len(expected)

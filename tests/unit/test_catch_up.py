@@ -16,8 +16,16 @@ from graph_service.domain.levels import DivisionLevel, StationLevel
 from graph_service.domain.model import Division, Station
 from graph_service.engine import NetworkEngine, network
 from graph_service.ports import Changes
-from tests.support.oracle import Oracle
-from tests.unit.test_engine import BASE, DAYS, assert_matches, forests, station, station_at, stations_for
+from tests.support.oracle import (
+    BASE,
+    DAYS,
+    Oracle,
+    assert_matches,
+    forests,
+    station,
+    station_at,
+    stations_for,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -22,7 +22,16 @@ from graph_service.domain.validation import (
 )
 from graph_service.engine import EngineLoadError, NetworkEngine
 from graph_service.ports import Changes
-from tests.support.oracle import Oracle
+from tests.support.oracle import (
+    BASE,
+    DAYS,
+    Oracle,
+    assert_matches,
+    forests,
+    station,
+    station_at,
+    stations_for,
+)
 
 P, C, X, T, V = (
     DivisionLevel.PROVINCE,
@@ -32,23 +41,6 @@ P, C, X, T, V = (
     DivisionLevel.VILLAGE,
 )
 SEED = Path(__file__).resolve().parents[2] / "seed"
-
-
-def station(
-    sid: str,
-    level: StationLevel,
-    code: str,
-    opened: date | None = None,
-    closed: date | None = None,
-    staff: int = 0,
-    certified: int = 0,
-    volunteers: int = 0,
-    parent: str | None = None,
-) -> Station:
-    status = (
-        (StationStatus.CLOSED if closed else StationStatus.OPERATING) if opened else StationStatus.PLANNED
-    )
-    return Station(sid, sid, level, code, parent, status, opened, closed, staff, certified, volunteers)
 
 
 # A small hand-made tree: one province, two cities, a county, three townships (one directly under a
@@ -213,67 +205,6 @@ def test_writes_move_only_what_they_touch(engine: NetworkEngine) -> None:
 
 
 # --- property tests: random forests, histories and writes against the brute-force recount ---------
-
-BASE = date(2020, 1, 1)
-DAYS = st.integers(min_value=0, max_value=30).map(lambda n: BASE + timedelta(days=n))
-
-
-@st.composite
-def forests(draw: st.DrawFn) -> list[Division]:
-    """Random forests over the five levels; a child is of any strictly lower level (skips allowed)."""
-    divisions: list[Division] = []
-    for p in range(draw(st.integers(1, 2))):
-        divisions.append(Division(f"P{p}", f"省{p}", P))
-    count = draw(st.integers(3, 25))
-    for n in range(count):
-        parent = draw(st.sampled_from([d for d in divisions if d.level is not V]))
-        level = draw(st.sampled_from([lvl for lvl in DivisionLevel if lvl.rank > parent.level.rank]))
-        divisions.append(Division(f"{parent.code}.{n:02d}", f"名{n}", level, parent.code))
-    return divisions
-
-
-@st.composite
-def stations_for(draw: st.DrawFn, divisions: list[Division], prefix: str = "S") -> list[Station]:
-    placeable = [d for d in divisions if d.level.station_level is not None]
-    result = []
-    for n in range(draw(st.integers(0, 15))):
-        division = draw(st.sampled_from(placeable))
-        result.append(draw(station_at(division, f"{prefix}{n}")))
-    return result
-
-
-@st.composite
-def station_at(draw: st.DrawFn, division: Division, sid: str) -> Station:
-    opened = draw(st.none() | DAYS)
-    closed = None
-    if opened is not None and draw(st.booleans()):
-        closed = opened + timedelta(days=draw(st.integers(1, 15)))
-    staff = draw(st.integers(0, 9))
-    return station(
-        sid,
-        division.level.station_level,
-        division.code,
-        opened,
-        closed,
-        staff,
-        draw(st.integers(0, staff)),
-        draw(st.integers(0, 5)),
-    )
-
-
-def assert_matches(engine: NetworkEngine, oracle: Oracle, days: list[date]) -> None:
-    for code in oracle.divisions:
-        for day in days:
-            assert engine.covered(code, day) == oracle.covered(code, day), (code, day)
-            got = [(c.level, c.total, c.covered) for c in engine.coverage(code, day)]
-            assert got == oracle.coverage(code, day), (code, day)
-            assert dataclasses.astuple(engine.rollup(code, day)) == oracle.rollup(code, day), (code, day)
-            for level in oracle.divisions[code].level.levels_below:
-                page = engine.uncovered(code, level, day, first=1000)
-                expected = oracle.uncovered(code, level, day)
-                assert [d.code for d in page.items] == expected, (code, level, day)
-                assert page.total == len(expected)
-
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())

@@ -14,7 +14,7 @@ from graph_service.engine import NetworkEngine
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings, SettingsError
-from tests.conftest import StoreFactory
+from tests.support.stores import StoreFactory
 
 ADMIN = Principal.local_admin()
 DIVISIONS = """code,name,level,parent_code

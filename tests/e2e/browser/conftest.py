@@ -2,27 +2,22 @@
 port (bench/dashboard.py's `DemoServer`, which the speed figures and screenshots use too), and
 Debian's Chromium driven by Playwright (its own browser download is not used).
 
-Without Chromium or Playwright these tests skip; under CI=true they fail instead.
+Without Chromium or Playwright these tests skip; under CI=true they fail instead. The helpers the
+tests import by name are in tests/support/browser.py.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from bench.dashboard import DemoServer as Server
 from bench.dashboard import seed_demo
-
-CHROMIUM = os.environ.get("GRAPH_SERVICE_TEST_CHROMIUM", "/usr/bin/chromium")
-SECRET = "browser-test-secret-of-at-least-32-bytes"
+from tests.support.browser import CHROMIUM, SECRET, Watched, watch
 
 
 def _unavailable(reason: str) -> None:
@@ -71,41 +66,6 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@dataclass
-class Watched:
-    """A page with what it logged as errors and the requests it sent to any other host."""
-
-    page: Any
-    origin: str
-    errors: list[str] = field(default_factory=list)
-    foreign: list[str] = field(default_factory=list)
-
-    def assert_clean(self) -> None:
-        assert self.errors == [], self.errors
-        assert self.foreign == [], self.foreign
-
-
-def watch(page: Any, origin: str) -> Watched:
-    """Record the page's console errors, uncaught exceptions and requests off `origin`."""
-    watched = Watched(page, origin)
-    host = urlsplit(origin).netloc
-
-    def on_console(message: Any) -> None:
-        if message.type == "error":
-            watched.errors.append(message.text)
-
-    def on_request(request: Any) -> None:
-        parts = urlsplit(request.url)
-        if parts.scheme not in ("data", "blob", "about") and parts.netloc != host:
-            watched.foreign.append(request.url)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: watched.errors.append(f"uncaught: {error}"))
-    page.on("request", on_request)
-    page.on("websocket", lambda socket: watched.foreign.append(socket.url))
-    return watched
-
-
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Any]:
     """open_page(origin, **context options) -> Watched: a fresh browser context (tab) per call."""
@@ -119,12 +79,3 @@ def open_page(browser: Any) -> Iterator[Any]:
     yield opener
     for context in contexts:
         context.close()
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
-    """Run `graph-service ARGS` (this interpreter's install) and return what it printed."""
-    done = subprocess.run(
-        [sys.executable, "-m", "graph_service.entrypoints.cli", *args], capture_output=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    return done

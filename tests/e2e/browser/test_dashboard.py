@@ -12,8 +12,9 @@ from typing import Any
 
 import openpyxl
 
+from bench.dashboard import DemoServer as Server
 from graph_service.service_layer.auth import Role, issue_token
-from tests.e2e.browser.conftest import SECRET, Server, Watched, cli
+from tests.support.browser import SECRET, Watched, cli
 
 QUERY_TIMEOUT = 15_000
 

@@ -14,7 +14,7 @@ import pytest
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.ports import Changes, ConflictError, Store, StoreError
-from tests.conftest import StoreFactory
+from tests.support.stores import StoreFactory
 
 P, C, K, T, V = (
     DivisionLevel.PROVINCE,

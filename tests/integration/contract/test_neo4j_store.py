@@ -10,8 +10,8 @@ import pytest
 
 from graph_service.adapters.neo4j_store import Neo4jStore, schema_statements, schema_text
 from graph_service.ports import StoreError
-from tests.conftest import neo4j_auth
-from tests.integration.test_store_contract import DIVISIONS, STATIONS
+from tests.integration.contract.test_store_contract import DIVISIONS, STATIONS
+from tests.support.stores import neo4j_auth
 
 REPO = Path(__file__).resolve().parents[2]
 

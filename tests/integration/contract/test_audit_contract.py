@@ -21,7 +21,7 @@ from graph_service.domain.audit import (
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.ports import ConflictError, Store, StoreError, audit_seq
-from tests.conftest import StoreFactory
+from tests.support.stores import StoreFactory
 
 AT = datetime(2024, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)
 

@@ -27,8 +27,8 @@ from tests.support.cli import (
     run,
     write,
 )
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 GUIZHOU_DIVISIONS = REPO / "seed" / "divisions-guizhou-2023.csv"
 GUIZHOU_STATIONS = REPO / "seed" / "stations-guizhou-demo.csv"
 

@@ -18,6 +18,7 @@ import pytest
 
 from graph_service.entrypoints import cli
 from tests.support.network import Api, single_error, token
+from tests.support.paths import REPO
 
 STATIC = resources.files("graph_service.entrypoints").joinpath("static")
 DASHBOARD_BUDGET = 300 * 1024
@@ -200,7 +201,6 @@ def test_vendored_files_are_recorded() -> None:
 
 def test_a_built_wheel_holds_the_static_files(tmp_path: Path) -> None:
     """`pip install .` (not editable) must install the page and GraphiQL's files too."""
-    repo = Path(__file__).resolve().parents[2]
     built = subprocess.run(
         [
             sys.executable,
@@ -211,7 +211,7 @@ def test_a_built_wheel_holds_the_static_files(tmp_path: Path) -> None:
             "-q",
             "-w",
             str(tmp_path),
-            str(repo),
+            str(REPO),
         ],
         capture_output=True,
         text=True,

@@ -9,7 +9,6 @@ import gc
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,10 @@ from graph_service.bootstrap import open_service, open_store
 from graph_service.engine import NetworkEngine
 from graph_service.entrypoints import graphql as graphql_schema
 from graph_service.entrypoints.app import MAX_BODY_BYTES, create_app
-from graph_service.service_layer import services
-from graph_service.service_layer.auth import Principal, Role
-from graph_service.service_layer.errors import Forbidden, Unauthenticated
 from graph_service.service_layer.services import NetworkService
-from graph_service.service_layer.settings import Settings, SettingsError
+from graph_service.service_layer.settings import Settings
 from tests.support.network import STATION_HEADER, Api, app_client, seed, settings_for, single_error, token
+from tests.support.spies import forbid
 
 pytestmark = pytest.mark.anyio
 
@@ -37,22 +34,6 @@ mutation ($csv: String!, $dryRun: Boolean) {
 }
 """
 READ = '{ division(code: "5223") { name rollup { staff } } }'
-
-
-def forbid(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[str]:
-    """Make the service layer's CSV reading and validation fail the test if called; returns the calls."""
-    calls: list[str] = []
-    for name in names:
-
-        def called(*args: Any, _name: str = name, **kwargs: Any) -> Any:
-            calls.append(_name)
-            raise AssertionError(f"{_name} ran before the caller was refused")
-
-        monkeypatch.setattr(services, name, called)
-    return calls
-
-
-# --- finding 2: access before any other work ---------------------------------------------------
 
 
 async def test_an_anonymous_dry_run_import_is_refused_before_the_file_is_read(
@@ -98,24 +79,6 @@ async def test_anonymous_and_viewer_writes_to_unknown_stations_are_refused_for_w
     # An editor's scope needs the station's division: that lookup comes after the role check.
     editor = await api.error(writes[0], bearer=token("editor", "522324"))
     assert editor["extensions"]["code"] == "NOT_FOUND"
-
-
-def test_the_service_checks_the_role_before_looking_anything_up(
-    service: NetworkService, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The same order for every entrypoint (the CLI calls the service directly)."""
-    forbid(monkeypatch, "read_csv_rows", "decode_csv_bytes", "validate_stations")
-    monkeypatch.setattr(service, "require_station", lambda *_: pytest.fail("looked a station up"))
-    viewer = Principal("v", Role.VIEWER, "52")
-    for principal, error in ((None, Unauthenticated), (viewer, Forbidden)):
-        with pytest.raises(error):
-            service.import_stations(principal, "not,a,station,file\n", dry_run=True)
-        with pytest.raises(error):
-            service.update_station(principal, "NO-SUCH", {"name": "x"}, None)
-        with pytest.raises(error):
-            service.close_station(principal, "NO-SUCH", date(2030, 1, 1))
-        with pytest.raises(error):
-            service.create_station(principal, {"id": "", "bogus": 1})
 
 
 # --- finding 1: private reading covers cached answers and introspection ------------------------
@@ -276,16 +239,6 @@ async def test_cors_is_off_by_default_and_follows_the_configured_origins(service
             assert "access-control-allow-origin" not in other.headers
     finally:
         allowed.close()
-
-
-def test_cors_origins_setting() -> None:
-    env = {"GRAPH_SERVICE_CORS_ORIGINS": " https://a.example , http://localhost:8080/ "}
-    assert Settings.from_env(env).cors_origins == ("https://a.example", "http://localhost:8080")
-    assert Settings.from_env({}).cors_origins == ()
-    assert Settings.from_env({"GRAPH_SERVICE_CORS_ORIGINS": "*"}).cors_origins == ("*",)
-    for bad in ("a.example", "https://a.example/path", "ftp://a.example"):
-        with pytest.raises(SettingsError, match="GRAPH_SERVICE_CORS_ORIGINS"):
-            Settings.from_env({"GRAPH_SERVICE_CORS_ORIGINS": bad})
 
 
 # --- finding 3: bounded validation cost --------------------------------------------------------

@@ -26,8 +26,9 @@ from graph_service.domain.validation import (
     validate_divisions,
     validate_stations,
 )
+from tests.support.paths import REPO
 
-SEED = Path(__file__).resolve().parents[2] / "seed"
+SEED = REPO / "seed"
 DIVISIONS_CSV = SEED / "divisions-guizhou-2023.csv"
 STATIONS_CSV = SEED / "stations-guizhou-demo.csv"
 SCRIPT = SEED / "make_demo_stations.py"

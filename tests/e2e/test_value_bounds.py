@@ -16,17 +16,13 @@ import pytest
 
 from graph_service.domain.validation import MAX_SUM
 from graph_service.engine import NetworkEngine
-from graph_service.service_layer.auth import Principal
-from graph_service.service_layer.services import NetworkService
 from tests.support.network import (
     STATION_HEADER,
     Api,
     assert_engine_agrees_with_store,
-    settings_for,
     single_error,
     token,
 )
-from tests.support.stores import StoreFactory
 
 pytestmark = pytest.mark.anyio
 
@@ -267,40 +263,3 @@ async def test_a_row_of_twelve_fields_does_not_hide_ten_other_bad_rows(api: Api)
     rows = [error["row"] for error in report["errors"]]
     assert rows == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     assert {"row": 8, "column": None, "message": "expected 11 fields, found 12"} in report["errors"]
-
-
-def test_a_division_file_reports_every_bad_row_too(service: NetworkService) -> None:
-    csv = (
-        "code,name,level,parent_code\n"
-        "520199,某区,county,5201,extra\n5201 99,某区,county,5201\n520198,,county,5201\n"
-    )
-    report = service.import_divisions(Principal.local_admin(), csv)
-    assert [(p.row, p.column) for p in report.errors] == [(2, None), (3, "code"), (4, "name")]
-    assert service.engine.division("520198") is None
-
-
-def test_moving_a_division_that_would_take_a_sum_past_int_max_is_refused(
-    store_factory: StoreFactory,
-) -> None:
-    """Moving a subtree under another parent adds its totals to its new ancestors: checked too."""
-    store = store_factory()
-    service = NetworkService(store, NetworkEngine.from_store(store), settings_for(store.url))
-    admin = Principal.local_admin()
-    divisions = "code,name,level,parent_code\n52,甲省,province,\n5201,甲市,city,52\n520101,甲县,county,5201\n"
-    divisions += "53,乙省,province,\n5301,乙市,city,53\n530101,乙县,county,5301\n"
-    assert service.import_divisions(admin, divisions).applied
-    stations = STATION_HEADER + "".join(
-        f"GS-{county}-{n},总站{n},general_station,{county},,operating,2023-01-01,,1000000,0,0\n"
-        for county in ("520101", "530101")
-        for n in range(1_100)
-    )
-    report = service.import_stations(admin, stations)
-    assert report.applied, report.errors[:3]
-    before = store.data_version()
-    moved = "code,name,level,parent_code\n530101,乙县,county,5201\n"
-    report = service.import_divisions(admin, moved)
-    assert not report.applied
-    assert [(p.row, p.column) for p in report.errors] == [(2, "parent_code"), (2, "parent_code")]
-    assert "甲省" in report.errors[0].message or "甲省" in report.errors[1].message
-    assert store.data_version() == before
-    assert service.engine.rollup("52", date(2024, 1, 1)).staff == 1_100_000_000

@@ -25,11 +25,12 @@ import pytest
 from neo4j import GraphDatabase
 
 from tests.support.network import DIVISIONS_CSV, STATION_HEADER, STATIONS_CSV, token
+from tests.support.paths import REPO
 from tests.support.servers import CLI, child_env, graphql, run_cli, serving, wait_for
 
 pytestmark = pytest.mark.neo4j
 
-LAUNCHER = Path(__file__).resolve().parents[2] / "neo4j-local" / "neo4j-local"
+LAUNCHER = REPO / "neo4j-local" / "neo4j-local"
 PORT = int(os.environ.get("GRAPH_SERVICE_TEST_SPARE_NEO4J_PORT") or "7622")
 ADMIN = token("admin", "*")
 READ = 'query ($day: Date) { division(code: "52") { rollup(asOf: $day) { staff townshipStations } } }'

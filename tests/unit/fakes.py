@@ -7,8 +7,9 @@ station versions (`ConflictError`), links checked (`StoreError`), all-or-nothing
 trail numbered with `audit_seq`. It is not a mock: nothing is scripted, a test sees what it wrote.
 
 Several handles may share one store's contents (`FakeStore.handle()`), as processes share a database
-file; each handle has its own `closed` state. The contract suite the real stores pass
-(tests/integration/contract/) runs against it too, so it cannot drift from them unseen.
+file; each handle has its own `closed` state. `service_over(store)` is a service on one. The contract
+suite the real stores pass (tests/integration/contract/) runs against it too, so it cannot drift from
+them unseen.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from graph_service.domain.audit import (
     within_pattern,
 )
 from graph_service.domain.model import Division, Station
+from graph_service.engine import NetworkEngine
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -37,6 +39,9 @@ from graph_service.ports import (
     StoreError,
     audit_seq,
 )
+from graph_service.service_layer.services import NetworkService
+from graph_service.service_layer.settings import Settings
+from tests.support.network import settings_for
 
 _names = count(1)
 
@@ -251,3 +256,8 @@ def _require_keys(what: str, keys: Sequence[object]) -> None:
     """Refuse rows without a key, as a database refuses a NULL or empty primary key."""
     if any(not isinstance(key, str) or not key for key in keys):
         raise StoreError(f"a row has no {what}")
+
+
+def service_over(store: FakeStore, settings: Settings | None = None) -> NetworkService:
+    """A service over `store` (the tests' settings, the store asked at every refresh, unless given)."""
+    return NetworkService(store, NetworkEngine.from_store(store), settings or settings_for(store.url))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,6 +31,7 @@ from tests.support.oracle import (
     station_at,
     stations_for,
 )
+from tests.support.paths import REPO
 
 P, C, X, T, V = (
     DivisionLevel.PROVINCE,
@@ -40,7 +40,8 @@ P, C, X, T, V = (
     DivisionLevel.TOWNSHIP,
     DivisionLevel.VILLAGE,
 )
-SEED = Path(__file__).resolve().parents[2] / "seed"
+
+SEED = REPO / "seed"
 
 
 # A small hand-made tree: one province, two cities, a county, three townships (one directly under a

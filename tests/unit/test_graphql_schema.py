@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -19,8 +17,9 @@ from graph_service.entrypoints.graphql import MAX_COST, decode_cursor, encode_cu
 from graph_service.entrypoints.graphql.rules import estimated_cost
 from graph_service.entrypoints.graphql.scalars import ENUM_MIRRORS
 from graph_service.service_layer.errors import BadUserInput
+from tests.support.paths import REPO
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
+SCHEMA_FILE = REPO / "schema" / "schema.graphql"
 
 # Spec §5's block (long lines wrapped), plus stubs for the two inputs it names but does not spell out.
 SPEC_SDL = """

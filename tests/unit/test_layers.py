@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "graph_service"
+from tests.support.paths import REPO
+
+PACKAGE = REPO / "graph_service"
 
 ALLOWED = {
     "domain": {"domain"},

@@ -1,20 +1,17 @@
-"""The service notices what another writer (another store handle, another process) changed."""
+"""The service notices what another writer (another store handle) changed, and asks the store no more
+often than set; on the in-memory fake store (another process: tests/integration/test_another_process.py)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from graph_service.domain.levels import DivisionLevel
-from graph_service.engine import NetworkEngine
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings, SettingsError
-from tests.support.stores import StoreFactory
 
 ADMIN = Principal.local_admin()
 DIVISIONS = """code,name,level,parent_code
@@ -33,19 +30,13 @@ GS,南明区社会工作总站,general_station,520102,GC,operating,2020-01-01,,2
 DAY = date(2024, 1, 1)
 
 
-def open_service(make: StoreFactory) -> NetworkService:
-    store = make()
-    settings = Settings(store_url=store.url, refresh_interval=0.0)  # ask the store at every refresh
-    return NetworkService(store, NetworkEngine.from_store(store), settings)
-
-
 def township_coverage(service: NetworkService) -> tuple[int, int]:
     entry = next(c for c in service.engine.coverage("52", DAY) if c.level is DivisionLevel.TOWNSHIP)
     return entry.total, entry.covered
 
 
-def test_second_handle_catches_up_incrementally(store_factory: StoreFactory) -> None:
-    writer, reader = open_service(store_factory), open_service(store_factory)
+def test_second_handle_catches_up_incrementally(open_service: Callable[..., NetworkService]) -> None:
+    writer, reader = open_service(), open_service()
     assert writer.import_divisions(ADMIN, DIVISIONS).applied
     assert writer.import_stations(ADMIN, STATIONS).applied
     graph = reader.engine.graph
@@ -80,8 +71,8 @@ def test_second_handle_catches_up_incrementally(store_factory: StoreFactory) -> 
     assert writer.engine.covered("520102001", date(2023, 5, 31))
 
 
-def test_failed_write_changes_nothing_anywhere(store_factory: StoreFactory) -> None:
-    service = open_service(store_factory)
+def test_failed_write_changes_nothing_anywhere(open_service: Callable[..., NetworkService]) -> None:
+    service = open_service()
     service.import_divisions(ADMIN, DIVISIONS)
     service.import_stations(ADMIN, STATIONS)
     version = service.store.data_version()
@@ -92,36 +83,9 @@ def test_failed_write_changes_nothing_anywhere(store_factory: StoreFactory) -> N
     assert service.engine.station("TS9") is None
 
 
-def test_another_process_writes_are_seen(store_factory: StoreFactory, tmp_path: Path) -> None:
-    service = open_service(store_factory)
-    service.import_divisions(ADMIN, DIVISIONS)
-    (tmp_path / "stations.csv").write_text(STATIONS, encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "graph_service.entrypoints.cli",
-            "seed",
-            "stations",
-            str(tmp_path / "stations.csv"),
-            "--store",
-            service.store.url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert service.engine.station("GC") is None
-    service.refresh()
-    assert service.engine.station("GC") is not None
-    assert service.engine.rollup("52", DAY).general_stations == 1
-    assert service.engine.version == service.store.data_version()
-
-
 @pytest.mark.parametrize("first", [1, 2])
-def test_uncovered_pages_walk_in_code_order(store_factory: StoreFactory, first: int) -> None:
-    service = open_service(store_factory)
+def test_uncovered_pages_walk_in_code_order(open_service: Callable[..., NetworkService], first: int) -> None:
+    service = open_service()
     service.import_divisions(ADMIN, DIVISIONS)
     codes, after = [], None
     while True:
@@ -133,12 +97,11 @@ def test_uncovered_pages_walk_in_code_order(store_factory: StoreFactory, first: 
     assert codes == ["520102001", "520102002"]
 
 
-def test_refresh_interval_bounds_how_often_the_store_is_asked(store_factory: StoreFactory) -> None:
-    writer = open_service(store_factory)
-    store = store_factory()
-    reader = NetworkService(
-        store, NetworkEngine.from_store(store), Settings(store_url=store.url, refresh_interval=60)
-    )
+def test_refresh_interval_bounds_how_often_the_store_is_asked(
+    open_service: Callable[..., NetworkService],
+) -> None:
+    writer = open_service()
+    reader = open_service(refresh_interval=60)
     reader.refresh()
     writer.import_divisions(ADMIN, DIVISIONS)
     reader.refresh()  # asked less than a minute ago: not asked again

@@ -79,3 +79,13 @@ def test_the_composition_root_passes_neo4j_credentials() -> None:
         assert store._user == "u" and store._has_password  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+def test_cors_origins_setting() -> None:
+    env = {"GRAPH_SERVICE_CORS_ORIGINS": " https://a.example , http://localhost:8080/ "}
+    assert Settings.from_env(env).cors_origins == ("https://a.example", "http://localhost:8080")
+    assert Settings.from_env({}).cors_origins == ()
+    assert Settings.from_env({"GRAPH_SERVICE_CORS_ORIGINS": "*"}).cors_origins == ("*",)
+    for bad in ("a.example", "https://a.example/path", "ftp://a.example"):
+        with pytest.raises(SettingsError, match="GRAPH_SERVICE_CORS_ORIGINS"):
+            Settings.from_env({"GRAPH_SERVICE_CORS_ORIGINS": bad})

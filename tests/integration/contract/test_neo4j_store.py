@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graph_service.adapters.neo4j_store import Neo4jStore, schema_statements, schema_text
 from graph_service.ports import StoreError
-from tests.integration.contract.test_store_contract import DIVISIONS, STATIONS
+from tests.integration.contract.records import DIVISIONS, STATIONS
+from tests.support.paths import REPO
 from tests.support.stores import neo4j_auth
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_schema_file_is_the_one_the_package_ships() -> None:

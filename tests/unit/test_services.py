@@ -1,5 +1,7 @@
-"""The service layer's rules, on the in-memory fake store: who may act is settled before any work,
-every bad row of a file is reported, and a write that would take a sum past GraphQL's Int is refused."""
+"""The service layer's use cases on the in-memory fake store: who may act is settled before any work,
+every bad row of a file is reported, a write that would take a sum past GraphQL's Int is refused;
+station writes show in the very next read with their audit trail, a stale or raced write is a
+conflict, a busy store makes a write unavailable, and a dry run writes nothing."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ from datetime import date
 
 import pytest
 
+from graph_service.ports import StoreUnavailable
 from graph_service.service_layer.auth import Principal, Role
-from graph_service.service_layer.errors import Forbidden, Unauthenticated
+from graph_service.service_layer.errors import Conflict, Forbidden, Unauthenticated, Unavailable
 from graph_service.service_layer.services import NetworkService
 from tests.support.network import STATION_HEADER
 from tests.support.spies import forbid
@@ -66,3 +69,86 @@ def test_moving_a_division_that_would_take_a_sum_past_int_max_is_refused(fake_st
     assert "甲省" in report.errors[0].message or "甲省" in report.errors[1].message
     assert store.data_version() == before
     assert service.engine.rollup("52", date(2024, 1, 1)).staff == 1_100_000_000
+
+
+# --- station writes ------------------------------------------------------------------------------
+
+ADMIN = Principal.local_admin()
+EDITOR = Principal("editor@522324", Role.EDITOR, "522324")
+ROOM = {
+    "id": "VR-522324002002",
+    "name": "西街社区社会工作室",
+    "level": "village_room",
+    "division_code": "522324002002",
+    "parent_id": "TS-522324002",
+    "status": "operating",
+    "opened_on": date(2023, 1, 1),
+    "staff": 2,
+}
+
+
+def test_writes_show_in_the_very_next_read_and_leave_an_audit_trail(service: NetworkService) -> None:
+    created = service.create_station(EDITOR, ROOM)
+    assert created.version == 1 and service.engine.station(created.id) == created
+    assert service.engine.covered("522324002002", date(2023, 1, 1))
+    updated = service.update_station(EDITOR, created.id, {"staff": 3}, 1)
+    assert updated.version == 2
+    assert service.engine.rollup("522324002", date(2024, 1, 1)).staff == 3 + 1 + 3  # TS, VR-…001, this
+    closed = service.close_station(EDITOR, created.id, date(2024, 1, 1))
+    assert not service.engine.covered("522324002002", date(2024, 1, 1))
+    assert service.engine.station(created.id) == closed
+
+    page = service.station_history(EDITOR, created.id, None, 10)
+    assert [(e.operation, e.actor, (e.after or {}).get("staff")) for e in page.entries] == [
+        ("closeStation", "editor@522324", 3),
+        ("updateStation", "editor@522324", 3),
+        ("createStation", "editor@522324", 2),
+    ]
+    assert page.entries[1].before == {**page.entries[2].after, "staff": 2}  # type: ignore[dict-item]
+    assert not page.has_next and page.count() == 3
+
+
+def test_a_stale_expected_version_is_a_conflict_and_writes_nothing(
+    service: NetworkService, fake_store: FakeStore
+) -> None:
+    station = service.require_station("TS-522324002")
+    writes = fake_store.writes
+    with pytest.raises(Conflict, match="version 1, not the expected 7"):
+        service.update_station(ADMIN, station.id, {"staff": 9}, 7)
+    assert fake_store.writes == writes and service.require_station(station.id) == station
+
+
+def test_a_write_another_writer_got_in_before_is_a_conflict_and_the_service_catches_up(
+    service: NetworkService, fake_store: FakeStore
+) -> None:
+    other = service_over(fake_store.handle())
+    other.update_station(ADMIN, "TS-522324002", {"staff": 8}, 1)
+    assert service.require_station("TS-522324002").version == 1  # not refreshed yet
+    with pytest.raises(Conflict, match="TS-522324002"):
+        service.update_station(ADMIN, "TS-522324002", {"volunteers": 1}, 1)
+    now = service.require_station("TS-522324002")
+    assert (now.version, now.staff, now.volunteers) == (2, 8, 5)  # the other write, not this one
+
+
+def test_a_busy_store_makes_a_write_unavailable_and_the_engine_unchanged(
+    service: NetworkService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(*args: object, **kwargs: object) -> int:
+        raise StoreUnavailable("another writer holds the lock")
+
+    monkeypatch.setattr(service.store, "upsert_stations", busy)
+    version = service.engine.version
+    with pytest.raises(Unavailable):
+        service.create_station(ADMIN, ROOM)
+    assert service.engine.station(ROOM["id"]) is None and service.engine.version == version
+
+
+def test_a_dry_run_import_reports_what_it_would_do_and_writes_nothing(
+    service: NetworkService, fake_store: FakeStore
+) -> None:
+    writes = fake_store.writes
+    row = "VR-522324002002,西街社区社会工作室,village_room,522324002002,TS-522324002,planned,,,0,0,0\n"
+    csv = STATION_HEADER + row
+    report = service.import_stations(EDITOR, csv, dry_run=True)
+    assert (report.applied, report.created, report.errors) == (False, 1, [])
+    assert fake_store.writes == writes and service.engine.station("VR-522324002002") is None

@@ -62,19 +62,19 @@ class _Contents:
 class FakeStore:
     """The store protocol in memory (see the module doc)."""
 
-    def __init__(self, *, batch_size: int = DEFAULT_BATCH_SIZE, contents: _Contents | None = None) -> None:
-        self.url = f"fake://store-{next(_names)}" if contents is None else "fake://shared"
+    def __init__(
+        self, *, batch_size: int = DEFAULT_BATCH_SIZE, contents: _Contents | None = None, url: str = ""
+    ) -> None:
+        self.url = url or f"fake://store-{next(_names)}"
         self.batch_size = batch_size
         self.closed = False
         self.writes = 0
         """Committed writes made through this handle (what a test may count)."""
         self._contents = contents if contents is not None else _Contents()
 
-    def handle(self) -> FakeStore:
+    def handle(self, *, batch_size: int | None = None) -> FakeStore:
         """Another handle on the same contents (as a second process opening the same database)."""
-        other = FakeStore(batch_size=self.batch_size, contents=self._contents)
-        other.url = self.url
-        return other
+        return FakeStore(batch_size=batch_size or self.batch_size, contents=self._contents, url=self.url)
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -241,9 +241,11 @@ class FakeStore:
         if query.kind not in (None, STATION_KIND, DIVISION_KIND):
             raise StoreError(f"unknown kind of audit entry: {query.kind!r}")
         pattern = within_pattern(query.within) if query.within is not None else None
+        with self._contents.lock:
+            recorded = list(self._contents.audit)
         return [
             entry
-            for entry, within in reversed(self._contents.audit)
+            for entry, within in reversed(recorded)
             if (query.kind is None or entry.kind == query.kind)
             and (query.target is None or entry.target == query.target)
             and (pattern is None or pattern in within)

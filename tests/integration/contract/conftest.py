@@ -24,8 +24,6 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     first = FakeStore()
 
     def make_fake(batch_size: int = DEFAULT_BATCH_SIZE) -> FakeStore:
-        handle = first.handle()
-        handle.batch_size = batch_size
-        return handle
+        return first.handle(batch_size=batch_size)
 
     yield make_fake

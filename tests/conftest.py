@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from graph_service.engine import NetworkEngine
 from graph_service.ports import Store
 from graph_service.service_layer.services import NetworkService
+from graph_service.service_layer.syncing import load_engine
 from tests.support.network import seed, settings_for
 from tests.support.stores import (
     STORE_KINDS,
@@ -60,7 +60,7 @@ def service(store_factory: StoreFactory) -> NetworkService:
     after the test; `service.store.url` opens more services on the same store.
     """
     store = store_factory()
-    service = NetworkService(store, NetworkEngine.from_store(store), settings_for(store.url))
+    service = NetworkService(store, load_engine(store), settings_for(store.url))
     seed(service)
     return service
 

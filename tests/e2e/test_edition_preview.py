@@ -23,9 +23,9 @@ from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.editions import Snapshot, preview_edition, preview_stored_edition
 from graph_service.service_layer.errors import Forbidden
 from graph_service.service_layer.settings import Settings
-from tests.test_cli_seed import data_version, run, write
+from tests.support.cli import data_version, run, write
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "seed"
 D2021 = date(2021, 10, 31)
 

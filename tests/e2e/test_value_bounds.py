@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from graph_service.domain.validation import MAX_SUM
-from graph_service.engine import NetworkEngine
+from graph_service.service_layer.syncing import load_engine
 from tests.support.network import (
     STATION_HEADER,
     Api,
@@ -81,7 +81,7 @@ async def test_create_station_with_staff_at_int_max_is_refused_and_nothing_break
     assert "1,000,000" in error["message"]
     rollup = await api.data('{ division(code: "522324") { rollup { villageRooms staff } } }')
     assert rollup["division"]["rollup"] == {"villageRooms": 1, "staff": 8}
-    assert NetworkEngine.from_store(api.service.store).problems == []
+    assert load_engine(api.service.store).problems == []
 
 
 @pytest.mark.parametrize(
@@ -206,7 +206,7 @@ async def test_names_are_stored_trimmed_and_may_be_200_characters(api: Api) -> N
     created = await api.data(CREATE, {"input": {**ROOM, "name": f"  {name}\u3000 "}}, bearer=EDITOR)
     assert created["createStation"]["name"] == name
     assert api.service.store is not None
-    assert NetworkEngine.from_store(api.service.store).station(ROOM["id"]).name == name
+    assert load_engine(api.service.store).station(ROOM["id"]).name == name
 
 
 @pytest.mark.parametrize("kind", ["stations", "divisions"])

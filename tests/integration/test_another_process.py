@@ -7,10 +7,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from graph_service.engine import NetworkEngine
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
+from graph_service.service_layer.syncing import load_engine
 from tests.support.cli import DIVISIONS, STATIONS
 from tests.support.stores import StoreFactory
 
@@ -22,7 +22,7 @@ def open_service(make: StoreFactory) -> NetworkService:
     """A service over a new store from `make`, asking the store at every refresh."""
     store = make()
     settings = Settings(store_url=store.url, refresh_interval=0.0)  # ask the store at every refresh
-    return NetworkService(store, NetworkEngine.from_store(store), settings)
+    return NetworkService(store, load_engine(store), settings)
 
 
 def test_another_process_writes_are_seen(store_factory: StoreFactory, tmp_path: Path) -> None:

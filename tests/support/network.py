@@ -24,10 +24,10 @@ from typing import Any
 
 import httpx
 
-from graph_service.engine import NetworkEngine
 from graph_service.service_layer.auth import Principal, Role, issue_token
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
+from graph_service.service_layer.syncing import load_engine
 
 SECRET = "graphql-test-secret-of-at-least-32-bytes"
 
@@ -185,7 +185,7 @@ CHECKED_DAYS = [date(2020, 1, 1), date(2021, 7, 1), date(2023, 6, 1), date(2030,
 def assert_engine_agrees_with_store(service: NetworkService) -> None:
     """The service's engine holds exactly what a fresh load of the store holds, answers included."""
     service.refresh(force=True)
-    fresh = NetworkEngine.from_store(service.store)
+    fresh = load_engine(service.store)
     assert fresh.problems == []
     assert sorted(fresh.station_records(), key=lambda s: s.id) == sorted(
         service.engine.station_records(), key=lambda s: s.id

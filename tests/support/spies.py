@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from graph_service.service_layer import services
+from graph_service.service_layer import importing
 
 
 def forbid(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[str]:
@@ -18,7 +18,7 @@ def forbid(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[str]:
             calls.append(_name)
             raise AssertionError(f"{_name} ran before the caller was refused")
 
-        monkeypatch.setattr(services, name, called)
+        monkeypatch.setattr(importing, name, called)
     return calls
 
 

@@ -29,7 +29,6 @@ from graph_service.domain.audit import (
     within_pattern,
 )
 from graph_service.domain.model import Division, Station
-from graph_service.engine import NetworkEngine
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -41,6 +40,7 @@ from graph_service.ports import (
 )
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
+from graph_service.service_layer.syncing import load_engine
 from tests.support.network import settings_for
 
 _names = count(1)
@@ -262,4 +262,4 @@ def _require_keys(what: str, keys: Sequence[object]) -> None:
 
 def service_over(store: FakeStore, settings: Settings | None = None) -> NetworkService:
     """A service over `store` (the tests' settings, the store asked at every refresh, unless given)."""
-    return NetworkService(store, NetworkEngine.from_store(store), settings or settings_for(store.url))
+    return NetworkService(store, load_engine(store), settings or settings_for(store.url))

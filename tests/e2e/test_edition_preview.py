@@ -24,50 +24,9 @@ from graph_service.service_layer.editions import Snapshot, preview_edition, prev
 from graph_service.service_layer.errors import Forbidden
 from graph_service.service_layer.settings import Settings
 from tests.support.cli import data_version, run, write
-from tests.support.paths import REPO
+from tests.support.editions import DIVISIONS_2020, DIVISIONS_2021, SEED, STATIONS
 
-SEED = REPO / "seed"
 D2021 = date(2021, 10, 31)
-
-DIVISIONS_2020 = """\
-code,name,level,parent_code
-52,贵州省,province,
-5201,贵阳市,city,52
-520111,花溪区,county,5201
-520111103,党武镇,township,520111
-5202,六盘水市,city,52
-520201,钟山区,county,5202
-520221,水城县,county,5202
-520221001,双水街道,township,520221
-520221111,木果镇,township,520221
-520221103,化乐镇,township,520221
-520221001001,新村社区居委会,village,520221001
-"""
-
-DIVISIONS_2021 = """\
-code,name,level,parent_code
-52,贵州省,province,
-5201,贵阳,city,52
-520111,花溪区,county,5201
-520111012,党武街道,township,520111
-5202,六盘水市,city,52
-520201,钟山区,county,5202
-520201104,木果镇,township,520201
-520204,水城区,county,5202
-520204002,双水街道,township,520204
-520204002001,新村社区居民委员会,village,520204002
-"""
-
-STATIONS = """\
-id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers
-GC-5202,六盘水市社会工作指导中心,guidance_centre,5202,,operating,2018-07-06,,6,2,65
-GS-520221,水城县社会工作总站,general_station,520221,GC-5202,operating,2019-05-01,,5,2,10
-GS-520201,钟山区社会工作总站,general_station,520201,GC-5202,operating,2019-06-01,,4,1,8
-TS-520221001,双水街道社会工作服务站,township_station,520221001,GS-520221,operating,2020-03-01,,2,1,5
-TS-520221111,木果镇社会工作服务站,township_station,520221111,GS-520221,operating,2020-09-01,,2,1,3
-TS-520221103,化乐镇社会工作服务站,township_station,520221103,GS-520221,closed,2019-09-01,2021-03-31,1,0,0
-TS-520111103,党武镇社会工作服务站,township_station,520111103,,building,,,0,0,0
-"""
 
 PROPOSED = {
     "520111103": "520111012",
@@ -197,14 +156,25 @@ def test_the_stored_table_again_changes_nothing(
     assert out.splitlines()[1] == "the edition changes nothing"
 
 
-def test_applying_an_edition_fails_clearly_and_writes_nothing(
+def test_edition_options_are_checked_and_nothing_is_written(
     seeded: tuple[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, table = seeded
     version = data_version(url)
-    status, out, err = run(capsys, "seed", "divisions", str(table), "--store", url, "--edition", "2021-10-31")
+    status, out, err = run(
+        capsys,
+        "seed",
+        "divisions",
+        str(table),
+        "--store",
+        url,
+        "--edition",
+        "2021-10-31",
+        "--write-successors",
+        "s.csv",
+    )
     assert status == cli.EXIT_USAGE and out == ""
-    assert "applying an edition is not supported yet; use --dry-run to preview" in err
+    assert "--write-successors goes with --dry-run" in err
     status, _, err = run(capsys, "seed", "divisions", str(table), "--store", url, "--successors", "x.csv")
     assert status == cli.EXIT_USAGE and "go with --edition" in err
     status, _, err = preview(capsys, url, table, "--successors", "s.csv", "--write-successors", "./s.csv")

@@ -1,5 +1,6 @@
-"""Brute-force recounts of spec §3, straight from the definitions, to check the engine against; and
-the random networks (hypothesis strategies) and the comparison the property tests use them with."""
+"""Brute-force recounts of spec §3, straight from the definitions, to check the engine against; on a
+day, only the divisions valid that day are counted, covered or listed (spec §6). And the random
+networks (hypothesis strategies) and the comparison the property tests use them with."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import is_valid_on
 from graph_service.engine import NetworkEngine
 
 
@@ -37,7 +39,7 @@ class Oracle:
         division = self.divisions[code]
         if division.level is DivisionLevel.PROVINCE:
             return None
-        return any(
+        return is_valid_on(division, day) and any(
             s.division_code == code and s.level.division_level is division.level and s.is_active_on(day)
             for s in self.stations.values()
         )
@@ -47,7 +49,7 @@ class Oracle:
         return [
             (
                 level,
-                sum(d.level is level for d in below),
+                sum(d.level is level and is_valid_on(d, day) for d in below),
                 sum(d.level is level and self.covered(d.code, day) for d in below),
             )
             for level in self.divisions[code].level.levels_below
@@ -66,7 +68,15 @@ class Oracle:
     def uncovered(self, code: str, level: DivisionLevel, day: date) -> list[str]:
         assert level in COVERAGE_LEVELS
         return sorted(
-            d.code for d in self.subtree(code) if d.level is level and not self.covered(d.code, day)
+            d.code
+            for d in self.subtree(code)
+            if d.level is level and is_valid_on(d, day) and not self.covered(d.code, day)
+        )
+
+    def children(self, code: str, day: date) -> list[str]:
+        """The codes of the divisions directly under `code` valid on `day`, sorted."""
+        return sorted(
+            d.code for d in self.divisions.values() if d.parent_code == code and is_valid_on(d, day)
         )
 
 
@@ -96,7 +106,8 @@ DAYS = st.integers(min_value=0, max_value=30).map(lambda n: BASE + timedelta(day
 
 @st.composite
 def forests(draw: st.DrawFn) -> list[Division]:
-    """Random forests over the five levels; a child is of any strictly lower level (skips allowed)."""
+    """Random forests over the five levels; a child is of any strictly lower level (skips allowed), and
+    is valid always, or from and/or until a day of DAYS (spec §6)."""
     divisions: list[Division] = []
     for p in range(draw(st.integers(1, 2))):
         divisions.append(Division(f"P{p}", f"省{p}", DivisionLevel.PROVINCE))
@@ -104,8 +115,22 @@ def forests(draw: st.DrawFn) -> list[Division]:
     for n in range(count):
         parent = draw(st.sampled_from([d for d in divisions if d.level is not DivisionLevel.VILLAGE]))
         level = draw(st.sampled_from([lvl for lvl in DivisionLevel if lvl.rank > parent.level.rank]))
-        divisions.append(Division(f"{parent.code}.{n:02d}", f"名{n}", level, parent.code))
+        valid_from, valid_to = draw(validity())
+        divisions.append(
+            Division(f"{parent.code}.{n:02d}", f"名{n}", level, parent.code, valid_from, valid_to)
+        )
     return divisions
+
+
+@st.composite
+def validity(draw: st.DrawFn) -> tuple[date | None, date | None]:
+    """A random validity (spec §6): mostly always valid, else from and/or until a day of DAYS."""
+    kind = draw(st.sampled_from(["always", "always", "from", "to", "both"]))
+    valid_from = draw(DAYS) if kind in ("from", "both") else None
+    valid_to = draw(DAYS) if kind in ("to", "both") else None
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        valid_to = valid_from + timedelta(days=draw(st.integers(1, 10)))
+    return valid_from, valid_to
 
 
 @st.composite
@@ -142,11 +167,17 @@ def station_at(draw: st.DrawFn, division: Division, sid: str) -> Station:
 def assert_matches(engine: NetworkEngine, oracle: Oracle, days: list[date]) -> None:
     """The engine answers every question the oracle does, the same way, on each of `days`."""
     for code in oracle.divisions:
+        for level in oracle.divisions[code].level.levels_below:
+            trend = [(c.level, c.total, c.covered) for c in engine.coverage_trend(code, level, days)]
+            expected_trend = [next(e for e in oracle.coverage(code, day) if e[0] is level) for day in days]
+            assert trend == expected_trend, (code, level)
         for day in days:
             assert engine.covered(code, day) == oracle.covered(code, day), (code, day)
             got = [(c.level, c.total, c.covered) for c in engine.coverage(code, day)]
             assert got == oracle.coverage(code, day), (code, day)
             assert dataclasses.astuple(engine.rollup(code, day)) == oracle.rollup(code, day), (code, day)
+            children = engine.children(code, first=1000, day=day)
+            assert [d.code for d in children.items] == oracle.children(code, day), (code, day)
             for level in oracle.divisions[code].level.levels_below:
                 page = engine.uncovered(code, level, day, first=1000)
                 expected = oracle.uncovered(code, level, day)

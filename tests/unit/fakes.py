@@ -28,7 +28,9 @@ from graph_service.domain.audit import (
     row_from_json,
     within_pattern,
 )
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import DivisionName
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -55,6 +57,12 @@ class _Contents:
     stations: dict[str, tuple[Station, int]] = field(default_factory=dict)
     audit: list[tuple[AuditEntry, str]] = field(default_factory=list)
     """Every recorded change, oldest first, with its `within` text."""
+    editions: dict[str, AppliedEdition] = field(default_factory=dict)
+    """The latest edition applied to each province."""
+    successors: dict[str, list[str]] = field(default_factory=dict)
+    """A retired division's successors, in order."""
+    names: dict[str, list[DivisionName]] = field(default_factory=dict)
+    """A division's dated name history, as written."""
     lock: RLock = field(default_factory=RLock)
     """Held by each write and by each read's copy, so readers see a write wholly or not at all."""
 
@@ -107,6 +115,38 @@ class FakeStore:
                 [station for station, written in contents.stations.values() if written > version],
             )
 
+    def applied_editions(self) -> dict[str, AppliedEdition]:
+        """The latest edition applied to each province."""
+        self.ping()
+        with self._contents.lock:
+            return dict(self._contents.editions)
+
+    def division_links(self, codes: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """The successors of `codes` (in their order) and their predecessors (by code)."""
+        self.ping()
+        wanted = set(codes)
+        with self._contents.lock:
+            links = {old: list(news) for old, news in self._contents.successors.items()}
+        successors = {old: news for old, news in links.items() if old in wanted and news}
+        predecessors: dict[str, list[str]] = {}
+        for old in sorted(links):
+            for new in links[old]:
+                if new in wanted:
+                    predecessors.setdefault(new, []).append(old)
+        return successors, predecessors
+
+    def division_names(self, codes: Sequence[str]) -> dict[str, list[DivisionName]]:
+        """The name histories of `codes` that have one, oldest first (an undated name first)."""
+        self.ping()
+        with self._contents.lock:
+            found = {
+                code: list(self._contents.names[code]) for code in codes if self._contents.names.get(code)
+            }
+        return {
+            code: sorted(history, key=lambda entry: (entry.valid_from is not None, entry.valid_from or 0))
+            for code, history in found.items()
+        }
+
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The recorded changes `query` selects, newest first, at most `query.limit`."""
         return self._selected(query, with_cursor=True)[: query.limit]
@@ -123,12 +163,16 @@ class FakeStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        editions: Mapping[str, AppliedEdition] | None = None,
+        names: Mapping[str, Sequence[DivisionName]] | None = None,
+        successors: Mapping[str, Sequence[str]] | None = None,
     ) -> int:
-        """Insert or replace `divisions` by code; `StoreError` (nothing written) when a code is missing
-        or a parent_code names no division, stored or written."""
+        """Insert or replace `divisions` by code, with `editions`, `names` (replacing a code's history)
+        and `successors` (replacing a retired code's); `StoreError` (nothing written) when a code is
+        missing or a parent_code names no division, stored or written."""
         self.ping()
         with self._contents.lock:
-            if not divisions:
+            if not (divisions or editions or names or successors):
                 return self._contents.version
             _require_keys("division code", [d.code for d in divisions])
             written = {d.code: d for d in divisions}
@@ -142,6 +186,9 @@ class FakeStore:
                 raise StoreError("unknown parent division: " + ", ".join(missing))
             version = self._contents.version + 1
             self._report_batches(len(divisions), progress)
+            self._contents.editions.update(editions or {})
+            self._contents.successors.update({old: list(news) for old, news in (successors or {}).items()})
+            self._contents.names.update({code: list(history) for code, history in (names or {}).items()})
             for code, division in written.items():
                 self._contents.divisions[code] = (division, version)
             return self._commit(version, audit)

@@ -30,6 +30,7 @@ from tests.support.oracle import (
     station,
     station_at,
     stations_for,
+    validity,
 )
 from tests.support.paths import REPO
 
@@ -224,7 +225,7 @@ def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject)
     engine = NetworkEngine.from_records(divisions, stations)
     oracle = Oracle(divisions, stations)
     for version in range(1, data.draw(st.integers(1, 8)) + 1):
-        kind = data.draw(st.sampled_from(["station", "station", "move", "new division"]))
+        kind = data.draw(st.sampled_from(["station", "station", "move", "new division", "validity"]))
         changes = Changes(version)
         placeable = [d for d in oracle.divisions.values() if d.level.station_level is not None]
         if kind == "station":
@@ -245,10 +246,17 @@ def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject)
             moved = dataclasses.replace(division, parent_code=data.draw(st.sampled_from(parents)).code)
             changes.divisions.append(moved)
             oracle.divisions[moved.code] = moved
+        elif kind == "validity":  # an edition retiring or (re)dating a division (spec §6)
+            division = data.draw(st.sampled_from(list(oracle.divisions.values())))
+            valid_from, valid_to = data.draw(validity())
+            dated = dataclasses.replace(division, valid_from=valid_from, valid_to=valid_to)
+            changes.divisions.append(dated)
+            oracle.divisions[dated.code] = dated
         else:
             parent = data.draw(st.sampled_from([d for d in oracle.divisions.values() if d.level is not V]))
             level = data.draw(st.sampled_from([lvl for lvl in DivisionLevel if lvl.rank > parent.level.rank]))
-            new = Division(f"{parent.code}.n{version}", "新", level, parent.code)
+            valid_from, valid_to = data.draw(validity())
+            new = Division(f"{parent.code}.n{version}", "新", level, parent.code, valid_from, valid_to)
             changes.divisions.append(new)
             oracle.divisions[new.code] = new
         # Ask before each write, so answers kept between writes would show up stale.

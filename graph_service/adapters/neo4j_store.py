@@ -430,13 +430,13 @@ class Neo4jStore:
                 report.done(len(batch))
             missing: list[str] = []
             for batch in batches(created, self.batch_size):
-                rows = [[d.code, d.name, str(d.level), d.parent_code] for d in batch]
-                record = tx.run(_CREATE_DIVISIONS, rows=rows, version=version).single(strict=True)
+                new_rows = [[d.code, d.name, str(d.level), d.parent_code] for d in batch]
+                record = tx.run(_CREATE_DIVISIONS, rows=new_rows, version=version).single(strict=True)
                 missing += record["missing"]
                 report.done(2 * len(batch))
             for batch in batches(merged, self.batch_size):
-                rows = [{"code": d.code, "parent_code": d.parent_code} for d in batch]
-                missing += tx.run(_WRITE_DIVISION_LINKS, rows=rows).single(strict=True)["missing"]
+                links = [{"code": d.code, "parent_code": d.parent_code} for d in batch]
+                missing += tx.run(_WRITE_DIVISION_LINKS, rows=links).single(strict=True)["missing"]
                 report.done(len(batch))
             if missing:
                 raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
@@ -475,8 +475,8 @@ class Neo4jStore:
             no_division: list[str] = []
             no_parent: list[str] = []
             for batch in batches(created, self.batch_size):
-                rows = [_station_row(s) for s in batch]
-                record = tx.run(_CREATE_STATIONS, rows=rows, version=version).single(strict=True)
+                new_rows = [_station_row(s) for s in batch]
+                record = tx.run(_CREATE_STATIONS, rows=new_rows, version=version).single(strict=True)
                 no_division += record["no_division"]
                 no_parent += record["no_parent"]
                 report.done(2 * len(batch))
@@ -519,7 +519,9 @@ class Neo4jStore:
                     ]
             if query.kind != STATION_KIND:
                 if query.target is None and query.within is None:  # every entry of the batches: no unpacking
-                    since = {} if query.since is None else {"since": timestamp_text(query.since)}
+                    since: dict[str, Any] = (
+                        {} if query.since is None else {"since": timestamp_text(query.since)}
+                    )
                     count += tx.run(
                         f"MATCH (b:AuditBatch){_AUDIT_BATCH_SINCE if since else ''} "
                         "RETURN coalesce(sum(b.count), 0) AS count",
@@ -794,7 +796,8 @@ def _division_audit_rows(
     unpacked entry): the AuditBatch nodes of the writes `since` selects are read newest first, one at a
     time."""
     upper = query.before_seq if with_cursor and query.before_seq is not None else 1 << 62
-    since_join, params = "", {}
+    since_join = ""
+    params: dict[str, Any] = {}
     if query.since is not None:
         since_join, params = _AUDIT_BATCH_SINCE, {"since": timestamp_text(query.since)}
     found = tx.run(

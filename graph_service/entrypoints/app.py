@@ -260,7 +260,8 @@ class GraphQLEndpoint:
             headers = {"WWW-Authenticate": "Bearer"}
         response = JSONResponse(body, status, headers=headers, media_type=media_type)
         if version is not None:
-            self.responses.put(key, version, self.service.today(), response.body)
+            # Starlette types a body as bytes | memoryview; JSONResponse's is bytes (no copy is made).
+            self.responses.put(key, version, self.service.today(), bytes(response.body))
         return response
 
     # --- before GraphQL --------------------------------------------------------------------------

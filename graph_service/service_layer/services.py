@@ -50,7 +50,7 @@ from graph_service.domain.validation import (
     validate_divisions,
     validate_stations,
 )
-from graph_service.engine import LevelCoverage, NetworkEngine
+from graph_service.engine import LevelCoverage, NetworkEngine, Page
 from graph_service.engine.network import SumExcess
 from graph_service.ports import (
     Changes,
@@ -206,7 +206,9 @@ class NetworkService:
             raise NotFound(f"no station with id {station_id!r}")
         return station
 
-    def uncovered(self, under: str, level: DivisionLevel, as_of: date | None, after: str | None, first: int):
+    def uncovered(
+        self, under: str, level: DivisionLevel, as_of: date | None, after: str | None, first: int
+    ) -> Page[Division]:
         """Spec §3's uncovered divisions of `level` under `under` on `as_of` (default today), one page."""
         self.require_division(under)
         if level is DivisionLevel.PROVINCE:
@@ -240,7 +242,7 @@ class NetworkService:
         under: str | None,
         after: str | None,
         first: int,
-    ):
+    ) -> Page[Division]:
         """Divisions whose name contains the text, by code, one page."""
         if not name_contains.strip():
             raise BadUserInput("nameContains must not be empty")
@@ -477,8 +479,8 @@ class NetworkService:
         if problems:
             return ImportReport(errors=problems)
         # A stored row left out at load (it broke the rules) is replaced: an update of its version.
-        left_out = {new.id: self.engine.left_out_version(new.id) for new, old in changed if old is None}
-        left_out = {station_id: version for station_id, version in left_out.items() if version is not None}
+        stored = {new.id: self.engine.left_out_version(new.id) for new, old in changed if old is None}
+        left_out = {station_id: version for station_id, version in stored.items() if version is not None}
         report.created -= len(left_out)
         report.updated += len(left_out)
         to_write = [
@@ -682,7 +684,9 @@ def _per_batch(progress: ImportProgress | None, total: int) -> dict[str, Progres
     return {"progress": lambda written: progress(written, total)}
 
 
-def _read_rows(data: bytes | str, columns: Sequence[str]) -> tuple[list, list[Problem]]:
+def _read_rows(
+    data: bytes | str, columns: Sequence[str]
+) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
     if isinstance(data, bytes):
         text, problems = decode_csv_bytes(data)
         if text is None:

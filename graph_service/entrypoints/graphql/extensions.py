@@ -4,7 +4,7 @@ validation, the cost refusal; and the schema class that leaves error logging to 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import (
@@ -73,7 +73,8 @@ def parse_document(query: str) -> DocumentNode:
             "send large values (such as an import's file) as variables",
             extensions={"code": BadUserInput.code},
         )
-    return _get_parse_cache(CACHE_SIZE)(query, max_tokens=MAX_TOKENS)
+    # strawberry types its cached `parse` as returning Any; it is graphql-core's parse.
+    return cast(DocumentNode, _get_parse_cache(CACHE_SIZE)(query, max_tokens=MAX_TOKENS))
 
 
 class BoundedParser(ParserCache):

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import repeat
 from operator import add, attrgetter
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import networkx as nx
 
@@ -62,11 +62,18 @@ from graph_service.engine.timeline import (
     WIDTH,
     ZERO_ROW,
     Delta,
+    Rows,
     Timeline,
 )
 from graph_service.ports import Changes, Store, StoreError
 
 StationNode = tuple[str, str]
+Node = str | StationNode
+"""A graph node: a division's code, or a station's `station_node`."""
+Attributes = dict[str, Any]
+"""A node's attributes (division, totals, timeline; or station), or an edge's data (always empty)."""
+Links = dict[Node, Attributes]
+"""A node's successors or predecessors, each with the edge's data."""
 UNCOVERED_LISTS_KEPT = 16
 SMALL_CHANGE = 64
 """Up to this many stations a catch-up updates the aggregates in place, one station at a time (cheap
@@ -200,16 +207,16 @@ class NetworkEngine:
         """CPU seconds of the last catch-up's phases (read, check, prepare, swap: those it went through)."""
 
     @property
-    def graph(self) -> nx.DiGraph:
+    def graph(self) -> nx.DiGraph[Node]:
         return self._graph
 
     @graph.setter
-    def graph(self, graph: nx.DiGraph) -> None:
+    def graph(self, graph: nx.DiGraph[Node]) -> None:
         self._graph = graph
         # networkx's own algorithms read these dicts directly on hot paths; so do we: node -> attributes,
         # and node -> {child or station: edge data}.
-        self._node: dict = graph._node
-        self._pred: dict = graph._pred
+        self._node = _dicts(graph)._node
+        self._pred = _dicts(graph)._pred
 
     # --- building ------------------------------------------------------------------------------
 
@@ -269,7 +276,11 @@ class NetworkEngine:
                 for d in group
             },
         )
-        _add_edges_in_bulk(graph, [(d.code, d.parent_code) for group in by_rank[1:] for d in group])
+        _add_edges_in_bulk(
+            graph,
+            # Every division below a province has a parent: the test only tells the type checker so.
+            [(d.code, d.parent_code) for group in by_rank[1:] for d in group if d.parent_code is not None],
+        )
         stations = self._valid_stations(stations)
         self._build_aggregates(by_rank, stations)
         self.problems.extend(self._sums_over_limit())
@@ -365,7 +376,7 @@ class NetworkEngine:
                 )
             records = [station for _, station in group.values()]
             _add_nodes_in_bulk(self.graph, {station_node(s.id): {"station": s} for s in records})
-            links: list[tuple[str | StationNode, str | StationNode]] = []
+            links: list[tuple[Node, Node]] = []
             for station in records:
                 links.append((station_node(station.id), station.division_code))
                 if station.parent_id is not None:
@@ -443,10 +454,12 @@ class NetworkEngine:
         lone_children: Counter[str] = Counter()
         for division in divisions:
             totals = nodes[division.code]["totals"]
+            parent_code = division.parent_code
+            assert parent_code is not None, "a division below a province has a parent"
             if totals is lone:  # the common case, a division with nothing below it: just count it
-                lone_children[division.parent_code] += 1
+                lone_children[parent_code] += 1
             else:
-                parent = nodes[division.parent_code]
+                parent = nodes[parent_code]
                 parent["totals"] = _sum_totals(parent["totals"], totals)
         column = rank - 1
         for parent_code, count in lone_children.items():
@@ -644,7 +657,7 @@ class NetworkEngine:
                 continue
             stack.extend(n for n in pred[current] if n.__class__ is str)
 
-    def _value(self, data: dict, day: date, column: int) -> int:
+    def _value(self, data: Attributes, day: date, column: int) -> int:
         timeline: Timeline | None = data["timeline"]
         return timeline.value_at(day.toordinal(), column) if timeline is not None else 0
 
@@ -890,11 +903,11 @@ class NetworkEngine:
         # The graph entries of new stations, ready to be dropped in: attributes, out-links (to the
         # division and the parent) and empty in-links, and the in-links they add to their division
         # and parent. Rewritten stations are relinked under the lock.
-        new_nodes: dict[StationNode, dict] = {}
-        new_pred: dict[StationNode, dict] = {}
-        rewritten: list[tuple[StationNode, Station]] = []
+        new_nodes: dict[Node, Attributes] = {}
+        new_pred: dict[Node, Links] = {}
+        rewritten: list[tuple[Node, Station]] = []
         for station in latest.values():
-            node = ("station", station.id)  # station_node(), inline: this loop runs once per row
+            node: Node = ("station", station.id)  # station_node(), inline: this loop runs once per row
             data = nodes.get(node)
             if data is None:
                 new_nodes[node] = {"station": station}
@@ -932,7 +945,7 @@ class NetworkEngine:
         by_rank: list[list[str]] = [[] for _ in DivisionLevel]
         for code in daily:
             by_rank[nodes[code]["division"].level.rank].append(code)
-        timelines: list[tuple[dict, Timeline | None]] = []
+        timelines: list[tuple[Attributes, Timeline | None]] = []
         for rank in reversed(range(len(by_rank))):
             for code in by_rank[rank]:
                 data = nodes[code]
@@ -943,8 +956,8 @@ class NetworkEngine:
                     if parent_code not in daily:
                         by_rank[nodes[parent_code]["division"].level.rank].append(parent_code)
                     _merge_daily(daily[parent_code], changes)
-        new_succ: dict[StationNode, dict] = {}
-        back_links: list[tuple[dict, StationNode, dict]] = []
+        new_succ: dict[Node, Links] = {}
+        back_links: list[tuple[Links, Node, Attributes]] = []
         for node, attributes in new_nodes.items():
             station = attributes["station"]
             out = new_succ[node] = {station.division_code: {}}
@@ -960,13 +973,13 @@ class NetworkEngine:
     def _swap_in(self, prepared: _PreparedStations) -> None:
         """Put prepared stations and timelines into the graph (callers hold `lock`): a few dict
         updates and one pass over the links and timelines, no computing."""
-        nodes, succ, pred = self._node, self.graph._succ, self.graph._pred
+        nodes, succ, pred = self._node, _dicts(self.graph)._succ, self._pred
         nodes.update(prepared.new_nodes)
         succ.update(prepared.new_succ)
         pred.update(prepared.new_pred)
         for into, node, data in prepared.back_links:
             into[node] = data
-        links: list[tuple[StationNode, str | StationNode]] = []
+        links: list[tuple[Node, Node]] = []
         for node, station in prepared.rewritten:
             nodes[node]["station"] = station
             out = succ[node]
@@ -1052,10 +1065,11 @@ class NetworkEngine:
                 timeline.add(day, delta)
 
     @staticmethod
-    def _timeline_of(data: dict) -> Timeline:
-        if data["timeline"] is None:
-            data["timeline"] = Timeline()
-        return data["timeline"]
+    def _timeline_of(data: Attributes) -> Timeline:
+        timeline: Timeline | None = data["timeline"]
+        if timeline is None:
+            timeline = data["timeline"] = Timeline()
+        return timeline
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -1067,12 +1081,12 @@ class _PreparedStations:
     to add to the nodes they point at; rewritten ones), and the new timeline for the attributes of
     every division they affect."""
 
-    new_nodes: dict[StationNode, dict]
-    new_succ: dict[StationNode, dict]
-    new_pred: dict[StationNode, dict]
-    back_links: list[tuple[dict, StationNode, dict]]
-    rewritten: list[tuple[StationNode, Station]]
-    timelines: list[tuple[dict, Timeline | None]]
+    new_nodes: dict[Node, Attributes]
+    new_succ: dict[Node, Links]
+    new_pred: dict[Node, Links]
+    back_links: list[tuple[Links, Node, Attributes]]
+    rewritten: list[tuple[Node, Station]]
+    timelines: list[tuple[Attributes, Timeline | None]]
 
 
 def _add_station_days(daily: dict[int, list[int]], station: Station, sign: int) -> None:
@@ -1127,7 +1141,7 @@ def _merged(timeline: Timeline, changes: dict[int, list[int]]) -> Timeline:
             i = j
         carry = list(map(add, carry, changes[day]))
         if i < n and old_days[i] == day:
-            before = old_rows[i * WIDTH : (i + 1) * WIDTH]
+            before: Sequence[int] = old_rows[i * WIDTH : (i + 1) * WIDTH]
             i += 1
         else:
             before = old_rows[(i - 1) * WIDTH : i * WIDTH] if i else ZERO_ROW
@@ -1145,7 +1159,7 @@ _COLUMNWISE_FROM = 8
 """From how many rows `_shifted` works column by column."""
 
 
-def _shifted(rows: array | list[int], carry: Sequence[int]) -> array | list[int]:
+def _shifted(rows: Rows, carry: Sequence[int]) -> Rows:
     """`rows` (full-width rows, a copy the caller owns) with `carry` added to each, column by column
     (one C-level pass per changed column); an array overflowing 64 bits raises OverflowError."""
     count = len(rows) // WIDTH
@@ -1185,23 +1199,39 @@ def _collector_paused() -> Iterator[None]:
 # networkx's add_nodes_from/add_edges_from check and copy every item in a Python loop, which is most of
 # a national cold start. These fill the same DiGraph dicts (node -> attributes, successors,
 # predecessors, one data dict per edge) for new nodes and edges between existing nodes.
-def _add_nodes_in_bulk(graph: nx.DiGraph, attributes: dict) -> None:
+class _GraphDicts(Protocol):
+    """The dicts behind a networkx DiGraph: node -> attributes, and node -> successors or
+    predecessors. networkx keeps them private, so its type stubs do not declare them."""
+
+    _node: dict[Node, Attributes]
+    _succ: dict[Node, Links]
+    _pred: dict[Node, Links]
+
+
+def _dicts(graph: nx.DiGraph[Node]) -> _GraphDicts:
+    """`graph`'s own dicts (the same objects, for reading and filling them directly)."""
+    return cast(_GraphDicts, graph)
+
+
+def _add_nodes_in_bulk(graph: nx.DiGraph[Node], attributes: Mapping[Node, Attributes]) -> None:
     """Add new nodes with their attribute dicts (taken over, not copied)."""
-    graph._node.update(attributes)
-    graph._succ.update({node: {} for node in attributes})
-    graph._pred.update({node: {} for node in attributes})
+    dicts = _dicts(graph)
+    dicts._node.update(attributes)
+    dicts._succ.update({node: {} for node in attributes})
+    dicts._pred.update({node: {} for node in attributes})
 
 
-def _add_edges_in_bulk(graph: nx.DiGraph, edges: Iterable[tuple[object, object]]) -> None:
+def _add_edges_in_bulk(graph: nx.DiGraph[Node], edges: Iterable[tuple[Node, Node]]) -> None:
     """Add edges between nodes that already exist, without data."""
-    succ, pred = graph._succ, graph._pred
+    dicts = _dicts(graph)
+    succ, pred = dicts._succ, dicts._pred
     for tail, head in edges:
-        data: dict = {}
+        data: Attributes = {}
         succ[tail][head] = data
         pred[head][tail] = data
 
 
-def _division_attributes(division: Division) -> dict:
+def _division_attributes(division: Division) -> Attributes:
     """The attributes of a division's node before anything is attached below it."""
     return {"division": division, "totals": _UNIT_TOTALS[division.level], "timeline": None}
 

@@ -20,12 +20,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bench.neo4j_local import DEFAULT_PORT, LocalNeo4j
+from bench.report import note
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "bench" / "results" / "audit-overhead.json"
@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = [k for k, skip in (("embedded", args.skip_embedded), ("neo4j", args.skip_neo4j)) if not skip]
     for kind in kinds:
         for name, tree in trees.items():
-            print(f"[{time.strftime('%H:%M:%S')}] seeding {kind} with the {name} code", file=sys.stderr)
+            note(f"seeding {kind} with the {name} code")
             run_dir = work / f"{kind}-{name}"
             run_dir.mkdir()
             if kind == "embedded":

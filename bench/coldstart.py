@@ -22,8 +22,9 @@ import json  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+
+from bench.proc import peak_rss_bytes  # noqa: E402
 
 
 class TimedStore:
@@ -42,17 +43,6 @@ class TimedStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
-
-
-def peak_rss_bytes() -> int | None:
-    """VmHWM of this process (None where /proc does not tell)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 def measure(store_url: str) -> dict[str, Any]:

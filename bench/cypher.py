@@ -20,26 +20,20 @@ _OWN_STATION_LEVEL = """CASE d.level WHEN 'city' THEN 'guidance_centre' WHEN 'co
 
 # Coverage of one division: every division below it, by level, and how many have an active station
 # of their own level sitting in them.
-COVERAGE = f"""
-MATCH (d:Division)-[:PART_OF*1..]->(:Division {{code: $code}})
-WITH d, {_OWN_STATION_LEVEL} AS own
+_COUNT_COVERED = f"""WITH d, {_OWN_STATION_LEVEL} AS own
 RETURN d.level AS level, count(d) AS total,
        count(CASE WHEN EXISTS {{
          MATCH (s:Station)-[:SITS_IN]->(d)
          WHERE s.level = own AND s.opened_on <= $day AND (s.closed_on IS NULL OR $day < s.closed_on)
        }} THEN 1 END) AS covered
 """
+"""The divisions `d` matched, counted by level: all, and those an active station of their own level
+sits in on $day."""
+
+COVERAGE = "\nMATCH (d:Division)-[:PART_OF*1..]->(:Division {code: $code})\n" + _COUNT_COVERED
 
 # The same over the whole country (every division that has a station level).
-NATIONAL_COVERAGE = f"""
-MATCH (d:Division) WHERE d.level <> 'province'
-WITH d, {_OWN_STATION_LEVEL} AS own
-RETURN d.level AS level, count(d) AS total,
-       count(CASE WHEN EXISTS {{
-         MATCH (s:Station)-[:SITS_IN]->(d)
-         WHERE s.level = own AND s.opened_on <= $day AND (s.closed_on IS NULL OR $day < s.closed_on)
-       }} THEN 1 END) AS covered
-"""
+NATIONAL_COVERAGE = "\nMATCH (d:Division) WHERE d.level <> 'province'\n" + _COUNT_COVERED
 
 # Roll-up of one division: the stations active on the day in it or below it.
 ROLLUP = """

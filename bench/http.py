@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from bench.proc import peak_rss_bytes
+
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,13 +73,7 @@ class Server:
 
     def peak_rss_bytes(self) -> int | None:
         """The server process's peak resident set so far (VmHWM), when /proc tells."""
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-        except OSError:
-            return None
-        return None
+        return peak_rss_bytes(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -50,6 +50,7 @@ from bench.generate import PROVINCES, divisions, stations
 from bench.http import HOST, REPO, Server, percentile
 from bench.neo4j_local import LocalNeo4j
 from bench.recount import Recount
+from bench.report import Table, latency_cells, machine_text, note, p50_p99
 from bench.run import machine
 from bench.seed import seed
 from graph_service.domain.levels import DivisionLevel
@@ -645,11 +646,8 @@ def run_store(
 def render(result: dict[str, Any]) -> str:
     lines = []
     m = result["machine"]
-    lines.append(
-        f"load run — {result['network']}; {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
-        f"Python {m['python']}, commit {m['commit']}; load average at start "
-        f"{m['load_average_at_start'][0]:.2f}, at end {m['load_average_at_end'][0]:.2f}"
-    )
+    lines.append(f"load run — {result['network']}; {machine_text(m, at_end=True)}")
+    table = Table(24, (8, 10, 10, 10))
     for r in result["runs"]:
         imp, checks = r["import"], r["checks"]
         lines.append("")
@@ -665,25 +663,17 @@ def render(result: dict[str, Any]) -> str:
             f"(of {r['duration_s'] * (m['cores'] or 1):.0f} core-seconds on the machine)"
         )
         lines.append(
-            f"  {'':24}{'n':>8}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}   p50 / p99 during the import"
-            " | outside it"
+            table.line("", "n", "p50 ms", "p99 ms", "max ms") + "   p50 / p99 during the import | outside it"
         )
         for name in (*KINDS, "write_create", "write_update", "healthz"):
             s = r["latency"].get(name)
             if not s:
                 continue
-            windows = []
-            for window in ("latency_during_import", "latency_outside_import"):
-                d = r[window].get(name)
-                windows.append(f"{d['p50_ms']:.2f} / {d['p99_ms']:.2f}" if d and d["n"] else "—")
-            lines.append(
-                f"  {name:24}{s['n']:>8,}{s['p50_ms']:>10.2f}{s['p99_ms']:>10.2f}{s['max_ms']:>10.1f}"
-                f"   {windows[0]} | {windows[1]}"
+            during, outside = (
+                p50_p99(r[w].get(name)) for w in ("latency_during_import", "latency_outside_import")
             )
-        a = r["latency_all_reads"]
-        lines.append(
-            f"  {'all reads':24}{a['n']:>8,}{a['p50_ms']:>10.2f}{a['p99_ms']:>10.2f}{a['max_ms']:>10.1f}"
-        )
+            lines.append(table.line(name, *latency_cells(s)) + f"   {during} | {outside}")
+        lines.append(table.line("all reads", *latency_cells(r["latency_all_reads"])))
         visible = imp.get("visible_after_exit_s")
         lines.append(
             f"  import: CLI {imp.get('cli_s', float('nan')):.1f} s, exit {imp.get('exit_status')}; visible "
@@ -701,10 +691,6 @@ def render(result: dict[str, Any]) -> str:
         for example in r["error_examples"][:5] + checks["wrong_examples"][:5]:
             lines.append(f"    {example}")
     return "\n".join(lines)
-
-
-def note(message: str) -> None:
-    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

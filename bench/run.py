@@ -40,6 +40,7 @@ from bench import cypher, uncached
 from bench.generate import PROVINCES, divisions, stations
 from bench.http import REPO, Server, graphql, summary, throughput, time_calls
 from bench.neo4j_local import DEFAULT_PORT, LocalNeo4j
+from bench.report import MISSING, Table, machine_text, note, p50_p99
 from bench.seed import seed
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
@@ -379,17 +380,14 @@ def machine() -> dict[str, Any]:
     }
 
 
-def fmt_ms(entry: dict[str, Any] | None) -> str:
-    if not entry:
-        return "—"
-    return f"{entry['p50_ms']:.2f} / {entry['p99_ms']:.2f}"
-
-
 def verdict(ok: bool | None) -> str:
-    return "—" if ok is None else ("met" if ok else "MISSED")
+    """How a target fared: met, MISSED, or MISSING when there is no figure."""
+    return MISSING if ok is None else ("met" if ok else "MISSED")
 
 
 def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of TARGETS against its figure in `result`: the target's name, the figure (None when
+    not measured), the limit, whether it is a most or a least, the unit, and whether it was met."""
     stores = result["stores"]
     rows: list[dict[str, Any]] = []
 
@@ -399,39 +397,37 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
             {"target": name, "value": value, "limit": target, "at_most": at_most, "unit": unit, "met": ok}
         )
 
+    def each_store(name: str, path: tuple[str, ...], target: str, *, at_most: bool, unit: str) -> None:
+        for kind, store in stores.items():
+            add(f"{name}, {kind}", _figure(store, *path), TARGETS[target], at_most=at_most, unit=unit)
+
     embedded = stores.get("embedded", {})
     neo4j = stores.get("neo4j", {})
+    cold_start = ("cold_start", "cold_start_s")
     add(
         "cold start, embedded",
-        embedded.get("cold_start", {}).get("cold_start_s"),
+        _figure(embedded, *cold_start),
         TARGETS["cold_start_embedded_s"],
         at_most=True,
         unit="s",
     )
     add(
         "cold start, Neo4j",
-        neo4j.get("cold_start", {}).get("cold_start_s"),
+        _figure(neo4j, *cold_start),
         TARGETS["cold_start_neo4j_s"],
         at_most=True,
         unit="s",
     )
-    for kind, store in stores.items():
-        add(
-            f"peak RSS, cold start, {kind}",
-            store.get("cold_start", {}).get("peak_rss_bytes"),
-            TARGETS["peak_rss_bytes"],
-            at_most=True,
-            unit="bytes",
-        )
-    for kind, store in stores.items():
-        latency = store.get("http", {}).get("latency", {})
-        add(
-            f"root coverage p50 over HTTP, {kind}",
-            latency.get("coverage_root", {}).get("p50_ms"),
-            TARGETS["root_coverage_p50_ms"],
-            at_most=True,
-            unit="ms",
-        )
+    each_store(
+        "peak RSS, cold start", ("cold_start", "peak_rss_bytes"), "peak_rss_bytes", at_most=True, unit="bytes"
+    )
+    each_store(
+        "root coverage p50 over HTTP",
+        ("http", "latency", "coverage_root", "p50_ms"),
+        "root_coverage_p50_ms",
+        at_most=True,
+        unit="ms",
+    )
     for kind, store in stores.items():
         speedups = store.get("speedup_vs_cypher") or {}
         least = min(speedups, key=speedups.__getitem__) if speedups else "none"
@@ -442,14 +438,13 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
             at_most=False,
             unit="x",
         )
-    for kind, store in stores.items():
-        add(
-            f"never-repeating coverage + roll-up p50 over HTTP, {kind}",
-            store.get("http", {}).get("uncached", {}).get("uncached", {}).get("p50_ms"),
-            TARGETS["uncached_p50_ms"],
-            at_most=True,
-            unit="ms",
-        )
+    each_store(
+        "never-repeating coverage + roll-up p50 over HTTP",
+        ("http", "uncached", "uncached", "p50_ms"),
+        "uncached_p50_ms",
+        at_most=True,
+        unit="ms",
+    )
     neo4j_divisions = neo4j.get("seed", {}).get("divisions", {})
     add(
         "seeding Neo4j, divisions/s end to end "
@@ -459,15 +454,23 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
         at_most=False,
         unit="/s",
     )
-    for kind, store in stores.items():
-        add(
-            f"throughput share of bare Starlette, {kind}",
-            store.get("http", {}).get("throughput", {}).get("share_of_bare"),
-            TARGETS["throughput_share_of_bare"],
-            at_most=False,
-            unit="share",
-        )
+    each_store(
+        "throughput share of bare Starlette",
+        ("http", "throughput", "share_of_bare"),
+        "throughput_share_of_bare",
+        at_most=False,
+        unit="share",
+    )
     return rows
+
+
+def _figure(record: dict[str, Any], *path: str) -> Any:
+    """The figure at `path` in a nested result: None where its last key is missing (a missing step on
+    the way counts as empty)."""
+    *steps, last = path
+    for key in steps:
+        record = record.get(key, {})
+    return record.get(last)
 
 
 def render(result: dict[str, Any]) -> str:
@@ -478,10 +481,7 @@ def render(result: dict[str, Any]) -> str:
         f"graph-service benchmark — scale {result['scale']} ({n['provinces']} provinces): "
         f"{n['divisions']:,} divisions, {n['stations']:,} stations"
     )
-    lines.append(
-        f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
-        f"commit {m['commit']}; load average at start {m['load_average_at_start'][0]:.2f}"
-    )
+    lines.append(f"machine: {machine_text(m)}")
     for problem in result.get("problems", []):
         lines.append(f"PROBLEM: {problem}")
     stores = result["stores"]
@@ -518,12 +518,13 @@ def render(result: dict[str, Any]) -> str:
                 f"first answer), peak RSS {served / GIB:.2f} GiB after the whole HTTP run"
             )
     lines.append("")
-    header = f"  {'question (p50 / p99 ms)':44}" + "".join(f"{k + ' over HTTP':>22}" for k in kinds)
     cy = result.get("cypher")
+    columns = [f"{k} over HTTP" for k in kinds]
     if cy:
-        header += f"{'Cypher to Neo4j':>22}" + "".join(f"{'× ' + k:>12}" for k in kinds)
+        columns += ["Cypher to Neo4j"] + [f"× {k}" for k in kinds]
+    table = Table(44, (22,) * len(kinds) + ((22,) + (12,) * len(kinds) if cy else ()))
     lines.append("Latency, one request at a time over loopback HTTP (httpx, keep-alive)")
-    lines.append(header)
+    lines.append(table.line("question (p50 / p99 ms)", *columns))
     names = [
         ("coverage_root", "coverage, root (largest province)"),
         ("coverage_national", f"coverage, national (sum of {n['provinces']} provinces)"),
@@ -534,15 +535,13 @@ def render(result: dict[str, Any]) -> str:
         ("create_station_then_coverage", "createStation + coverage reflecting it"),
     ]
     for key, label in names:
-        row = f"  {label:44}" + "".join(
-            f"{fmt_ms(stores[k].get('http', {}).get('latency', {}).get(key)):>22}" for k in kinds
-        )
+        cells = [p50_p99(stores[k].get("http", {}).get("latency", {}).get(key)) for k in kinds]
         if cy:
-            row += f"{fmt_ms(cy['latency'].get(key)):>22}"
+            cells.append(p50_p99(cy["latency"].get(key)))
             for k in kinds:
                 speedup = (stores[k].get("speedup_vs_cypher") or {}).get(key)
-                row += f"{(f'{speedup:,.0f}×' if speedup else '—'):>12}"
-        lines.append(row)
+                cells.append(f"{speedup:,.0f}×" if speedup else MISSING)
+        lines.append(table.line(label, *cells))
     national = stores[kinds[0]].get("http", {}).get("latency", {}).get("coverage_national", {})
     if national:
         lines.append(
@@ -562,8 +561,8 @@ def render(result: dict[str, Any]) -> str:
         u = stores[kind].get("http", {}).get("uncached")
         if u:
             lines.append(
-                f"  {kind:9} uncached {fmt_ms(u['uncached'])} (n={u['uncached']['n']})   "
-                f"the same question repeated (cached) {fmt_ms(u['cached'])}"
+                f"  {kind:9} uncached {p50_p99(u['uncached'])} (n={u['uncached']['n']})   "
+                f"the same question repeated (cached) {p50_p99(u['cached'])}"
             )
     lines.append("")
     lines.append(
@@ -584,7 +583,7 @@ def render(result: dict[str, Any]) -> str:
     for row in result["targets"]:
         value = row["value"]
         if value is None:
-            shown = "—"
+            shown = MISSING
         elif row["unit"] == "bytes":
             shown = f"{value / GIB:.2f} GiB (≤ {row['limit'] / GIB:.1f} GiB)"
         elif row["unit"] == "share":
@@ -648,12 +647,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if work_dir.exists():
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)
-    os.environ["GRAPH_SERVICE_JWT_SECRET"] = secrets.token_hex(32)
+    secret = os.environ["GRAPH_SERVICE_JWT_SECRET"] = secrets.token_hex(32)  # for the servers it starts
     os.environ.pop("GRAPH_SERVICE_STORE", None)
-    token = issue_token(os.environ["GRAPH_SERVICE_JWT_SECRET"], Role.ADMIN, "*", timedelta(hours=6), "bench")
-
-    def note(message: str) -> None:
-        print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    token = issue_token(secret, Role.ADMIN, "*", timedelta(hours=6), "bench")
 
     started = time.perf_counter()
     result: dict[str, Any] = {

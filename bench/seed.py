@@ -18,7 +18,7 @@ from graph_service.bootstrap import open_service
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import DIVISION_COLUMNS, STATION_COLUMNS
 from graph_service.service_layer.auth import Principal
-from graph_service.service_layer.services import ImportReport
+from graph_service.service_layer.services import ImportReport, NetworkService
 from graph_service.service_layer.settings import Settings
 
 
@@ -62,18 +62,14 @@ def seed(store_url: str, divisions: Sequence[Division], stations: Sequence[Stati
     division_file = divisions_csv(divisions)
     station_file = stations_csv(stations)
 
-    opened = time.perf_counter()
-    service = open_service(settings)
-    open_empty = time.perf_counter() - opened
+    service, open_empty = _timed_open(settings)
     try:
         division_import = _timed_import(service.import_divisions, division_file, len(divisions))
     finally:
         service.close()
     del division_file
 
-    opened = time.perf_counter()
-    service = open_service(settings)
-    open_with_divisions = time.perf_counter() - opened
+    service, open_with_divisions = _timed_open(settings)
     try:
         station_import = _timed_import(service.import_stations, station_file, len(stations))
     finally:
@@ -84,6 +80,13 @@ def seed(store_url: str, divisions: Sequence[Division], stations: Sequence[Stati
         "service_open_empty_s": open_empty,
         "service_open_before_stations_s": open_with_divisions,
     }
+
+
+def _timed_open(settings: Settings) -> tuple[NetworkService, float]:
+    """The service over the configured store, and the seconds opening it (load and build) took."""
+    opened = time.perf_counter()
+    service = open_service(settings)
+    return service, time.perf_counter() - opened
 
 
 def _timed_import(importer: Any, data: bytes, rows: int) -> dict[str, Any]:

@@ -3,8 +3,13 @@ composition root that builds the store from them."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+from pathlib import Path
+
 import pytest
 
+import graph_service
 from graph_service.bootstrap import open_store
 from graph_service.ports import StoreError
 from graph_service.service_layer.settings import Config, Settings, SettingsError
@@ -41,6 +46,28 @@ def test_every_variable_is_read() -> None:
         neo4j_database="network",
     )
     assert Settings.from_env(env, store_url="sqlite:///x.db").store_url == "sqlite:///x.db"
+    read, default = Settings.from_env(env), Settings()
+    unread = [
+        f.name for f in dataclasses.fields(Settings) if getattr(read, f.name) == getattr(default, f.name)
+    ]
+    assert unread == [], "every setting is read from a variable (the test's environment sets them all)"
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    package = Path(graph_service.__file__).parent
+    readers = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = (
+                node.attr
+                if isinstance(node, ast.Attribute)
+                else node.id
+                if isinstance(node, ast.Name)
+                else ""
+            )
+            if name in {"environ", "getenv", "environb", "getenvb"}:
+                readers.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert {reader.split(":")[0] for reader in readers} <= {"service_layer/settings.py"}, readers
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,7 @@
-"""The pure domain: levels, records and the rules of spec §1–§2. No I/O here.
+"""The pure domain (spec §1–§3, §6, §9): division and station levels and records, the validation
+rules and CSV reading of spec §2 and §7 (one date parser, `validation.parse_date`, for every path),
+series of days, the yearly editions of the division table (plans, successors, moves, validity) and
+the audit trail's entries. No I/O: functions take and return values.
 
-Imports the standard library only: nothing else of `graph_service`.
+May import: the standard library only; nothing else of `graph_service`. Everything else may import it.
 """

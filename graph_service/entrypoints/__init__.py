@@ -1,8 +1,11 @@
-"""Entry points: the HTTP app (`app.py`, with the dashboard's routes), the GraphQL schema (`graphql/`)
-and the command line (`cli.py`). They translate requests into use cases of the service layer and its
-answers back; the rules themselves live in the service layer.
+"""Entry points: the HTTP app (`app.py`: /graphql, /healthz, /readyz, the static pages) with the
+dashboard's routes (`dashboard.py`), the GraphQL schema (`graphql/`), the command line (`cli/`), and
+the writers they share: the gap list's files (`exports.py`), spreadsheet-safe CSV (`csv_out.py`) and
+the terminal progress bar (`progress.py`). They translate requests into use cases of the service
+layer and its answers back; the rules themselves live in the service layer and the domain.
 
-May import: the domain's value types, the ports' errors and the service layer (`NetworkService`, its
-read model `service.views` and its `consistent()` context for one version per request). Not the
-engine or its lock, and never an adapter: they get the service they run from `graph_service.bootstrap`.
+May import: the domain, the ports' errors, the engine's value types and errors, and the service layer
+(`NetworkService`, its read model `service.views` and its `consistent()` context for one version per
+request); never the engine itself or its lock, and never an adapter: they get the service they run
+from `graph_service.bootstrap`.
 """

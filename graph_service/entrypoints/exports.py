@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,7 +20,7 @@ from xml.sax.saxutils import escape
 
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division
-from graph_service.entrypoints import csv_out
+from graph_service.entrypoints import csv_out, json_out
 
 if TYPE_CHECKING:
     from graph_service.service_layer.services import NetworkService
@@ -92,15 +91,11 @@ def write_csv(rows: Iterable[ExportRow], out: TextIO) -> int:
 
 def write_json(rows: Iterable[ExportRow], out: TextIO) -> int:
     """The rows as a JSON array of objects (path as a list); returns how many rows were written."""
-    count = 0
-    out.write("[")
-    for division, path in rows:
-        record = {"code": division.code, "name": division.name, "level": str(division.level), "path": path}
-        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(record, ensure_ascii=False))
-        count += 1
-    out.write("\n]\n" if count else "]\n")
-    out.flush()
-    return count
+    records = (
+        {"code": division.code, "name": division.name, "level": str(division.level), "path": path}
+        for division, path in rows
+    )
+    return json_out.write_json_array(records, out)
 
 
 def csv_bytes(rows: Iterable[ExportRow]) -> tuple[bytes, int]:

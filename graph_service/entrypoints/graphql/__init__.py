@@ -5,8 +5,8 @@ Resolvers only translate. They take the request's `GraphQLContext`, call the ser
 and writes all live in the service layer. A `ServiceError` raised there reaches the client as a
 GraphQL error whose `extensions.code` is the error's `code` (`errors.format_error` does that mapping).
 
-What lives where (each module imports only those listed before it, plus the domain, the engine's
-value types and the service layer; nothing here imports the adapters):
+What lives where (each module imports only those listed before it, plus the domain and the service
+layer; nothing here imports the engine or the adapters):
 
 - `limits`: the numeric limits (page size, depth, aliases, tokens, document length, cost).
 - `context`: `GraphQLContext`, the `Info` alias, and the helpers resolvers use to read them.

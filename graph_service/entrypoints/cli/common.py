@@ -1,0 +1,88 @@
+"""What every command of the command line shares: the exit statuses, the two errors that end a
+command, the note on standard error, and opening the service over the store the arguments name."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from graph_service.ports import StoreError
+from graph_service.service_layer.auth import secret_problem
+from graph_service.service_layer.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from graph_service.service_layer.services import NetworkService
+
+PROG = "graph-service"
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """The command was called wrongly: exit status 2."""
+
+
+class Failed(Exception):
+    """The input was rejected or the store could not do it: exit status 1."""
+
+
+def note(message: str) -> None:
+    """Say `message` on standard error, after the program's name."""
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """`one` when `count` is 1, else `many`."""
+    return one if count == 1 else many
+
+
+def checked_secret() -> str | None:
+    """The token secret the environment sets (None when unset); `UsageError` when it cannot be read or
+    is too short to be safe (spec §7)."""
+    try:
+        secret = Settings.from_env().jwt_secret
+    except SettingsError as error:
+        raise UsageError(str(error)) from error
+    if (problem := secret_problem(secret)) is not None:
+        raise UsageError(problem)
+    return secret
+
+
+def open_service(store_url: str | None, *, quiet: bool = False) -> NetworkService:
+    """The service over the store the arguments or the environment name (Failed when unusable).
+    Unless `quiet`, says on stderr how many stored rows break the rules (they are left out)."""
+    from graph_service.bootstrap import open_service as build_service
+    from graph_service.engine.network import EngineLoadError
+
+    try:
+        settings = Settings.from_env(store_url=store_url)
+    except SettingsError as error:
+        raise UsageError(str(error)) from error
+    try:
+        service = build_service(settings)
+    except (StoreError, EngineLoadError) as error:
+        raise Failed(f"cannot use the store {settings.store_url}: {error}") from error
+    if service.views.problems and not quiet:
+        count = len(service.views.problems)
+        note(
+            f"warning: {settings.store_url} holds {count:,} stored {plural(count, 'row', 'rows')} that "
+            "break the rules; they are left out (list them with `graph-service check`)"
+        )
+    return service
+
+
+def read_input(name: str) -> tuple[bytes, str]:
+    """The bytes of FILE (or of standard input for '-'), and how to name it in messages."""
+    if name == "-":
+        return sys.stdin.buffer.read(), "standard input"
+    path = Path(name)
+    try:
+        return path.read_bytes(), name
+    except FileNotFoundError as error:
+        raise UsageError(f"cannot read {name}: no such file") from error
+    except IsADirectoryError as error:
+        raise UsageError(f"cannot read {name}: it is a folder, not a file") from error
+    except OSError as error:
+        raise UsageError(f"cannot read {name}: {error.strerror or error}") from error

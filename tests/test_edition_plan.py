@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph_service.domain.edition_report import report_edition
-from graph_service.domain.editions import AppliedEdition, EditionPlan, apply_plan, plan_edition
+from graph_service.domain.editions import (
+    AppliedEdition,
+    EditionPlan,
+    apply_plan,
+    plan_edition,
+    province_of,
+)
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
 from graph_service.domain.moves import Move, Stranded
@@ -125,6 +131,17 @@ def test_other_provinces_and_divisions_already_retired_are_left_alone() -> None:
     assert after["5301"] == stored["5301"]
     plan, _ = _apply(after, applied, EDITION_2021[:6], D2022)
     assert [d.code for d in plan.retired] == ["520204002"]  # not 520221001 again
+
+
+def test_province_of_remembers_the_chains_it_walked() -> None:
+    by_code = {d.code: d for d in EDITION_2020}
+    known: dict[str, str | None] = {}
+    assert province_of("520221001", by_code.get, known) == "52"
+    assert known == {"520221001": "52", "520221": "52", "5202": "52", "52": "52"}
+    assert province_of("520221001", lambda code: None, known) == "52"  # answered from `known`
+    assert province_of("999", by_code.get) is None
+    loop = {"1": Division("1", "甲", C, "2"), "2": Division("2", "乙", C, "1")}
+    assert province_of("1", loop.get) is None
 
 
 def test_divisions_of_a_plain_import_are_retired_too() -> None:

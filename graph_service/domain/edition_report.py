@@ -42,17 +42,24 @@ def report_edition(
     applied: Mapping[str, AppliedEdition],
     stations: Sequence[Station],
     successors_csv: str | None = None,
+    *,
+    follow_proposal: bool = False,
 ) -> EditionReport:
     """Plan the edition of `edition` from the file's `rows` against the `stored` divisions, the latest
-    `applied` editions and the stored `stations`, with the admin's successors CSV text (if any)."""
+    `applied` editions and the stored `stations`, with the admin's successors CSV text (if any).
+    Without one, `follow_proposal` moves the stations to the proposed successors (what a preview shows
+    the admin before a successors file is written); otherwise no division has a successor."""
     plan = plan_edition(stored, rows, edition, applied)
     if plan.problems:
         return EditionReport(plan)
     after = apply_plan(stored, (division for _, division in rows), plan)
     successors: Successors = {}
     problems: list[Problem] = []
+    proposed = propose_successors(plan.retired, after, edition)
     if successors_csv is not None:
         successors, problems = read_successors(successors_csv, after.get, edition)
+    elif follow_proposal:
+        successors = {old: [new] for old, new in proposed.items()}
     retired = [division.code for division in plan.retired]
     moves, stranded = plan_moves(stations, retired, successors, edition)
     return EditionReport(
@@ -60,7 +67,7 @@ def report_edition(
         after=after,
         successors=successors,
         successor_problems=problems,
-        proposed=propose_successors(plan.retired, after, edition),
+        proposed=proposed,
         moves=moves,
         reporting=reporting_changes(stations, moves, after.get, edition),
         stranded=stranded,

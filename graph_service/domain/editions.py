@@ -65,19 +65,29 @@ class EditionPlan:
         return not (self.created or self.retired or self.renamed or self.reparented)
 
 
-def province_of(code: str, find: Callable[[str], Division | None]) -> str | None:
-    """The code of the province above (or at) division `code`, or None when the chain breaks."""
-    seen: set[str] = set()
+def province_of(
+    code: str, find: Callable[[str], Division | None], known: dict[str, str | None] | None = None
+) -> str | None:
+    """The code of the province above (or at) division `code`, or None when the chain breaks. `known`
+    remembers the answer for every code on the way up, so a whole table costs one walk per code."""
+    known = {} if known is None else known
+    chain: list[str] = []
     current: str | None = code
-    while current is not None and current not in seen:
-        seen.add(current)
+    province: str | None = None
+    while current is not None and current not in chain:
+        if current in known:
+            province = known[current]
+            break
+        chain.append(current)
         division = find(current)
         if division is None:
-            return None
+            break
         if division.level is DivisionLevel.PROVINCE:
-            return current
+            province = current
+            break
         current = division.parent_code
-    return None
+    known.update(dict.fromkeys(chain, province))
+    return province
 
 
 def edition_digest(divisions: Iterable[Division]) -> str:
@@ -103,10 +113,11 @@ def plan_edition(
         return entry[1] if entry else stored.get(code)
 
     provinces = _file_provinces(rows, find)
-    digests = {
-        province: edition_digest(d for _, d in rows if provinces.get(d.code) == province)
-        for province in set(provinces.values())
-    }
+    by_province: dict[str, list[Division]] = {}
+    for _, division in rows:
+        if (province := provinces.get(division.code)) is not None:
+            by_province.setdefault(province, []).append(division)
+    digests = {province: edition_digest(divisions) for province, divisions in by_province.items()}
     problems = _order_problems(rows, provinces, digests, edition, applied)
     if problems:
         return EditionPlan(edition, problems=problems)
@@ -128,8 +139,9 @@ def _file_provinces(
 ) -> dict[str, str]:
     """The province of each of the file's codes (codes whose chain breaks are left out)."""
     provinces: dict[str, str] = {}
+    known: dict[str, str | None] = {}
     for _, division in rows:
-        province = province_of(division.code, find)
+        province = province_of(division.code, find, known)
         if province is not None:
             provinces[division.code] = province
     return provinces
@@ -207,12 +219,13 @@ def _retired(
 ) -> list[Division]:
     """The stored divisions valid on `edition` under one of `provinces` and absent from the file, with
     `valid_to` set to the edition's date, by code."""
+    known: dict[str, str | None] = {}
     return [
         dataclasses.replace(division, valid_to=edition)
         for code, division in sorted(stored.items())
         if code not in in_file
         and is_valid_on(division, edition)
-        and province_of(code, stored.get) in provinces
+        and province_of(code, stored.get, known) in provinces
     ]
 
 

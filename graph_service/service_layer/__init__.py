@@ -1,8 +1,9 @@
 """The service layer: the use cases (writes, imports) with their access checks (`services.py`), the
 read model the entry points read through (`views.py`, with the one-version-per-request
 `consistent()`), tokens and principals (`auth.py`), the errors entry points map (`errors.py`),
-following other processes' writes (`following.py`) and the settings (`settings.py`, the one module
-that reads the environment, through its typed `Config` reader).
+following other processes' writes (`following.py`), the preview of an edition of the division table
+(`editions.py`) and the settings (`settings.py`, the one module that reads the environment, through
+its typed `Config` reader).
 
 May import: the engine, the ports (`graph_service.ports`) and the domain; never an adapter or an
 entry point. It is handed its store by `graph_service.bootstrap`.

@@ -3,10 +3,11 @@ schema.
 
 It only translates: it turns arguments into calls on the service layer and its answers into text and
 an exit status. The rules (what a valid file is, what "uncovered" means, who may write) live in the
-service layer and the domain. `parser` defines the arguments and help of every command; `common` holds
-what the commands share (exit statuses, errors, opening the service); one module per group of commands
-runs them: `seed` (imports), `reports` (export uncovered, audit, check), `serve` (serve, schema) and
-`tokens` (token). `main` below parses, runs the command and turns its errors into exit statuses.
+service layer and the domain. `parser` defines the arguments and help of every command; `common`
+holds what the commands share (exit statuses, errors, opening the service); one module per group of
+commands runs them: `seed` (imports), `editions` (the preview of a division table's edition),
+`reports` (export uncovered, audit, check), `serve` (serve, schema) and `tokens` (token). `main`
+below parses, runs the command and turns its errors into exit statuses.
 
 Exit status: 0 done; 1 the input was rejected (nothing written, every problem printed) or the store
 could not be used; 2 a usage error (bad arguments, a file that cannot be read, a missing setting).

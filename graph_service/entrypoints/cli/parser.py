@@ -17,6 +17,7 @@ from graph_service.domain.levels import DIVISION_LEVELS
 from graph_service.entrypoints import exports as gap_list
 from graph_service.entrypoints.cli.arguments import duration, iso_date, port, since
 from graph_service.entrypoints.cli.common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, PROG
+from graph_service.entrypoints.cli.editions import EDITION_HELP, add_edition_options
 from graph_service.entrypoints.cli.reports import AUDIT_COLUMNS, cmd_audit, cmd_check, cmd_export_uncovered
 from graph_service.entrypoints.cli.seed import cmd_seed
 from graph_service.entrypoints.cli.serve import DEFAULT_HOST, DEFAULT_PORT, cmd_schema, cmd_serve
@@ -161,7 +162,8 @@ def _add_serve(commands: Commands) -> None:
 
 
 def _add_seed(commands: Commands) -> None:
-    """`seed divisions|stations FILE [--dry-run] [--actor NAME]`: import a CSV file."""
+    """`seed divisions|stations FILE [--dry-run] [--actor NAME]`: import a CSV file; `seed divisions`
+    also takes the options of an edition (`editions`)."""
     seed = _command(
         commands,
         "seed",
@@ -173,7 +175,7 @@ def _add_seed(commands: Commands) -> None:
         "  graph-service seed stations seed/stations-guizhou-demo.csv",
     )
     seed_kinds = seed.add_subparsers(title="what to import", metavar="KIND", dest="kind", required=True)
-    _add_seed_kind(
+    divisions = _add_seed_kind(
         seed_kinds,
         "divisions",
         "the administrative divisions",
@@ -181,6 +183,8 @@ def _add_seed(commands: Commands) -> None:
         "code",
         "seed/divisions-guizhou-2023.csv",
     )
+    add_edition_options(divisions)
+    divisions.epilog = f"{divisions.epilog}\n\n{EDITION_HELP}"
     _add_seed_kind(
         seed_kinds, "stations", "the stations", _STATION_FILE_HELP, "id", "seed/stations-guizhou-demo.csv"
     )

@@ -16,6 +16,7 @@ from graph_service.entrypoints.cli.common import (
     plural,
     read_input,
 )
+from graph_service.entrypoints.cli.editions import cmd_seed_edition, wants_edition
 from graph_service.entrypoints.progress import ProgressBar
 from graph_service.ports import OutcomeUnknown, StoreError
 from graph_service.service_layer.auth import Principal
@@ -26,7 +27,10 @@ if TYPE_CHECKING:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    """Import the divisions or stations file `args.file` (or check it only, with --dry-run)."""
+    """Import the divisions or stations file `args.file` (or check it only, with --dry-run); an
+    edition's options go to `editions.cmd_seed_edition`."""
+    if wants_edition(args):
+        return cmd_seed_edition(args)
     kind: str = args.kind
     data, source = read_input(args.file)
     service = open_service(args.store)

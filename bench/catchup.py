@@ -2,6 +2,7 @@
 stalls" targets): how long until the import is visible, and `/healthz` and read latency meanwhile.
 
     python -m bench.catchup [--scale 1.0] [--rows 50000] [--store sqlite|URL] [--work-dir DIR]
+                            [--seeded FILE]
 
 National network of `bench.generate`, minus `--rows` village rooms, seeded into a fresh store; a
 server (`bench.serve app`) on it; two clients, one asking `/healthz` and one asking never-repeating
@@ -9,6 +10,9 @@ roll-ups (a random province on a random day), each one request at a time, for th
 `graph-service seed stations` of the held-back village rooms in another process. Visible = the
 first answer that shows the import's last station, counted from the CLI's exit (just after its
 commit). Prints the figures and writes them to bench/results/catchup-<store>.json.
+
+Seeding the national network takes minutes; with `--seeded FILE` (SQLite only) a run copies the
+seeded store from FILE instead, after seeding it there the first time (same scale and rows).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=50_000, help="village rooms in the import (50,000)")
     parser.add_argument("--store", default="sqlite", help="sqlite (a fresh file) or an empty Neo4j's URL")
     parser.add_argument("--work-dir", type=Path, default=None)
+    parser.add_argument(
+        "--seeded", type=Path, default=None, help="a seeded SQLite store to copy (made there if missing)"
+    )
     args = parser.parse_args(argv)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="graph-service-catchup-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -55,8 +63,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     imported_ids = {s.id for s in imported}
     base = [s for s in stations if s.id not in imported_ids]
     url = f"sqlite:///{work / 'store.db'}" if args.store == "sqlite" else args.store
-    print(f"seeding {len(divisions):,} divisions and {len(base):,} stations into {url} …", flush=True)
-    seed(url, divisions, base)
+    if args.seeded is not None and args.store == "sqlite" and args.seeded.exists():
+        print(f"copying the seeded store {args.seeded} …", flush=True)
+        _copy_sqlite(args.seeded, work / "store.db")
+    else:
+        print(f"seeding {len(divisions):,} divisions and {len(base):,} stations into {url} …", flush=True)
+        seed(url, divisions, base)
+        if args.seeded is not None and args.store == "sqlite":
+            _copy_sqlite(work / "store.db", args.seeded)
     import_file = work / "import.csv"
     import_file.write_bytes(stations_csv(imported))
     codes = sorted({d.code for d in divisions if d.parent_code is None})
@@ -72,6 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """Copy a SQLite store whole and consistent (its write-ahead log included), with SQLite's backup."""
+    target.unlink(missing_ok=True)
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
+    writing.close()
+    reading.close()
 
 
 def _measure(base: str, store_url: str, import_file: Path, codes: list[str], last_id: str) -> dict[str, Any]:

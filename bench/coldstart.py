@@ -47,16 +47,16 @@ class TimedStore:
 
 def measure(store_url: str) -> dict[str, Any]:
     from graph_service.bootstrap import open_store
-    from graph_service.engine import NetworkEngine
     from graph_service.service_layer.services import NetworkService
     from graph_service.service_layer.settings import Settings
+    from graph_service.service_layer.syncing import load_engine
 
     imported = time.perf_counter()
     settings = Settings.from_env(store_url=store_url)
     started = time.perf_counter()
     cpu_started = time.process_time()
     store = TimedStore(open_store(settings))
-    engine = NetworkEngine.from_store(store)  # type: ignore[arg-type]
+    engine = load_engine(store)  # type: ignore[arg-type]
     service = NetworkService(store, engine, settings)  # type: ignore[arg-type]
     finished = time.perf_counter()
     cpu_s = time.process_time() - cpu_started

@@ -7,10 +7,10 @@ benchmarks and the tests build what they run through here; nothing below imports
 
 from __future__ import annotations
 
-from graph_service.engine import NetworkEngine
 from graph_service.ports import Store, StoreError
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import DEFAULT_STORE_URL, Settings
+from graph_service.service_layer.syncing import load_engine
 
 __all__ = ["DEFAULT_STORE_URL", "open_service", "open_store"]
 
@@ -46,7 +46,7 @@ def open_service(settings: Settings) -> NetworkService:
     (`EngineLoadError` if the stored network is invalid; the store is closed again on any failure)."""
     store = open_store(settings)
     try:
-        return NetworkService(store, NetworkEngine.from_store(store), settings)
+        return NetworkService(store, load_engine(store), settings)
     except BaseException:
         store.close()
         raise

@@ -3,15 +3,16 @@
 `Store`, `SnapshotSink`, `Changes`, the store errors and the audit sequence numbering live here. This
 module imports the domain only, never an adapter: the engine and the service layer depend on it, the
 adapters (`graph_service.adapters`) implement it, and `graph_service.bootstrap` picks the adapter.
+`Changes` is plain data of the domain (`graph_service.domain.changes`), re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
+from graph_service.domain.changes import Changes
 from graph_service.domain.model import Division, Station
 
 DEFAULT_BATCH_SIZE = 10_000
@@ -76,15 +77,6 @@ class SnapshotSink(Protocol):
         """A stored row that cannot be read as a record (kind "division" or "station", its code or
         id, why, and a station's stored version): the load goes on without it."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What was written after some data version, up to and including `version`."""
-
-    version: int
-    divisions: list[Division] = field(default_factory=list)
-    stations: list[Station] = field(default_factory=list)
 
 
 class Store(Protocol):

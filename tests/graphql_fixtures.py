@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 import pytest
 
-from graph_service.engine import NetworkEngine
 from graph_service.entrypoints.app import create_app
 from graph_service.ports import Store
 from graph_service.service_layer.auth import Principal, Role, issue_token
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
+from graph_service.service_layer.syncing import load_engine
 
 SECRET = "graphql-test-secret-of-at-least-32-bytes"
 
@@ -131,7 +131,7 @@ def service_fixture(store_factory: Callable[..., Store]) -> NetworkService:
     and closes the store after the test; `service.store.url` opens more services on the same store.
     """
     store = store_factory()
-    service = NetworkService(store, NetworkEngine.from_store(store), settings_for(store.url))
+    service = NetworkService(store, load_engine(store), settings_for(store.url))
     seed(service)
     return service
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from graph_service.domain.levels import DivisionLevel, StationLevel
 from graph_service.domain.model import Division, Station
-from graph_service.engine import NetworkEngine, network
+from graph_service.engine import NetworkEngine, applying, daily
+from graph_service.engine.timeline import WIDTH, Timeline
 from graph_service.ports import Changes
 from tests.engine_oracle import Oracle
 from tests.test_engine import BASE, DAYS, assert_matches, forests, station, station_at, stations_for
@@ -40,7 +41,7 @@ def test_a_bulk_catch_up_matches_the_recount(data: st.DataObject) -> None:
     days = data.draw(st.lists(DAYS | st.just(BASE + timedelta(days=10)), min_size=1, max_size=3))
     engine._prepare_stations(written)
     assert_matches(engine, before, days)
-    with mock.patch.object(network, "SMALL_CHANGE", 0):
+    with mock.patch.object(applying, "SMALL_CHANGE", 0):
         engine.apply(Changes(1, stations=written))
     assert engine.version == 1
     assert_matches(engine, after, days)
@@ -124,7 +125,7 @@ def test_a_bulk_catch_up_links_stations_to_their_divisions_and_parents() -> None
         for t in range(0, 20, 10)
     ]
     batch += [station(f"X{n}", StationLevel.VILLAGE_ROOM, "T0V1", date(2020, 1, 1)) for n in range(70)]
-    with mock.patch.object(network, "SMALL_CHANGE", 0):
+    with mock.patch.object(applying, "SMALL_CHANGE", 0):
         engine.apply(Changes(1, stations=batch))
     built = NetworkEngine.from_records(divisions, [first[0], *batch])
     for sid in ("GC", "GS", "GS2", "GS3", "TS0", "TS10"):
@@ -137,7 +138,7 @@ def test_a_bulk_catch_up_links_stations_to_their_divisions_and_parents() -> None
     assert engine.coverage("P", day) == built.coverage("P", day)
 
 
-FULL_ROWS = st.lists(st.integers(-3, 3), min_size=network.WIDTH, max_size=network.WIDTH)
+FULL_ROWS = st.lists(st.integers(-3, 3), min_size=WIDTH, max_size=WIDTH)
 
 
 @settings(max_examples=200, deadline=None)
@@ -154,16 +155,16 @@ def test_a_timeline_plus_changes_is_the_timeline_of_the_summed_changes(
     past 64 bits too) equals building the timeline from both sets of changes at once."""
     if huge:  # one change far past 64 bits: the rows turn into Python integers
         changes = {day: [n * 2**70 for n in row] for day, row in changes.items()}
-    timeline = network.Timeline.from_daily_changes(old)
+    timeline = Timeline.from_daily_changes(old)
     combined = {day: list(row) for day, row in old.items()}
-    network._merge_daily(combined, changes)
-    expected = network.Timeline.from_daily_changes(combined)
-    with mock.patch.object(network, "_COLUMNWISE_FROM", columnwise_from):
-        merged = network._with_changes(timeline, changes)
+    daily.merge_daily(combined, changes)
+    expected = Timeline.from_daily_changes(combined)
+    with mock.patch.object(daily, "_COLUMNWISE_FROM", columnwise_from):
+        merged = daily.with_changes(timeline, changes)
     assert merged is not None
     assert list(merged.days) == list(expected.days)
     assert list(merged.rows) == list(expected.rows)
-    assert list(timeline.rows) == list(network.Timeline.from_daily_changes(old).rows)  # left as it was
+    assert list(timeline.rows) == list(Timeline.from_daily_changes(old).rows)  # left as it was
 
 
 def test_a_catch_up_hands_the_gil_over_often_and_puts_the_interval_back() -> None:
@@ -179,3 +180,45 @@ def test_a_catch_up_hands_the_gil_over_often_and_puts_the_interval_back() -> Non
             assert sys.getswitchinterval() == min(before, CATCH_UP_SWITCH_INTERVAL)
         assert sys.getswitchinterval() == min(before, CATCH_UP_SWITCH_INTERVAL)
     assert sys.getswitchinterval() == before
+
+
+def _steps(engine: NetworkEngine, code: str) -> list[tuple[int, list[int]]]:
+    """A division's timeline as a step function: (day, totals) where the totals change, from zero."""
+    timeline = engine.graph.nodes[code]["timeline"]
+    steps: list[tuple[int, list[int]]] = []
+    previous = [0] * WIDTH
+    for day, row in timeline.totals_from(timeline.days[0]) if timeline is not None and len(timeline) else []:
+        if list(row) != previous:
+            steps.append((day, list(row)))
+            previous = list(row)
+    return steps
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), bulk=st.booleans())
+def test_applying_changes_leaves_what_building_them_builds(data: st.DataObject, bulk: bool) -> None:
+    """Applying written stations (new ones, rewritten ones: other dates, counts, divisions; unchanged
+    ones), in bulk or one by one, leaves every division's totals and timeline (as a step function)
+    and the graph's links exactly as building the network with the final stations does."""
+    divisions = data.draw(forests())
+    stations = data.draw(stations_for(divisions))
+    engine = NetworkEngine.from_records(divisions, stations)
+    final = {s.id: s for s in stations}
+    placeable = [d for d in divisions if d.level.station_level is not None]
+    written: list[Station] = []
+    for n in range(data.draw(st.integers(1, 20))):
+        sid = data.draw(st.sampled_from([*final, f"B{n}"]))
+        if sid in final and data.draw(st.booleans()):
+            changed = final[sid]  # written again unchanged
+        else:
+            changed = data.draw(station_at(data.draw(st.sampled_from(placeable)), sid))
+        written.append(changed)
+        final[sid] = changed
+    with mock.patch.object(applying, "SMALL_CHANGE", 0 if bulk else 1_000):
+        engine.apply(Changes(1, stations=written))
+    built = NetworkEngine.from_records(divisions, final.values())
+    for division in divisions:
+        assert engine.graph.nodes[division.code]["totals"] == built.graph.nodes[division.code]["totals"]
+        assert _steps(engine, division.code) == _steps(built, division.code), division.code
+    assert set(engine.graph.edges) == set(built.graph.edges)
+    assert engine.version == 1 and not engine.stale

@@ -21,6 +21,7 @@ from graph_service.entrypoints.app import create_app
 from graph_service.ports import Store
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
+from graph_service.service_layer.syncing import load_engine
 from tests.conftest import neo4j_auth
 from tests.graphql_fixtures import (  # noqa: F401  (fixtures)
     STATION_HEADER,
@@ -104,7 +105,7 @@ def damage(store: Store) -> None:
 def damaged_fixture(service: NetworkService) -> NetworkService:
     """The seeded store, damaged by hand, and a service freshly started on it."""
     damage(service.store)
-    return NetworkService(service.store, NetworkEngine.from_store(service.store), service.settings)
+    return NetworkService(service.store, load_engine(service.store), service.settings)
 
 
 def test_the_engine_loads_what_is_valid_and_lists_the_rest(damaged: NetworkService) -> None:
@@ -252,7 +253,7 @@ def test_a_store_whose_sums_pass_int_max_is_reported(tmp_path) -> None:
 
     store = open_store(Settings.from_env(store_url=f"sqlite:///{tmp_path / 'big.db'}"))
     try:
-        service = NetworkService(store, NetworkEngine.from_store(store), settings_for(store.url))
+        service = NetworkService(store, load_engine(store), settings_for(store.url))
         from tests.graphql_fixtures import seed
 
         seed(service)
@@ -262,7 +263,7 @@ def test_a_store_whose_sums_pass_int_max_is_reported(tmp_path) -> None:
                 "'operating', '2023-01-01', NULL, 1000000, 0, 0, 1, 0)",
                 [(f"VR-{n}",) for n in range(2_148)],
             )
-        engine = NetworkEngine.from_store(store)
+        engine = load_engine(store)
         assert {(p.key, p.column) for p in engine.problems} == {
             (code, "staff") for code in ("52", "5223", "522324", "522324002", "522324002002")
         }

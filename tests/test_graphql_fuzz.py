@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
 from graph_service.bootstrap import open_store
-from graph_service.engine import NetworkEngine
 from graph_service.entrypoints.app import create_app
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
+from graph_service.service_layer.syncing import load_engine
 from tests.graphql_fixtures import seed as seed_network
 from tests.graphql_fixtures import settings_for, token
 
@@ -41,7 +41,7 @@ schemathesis.graphql.scalar("JSON", st.text(max_size=20).map(nodes.String))
 def test_no_generated_request_gets_a_5xx_or_internal(tmp_path: Path) -> None:
     """Every query and mutation field, EXAMPLES_PER_OPERATION generated cases each (seeded)."""
     store = open_store(Settings.from_env(store_url=f"sqlite:///{tmp_path / 'fuzz.db'}"))
-    service = NetworkService(store, NetworkEngine.from_store(store), settings_for(store.url))
+    service = NetworkService(store, load_engine(store), settings_for(store.url))
     seed_network(service)
     admin = {"Authorization": f"Bearer {token('admin', '*', ttl=timedelta(days=1))}"}
     try:

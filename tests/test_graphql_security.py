@@ -18,14 +18,14 @@ import pytest
 from graphql import get_introspection_query
 
 from graph_service.bootstrap import open_service, open_store
-from graph_service.engine import NetworkEngine
 from graph_service.entrypoints import graphql as graphql_schema
 from graph_service.entrypoints.app import MAX_BODY_BYTES, create_app
-from graph_service.service_layer import services
+from graph_service.service_layer import importing
 from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.errors import Forbidden, Unauthenticated
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings, SettingsError
+from graph_service.service_layer.syncing import load_engine
 from tests.graphql_fixtures import (  # noqa: F401  (fixtures)
     STATION_HEADER,
     Api,
@@ -59,7 +59,7 @@ def forbid(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[str]:
             calls.append(_name)
             raise AssertionError(f"{_name} ran before the caller was refused")
 
-        monkeypatch.setattr(services, name, called)
+        monkeypatch.setattr(importing, name, called)
     return calls
 
 
@@ -382,7 +382,7 @@ DOCUMENTS: dict[str, Callable[[], str]] = {
 async def sqlite_api_fixture(tmp_path: Path) -> AsyncIterator[Api]:
     """The app over the seeded network in SQLite only (CPU timing without a Neo4j driver's threads)."""
     store = open_store(Settings.from_env(store_url=f"sqlite:///{tmp_path / 'store.db'}"))
-    service = NetworkService(store, NetworkEngine.from_store(store), settings_for(store.url))
+    service = NetworkService(store, load_engine(store), settings_for(store.url))
     seed(service)
     try:
         async with app_client(create_app(service)) as client:

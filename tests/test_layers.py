@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "graph_service"
 ALLOWED = {
     "domain": {"domain"},
     "ports": {"domain", "ports"},
-    "engine": {"domain", "ports", "engine"},
+    "engine": {"domain", "engine"},
     "service_layer": {"domain", "ports", "engine", "service_layer"},
     "adapters": {"domain", "ports", "adapters"},
     "entrypoints": {"domain", "ports", "engine", "service_layer", "entrypoints", "bootstrap"},
@@ -44,3 +44,10 @@ def test_each_layer_imports_only_the_layers_below_it() -> None:
         for imported in imported_parts(path) - ALLOWED[part]:
             wrong.append(f"{relative} imports graph_service.{imported}")
     assert wrong == []
+
+
+def test_the_engine_depends_on_the_domain_only() -> None:
+    """The engine takes plain data (a snapshot, changes) and never reads a store: no module of it
+    imports the ports, an adapter or anything above it (the service layer feeds it)."""
+    for path in sorted((PACKAGE / "engine").rglob("*.py")):
+        assert imported_parts(path) <= {"domain", "engine"}, path.name

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import date
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from graph_service.domain.levels import DivisionLevel
-from graph_service.engine import NetworkEngine
+from graph_service.service_layer import syncing
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings, SettingsError
+from graph_service.service_layer.syncing import load_engine
 from tests.conftest import StoreFactory
 
 ADMIN = Principal.local_admin()
@@ -36,7 +39,7 @@ DAY = date(2024, 1, 1)
 def open_service(make: StoreFactory) -> NetworkService:
     store = make()
     settings = Settings(store_url=store.url, refresh_interval=0.0)  # ask the store at every refresh
-    return NetworkService(store, NetworkEngine.from_store(store), settings)
+    return NetworkService(store, load_engine(store), settings)
 
 
 def township_coverage(service: NetworkService) -> tuple[int, int]:
@@ -137,7 +140,7 @@ def test_refresh_interval_bounds_how_often_the_store_is_asked(store_factory: Sto
     writer = open_service(store_factory)
     store = store_factory()
     reader = NetworkService(
-        store, NetworkEngine.from_store(store), Settings(store_url=store.url, refresh_interval=60)
+        store, load_engine(store), Settings(store_url=store.url, refresh_interval=60)
     )
     reader.refresh()
     writer.import_divisions(ADMIN, DIVISIONS)
@@ -156,3 +159,93 @@ def test_refresh_interval_setting() -> None:
     assert Settings.from_env(env, store_url="bolt://127.0.0.1:7687").refresh_interval == 0
     with pytest.raises(SettingsError, match="GRAPH_SERVICE_REFRESH_INTERVAL"):
         Settings.from_env({"GRAPH_SERVICE_REFRESH_INTERVAL": "soon"})
+
+
+def test_a_write_during_a_catch_up_is_not_held_back(store_factory: StoreFactory) -> None:
+    """A catch-up under way (holding the engine's `updating` lock, as while it applies another
+    process's import) does not hold a write back (it took 5.5 s in a load run): the write returns
+    the station as written at once, and the next catch-up shows it."""
+    service = open_service(store_factory)
+    service.import_divisions(ADMIN, DIVISIONS)
+    service.import_stations(ADMIN, STATIONS)
+    holding, release = threading.Event(), threading.Event()
+    timed_out: list[bool] = []
+
+    def catch_up() -> None:
+        with service.engine.updating:
+            holding.set()
+            timed_out.append(not release.wait(timeout=60))
+
+    thread = threading.Thread(target=catch_up)
+    thread.start()
+    assert holding.wait(timeout=60)
+    try:
+        with mock.patch.object(syncing, "WRITE_WAIT", 0.01):
+            updated = service.update_station(ADMIN, "GS", {"staff": 5}, None)
+    finally:
+        release.set()
+        thread.join()
+    assert timed_out == [False]  # the write returned while the catch-up still held the engine
+    assert (updated.staff, updated.version) == (5, 2)
+    assert service.engine.station("GS").version == 1  # not applied yet: the catch-up was under way
+    service.refresh(force=True)
+    assert (service.engine.station("GS").staff, service.engine.version) == (5, service.store.data_version())
+    assert service.engine.rollup("52", DAY).staff == 3 + 5
+
+
+def test_a_catch_up_reads_the_store_without_holding_writers(store_factory: StoreFactory) -> None:
+    """While a catch-up reads another writer's changes from the store, the engine's `updating` lock is
+    free (a write may apply its own records meanwhile); the changes read are applied after it."""
+    service, other = open_service(store_factory), open_service(store_factory)
+    service.import_divisions(ADMIN, DIVISIONS)
+    other.refresh(force=True)
+    other.import_stations(ADMIN, STATIONS)
+    read = service.store.changes_since
+    free_while_reading: list[bool] = []
+
+    def reading(version: int) -> object:
+        free_while_reading.append(_free_for_another_thread(service.engine.updating))
+        return read(version)
+
+    with mock.patch.object(service.store, "changes_since", reading):
+        assert service.refresh(force=True)
+    assert free_while_reading == [True]
+    assert service.engine.station("GS") is not None
+    assert service.engine.version == service.store.data_version()
+
+
+def _free_for_another_thread(lock: object) -> bool:
+    """True when another thread can take `lock` at once (it releases it again)."""
+    taken: list[bool] = []
+
+    def probe() -> None:
+        got = lock.acquire(blocking=False)  # type: ignore[attr-defined]
+        taken.append(got)
+        if got:
+            lock.release()  # type: ignore[attr-defined]
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return taken == [True]
+
+
+def test_a_followed_service_leaves_other_writers_changes_to_the_follower(
+    store_factory: StoreFactory,
+) -> None:
+    """With a follower running, a write that another process's write preceded does not catch up with
+    that write itself (an import's catch-up would hold the write for seconds): it returns the station
+    as written, and the next catch-up brings both in."""
+    service, other = open_service(store_factory), open_service(store_factory)
+    service.import_divisions(ADMIN, DIVISIONS)
+    service.import_stations(ADMIN, STATIONS)
+    other.refresh(force=True)
+    other.update_station(ADMIN, "GC", {"staff": 7}, None)  # another process writes first
+    service.followed = True
+    with mock.patch.object(service.store, "changes_since", side_effect=AssertionError("read back")):
+        updated = service.update_station(ADMIN, "GS", {"staff": 5}, None)
+    assert (updated.staff, updated.version) == (5, 2)
+    assert service.engine.station("GS").staff == 2  # left to the follower
+    service.refresh(force=True)
+    assert service.engine.rollup("52", DAY).staff == 7 + 5
+    assert service.engine.version == service.store.data_version()

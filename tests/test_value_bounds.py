@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from graph_service.domain.validation import MAX_SUM
-from graph_service.engine import NetworkEngine
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
+from graph_service.service_layer.syncing import load_engine
 from tests.conftest import StoreFactory
 from tests.graphql_fixtures import (  # noqa: F401  (fixtures)
     STATION_HEADER,
@@ -62,7 +62,7 @@ DAYS = [date(2020, 1, 1), date(2021, 7, 1), date(2023, 6, 1), date(2030, 1, 1)]
 def assert_engine_agrees_with_store(service: NetworkService) -> None:
     """The service's engine holds exactly what a fresh load of the store holds, answers included."""
     service.refresh(force=True)
-    fresh = NetworkEngine.from_store(service.store)
+    fresh = load_engine(service.store)
     assert fresh.problems == []
     assert sorted(fresh.station_records(), key=lambda s: s.id) == sorted(
         service.engine.station_records(), key=lambda s: s.id
@@ -104,7 +104,7 @@ async def test_create_station_with_staff_at_int_max_is_refused_and_nothing_break
     assert "1,000,000" in error["message"]
     rollup = await api.data('{ division(code: "522324") { rollup { villageRooms staff } } }')
     assert rollup["division"]["rollup"] == {"villageRooms": 1, "staff": 8}
-    assert NetworkEngine.from_store(api.service.store).problems == []
+    assert load_engine(api.service.store).problems == []
 
 
 @pytest.mark.parametrize(
@@ -229,7 +229,7 @@ async def test_names_are_stored_trimmed_and_may_be_200_characters(api: Api) -> N
     created = await api.data(CREATE, {"input": {**ROOM, "name": f"  {name}\u3000 "}}, bearer=EDITOR)
     assert created["createStation"]["name"] == name
     assert api.service.store is not None
-    assert NetworkEngine.from_store(api.service.store).station(ROOM["id"]).name == name
+    assert load_engine(api.service.store).station(ROOM["id"]).name == name
 
 
 @pytest.mark.parametrize("kind", ["stations", "divisions"])
@@ -303,7 +303,7 @@ def test_moving_a_division_that_would_take_a_sum_past_int_max_is_refused(
 ) -> None:
     """Moving a subtree under another parent adds its totals to its new ancestors: checked too."""
     store = store_factory()
-    service = NetworkService(store, NetworkEngine.from_store(store), settings_for(store.url))
+    service = NetworkService(store, load_engine(store), settings_for(store.url))
     admin = Principal.local_admin()
     divisions = "code,name,level,parent_code\n52,甲省,province,\n5201,甲市,city,52\n520101,甲县,county,5201\n"
     divisions += "53,乙省,province,\n5301,乙市,city,53\n530101,乙县,county,5301\n"

@@ -45,13 +45,18 @@ class Timeline:
     @classmethod
     def from_daily_changes(cls, changes: Mapping[int, Sequence[int]]) -> Timeline:
         """Build from full-width per-day changes (day → WIDTH deltas), in O(days · WIDTH)."""
-        timeline = cls()
+        timeline = cls.__new__(cls)
         days = sorted(changes)
         timeline.days = array("i", days)
+        totals = changes[days[0]] if days else ()
+        flat = list(totals)
+        for day in days[1:]:
+            totals = list(map(add, totals, changes[day]))
+            flat += totals
         try:
-            timeline.rows = _running_totals(array("q"), changes, days)
+            timeline.rows = array("q", flat)
         except OverflowError:  # a total beyond 64 bits: keep them all as Python integers
-            timeline.rows = _running_totals([], changes, days)
+            timeline.rows = flat
         return timeline
 
     def __len__(self) -> int:
@@ -106,15 +111,6 @@ class Timeline:
             row = self.rows[index * WIDTH : (index + 1) * WIDTH]
             yield day, [now - before for now, before in zip(row, previous, strict=True)]
             previous = row
-
-
-def _running_totals(rows: Rows, changes: Mapping[int, Sequence[int]], days: list[int]) -> Rows:
-    """`rows` (empty) filled with the running totals of the per-day `changes` over `days` (sorted)."""
-    if days:
-        rows.extend(changes[days[0]])
-    for day in days[1:]:
-        rows.extend(map(add, rows[-WIDTH:], changes[day]))
-    return rows
 
 
 def _zero_row_like(rows: Rows) -> Rows:

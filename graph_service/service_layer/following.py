@@ -82,6 +82,7 @@ class Follower:
         if self._thread is not None:
             return
         self._stop.clear()
+        self.service.followed = True
         self._thread = threading.Thread(target=self._run, name="graph-service-follower", daemon=True)
         self._thread.start()
 
@@ -91,6 +92,7 @@ class Follower:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        self.service.followed = False
 
     def check(self) -> None:
         """Catch up once, now, and record how it went (what the thread does on each round)."""
@@ -108,7 +110,7 @@ class Follower:
             self._failed("catching up with the store failed (see the server log)", error)
             raise
         if changed:
-            phases = self.service.engine.catch_up_cpu
+            phases = self.service.catch_up_cpu
             logger.info(
                 "caught up from data version %d to %d in %.3f s (%.3f s of CPU: %s)",
                 version,

@@ -10,28 +10,15 @@ May import: the domain and the engine (its value types and `NetworkEngine`); not
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import TypeVar
 
 from graph_service.domain.model import Division, Station
-from graph_service.engine import LevelCoverage, NetworkEngine, Page, Rollup
-from graph_service.engine.network import StoredProblem
+from graph_service.engine import LevelCoverage, NetworkEngine, Page, Rollup, StoredProblem, page_of
 
-__all__ = ["LevelCoverage", "NetworkViews", "Page", "Rollup", "page_of"]
+__all__ = ["LevelCoverage", "NetworkViews", "Page", "Rollup"]
 """The engine's value types are re-exported: the entry points take them from here."""
-
-T = TypeVar("T")
-
-
-def page_of(items: Sequence[T], key: Callable[[T], str], after: str | None, first: int) -> Page[T]:
-    """One page of `items` (already sorted by `key`): the `first` after the key `after`."""
-    keys = [key(item) for item in items]
-    start = bisect_right(keys, after) if after is not None else 0
-    return Page(list(items[start : start + first]), len(items), start + first < len(items))
-
 
 class NetworkViews:
     """The reads of the network as it stands in memory, and the context that holds it still."""
@@ -104,7 +91,8 @@ class NetworkViews:
 
     def reporting_stations(self, station_id: str, after: str | None, first: int) -> Page[Station]:
         """The stations reporting to `station_id`, by id: the `first` after the id `after`."""
-        return page_of(self._engine.stations_reporting_to(station_id), lambda s: s.id, after, first)
+        by_id = {station.id: station for station in self._engine.stations_reporting_to(station_id)}
+        return page_of(list(by_id), after, first, by_id.__getitem__)
 
     # --- figures on a day --------------------------------------------------------------------------
 

@@ -1,0 +1,18 @@
+"""`Changes`: what was written after some data version (the records, and the version they bring a
+reader to). Plain data: the store reports it (`Store.changes_since`), the service hands it to the
+engine (`NetworkEngine.apply`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graph_service.domain.model import Division, Station
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What was written after some data version, up to and including `version`."""
+
+    version: int
+    divisions: list[Division] = field(default_factory=list)
+    stations: list[Station] = field(default_factory=list)

@@ -1,0 +1,175 @@
+"""Per-day counter changes: what a station brings to a division's timeline, when a division is
+covered, and a timeline plus changes (the merge a bulk catch-up makes per division)."""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date
+from itertools import repeat
+from operator import add
+
+from graph_service.domain.model import Station
+from graph_service.engine.timeline import (
+    CERTIFIED_STAFF,
+    STAFF,
+    STATION_COLUMN,
+    VOLUNTEERS,
+    WIDTH,
+    ZERO_ROW,
+    Delta,
+    Timeline,
+)
+
+
+def station_deltas(station: Station, sign: int) -> list[tuple[int, Delta]]:
+    """The per-day counter changes a station brings (sign +1) or takes away (sign -1)."""
+    if station.opened_on is None:
+        return []
+    counts = (
+        (STATION_COLUMN[station.level], 1),
+        (STAFF, station.staff),
+        (CERTIFIED_STAFF, station.certified_staff),
+        (VOLUNTEERS, station.volunteers),
+    )
+    deltas: list[tuple[int, Delta]] = [(station.opened_on.toordinal(), [(c, sign * n) for c, n in counts])]
+    if station.closed_on is not None:
+        deltas.append((station.closed_on.toordinal(), [(c, -sign * n) for c, n in counts]))
+    return deltas
+
+
+def add_station_days(daily: dict[int, list[int]], station: Station, sign: int) -> None:
+    """Add what a station brings (sign +1) or takes away (-1) to full-width per-day changes."""
+    if station.opened_on is None:
+        return
+    column = STATION_COLUMN[station.level]
+    days = [(station.opened_on.toordinal(), sign)]
+    if station.closed_on is not None:
+        days.append((station.closed_on.toordinal(), -sign))
+    for day, way in days:
+        row = daily.get(day)
+        if row is None:
+            row = daily[day] = [0] * WIDTH
+        row[column] += way
+        row[STAFF] += way * station.staff
+        row[CERTIFIED_STAFF] += way * station.certified_staff
+        row[VOLUNTEERS] += way * station.volunteers
+
+
+def coverage_changes(stations: Iterable[Station]) -> Counter[int]:
+    """+1 on each day a division becomes covered by these stations, -1 on each day it stops being."""
+    open_ended = date.max.toordinal() + 1
+    intervals = sorted(
+        (s.opened_on.toordinal(), s.closed_on.toordinal() if s.closed_on else open_ended)
+        for s in stations
+        if s.opened_on is not None
+    )
+    merged: list[list[int]] = []
+    for opened, closed in intervals:
+        if merged and opened <= merged[-1][1]:  # overlapping or touching spans: no gap in coverage
+            merged[-1][1] = max(merged[-1][1], closed)
+        else:
+            merged.append([opened, closed])
+    changes: Counter[int] = Counter()
+    for opened, closed in merged:
+        changes[opened] += 1
+        if closed != open_ended:
+            changes[closed] -= 1
+    return changes
+
+
+def add_full(daily: dict[int, list[int]], day: int, delta: Delta) -> None:
+    row = daily.get(day)
+    if row is None:
+        row = daily[day] = [0] * WIDTH
+    for column, change in delta:
+        row[column] += change
+
+
+def merge_daily(into: dict[int, list[int]], changes: dict[int, list[int]]) -> None:
+    """Add per-day full-width changes into another such map (rows are taken over, not copied)."""
+    for day, row in changes.items():
+        existing = into.get(day)
+        into[day] = list(row) if existing is None else list(map(add, existing, row))
+
+
+def with_changes(timeline: Timeline | None, changes: dict[int, list[int]]) -> Timeline | None:
+    """A new timeline: `timeline` (left unchanged) plus full-width per-day `changes`, in one merge
+    of the two day lists (rows before the first change are copied whole). Exact at any size: a total
+    that does not fit the timeline's 64-bit rows is rebuilt with Python integers."""
+    if not changes:
+        return timeline
+    if timeline is None or not len(timeline):
+        return Timeline.from_daily_changes(changes)
+    try:
+        return _merged(timeline, changes)
+    except OverflowError:
+        combined = dict(timeline.daily_changes())
+        merge_daily(combined, changes)
+        return Timeline.from_daily_changes(combined)
+
+
+def _merged(timeline: Timeline, changes: dict[int, list[int]]) -> Timeline:
+    """`with_changes` for a timeline with rows, in the kind of rows it has. Walks the change days,
+    not the old days: the old rows between two change days are copied in one slice and shifted by
+    the changes so far column by column (`_shifted`)."""
+    old_days, old_rows = timeline.days, timeline.rows
+    change_days = sorted(changes)
+    start = bisect_left(old_days, change_days[0])
+    days, rows = old_days[:start], old_rows[: start * WIDTH]
+    carry: Sequence[int] = ZERO_ROW  # the changes summed up to the current day
+    i, n = start, len(old_days)
+    for day in change_days:
+        j = bisect_left(old_days, day, i)
+        if j > i:  # old days before this change: their old totals plus the changes so far
+            days.extend(old_days[i:j])
+            rows.extend(_shifted(old_rows[i * WIDTH : j * WIDTH], carry))
+            i = j
+        carry = list(map(add, carry, changes[day]))
+        if i < n and old_days[i] == day:
+            before = old_rows[i * WIDTH : (i + 1) * WIDTH]
+            i += 1
+        else:
+            before = old_rows[(i - 1) * WIDTH : i * WIDTH] if i else ZERO_ROW
+        days.append(day)
+        rows.extend(map(add, before, carry))
+    if i < n:
+        days.extend(old_days[i:])
+        rows.extend(_shifted(old_rows[i * WIDTH :], carry))
+    merged = Timeline()
+    merged.days, merged.rows = days, rows
+    return merged
+
+
+_COLUMNWISE_FROM = 8
+"""From how many rows `_shifted` works column by column."""
+
+
+def _shifted(rows: array | list[int], carry: Sequence[int]) -> array | list[int]:
+    """`rows` (full-width rows, a copy the caller owns) with `carry` added to each, column by column
+    (one C-level pass per changed column); an array overflowing 64 bits raises OverflowError."""
+    count = len(rows) // WIDTH
+    if count < _COLUMNWISE_FROM:  # a few rows: row by row costs less than a pass per column
+        out = rows[:0]
+        for start in range(0, len(rows), WIDTH):
+            out.extend(map(add, rows[start : start + WIDTH], carry))
+        return out
+    for column, change in enumerate(carry):
+        if change:
+            shifted = map(add, rows[column::WIDTH], repeat(change, count))
+            rows[column::WIDTH] = array(rows.typecode, shifted) if isinstance(rows, array) else list(shifted)
+    return rows
+
+
+def added_totals(stations: Iterable[Station]) -> list[int]:
+    """What `stations` add at most to any roll-up total (full width; only the roll-up columns set)."""
+    added = [0] * WIDTH
+    for station in stations:
+        if station.opened_on is not None:
+            added[STATION_COLUMN[station.level]] += 1
+            added[STAFF] += station.staff
+            added[CERTIFIED_STAFF] += station.certified_staff
+            added[VOLUNTEERS] += station.volunteers
+    return added

@@ -1,0 +1,70 @@
+"""Helpers on the engine's networkx graph: filling it in bulk, a division's starting attributes, the
+collector paused while it grows, and the one walk down the division tree."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+import networkx as nx
+
+from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
+from graph_service.domain.model import Division
+
+UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
+
+
+RANK = {level: level.rank for level in DivisionLevel}
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a build allocates millions of small containers and frees
+    none, and the collector would rescan the growing heap again and again for nothing. What is left
+    afterwards is frozen (`gc.freeze`: never scanned again), so no later collection, on whatever
+    thread, pauses the process for a full pass over the network (over a second at national scale)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
+
+
+def add_nodes_in_bulk(graph: nx.DiGraph, attributes: dict) -> None:
+    """Add new nodes with their attribute dicts (taken over, not copied)."""
+    graph._node.update(attributes)
+    graph._succ.update({node: {} for node in attributes})
+    graph._pred.update({node: {} for node in attributes})
+
+
+def add_edges_in_bulk(graph: nx.DiGraph, edges: Iterable[tuple[object, object]]) -> None:
+    """Add edges between nodes that already exist, without data."""
+    succ, pred = graph._succ, graph._pred
+    for tail, head in edges:
+        data: dict = {}
+        succ[tail][head] = data
+        pred[head][tail] = data
+
+
+def division_attributes(division: Division) -> dict:
+    """The attributes of a division's node before anything is attached below it."""
+    return {"division": division, "totals": UNIT_TOTALS[division.level], "timeline": None}
+
+
+def sum_totals(left: tuple[int, ...], right: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(a + b for a, b in zip(left, right, strict=True))
+
+
+def walk_down(pred: dict, starts: Iterable[str], visit: Callable[[str], bool]) -> None:
+    """Visit the divisions at or below the codes `starts`, depth first in no set order, going below a
+    division only when `visit(code)` returns True (`pred`: the graph's node -> {child or station:
+    edge data}). The one walk down the division tree: every subtree search of the engine uses it."""
+    stack = list(starts)
+    while stack:
+        code = stack.pop()
+        if visit(code):
+            stack.extend(node for node in pred[code] if node.__class__ is str)

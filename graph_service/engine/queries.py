@@ -1,0 +1,241 @@
+"""The engine's reads: the network as it is (records, links, pages, name search) and spec §3 on a day
+(coverage, roll-ups, uncovered divisions), each a lookup or a binary search at one node."""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from graph_service.domain.levels import DivisionLevel
+from graph_service.domain.model import Division, Station
+from graph_service.domain.validation import codes_above
+from graph_service.engine.graphs import walk_down
+from graph_service.engine.paging import Page, page_of
+from graph_service.engine.state import EngineState
+from graph_service.engine.timeline import COVERED_COLUMN, VOLUNTEERS, Timeline
+from graph_service.engine.values import LevelCoverage, Rollup, station_node
+
+UNCOVERED_LISTS_KEPT = 16
+
+
+class Queries(EngineState):
+    """The engine's reads; each takes `lock`."""
+
+    def division(self, code: str) -> Division | None:
+        data = self._node.get(code)
+        return data["division"] if data is not None else None
+
+    def station(self, station_id: str) -> Station | None:
+        data = self._node.get(station_node(station_id))
+        return data.get("station") if data is not None else None
+
+    def stations_reporting_to(self, station_id: str) -> list[Station]:
+        """The stations whose parent is `station_id`, by id."""
+        with self.lock:
+            node = station_node(station_id)
+            if node not in self.graph:
+                return []
+            nodes = self.graph.nodes
+            reporting = [nodes[n]["station"] for n in self.graph.pred[node] if isinstance(n, tuple)]
+            return sorted(reporting, key=lambda station: station.id)
+
+    def stations_below(self, code: str) -> list[Station]:
+        """The stations sitting in division `code` or anywhere below it."""
+        with self.lock:
+            found: list[Station] = []
+            nodes, pred = self._node, self._pred
+
+            def take(division_code: str) -> bool:
+                found.extend(nodes[n]["station"] for n in pred[division_code] if n.__class__ is tuple)
+                return True
+
+            walk_down(pred, [code], take)
+            return found
+
+    def ancestors(self, code: str) -> list[Division]:
+        """The divisions above `code`, root first."""
+        with self.lock:
+            chain = list(self._ancestor_codes(code))
+            return [self.graph.nodes[c]["division"] for c in reversed(chain)]
+
+    def is_within(self, code: str, scope_code: str) -> bool:
+        """True when division `code` is `scope_code` or lies below it."""
+        with self.lock:
+            return code == scope_code or any(c == scope_code for c in self._ancestor_codes(code))
+
+    def children(self, code: str, after: str | None = None, first: int = 100) -> Page[Division]:
+        """The divisions directly under `code`, by code, after the code `after`."""
+        with self.lock:
+            nodes = self.graph.nodes
+            codes = sorted(n for n in self.graph.pred[code] if isinstance(n, str))
+            return page_of(codes, after, first, lambda c: nodes[c]["division"])
+
+    def stations_in(self, code: str, after: str | None = None, first: int = 100) -> Page[Station]:
+        """The stations sitting in division `code` itself, by id, after the id `after`."""
+        with self.lock:
+            nodes = self.graph.nodes
+            ids = sorted(n[1] for n in self.graph.pred[code] if isinstance(n, tuple))
+            return page_of(ids, after, first, lambda i: nodes[station_node(i)]["station"])
+
+    def search(
+        self,
+        name_contains: str,
+        level: DivisionLevel | None = None,
+        under: str | None = None,
+        after: str | None = None,
+        first: int = 100,
+    ) -> Page[Division]:
+        """Divisions whose name contains `name_contains`, optionally of one level and under a division."""
+        with self.lock:
+            if self._names is None:
+                self._names = NameIndex(self.division_records())
+            matches = sorted(
+                code
+                for code in self._names.codes_containing(name_contains)
+                if (level is None or self.graph.nodes[code]["division"].level is level)
+                and (under is None or self.is_within(code, under))
+            )
+            return page_of(matches, after, first, lambda c: self.graph.nodes[c]["division"])
+
+    def left_out_version(self, station_id: str) -> int | None:
+        """The stored version of a station left out at load (see `problems`), None for any other."""
+        if not self.problems:
+            return None
+        if self._left_out_versions is None or self._left_out_versions[0] is not self.problems:
+            versions = {
+                problem.key: problem.version or 0 for problem in self.problems if problem.kind == "station"
+            }
+            self._left_out_versions = (self.problems, versions)
+        return self._left_out_versions[1].get(station_id)
+
+    def division_records(self) -> Iterator[Division]:
+        nodes = self.graph.nodes
+        return (nodes[n]["division"] for n in self.graph if isinstance(n, str))
+
+    def station_records(self) -> Iterator[Station]:
+        nodes = self.graph.nodes
+        return (nodes[n]["station"] for n in self.graph if isinstance(n, tuple))
+
+    def covered(self, code: str, day: date) -> bool | None:
+        """Whether an active station of the division's own level sits in it on `day` (None: a province)."""
+        with self.lock:
+            data = self.graph.nodes[code]
+            level: DivisionLevel = data["division"].level
+            if level not in COVERED_COLUMN:
+                return None
+            return self._value(data, day, COVERED_COLUMN[level]) > 0
+
+    def coverage(self, code: str, day: date) -> list[LevelCoverage]:
+        """For every level below the division, top-down: its subtree's divisions and how many are covered."""
+        with self.lock:
+            data = self.graph.nodes[code]
+            timeline: Timeline | None = data["timeline"]
+            row = timeline.row_at(day.toordinal()) if timeline is not None else None
+            totals = data["totals"]
+            return [
+                LevelCoverage(level, totals[level.rank - 1], row[COVERED_COLUMN[level]] if row else 0)
+                for level in data["division"].level.levels_below
+            ]
+
+    def coverage_trend(self, code: str, level: DivisionLevel, days: Iterable[date]) -> list[LevelCoverage]:
+        """The coverage of one level below the division on each of `days`: one lookup per day."""
+        with self.lock:
+            data = self.graph.nodes[code]
+            timeline: Timeline | None = data["timeline"]
+            total = data["totals"][level.rank - 1]
+            column = COVERED_COLUMN[level]
+            return [
+                LevelCoverage(level, total, timeline.value_at(day.toordinal(), column) if timeline else 0)
+                for day in days
+            ]
+
+    def rollup(self, code: str, day: date) -> Rollup:
+        """The stations active on `day` in the division's subtree: counts per level and staff sums."""
+        with self.lock:
+            timeline: Timeline | None = self.graph.nodes[code]["timeline"]
+            if timeline is None:
+                return Rollup()
+            row = timeline.row_at(day.toordinal())
+            return Rollup(*row[: VOLUNTEERS + 1])
+
+    def uncovered(
+        self, code: str, level: DivisionLevel, day: date, after: str | None = None, first: int = 100
+    ) -> Page[Division]:
+        """The level-`level` divisions under `code` not covered on `day`, by code, after the code `after`.
+
+        The whole sorted list is found once (skipping subtrees with nothing uncovered at that level, so
+        the cost follows the size of the answer, not of the subtree) and kept until the next write,
+        so walking the pages costs one search, not one per page.
+        """
+        with self.lock:
+            key = (code, level, day)
+            codes = self._uncovered_lists.pop(key, None)
+            if codes is None:
+                codes = sorted(self._uncovered_codes(code, level, day))
+            self._uncovered_lists[key] = codes
+            while len(self._uncovered_lists) > UNCOVERED_LISTS_KEPT:
+                del self._uncovered_lists[next(iter(self._uncovered_lists))]
+            nodes = self._node
+            return page_of(codes, after, first, lambda c: nodes[c]["division"])
+
+    def _uncovered_codes(self, code: str, level: DivisionLevel, day: date) -> list[str]:
+        """The uncovered level-`level` divisions at or below `code`, unordered: a walk down that skips
+        every subtree where the level's total equals its covered count on the day (both read straight
+        from the node dicts: this walk is most of a gap list's cost)."""
+        column = COVERED_COLUMN.get(level)
+        if column is None or level.rank < self._node[code]["division"].level.rank:
+            return []
+        slot, ordinal = level.rank - 1, day.toordinal()
+        nodes = self._node
+        found: list[str] = []
+
+        def look(current: str) -> bool:
+            """Note `current` if it is an uncovered division of the level; go below it only while
+            its subtree has uncovered ones of the level."""
+            data = nodes[current]
+            timeline: Timeline | None = data["timeline"]
+            covered = timeline.value_at(ordinal, column) if timeline is not None else 0
+            if data["totals"][slot] == covered:
+                return False
+            if data["division"].level is level:
+                found.append(current)
+                return False
+            return True
+
+        walk_down(self._pred, [code], look)
+        return found
+
+    def _value(self, data: dict, day: date, column: int) -> int:
+        timeline: Timeline | None = data["timeline"]
+        return timeline.value_at(day.toordinal(), column) if timeline is not None else 0
+
+    def _ancestor_codes(self, code: str) -> list[str]:
+        """The codes above `code`, nearest first (the domain's one walk up, over the graph)."""
+        return codes_above(code, self.division)
+
+
+class NameIndex:
+    """Every division name in one string, so a substring search is one C-speed scan."""
+
+    def __init__(self, divisions: Iterable[Division]) -> None:
+        records = sorted(divisions, key=lambda d: d.code)
+        self.codes = [division.code for division in records]
+        self.starts = array("q")
+        position = 0
+        for division in records:
+            self.starts.append(position)
+            position += len(division.name) + 1
+        self.text = "\n".join(division.name for division in records)
+
+    def codes_containing(self, needle: str) -> Iterator[str]:
+        if not needle or "\n" in needle:
+            return
+        text, starts = self.text, self.starts
+        position = text.find(needle)
+        while position != -1:
+            index = bisect_right(starts, position) - 1
+            yield self.codes[index]
+            next_start = starts[index + 1] if index + 1 < len(starts) else len(text)
+            position = text.find(needle, next_start)

@@ -1,0 +1,67 @@
+"""What every part of the engine works on: the graph, its locks and the bookkeeping kept beside it.
+
+`EngineState` is the base of the engine's parts (`building`, `queries`, `limits`, `applying`,
+`bulk`), which `network.NetworkEngine` puts together.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Any
+
+import networkx as nx
+
+from graph_service.domain.levels import DivisionLevel
+from graph_service.domain.model import Division, Station
+from graph_service.engine.values import StoredProblem
+
+
+class EngineState:
+    """The graph (see `network` for its layout), the locks, and what is kept beside the graph.
+
+    Locks: every public read takes `lock` (hold it across several reads to see one version). Updates
+    take `updating` first (one updater at a time), prepare the new aggregates while readers go on,
+    and take `lock` only to swap them in. Never take `updating` while holding `lock`.
+    """
+
+    def __init__(self) -> None:
+        self.graph = nx.DiGraph()
+        self.version = 0
+        self.lock = threading.RLock()
+        self.updating = threading.RLock()
+        self._names: Any = None  # the name index of `search` (`queries.NameIndex`), made when first asked
+        # Recently asked uncovered lists, (code, level, day) -> sorted codes, oldest first; emptied on writes.
+        self._uncovered_lists: dict[tuple[str, DivisionLevel, date], list[str]] = {}
+        self._loading_divisions: list[Division] = []
+        self._loading_stations: list[Station] = []
+        self._root_peaks: list[int] | None = None  # the largest total of each column at any root
+        self._peaks_exact = False  # whether `_root_peaks` was measured since the last write
+        self._stale = False  # a change failed half way and no rebuild has succeeded since
+        # (the problems list it was made from, station id -> stored version) of the stations left out
+        self._left_out_versions: tuple[list[StoredProblem], dict[str, int]] | None = None
+        self._roots: list[str] | None = None  # the codes of the divisions with no parent
+        self.problems: list[StoredProblem] = []
+        """The stored records left out at the last load, and why (empty for a sound store)."""
+        self.catch_up_cpu: dict[str, float] = {}
+        """CPU seconds of the phases of the last `apply` (prepare, swap: those of a bulk one)."""
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        return self._graph
+
+    @graph.setter
+    def graph(self, graph: nx.DiGraph) -> None:
+        self._graph = graph
+        # networkx's own algorithms read these dicts directly on hot paths; so do we: node -> attributes,
+        # and node -> {child or station: edge data}.
+        self._node: dict = graph._node
+        self._pred: dict = graph._pred
+
+    # The lookups every part uses (defined in `queries`).
+
+    def division(self, code: str) -> Division | None:
+        raise NotImplementedError
+
+    def station(self, station_id: str) -> Station | None:
+        raise NotImplementedError

@@ -1,0 +1,104 @@
+"""The engine's value types: what it answers (coverage, roll-ups), what it reports (problems, sums
+too large) and what it is built from (a `Snapshot`). Plain data, imported by every engine module."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from graph_service.domain.levels import DivisionLevel
+from graph_service.domain.model import Division, Station
+
+StationNode = tuple[str, str]
+
+
+def station_node(station_id: str) -> StationNode:
+    """The graph node of a station (a tuple, so it never collides with a division code)."""
+    return ("station", station_id)
+
+
+class EngineLoadError(Exception):
+    """The stored network breaks the rules of spec §1–§2; `problems` lists every one found."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        shown = "\n  ".join(self.problems[:50])
+        more = f"\n  … and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+        super().__init__(f"the stored network is invalid ({len(self.problems)} problems):\n  {shown}{more}")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProblem:
+    """A stored record that today's rules refuse (or a roll-up sum too large to answer): the engine
+    leaves the record out, with whatever depends on it, and lists it here instead of failing.
+
+    `kind` is "division" or "station", `key` its code or id, `column` the field to blame (if one),
+    `version` the stored version of a station (so a corrected import can replace it).
+    """
+
+    kind: str
+    key: str
+    column: str | None
+    message: str
+    version: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}" + (f", {self.column}" if self.column else "") + f": {self.message}"
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "key": self.key, "column": self.column, "message": self.message}
+
+
+class Snapshot:
+    """A whole stored network as a store streams it (a `SnapshotSink`: every division, then every
+    station, and the rows that could not even be read as records), for `NetworkEngine.load`."""
+
+    def __init__(self) -> None:
+        self.divisions: list[Division] = []
+        self.stations: list[Station] = []
+        self.problems: list[StoredProblem] = []
+
+    def add_division(self, division: Division) -> None:
+        """Take one division."""
+        self.divisions.append(division)
+
+    def add_station(self, station: Station) -> None:
+        """Take one station."""
+        self.stations.append(station)
+
+    def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
+        """A stored row that could not even be read as a record (a bad date, level…)."""
+        self.problems.append(StoredProblem(kind, key, None, message, version))
+
+
+@dataclass(frozen=True, slots=True)
+class SumExcess:
+    """A roll-up total that a write would take over `MAX_SUM`: where, which column, when, how much."""
+
+    code: str
+    column: str
+    day: date
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class LevelCoverage:
+    level: DivisionLevel
+    total: int
+    covered: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.covered / self.total if self.total else None
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    guidance_centres: int = 0
+    general_stations: int = 0
+    township_stations: int = 0
+    village_rooms: int = 0
+    staff: int = 0
+    certified_staff: int = 0
+    volunteers: int = 0

@@ -1,0 +1,238 @@
+"""Importing station and division files: validated whole (every bad row reported), access-checked,
+then upserted in one transaction (or nothing), with progress and dry runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from graph_service.domain.audit import IMPORT_OPERATION
+from graph_service.domain.model import Division, Station
+from graph_service.domain.validation import (
+    DIVISION_COLUMNS,
+    STATION_COLUMNS,
+    Problem,
+    codes_above,
+    decode_csv_bytes,
+    read_csv_rows,
+    validate_divisions,
+    validate_stations,
+)
+from graph_service.ports import Changes, ConflictError, Progress
+from graph_service.service_layer.auth import Principal
+from graph_service.service_layer.base import ServiceBase, excess_message, store_busy_is_unavailable
+from graph_service.service_layer.errors import Conflict
+
+ImportProgress = Callable[[int, int], None]
+"""Told how an import's write goes: (rows written so far, rows to write), once with 0 before the first
+batch and then after each batch. Not called when nothing is to be written (a dry run, an unchanged file)."""
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did (or, on a dry run or a rejected file, would have done)."""
+
+    applied: bool = False
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[Problem] = field(default_factory=list)
+
+
+class Imports(ServiceBase):
+    """The file imports."""
+
+    def import_stations(
+        self,
+        principal: Principal | None,
+        data: bytes | str,
+        *,
+        dry_run: bool = False,
+        follow: bool = True,
+        progress: ImportProgress | None = None,
+    ) -> ImportReport:
+        """Validate a whole station file, then upsert it by id in one transaction (or report why not).
+
+        `follow=False` leaves the engine behind the store (for a one-shot command that exits after).
+        `progress` follows the write batch by batch. Who may write at all is checked before the file
+        is read; an editor's scope once its rows are known.
+        """
+        self.check_writer(principal)
+        rows, problems = _read_rows(data, STATION_COLUMNS)
+        if problems and not rows:
+            return ImportReport(errors=problems)
+        stations, row_problems = validate_stations(rows, self.engine)
+        problems = sorted(problems + row_problems, key=lambda problem: problem.row)
+        row_of = {values["id"]: row for row, values in rows}
+        del rows  # the records are all that is needed from here on
+        if problems:
+            return ImportReport(errors=problems)
+        touched = [s.division_code for s in stations]
+        touched += [old.division_code for s in stations if (old := self.engine.station(s.id)) is not None]
+        self.check_station_write(principal, touched)
+        report, changed = _compare(stations, lambda s: self.engine.station(s.id), Station.same_content)
+        problems = self._sum_problems(changed, row_of)
+        if problems:
+            return ImportReport(errors=problems)
+        # A stored row left out at load (it broke the rules) is replaced: an update of its version.
+        left_out = {new.id: self.engine.left_out_version(new.id) for new, old in changed if old is None}
+        left_out = {station_id: version for station_id, version in left_out.items() if version is not None}
+        report.created -= len(left_out)
+        report.updated += len(left_out)
+        to_write = [
+            new.with_version(old.version + 1 if old else left_out.get(new.id, 0) + 1) for new, old in changed
+        ]
+        expected = {new.id: old.version if old else left_out.get(new.id) for new, old in changed}
+
+        def write() -> Changes:
+            pairs = [(new, old) for new, (_, old) in zip(to_write, changed, strict=True)]
+            trail = self._trail(principal, self._station_changes(IMPORT_OPERATION, pairs))
+            version = self.store.upsert_stations(
+                to_write, expected, audit=trail, **_per_batch(progress, len(to_write))
+            )
+            return Changes(version, stations=to_write)
+
+        return self._apply_import(report, dry_run, follow, write)
+
+    def import_divisions(
+        self,
+        principal: Principal | None,
+        data: bytes | str,
+        *,
+        dry_run: bool = False,
+        follow: bool = True,
+        progress: ImportProgress | None = None,
+    ) -> ImportReport:
+        """Validate a whole division file, then upsert it by code in one transaction (or report why not).
+
+        `follow` and `progress` as for `import_stations`.
+        """
+        self.check_division_write(principal)
+        rows, problems = _read_rows(data, DIVISION_COLUMNS)
+        if problems and not rows:
+            return ImportReport(errors=problems)
+        divisions, row_problems = validate_divisions(rows, self.engine)
+        problems = sorted(problems + row_problems, key=lambda problem: problem.row)
+        row_of = {values["code"]: row for row, values in rows}
+        del rows  # the records are all that is needed from here on
+        if problems:
+            return ImportReport(errors=problems)
+        report, changed = _compare(divisions, lambda d: self.engine.division(d.code), Division.__eq__)
+        problems = self._move_sum_problems(changed, row_of)
+        if problems:
+            return ImportReport(errors=problems)
+        to_write = [new for new, _ in changed]
+
+        def write() -> Changes:
+            trail = self._trail(principal, self._division_changes(divisions, changed))
+            version = self.store.upsert_divisions(
+                to_write, audit=trail, **_per_batch(progress, len(to_write))
+            )
+            return Changes(version, divisions=to_write)
+
+        return self._apply_import(report, dry_run, follow, write)
+
+    def _sum_problems(
+        self, changed: Sequence[tuple[Station, Station | None]], row_of: Mapping[str, int]
+    ) -> list[Problem]:
+        """A problem for each roll-up total that writing `changed` would take past `MAX_SUM`, blamed
+        on the last row of the file that adds to it."""
+        excesses = self.engine.sums_over_limit(
+            [old for _, old in changed if old], [new for new, _ in changed]
+        )
+        problems = []
+        for excess in excesses:
+            adding = [
+                row_of[new.id]
+                for new, _ in changed
+                if new.is_active_on(excess.day) and self.engine.is_within(new.division_code, excess.code)
+            ]
+            problems.append(
+                Problem(max(adding, default=1), excess.column, excess_message(excess, self.engine))
+            )
+        return sorted(problems, key=lambda problem: problem.row)
+
+    def _move_sum_problems(
+        self, changed: Sequence[tuple[Division, Division | None]], row_of: Mapping[str, int]
+    ) -> list[Problem]:
+        """A problem for each roll-up total that moving divisions under new parents would take past
+        `MAX_SUM`, blamed on the row of a moved division below the division concerned."""
+        moves = {
+            new.code: new.parent_code
+            for new, old in changed
+            if old is not None and new.parent_code is not None and old.parent_code != new.parent_code
+        }
+        if not moves:
+            return []
+        written = {new.code: new for new, _ in changed}
+
+        def find(code: str) -> Division | None:
+            return written.get(code) or self.engine.division(code)
+
+        problems = []
+        for excess in self.engine.sums_over_limit_after_moves(moves, find):
+            rows = [row_of[code] for code in moves if excess.code in codes_above(code, find)]
+            problems.append(Problem(min(rows, default=1), "parent_code", excess_message(excess, self.engine)))
+        return sorted(problems, key=lambda problem: problem.row)
+
+    def _apply_import(
+        self, report: ImportReport, dry_run: bool, follow: bool, write: Callable[[], Changes]
+    ) -> ImportReport:
+        """Run an import's `write` (which returns what it wrote) unless it is a dry run or nothing
+        changed; a conflict writes nothing."""
+        if dry_run or not (report.created or report.updated):
+            report.applied = not dry_run
+            return report
+        try:
+            with store_busy_is_unavailable():
+                written = write()
+        except ConflictError as error:
+            self._catch_up_after_write()
+            raise Conflict(f"{error}; nothing was written, try again") from error
+        report.applied = True
+        if follow:
+            self._catch_up_after_write(written)
+        return report
+
+
+R = TypeVar("R", Division, Station)
+
+
+def _compare(
+    records: Sequence[R], current_of: Callable[[R], R | None], same: Callable[[R, R], bool]
+) -> tuple[ImportReport, list[tuple[R, R | None]]]:
+    """Count the records that are new, changed and unchanged against what is stored; return the
+    counts and the (record, stored record or None) pairs to write."""
+    report = ImportReport()
+    changed: list[tuple[R, R | None]] = []
+    for record in records:
+        current = current_of(record)
+        if current is None:
+            report.created += 1
+            changed.append((record, None))
+        elif same(record, current):
+            report.unchanged += 1
+        else:
+            report.updated += 1
+            changed.append((record, current))
+    return report, changed
+
+
+def _per_batch(progress: ImportProgress | None, total: int) -> dict[str, Progress]:
+    """The store's per-batch callback for an import's `progress` (after telling it the write begins),
+    as keyword arguments for the upsert (none without `progress`)."""
+    if progress is None:
+        return {}
+    progress(0, total)
+    return {"progress": lambda written: progress(written, total)}
+
+
+def _read_rows(data: bytes | str, columns: Sequence[str]) -> tuple[list, list[Problem]]:
+    if isinstance(data, bytes):
+        text, problems = decode_csv_bytes(data)
+        if text is None:
+            return [], problems
+    else:
+        text = data
+    return read_csv_rows(text, columns)

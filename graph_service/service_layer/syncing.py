@@ -1,0 +1,149 @@
+"""Keeping the engine level with the store: loading it, and catching up with what was written since.
+
+The engine knows nothing of stores (it takes plain data: a `Snapshot`, `Changes`); this module asks
+the store for its data version and for the changes since the engine's, and hands them over.
+
+Writers are never held for a whole catch-up: the changes are read from the store without the
+engine's `updating` lock (a catch-up holds it only to check, prepare and swap them in), and a write
+that finds a catch-up under way waits at most `WRITE_WAIT` seconds for it before leaving its own
+records to be read back by the next round (the follower's, every refresh interval); so does a write
+that another process's write preceded, while a follower runs (`others_now`).
+
+May import: the domain, the ports and the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from graph_service.domain.changes import Changes
+from graph_service.engine import NetworkEngine, Snapshot, collector_paused
+from graph_service.ports import Store, StoreError
+
+logger = logging.getLogger("graph_service.syncing")
+
+DIVISIONS_REBUILT = 1_000
+"""From this many changed divisions on, a catch-up builds a whole new engine from the store beside the
+live one and swaps it in, instead of updating the live one in place."""
+WRITE_WAIT = 0.25
+"""How long (seconds) a write waits for a catch-up under way before leaving its records to the next
+round of catching up (which reads them back from the store)."""
+
+
+def load_engine(store: Store) -> NetworkEngine:
+    """A new engine holding the whole stored network, built in one streaming pass (records that today's
+    rules refuse are left out and listed in its `problems`, never fatal)."""
+    snapshot = Snapshot()
+    with collector_paused():
+        version = store.load(snapshot)
+        return NetworkEngine.load(snapshot, version)
+
+
+def sync(
+    engine: NetworkEngine,
+    store: Store,
+    written: Changes | None = None,
+    phases: dict[str, float] | None = None,
+    *,
+    others_now: bool = True,
+) -> bool:
+    """Catch `engine` up with `store`: apply what was written since its version. True when anything
+    changed.
+
+    `written` is what the caller has just committed: when it is the only write since the engine's
+    version it is applied as it is, without reading it back (and not at all when already caught up
+    with). Changes that break a rule or touch a record left out at load, and any failure to apply
+    them, rebuild the engine from the store instead, so the engine never disagrees with the store.
+    `phases` receives the CPU seconds of the catch-up's phases (read, check, prepare, swap).
+    With `others_now` false, a `written` that cannot be applied as it is (another process wrote
+    before it) is left, with those other writes, to the background catch-up, so a write never does
+    the work of catching up with another process's import itself.
+    """
+    phases = phases if phases is not None else {}
+    if written is not None:
+        applied = _apply_written(engine, store, written)
+        if applied is not None:
+            return applied
+        if not others_now:
+            return False
+    current = store.data_version()
+    if current == engine.version and not engine.stale:
+        return False
+    if current < engine.version or engine.stale:
+        rebuild(engine, store)
+        return True
+    return _catch_up(engine, store, phases)
+
+
+def rebuild(engine: NetworkEngine, store: Store) -> None:
+    """Replace the engine's network with a fresh load of the store (writers wait meanwhile, so no write
+    applied during the load is lost by the swap)."""
+    with engine.updating:
+        engine.replace_with(load_engine(store))
+
+
+def _apply_written(engine: NetworkEngine, store: Store, written: Changes) -> bool | None:
+    """Apply the caller's own committed `written` when it follows the engine's version directly: True
+    when applied, False when there is nothing to do (caught up with already, or a catch-up under way
+    that the next round completes), None when the store must be read instead."""
+    if not engine.updating.acquire(timeout=WRITE_WAIT):
+        logger.info("a catch-up is under way: data version %d is left to the next round", written.version)
+        return False
+    try:
+        if engine.stale:
+            return None
+        if written.version <= engine.version:
+            return False  # caught up with already (by the background catch-up)
+        if written.version != engine.version + 1 or not engine.can_apply(written):
+            return None
+        try:
+            engine.apply(written)
+        except Exception:
+            logger.exception("applying data version %d failed: rebuilding from the store", written.version)
+            rebuild(engine, store)
+        return True
+    finally:
+        engine.updating.release()
+
+
+def _catch_up(engine: NetworkEngine, store: Store, phases: dict[str, float]) -> bool:
+    """Read what was written since the engine's version (without holding writers back), then check
+    and apply it; True when the engine changed."""
+    base = engine.version
+    phases.clear()
+    started = time.thread_time()
+    try:
+        changes = store.changes_since(base)
+    except StoreError:
+        raise
+    except Exception:  # a row that cannot be read (ValueError): the load lists it instead
+        rebuild(engine, store)
+        return True
+    phases["read"] = time.thread_time() - started
+    if len(changes.divisions) >= DIVISIONS_REBUILT:
+        rebuild(engine, store)
+        return True
+    with engine.updating:
+        if engine.stale:
+            rebuild(engine, store)
+            return True
+        if changes.version <= engine.version:
+            # This process's own writes got there meanwhile; anything newer is the next round's.
+            return engine.version != base
+        # Changes since `base` hold every record written since, so those this process's own writes
+        # applied meanwhile (between `base` and `engine.version`) are applied again as they are.
+        started = time.thread_time()
+        appliable = engine.can_apply(changes)
+        phases["check"] = time.thread_time() - started
+        if not appliable:
+            rebuild(engine, store)
+            return True
+        try:
+            engine.apply(changes)
+        except Exception:
+            logger.exception("applying data version %d failed: rebuilding from the store", changes.version)
+            rebuild(engine, store)
+            return True
+        phases.update(engine.catch_up_cpu)
+    return True

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
-from graph_service.domain.changes import Changes
+from graph_service.domain.changes import Changes as Changes  # re-exported: part of the ports
 from graph_service.domain.model import Division, Station
 
 DEFAULT_BATCH_SIZE = 10_000

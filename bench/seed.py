@@ -16,6 +16,7 @@ from typing import Any
 
 from graph_service.bootstrap import open_service
 from graph_service.domain.model import Division, Station
+from graph_service.domain.station_fields import csv_values
 from graph_service.domain.validation import DIVISION_COLUMNS, STATION_COLUMNS
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import ImportReport, NetworkService
@@ -36,22 +37,7 @@ def stations_csv(stations: Iterable[Station]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(STATION_COLUMNS)
-    writer.writerows(
-        (
-            s.id,
-            s.name,
-            str(s.level),
-            s.division_code,
-            s.parent_id or "",
-            str(s.status),
-            s.opened_on.isoformat() if s.opened_on else "",
-            s.closed_on.isoformat() if s.closed_on else "",
-            s.staff,
-            s.certified_staff,
-            s.volunteers,
-        )
-        for s in stations
-    )
+    writer.writerows(csv_values(s) for s in stations)
     return buffer.getvalue().encode("utf-8")
 
 

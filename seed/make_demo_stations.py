@@ -16,8 +16,9 @@ For realism a few township stations closed (some of them reopened later under a 
 `-2`), a few townships have a second station, and some stations and rooms are planned or building.
 "Active on D" is spec §3: opened_on ≤ D and (closed_on empty or D < closed_on).
 
-Standard library only and deterministic (fixed seed, sorted iteration): running it again writes the
-same bytes. Usage:
+Standard library only, besides the station CSV's header (`STATION_COLUMNS`), imported from the
+project's domain (run it from a checkout, or with graph-service installed). Deterministic (fixed seed,
+sorted iteration): running it again writes the same bytes. Usage:
 
     python seed/make_demo_stations.py [--divisions PATH] [--out PATH]
 
@@ -37,23 +38,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # run as a script from a checkout: find the package beside it
+    sys.path.insert(0, str(HERE.parent))
+
+from graph_service.domain.station_fields import STATION_COLUMNS  # noqa: E402  (after the path above)
+
 DEFAULT_DIVISIONS = HERE / "divisions-guizhou-2023.csv"
 DEFAULT_OUT = HERE / "stations-guizhou-demo.csv"
 
 SEED = 20211231
-COLUMNS = (
-    "id",
-    "name",
-    "level",
-    "division_code",
-    "parent_id",
-    "status",
-    "opened_on",
-    "closed_on",
-    "staff",
-    "certified_staff",
-    "volunteers",
-)
+COLUMNS = STATION_COLUMNS
+"""The station CSV's header (spec §2): one list for the whole project."""
 
 # The published figures (spec §1) and the dates they are counted on.
 REPORT_DAY = date(2021, 12, 31)
@@ -110,19 +105,14 @@ class Row:
         )
 
     def as_csv(self) -> list[str]:
-        return [
-            self.id,
-            self.name,
-            self.level,
-            self.division_code,
-            self.parent_id,
-            self.status,
-            self.opened_on.isoformat() if self.opened_on else "",
-            self.closed_on.isoformat() if self.closed_on else "",
-            str(self.staff),
-            str(self.certified_staff),
-            str(self.volunteers),
-        ]
+        """The row's cells in `COLUMNS` order: dates as ISO text, empty for none."""
+        return [_cell(getattr(self, column)) for column in COLUMNS]
+
+
+def _cell(value: str | int | date | None) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def read_divisions(path: Path) -> list[Division]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from graph_service.adapters import neo4j_store
+from graph_service.adapters import neo4j_connection
 from graph_service.adapters.neo4j_store import Neo4jStore
 from graph_service.adapters.sqlite_store import SqliteStore
 from graph_service.domain.levels import DivisionLevel
@@ -52,16 +52,16 @@ def test_an_unreachable_neo4j_is_unavailable_after_retrying_for_about_two_second
 
 def test_transient_failures_are_retried_with_doubling_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
     pauses: list[float] = []
-    monkeypatch.setattr(neo4j_store.time, "sleep", pauses.append)
+    monkeypatch.setattr(neo4j_connection.time, "sleep", pauses.append)
     attempts: list[int] = []
 
     def flaky() -> str:
         attempts.append(1)
         if len(attempts) < 3:
-            raise neo4j_store._Transient("deadlock")
+            raise neo4j_connection.Transient("deadlock")
         return "done"
 
-    assert neo4j_store._retrying(flaky) == "done"
+    assert neo4j_connection.retrying(flaky) == "done"
     assert pauses == [0.1, 0.2]
 
     def busy() -> None:
@@ -70,5 +70,5 @@ def test_transient_failures_are_retried_with_doubling_pauses(monkeypatch: pytest
 
     attempts.clear()
     with pytest.raises(StoreUnavailable):
-        neo4j_store._retrying(busy)
+        neo4j_connection.retrying(busy)
     assert len(attempts) == 1

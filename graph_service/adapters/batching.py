@@ -1,9 +1,12 @@
-"""Cutting a sequence into batches for bulk writes (`itertools.batched` needs Python 3.12)."""
+"""Bulk writes in batches, as both stores do them: cutting rows into batches (`itertools.batched` needs
+Python 3.12), writing them batch by batch while reporting progress, and checking stored versions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
+
+from graph_service.ports import ConflictError, Progress
 
 T = TypeVar("T")
 
@@ -21,3 +24,56 @@ def check_batch_size(batch_size: int) -> int:
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number ≥ 1, not {batch_size!r}")
     return batch_size
+
+
+class RowsWritten:
+    """The rows one write has written so far, reported to `progress` (when given) after every batch.
+
+    A write that makes `passes` passes over some of its rows (Neo4j: nodes, then links) counts each
+    pass over a row as 1/`passes` of a row, so the count ends at the number of rows.
+    """
+
+    def __init__(self, progress: Progress | None, passes: int = 1) -> None:
+        self._progress = progress
+        self._passes = passes
+        self._steps = 0
+
+    def add(self, rows: int, passes: int = 1) -> None:
+        """Count `passes` passes over `rows` more rows and report the rows written so far."""
+        self._steps += rows * passes
+        if self._progress is not None:
+            self._progress(self._steps // self._passes)
+
+
+def write_in_batches(
+    items: Sequence[T],
+    size: int,
+    write: Callable[[Sequence[T]], None],
+    written: RowsWritten,
+    passes: int = 1,
+) -> None:
+    """Call `write(batch)` for consecutive batches of at most `size` of `items`, counting each batch in
+    `written` as `passes` passes over its rows once written."""
+    for batch in batches(items, size):
+        write(batch)
+        written.add(len(batch), passes)
+
+
+def check_versions(
+    expected: Mapping[str, int | None],
+    read_versions: Callable[[Sequence[str]], Iterable[tuple[str, int]]],
+    size: int,
+) -> None:
+    """Raise `ConflictError` listing every station whose stored version is not the one `expected` maps
+    its id to (None: not stored). `read_versions(ids)` gives the stored (id, version) pairs of up to
+    `size` ids at a time."""
+    stored: dict[str, int] = {}
+    for chunk in batches(list(expected), size):
+        stored.update((station_id, int(version)) for station_id, version in read_versions(chunk))
+    conflicts = {
+        station_id: (want, stored.get(station_id))
+        for station_id, want in expected.items()
+        if stored.get(station_id) != want
+    }
+    if conflicts:
+        raise ConflictError(conflicts)

@@ -17,6 +17,7 @@ from graph_service.domain.audit import (
 )
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+from graph_service.domain.station_fields import STATION_FIELDS, STORED_STATION_COLUMNS, FieldKind
 from graph_service.ports import audit_seq
 
 if TYPE_CHECKING:
@@ -36,24 +37,44 @@ def division_from_row(row: Sequence[Any]) -> Division:
 
 
 def station_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None]) -> Station:
-    """A station from (id, name, level, division_code, parent_id, status, opened_on, closed_on, staff,
-    certified_staff, volunteers, version), its dates read with `to_date`."""
-    (sid, name, level, division_code, parent_id, status, opened, closed, staff, certified, volunteers,
-     version) = row  # fmt: skip
-    return Station(
-        id=sid,
-        name=name,
-        level=_STATION_LEVELS.get(level) or StationLevel(level),
-        division_code=division_code,
-        parent_id=parent_id,
-        status=_STATUSES.get(status) or StationStatus(status),
-        opened_on=to_date(opened),
-        closed_on=to_date(closed),
-        staff=int(staff or 0),
-        certified_staff=int(certified or 0),
-        volunteers=int(volunteers or 0),
-        version=int(version),
-    )
+    """A station from a row of `STORED_STATION_COLUMNS` (the `Station` attributes' order), its levels
+    and statuses read from their text, its dates with `to_date`, its counts as numbers (None as 0)."""
+    values = list(row)
+    if len(values) != len(STORED_STATION_COLUMNS):
+        raise ValueError(f"expected {len(STORED_STATION_COLUMNS)} values, found {len(values)}")
+    for index, read in _READERS:
+        values[index] = read(values[index])
+    for index in _DATE_POSITIONS:
+        values[index] = to_date(values[index])
+    return Station(*values)
+
+
+def _station_level(value: Any) -> StationLevel:
+    return _STATION_LEVELS.get(value) or StationLevel(value)
+
+
+def _station_status(value: Any) -> StationStatus:
+    return _STATUSES.get(value) or StationStatus(value)
+
+
+def _count(value: Any) -> int:
+    return int(value or 0)
+
+
+_READ_KIND: dict[FieldKind, Callable[[Any], Any]] = {
+    FieldKind.LEVEL: _station_level,
+    FieldKind.STATUS: _station_status,
+    FieldKind.COUNT: _count,
+}
+_READERS: tuple[tuple[int, Callable[[Any], Any]], ...] = (
+    *(
+        (index, _READ_KIND[field.kind])
+        for index, field in enumerate(STATION_FIELDS)
+        if field.kind in _READ_KIND
+    ),
+    (len(STATION_FIELDS), int),  # the version
+)
+_DATE_POSITIONS = tuple(index for index, field in enumerate(STATION_FIELDS) if field.kind is FieldKind.DATE)
 
 
 def iso_date(value: Any) -> date | None:

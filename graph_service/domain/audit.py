@@ -21,6 +21,7 @@ from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
 from graph_service.domain.model import Division, Station
+from graph_service.domain.station_fields import row_object
 
 # Built once: imports encode one row at a time. _ENCODE_TEXT is a string as a JSON string, non-ASCII
 # kept as is (what _ENCODE does with one).
@@ -105,19 +106,7 @@ def station_json(station: Station) -> str:
 
 def row_of_station(station: Station) -> dict[str, Any]:
     """A station keyed by the station CSV's columns (dates as ISO text, counts as numbers, empty as None)."""
-    return {
-        "id": station.id,
-        "name": station.name,
-        "level": str(station.level),
-        "division_code": station.division_code,
-        "parent_id": station.parent_id,
-        "status": str(station.status),
-        "opened_on": station.opened_on.isoformat() if station.opened_on else None,
-        "closed_on": station.closed_on.isoformat() if station.closed_on else None,
-        "staff": station.staff,
-        "certified_staff": station.certified_staff,
-        "volunteers": station.volunteers,
-    }
+    return row_object(station)
 
 
 def within_of(*paths: Sequence[str]) -> str:

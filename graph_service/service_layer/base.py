@@ -44,9 +44,6 @@ class ServiceBase:
         """The reads the entry points make, and the one-version-per-request context."""
         self.settings = settings
         self._refreshed_at = float("-inf")
-        self.followed = False
-        """True while a `following.Follower` catches up in the background: a write then leaves other
-        processes' writes to it instead of catching up with them itself."""
         self.catch_up_cpu: dict[str, float] = {}
         """CPU seconds of the last catch-up's phases (read, check, prepare, swap: those it went through)."""
 
@@ -64,7 +61,7 @@ class ServiceBase:
         now = time.monotonic()
         if not force and now - self._refreshed_at < self.settings.refresh_interval:
             return False
-        changed = sync(self.engine, self.store, written, self.catch_up_cpu, others_now=not self.followed)
+        changed = sync(self.engine, self.store, written, self.catch_up_cpu)
         self._refreshed_at = now
         return changed
 

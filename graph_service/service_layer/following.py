@@ -82,7 +82,6 @@ class Follower:
         if self._thread is not None:
             return
         self._stop.clear()
-        self.service.followed = True
         self._thread = threading.Thread(target=self._run, name="graph-service-follower", daemon=True)
         self._thread.start()
 
@@ -92,7 +91,6 @@ class Follower:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        self.service.followed = False
 
     def check(self) -> None:
         """Catch up once, now, and record how it went (what the thread does on each round)."""

@@ -4,10 +4,10 @@ The engine knows nothing of stores (it takes plain data: a `Snapshot`, `Changes`
 the store for its data version and for the changes since the engine's, and hands them over.
 
 Writers are never held for a whole catch-up: the changes are read from the store without the
-engine's `updating` lock (a catch-up holds it only to check, prepare and swap them in), and a write
-that finds a catch-up under way waits at most `WRITE_WAIT` seconds for it before leaving its own
-records to be read back by the next round (the follower's, every refresh interval); so does a write
-that another process's write preceded, while a follower runs (`others_now`).
+engine's `updating` lock (a catch-up holds it only to check, prepare and swap them in). A write
+still waits for that last part when it finds it under way, and catches up with another process's
+writes that preceded its own: when a write returns, the engine holds it (issue 9: the store and the
+engine never disagree after a write returns), so a read after it always sees it.
 
 May import: the domain, the ports and the engine.
 """
@@ -26,9 +26,6 @@ logger = logging.getLogger("graph_service.syncing")
 DIVISIONS_REBUILT = 1_000
 """From this many changed divisions on, a catch-up builds a whole new engine from the store beside the
 live one and swaps it in, instead of updating the live one in place."""
-WRITE_WAIT = 0.25
-"""How long (seconds) a write waits for a catch-up under way before leaving its records to the next
-round of catching up (which reads them back from the store)."""
 
 
 def load_engine(store: Store) -> NetworkEngine:
@@ -45,8 +42,6 @@ def sync(
     store: Store,
     written: Changes | None = None,
     phases: dict[str, float] | None = None,
-    *,
-    others_now: bool = True,
 ) -> bool:
     """Catch `engine` up with `store`: apply what was written since its version. True when anything
     changed.
@@ -56,17 +51,12 @@ def sync(
     with). Changes that break a rule or touch a record left out at load, and any failure to apply
     them, rebuild the engine from the store instead, so the engine never disagrees with the store.
     `phases` receives the CPU seconds of the catch-up's phases (read, check, prepare, swap).
-    With `others_now` false, a `written` that cannot be applied as it is (another process wrote
-    before it) is left, with those other writes, to the background catch-up, so a write never does
-    the work of catching up with another process's import itself.
     """
     phases = phases if phases is not None else {}
     if written is not None:
         applied = _apply_written(engine, store, written)
         if applied is not None:
             return applied
-        if not others_now:
-            return False
     current = store.data_version()
     if current == engine.version and not engine.stale:
         return False
@@ -85,12 +75,10 @@ def rebuild(engine: NetworkEngine, store: Store) -> None:
 
 def _apply_written(engine: NetworkEngine, store: Store, written: Changes) -> bool | None:
     """Apply the caller's own committed `written` when it follows the engine's version directly: True
-    when applied, False when there is nothing to do (caught up with already, or a catch-up under way
-    that the next round completes), None when the store must be read instead."""
-    if not engine.updating.acquire(timeout=WRITE_WAIT):
-        logger.info("a catch-up is under way: data version %d is left to the next round", written.version)
-        return False
-    try:
+    when applied, False when there is nothing to do (caught up with already), None when the store
+    must be read instead. A catch-up under way holds the engine only while it checks, prepares and
+    swaps in what it read, so that is all this waits for."""
+    with engine.updating:
         if engine.stale:
             return None
         if written.version <= engine.version:
@@ -103,8 +91,6 @@ def _apply_written(engine: NetworkEngine, store: Store, written: Changes) -> boo
             logger.exception("applying data version %d failed: rebuilding from the store", written.version)
             rebuild(engine, store)
         return True
-    finally:
-        engine.updating.release()
 
 
 def _catch_up(engine: NetworkEngine, store: Store, phases: dict[str, float]) -> bool:

@@ -77,7 +77,9 @@ def test_the_graph_has_the_documented_shape(neo4j_url: str) -> None:
 
 
 def test_new_rows_are_created_parents_first_and_cycles_are_merged() -> None:
-    from graph_service.adapters.neo4j_store import _division_key, _division_parent, _parents_first
+    from graph_service.adapters.neo4j_rows import division_key as _division_key
+    from graph_service.adapters.neo4j_rows import division_parent as _division_parent
+    from graph_service.adapters.neo4j_rows import parents_first as _parents_first
     from graph_service.domain.levels import DivisionLevel
 
     def division(code: str, parent: str | None) -> Any:

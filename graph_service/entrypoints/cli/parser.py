@@ -14,6 +14,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from graph_service.domain.levels import DIVISION_LEVELS
+from graph_service.domain.station_fields import STATION_COLUMNS
 from graph_service.entrypoints import exports as gap_list
 from graph_service.entrypoints.cli.arguments import duration, iso_date, port, since
 from graph_service.entrypoints.cli.common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, PROG
@@ -69,9 +70,9 @@ The file: UTF-8 CSV (a byte-order mark is fine), comma-separated, header row fir
   - parent_code: empty only for a province; otherwise a division of a higher level, in the file or
     already stored (a level may be skipped); no cycles"""
 
-_STATION_FILE_HELP = """\
+_STATION_FILE_HELP = f"""\
 The file: UTF-8 CSV (a byte-order mark is fine), comma-separated, header row first:
-  id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers
+  {",".join(STATION_COLUMNS)}
   - id: unique, not empty; name: not empty
   - level and the division it sits in: guidance_centre (city), general_station (county),
     township_station (township), village_room (village); import the divisions first

@@ -1,4 +1,8 @@
-"""The GraphQL input types of the station mutations, and their translation into the service's terms."""
+"""The GraphQL input types of the station mutations, and their translation into the service's terms.
+
+`StationInput` and `StationPatch` declare one field per entry of `STATION_FIELDS`, in its order
+(strawberry needs them spelled out as annotations; tests/test_station_fields.py checks that they
+match the list); their translation is derived from the list."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import strawberry
 from strawberry import UNSET
 
 from graph_service.domain.levels import StationLevel, StationStatus
-from graph_service.domain.validation import STATION_COLUMNS
+from graph_service.domain.station_fields import STATION_FIELDS, FieldKind, StationField
+from graph_service.domain.station_fields import camel_case as camel_case  # re-exported
 from graph_service.entrypoints.graphql.context import given
 from graph_service.entrypoints.graphql.scalars import StationLevelEnum, StationStatusEnum, convert
 from graph_service.service_layer.errors import BadUserInput
@@ -36,31 +41,28 @@ class StationInput:
     def to_fields(self) -> dict[str, Any]:
         """The station's fields as `NetworkService.create_station` takes them (snake_case, domain types;
         None for what was left out)."""
-        return {
-            "id": str(self.id),
-            "name": self.name,
-            "level": convert(self.level, StationLevel),
-            "division_code": self.division_code,
-            "parent_id": given(self.parent_id),
-            "status": convert(self.status, StationStatus),
-            "opened_on": given(self.opened_on),
-            "closed_on": given(self.closed_on),
-            "staff": given(self.staff),
-            "certified_staff": given(self.certified_staff),
-            "volunteers": given(self.volunteers),
-        }
+        return {field.name: _domain_value(field, getattr(self, field.name)) for field in STATION_FIELDS}
 
 
-_PATCH_FIELDS: tuple[str, ...] = STATION_COLUMNS[1:]
+_PATCH_FIELDS: tuple[StationField, ...] = STATION_FIELDS[1:]
 """The station fields a patch may change (all but `id`), as `NetworkService.update_station` names them."""
-_CLEARABLE = frozenset({"parent_id", "opened_on", "closed_on"})
-_PATCH_ENUMS: Mapping[str, type[Enum]] = {"level": StationLevel, "status": StationStatus}
+_DOMAIN_ENUMS: Mapping[FieldKind, type[Enum]] = {
+    FieldKind.LEVEL: StationLevel,
+    FieldKind.STATUS: StationStatus,
+}
 
 
-def camel_case(column: str) -> str:
-    """The GraphQL name of a station field or CSV column (`division_code` → `divisionCode`)."""
-    head, *rest = column.split("_")
-    return head + "".join(word.capitalize() for word in rest)
+def _domain_value(field: StationField, value: Any) -> Any:
+    """A GraphQL argument value of `field` in the domain's terms: None when left out or null, enums as
+    the domain's, ids as plain text."""
+    value = given(value)
+    if value is None:
+        return None
+    if field.kind in _DOMAIN_ENUMS:
+        return convert(value, _DOMAIN_ENUMS[field.kind])
+    if field.kind in (FieldKind.ID, FieldKind.STATION):
+        return str(value)
+    return value
 
 
 @strawberry.input(
@@ -83,13 +85,11 @@ class StationPatch:
         """The fields given, as `NetworkService.update_station` takes them; `BadUserInput` for a null
         that would clear a field which must have a value."""
         patch: dict[str, Any] = {}
-        for name in _PATCH_FIELDS:
-            value = getattr(self, name)
+        for field in _PATCH_FIELDS:
+            value = getattr(self, field.name)
             if value is UNSET:
                 continue
-            if value is None and name not in _CLEARABLE:
-                raise BadUserInput(f"{camel_case(name)} cannot be null; leave it out to keep its value")
-            if isinstance(value, Enum):
-                value = convert(value, _PATCH_ENUMS[name])
-            patch[name] = str(value) if name == "parent_id" and value is not None else value
+            if value is None and not field.nullable:
+                raise BadUserInput(f"{field.graphql_name} cannot be null; leave it out to keep its value")
+            patch[field.name] = _domain_value(field, value)
         return patch

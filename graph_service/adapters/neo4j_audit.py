@@ -1,0 +1,194 @@
+"""The Neo4j store's audit trail: recording a write's entries in its transaction, and reading them
+back newest first (station entries as AuditEntry nodes, division entries packed in AuditBatch nodes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+
+from neo4j import Transaction
+
+from graph_service.adapters.batching import batches
+from graph_service.adapters.neo4j_cypher import (
+    AUDIT_BATCH_ENTRIES,
+    AUDIT_BATCH_SINCE,
+    AUDIT_FIELDS,
+    AUDIT_WRITE_OF_ENTRY,
+    AUDIT_WRITES,
+    CREATE_AUDIT,
+    CREATE_AUDIT_BATCH,
+    CREATE_AUDIT_WRITE,
+    FIRST_AUDIT_WRITE_SINCE,
+)
+from graph_service.adapters.rows import (
+    audit_entry_from_row,
+    audit_entry_rows,
+    audit_write_row,
+    packed_division_batches,
+)
+from graph_service.domain.audit import (
+    DIVISION_KIND,
+    STATION_KIND,
+    AuditEntry,
+    AuditQuery,
+    AuditTrail,
+    timestamp_from_text,
+    timestamp_text,
+    unpacked_newest_first,
+    within_pattern,
+)
+from graph_service.ports import AUDIT_SEQ_STRIDE, StoreError, audit_seq
+
+
+def record_audit(tx: Transaction, audit: AuditTrail, version: int, batch_size: int) -> None:
+    """Record `audit` (the write of data version `version`) in the write's transaction, `batch_size`
+    entries a statement."""
+    tx.run(CREATE_AUDIT_WRITE, row=list(audit_write_row(audit, version))).consume()
+    for batch in batches(audit_entry_rows(audit, version), batch_size):
+        tx.run(CREATE_AUDIT, rows=batch).consume()
+    for first, count, entries in packed_division_batches(audit, version, batch_size):
+        tx.run(CREATE_AUDIT_BATCH, version=version, first=first, count=count, entries=entries).consume()
+
+
+def read_audit_entries(tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
+    """The audit entries `query` selects, newest first: station entries (the `seq` index read
+    backwards, each joined with its write's node for who, when and the operation) merged with
+    division entries (their batches read newest first until enough are found)."""
+    entries = [] if query.kind == DIVISION_KIND else _station_audit_entries(tx, query)
+    if query.kind != STATION_KIND:
+        entries += _division_audit_entries(tx, query)
+    entries.sort(key=lambda entry: entry.seq, reverse=True)
+    return entries[: query.limit]
+
+
+def count_audit_entries(tx: Transaction, query: AuditQuery) -> int:
+    """How many audit entries `query` selects (its cursor and limit aside)."""
+    count = 0
+    if query.kind != DIVISION_KIND:
+        selection = _audit_selection(tx, query, with_cursor=False)
+        if selection is not None:
+            match, params = selection
+            count += tx.run(f"{match} RETURN count(a) AS count", **params).single(strict=True)["count"]
+    if query.kind != STATION_KIND:
+        if query.target is None and query.within is None:  # every entry of the batches: no unpacking
+            since = {} if query.since is None else {"since": timestamp_text(query.since)}
+            count += tx.run(
+                f"MATCH (b:AuditBatch){AUDIT_BATCH_SINCE if since else ''} "
+                "RETURN coalesce(sum(b.count), 0) AS count",
+                **since,
+            ).single(strict=True)["count"]
+        else:
+            count += sum(1 for _ in _division_audit_rows(tx, query, with_cursor=False))
+    return int(count)
+
+
+def _division_audit_entries(tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
+    """Up to `query.limit` division entries, newest first: batch by batch, newest batch first."""
+    rows = list(islice(_division_audit_rows(tx, query, with_cursor=True), query.limit))
+    writes = {
+        record["version"]: record
+        for record in tx.run(AUDIT_WRITES, versions=sorted({row[1] for row in rows}))
+    }
+    return [
+        AuditEntry(
+            seq=seq,
+            at=timestamp_from_text(writes[version]["at"]),
+            actor=writes[version]["actor"],
+            role=writes[version]["role"],
+            operation=operation or writes[version]["operation"],
+            kind=DIVISION_KIND,
+            target=target,
+            before=before,
+            after=after,
+        )
+        for seq, version, (operation, target, before, after, _) in rows
+    ]
+
+
+def _station_audit_entries(tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
+    """Up to `query.limit` station entries (AuditEntry nodes), newest first."""
+    selection = _audit_selection(tx, query, with_cursor=True)
+    if selection is None:
+        return []
+    match, params = selection
+    cypher = (
+        f"{match} WITH a, w ORDER BY a.seq DESC LIMIT $limit "
+        if query.since is not None
+        else f"{match} WITH a ORDER BY a.seq DESC LIMIT $limit {AUDIT_WRITE_OF_ENTRY} "
+    ) + f"RETURN {AUDIT_FIELDS} AS row ORDER BY a.seq DESC"
+    return [audit_entry_from_row(r["row"]) for r in tx.run(cypher, **params, limit=query.limit)]
+
+
+def _division_audit_rows(
+    tx: Transaction, query: AuditQuery, *, with_cursor: bool
+) -> Iterator[tuple[int, int, list[Any]]]:
+    """The division entries `query` selects (its limit aside), newest first, as (seq, write version,
+    unpacked entry): the AuditBatch nodes of the writes `since` selects are read newest first, one at a
+    time."""
+    upper = query.before_seq if with_cursor and query.before_seq is not None else 1 << 62
+    since_join, params = "", {}
+    if query.since is not None:
+        since_join, params = AUDIT_BATCH_SINCE, {"since": timestamp_text(query.since)}
+    found = tx.run(
+        f"MATCH (b:AuditBatch) WHERE b.first < $upper{since_join} "
+        "RETURN b.first AS first ORDER BY first DESC",
+        upper=upper,
+        **params,
+    ).value("first")
+
+    def packed() -> Iterator[tuple[int, bytes]]:
+        for first in found:
+            record = tx.run(AUDIT_BATCH_ENTRIES, first=first).single(strict=True)
+            yield first, bytes(record["entries"])
+
+    for seq, entry in unpacked_newest_first(packed(), query, with_cursor=with_cursor):
+        yield seq, seq // AUDIT_SEQ_STRIDE, entry
+
+
+def _audit_selection(
+    tx: Transaction, query: AuditQuery, *, with_cursor: bool
+) -> tuple[str, dict[str, Any]] | None:
+    """The MATCH of the entries `query` selects (`a`; with `since`, also their write `w`) and its
+    parameters; None when nothing can match (no write at or after `since`)."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    joined = ""
+    if query.since is not None:
+        since = timestamp_text(query.since)
+        first = tx.run(FIRST_AUDIT_WRITE_SINCE, since=since).single(strict=True)["version"]
+        if first is None:
+            return None
+        # Writes are numbered in commit order; `at` is taken as a write starts, so the join checks it.
+        conditions.append("a.seq >= $since_seq")
+        params.update(since_seq=audit_seq(first, 0), since=since)
+        joined = f" {AUDIT_WRITE_OF_ENTRY} WHERE w.at >= $since"
+    where, more = _audit_conditions(query, with_cursor=with_cursor, extra=conditions)
+    return f"MATCH (a:AuditEntry){where}{joined}", {**params, **more}
+
+
+def _audit_conditions(
+    query: AuditQuery, *, with_cursor: bool, extra: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (empty, or starting with a space) on `a` and its parameters for `query`
+    (its `since` aside), with the `extra` conditions."""
+    conditions: list[str] = list(extra)
+    params: dict[str, Any] = {}
+    if query.kind is not None and query.kind not in (STATION_KIND, DIVISION_KIND):
+        raise StoreError(f"unknown kind of audit entry: {query.kind!r}")
+    if query.target is not None:
+        key = f"a.{query.kind}" if query.kind is not None else "coalesce(a.station, a.division)"
+        conditions.append(f"{key} = $target")
+        params["target"] = query.target
+    elif query.kind is not None:
+        conditions.append(f"a.{query.kind} IS NOT NULL")
+    if query.within is not None:
+        conditions.append("a.within CONTAINS $within")
+        params["within"] = within_pattern(query.within)
+    if with_cursor and query.before_seq is not None:
+        conditions.append("a.seq < $before_seq")
+        params["before_seq"] = query.before_seq
+    elif with_cursor and not extra:
+        # A condition on the indexed key lets the planner read the index backwards for ORDER BY.
+        conditions.append("a.seq >= 0")
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params

@@ -1,0 +1,200 @@
+"""The Neo4j store's Cypher statements (the data model is described in `neo4j_store`).
+
+Station rows are lists in `STORED_STATION_COLUMNS` order, and every statement on them is derived from
+that list (`graph_service.domain.station_fields`): the division code and the parent id are links,
+the other fields properties."""
+
+from __future__ import annotations
+
+from graph_service.domain.audit import DIVISION_KIND, STATION_KIND
+from graph_service.domain.station_fields import STORED_STATION_COLUMNS, FieldKind, columns_of
+from graph_service.ports import AUDIT_SEQ_STRIDE
+
+# Bumps the data version and holds the Meta node's write lock until the transaction ends.
+BUMP_VERSION = """
+MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
+SET m.version = m.version + 1
+RETURN m.version AS version
+"""
+# Takes the same lock without changing anything, so no write can interleave with a read.
+LOCK_VERSION = """
+MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
+SET m.version = m.version
+RETURN m.version AS version
+"""
+READ_VERSION = "OPTIONAL MATCH (m:Meta {key: 'data'}) RETURN coalesce(m.version, 0) AS version"
+
+WRITE_DIVISION_NODES = """
+UNWIND $rows AS row
+MERGE (d:Division {code: row.code})
+SET d.name = row.name, d.level = row.level, d.changed_in = $version
+"""
+# The far end of a link from a bound node is left without a label on purpose: with a label and a
+# predicate on its indexed key, a planner working from stale statistics (e.g. just after a large
+# import) may scan that whole index for every row instead of following the node's few links.
+WRITE_DIVISION_LINKS = """
+UNWIND $rows AS row
+MATCH (d:Division {code: row.code})
+OPTIONAL MATCH (d)-[old:PART_OF]->(former)
+  WHERE row.parent_code IS NULL OR former.code <> row.parent_code
+DELETE old
+WITH DISTINCT d, row
+OPTIONAL MATCH (p:Division {code: row.parent_code})
+FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | MERGE (d)-[:PART_OF]->(p))
+RETURN collect(
+  CASE WHEN row.parent_code IS NOT NULL AND p IS NULL
+  THEN row.code + ' names parent ' + row.parent_code END
+)[..5] AS missing
+"""
+# Station rows are lists in `STORED_STATION_COLUMNS` order (`station_row`), every Cypher statement on
+# them derived from that list: the division code and the parent id are links, the rest properties.
+_DIVISION_COLUMN, _PARENT_COLUMN = columns_of(FieldKind.DIVISION)[0], columns_of(FieldKind.STATION)[0]
+_AT = {column: f"row[{index}]" for index, column in enumerate(STORED_STATION_COLUMNS)}
+_ID, _IN, _TO = _AT[STORED_STATION_COLUMNS[0]], _AT[_DIVISION_COLUMN], _AT[_PARENT_COLUMN]
+_PROPERTIES = tuple(c for c in STORED_STATION_COLUMNS[1:] if c not in (_DIVISION_COLUMN, _PARENT_COLUMN))
+_STATION_PROJECTION = (
+    "["
+    + ", ".join(
+        "d.code" if c == _DIVISION_COLUMN else "p.id" if c == _PARENT_COLUMN else f"s.{c}"
+        for c in STORED_STATION_COLUMNS
+    )
+    + "]"
+)
+"""A station read back: `s` with its division `d` and parent `p`, as a row of `STORED_STATION_COLUMNS`."""
+WRITE_STATION_NODES = f"""
+UNWIND $rows AS row
+MERGE (s:Station {{id: {_ID}}})
+SET {", ".join(f"s.{c} = {_AT[c]}" for c in _PROPERTIES)}, s.changed_in = $version
+"""
+WRITE_STATION_LINKS = f"""
+UNWIND $rows AS row
+MATCH (s:Station {{id: {_ID}}})
+OPTIONAL MATCH (s)-[old_in:SITS_IN]->(former_division)
+  WHERE former_division.code <> {_IN}
+OPTIONAL MATCH (s)-[old_to:REPORTS_TO]->(former_parent)
+  WHERE {_TO} IS NULL OR former_parent.id <> {_TO}
+DELETE old_in, old_to
+WITH DISTINCT s, row
+OPTIONAL MATCH (d:Division {{code: {_IN}}})
+OPTIONAL MATCH (p:Station {{id: {_TO}}})
+FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END | MERGE (s)-[:SITS_IN]->(d))
+FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | MERGE (s)-[:REPORTS_TO]->(p))
+RETURN
+  collect(CASE WHEN d IS NULL THEN 'station ' + {_ID} + ' sits in ' + {_IN} END)[..5] AS no_division,
+  collect(
+    CASE WHEN {_TO} IS NOT NULL AND p IS NULL THEN 'station ' + {_ID} + ' reports to ' + {_TO} END
+  )[..5] AS no_parent
+"""
+# The fast path for rows whose key is not stored yet (a first seed, new divisions or stations): one
+# statement creates a batch of nodes and links each to its parent, which an earlier statement of the
+# write (or an earlier row of the same batch: CREATE before MATCH makes the planner finish the CREATE
+# first) has already written, since such rows go parents first. Rows are lists, not maps, which is
+# cheaper to send: [code, name, level, parent_code] and station rows as above.
+# Answered from the count store, without reading nodes: on an empty store no key needs looking up.
+COUNT_DIVISIONS = "MATCH (d:Division) RETURN count(d) AS count"
+COUNT_STATIONS = "MATCH (s:Station) RETURN count(s) AS count"
+EXISTING_DIVISIONS = """
+UNWIND $keys AS key
+MATCH (d:Division {code: key})
+RETURN collect(d.code) AS keys
+"""
+CREATE_DIVISIONS = """
+UNWIND $rows AS row
+CREATE (d:Division {code: row[0], name: row[1], level: row[2], changed_in: $version})
+WITH d, row
+OPTIONAL MATCH (p:Division {code: row[3]})
+FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (d)-[:PART_OF]->(p))
+RETURN collect(CASE WHEN row[3] IS NOT NULL AND p IS NULL THEN row[0] + ' names parent ' + row[3] END)[..5]
+  AS missing
+"""
+EXISTING_STATIONS = """
+UNWIND $keys AS key
+MATCH (s:Station {id: key})
+RETURN collect(s.id) AS keys
+"""
+CREATE_STATIONS = f"""
+UNWIND $rows AS row
+CREATE (s:Station {{id: {_ID}, {", ".join(f"{c}: {_AT[c]}" for c in _PROPERTIES)}, changed_in: $version}})
+WITH s, row
+OPTIONAL MATCH (d:Division {{code: {_IN}}})
+OPTIONAL MATCH (p:Station {{id: {_TO}}})
+FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END | CREATE (s)-[:SITS_IN]->(d))
+FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (s)-[:REPORTS_TO]->(p))
+RETURN
+  collect(CASE WHEN d IS NULL THEN 'station ' + {_ID} + ' sits in ' + {_IN} END)[..5] AS no_division,
+  collect(
+    CASE WHEN {_TO} IS NOT NULL AND p IS NULL THEN 'station ' + {_ID} + ' reports to ' + {_TO} END
+  )[..5] AS no_parent
+"""
+# One write's who, when and operation go once on an AuditWrite node; each changed row is an AuditEntry
+# holding only its own values (a national import holds all of them in one transaction's memory). An
+# entry carries `operation` only when it differs from its write's. Rows are in AUDIT_WRITE_COLUMNS and
+# AUDIT_ENTRY_COLUMNS order; an entry's kind (row[2]) names the property its target goes in.
+CREATE_AUDIT_WRITE = """
+CREATE (:AuditWrite {version: $row[0], at: $row[1], actor: $row[2], role: $row[3], operation: $row[4]})
+"""
+CREATE_AUDIT = f"""
+UNWIND $rows AS row
+CREATE (:AuditEntry {{seq: row[0], operation: row[1], {STATION_KIND}: row[3], before: row[4], after: row[5],
+                     within: row[6]}})
+"""
+AUDIT_WRITE_OF_ENTRY = f"MATCH (w:AuditWrite {{version: a.seq / {AUDIT_SEQ_STRIDE}}})"
+AUDIT_FIELDS = (
+    "[a.seq, w.at, w.actor, w.role, coalesce(a.operation, w.operation), "
+    f"CASE WHEN a.station IS NULL THEN '{DIVISION_KIND}' ELSE '{STATION_KIND}' END, "
+    "coalesce(a.station, a.division), a.before, a.after]"
+)
+FIRST_AUDIT_WRITE_SINCE = "MATCH (w:AuditWrite) WHERE w.at >= $since RETURN min(w.version) AS version"
+# Division entries (a national import makes 670,000 of them, more than one transaction's memory holds as
+# nodes or as lists of strings) are kept `batch_size` at a time in one AuditBatch node: `entries` is the
+# zlib-compressed JSON array of the batch's entries (`audit_batch_bytes`); entry i has seq `first + i`.
+CREATE_AUDIT_BATCH = """
+CREATE (:AuditBatch {version: $version, first: $first, count: $count, entries: $entries})
+"""
+AUDIT_BATCH_ENTRIES = "MATCH (b:AuditBatch {first: $first}) RETURN b.entries AS entries"
+AUDIT_BATCH_SINCE = " MATCH (w:AuditWrite {version: b.version}) WHERE w.at >= $since"
+AUDIT_WRITES = """
+MATCH (w:AuditWrite) WHERE w.version IN $versions
+RETURN w.version AS version, w.at AS at, w.actor AS actor, w.role AS role, w.operation AS operation
+"""
+STORED_VERSIONS = """
+UNWIND $ids AS id
+MATCH (s:Station {id: id})
+RETURN s.id AS id, s.version AS version
+"""
+# Whole-network reads go page by page in key order (the uniqueness index gives that order for
+# free), each page one record holding a list of rows: far cheaper for the Python driver than one
+# Bolt message per row.
+DIVISION_PAGE = """
+MATCH (d:Division) WHERE d.code > $after
+WITH d ORDER BY d.code LIMIT $limit
+OPTIONAL MATCH (d)-[:PART_OF]->(p)
+RETURN collect([d.code, d.name, d.level, p.code]) AS rows
+"""
+STATION_PAGE = f"""
+MATCH (s:Station) WHERE s.id > $after
+WITH s ORDER BY s.id LIMIT $limit
+OPTIONAL MATCH (s)-[:SITS_IN]->(d)
+OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
+RETURN collect({_STATION_PROJECTION}) AS rows
+"""
+# Changes are read through the changed_in indexes, in records of `CHANGES_CHUNK` rows each: one Bolt
+# message per row would cost the driver seconds for a large import, and one message holding every row
+# would hold the GIL while the driver decodes it (the event loop answering requests waits meanwhile).
+DIVISIONS_CHANGED = """
+MATCH (d:Division) WHERE d.changed_in > $since
+OPTIONAL MATCH (d)-[:PART_OF]->(p)
+WITH collect([d.code, d.name, d.level, p.code]) AS rows
+UNWIND range(0, size(rows) - 1, $chunk) AS start
+RETURN rows[start..start + $chunk] AS rows
+"""
+STATIONS_CHANGED = f"""
+MATCH (s:Station) WHERE s.changed_in > $since
+OPTIONAL MATCH (s)-[:SITS_IN]->(d)
+OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
+WITH collect({_STATION_PROJECTION}) AS rows
+UNWIND range(0, size(rows) - 1, $chunk) AS start
+RETURN rows[start..start + $chunk] AS rows
+"""
+CHANGES_CHUNK = 2_000
+"""How many changed rows one record of `changes_since` carries."""

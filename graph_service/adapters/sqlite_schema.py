@@ -1,0 +1,185 @@
+"""The SQLite store's tables (`SCHEMA`, applied by `ensure_schema`), the statements that write and check
+rows, and the row encoding: see `sqlite_store` for the layout. A station row's columns come from
+`STORED_STATION_COLUMNS`; the `stations` table itself is a migration record, checked against it by
+the tests."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from pathlib import Path
+
+from graph_service.adapters.rows import AUDIT_ENTRY_COLUMNS, AUDIT_WRITE_COLUMNS
+from graph_service.domain.model import Station
+from graph_service.domain.station_fields import STORED_STATION_COLUMNS, stored_values
+from graph_service.ports import StoreError
+
+URL_PREFIX = "sqlite:///"
+SCHEMA_VERSION = 3
+"""1: divisions, stations, meta; 2: and audit; 3: and audit_batches (every statement of `SCHEMA` is
+idempotent)."""
+# Stay well below SQLite's limit on the number of `?` parameters in one statement.
+IDS_PER_QUERY = 500
+
+SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS meta (
+        key TEXT PRIMARY KEY NOT NULL,
+        value INTEGER NOT NULL
+    )""",
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('data_version', 0)",
+    """CREATE TABLE IF NOT EXISTS divisions (
+        code TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        level TEXT NOT NULL,
+        parent_code TEXT,
+        changed_in INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS divisions_changed_in ON divisions (changed_in)",
+    """CREATE TABLE IF NOT EXISTS stations (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        level TEXT NOT NULL,
+        division_code TEXT NOT NULL,
+        parent_id TEXT,
+        status TEXT NOT NULL,
+        opened_on TEXT,
+        closed_on TEXT,
+        staff INTEGER NOT NULL,
+        certified_staff INTEGER NOT NULL,
+        volunteers INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        changed_in INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS stations_changed_in ON stations (changed_in)",
+    """CREATE TABLE IF NOT EXISTS audit_writes (
+        version INTEGER PRIMARY KEY NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        operation TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit (
+        seq INTEGER PRIMARY KEY NOT NULL,
+        operation TEXT,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        before TEXT,
+        after TEXT,
+        within TEXT NOT NULL
+    )""",
+    # Only station entries are looked up by target (Station.history): a partial index keeps the
+    # hundreds of thousands of entries of a national division import out of it.
+    "CREATE INDEX IF NOT EXISTS audit_station ON audit (target, seq) WHERE kind = 'station'",
+    # Division entries (a national import makes hundreds of thousands) go `batch_size` at a time into
+    # one row: `entries` is their `pack_entries` value, entry i has seq `first + i`. (Stores written
+    # before schema 3 keep their division entries in `audit`, read as before.)
+    """CREATE TABLE IF NOT EXISTS audit_batches (
+        first INTEGER PRIMARY KEY NOT NULL,
+        version INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        entries BLOB NOT NULL
+    )""",
+)
+
+DIVISION_COLUMNS_SQL = "code, name, level, parent_code"
+UPSERT_DIVISION = f"""
+    INSERT INTO divisions ({DIVISION_COLUMNS_SQL}, changed_in) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (code) DO UPDATE SET
+        name = excluded.name, level = excluded.level, parent_code = excluded.parent_code,
+        changed_in = excluded.changed_in
+"""
+# A station row: `STORED_STATION_COLUMNS` (the station fields, then its version), then `changed_in`.
+STATION_COLUMNS_SQL = ", ".join(STORED_STATION_COLUMNS)
+UPSERT_STATION = f"""
+    INSERT INTO stations ({STATION_COLUMNS_SQL}, changed_in)
+    VALUES ({", ".join("?" * (len(STORED_STATION_COLUMNS) + 1))})
+    ON CONFLICT (id) DO UPDATE SET
+        {", ".join(f"{column} = excluded.{column}" for column in (*STORED_STATION_COLUMNS[1:], "changed_in"))}
+"""
+INSERT_AUDIT_WRITE = (
+    f"INSERT INTO audit_writes ({', '.join(AUDIT_WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(AUDIT_WRITE_COLUMNS))})"
+)
+INSERT_AUDIT = (
+    f"INSERT INTO audit ({', '.join(AUDIT_ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(AUDIT_ENTRY_COLUMNS))})"
+)
+DIVISIONS_WITHOUT_PARENT = """
+    SELECT d.code, d.parent_code FROM divisions AS d
+    WHERE d.changed_in = ? AND d.parent_code IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM divisions AS p WHERE p.code = d.parent_code)
+    ORDER BY d.code LIMIT 5
+"""
+STATIONS_WITHOUT_DIVISION = """
+    SELECT s.id, s.division_code FROM stations AS s
+    WHERE s.changed_in = ?
+      AND NOT EXISTS (SELECT 1 FROM divisions AS d WHERE d.code = s.division_code)
+    ORDER BY s.id LIMIT 5
+"""
+STATIONS_WITHOUT_PARENT = """
+    SELECT s.id, s.parent_id FROM stations AS s
+    WHERE s.changed_in = ? AND s.parent_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM stations AS p WHERE p.id = s.parent_id)
+    ORDER BY s.id LIMIT 5
+"""
+
+
+def path_from_url(url: str) -> Path:
+    """The database file a `sqlite:///PATH` URL names (PATH relative to the working directory, or
+    absolute as in `sqlite:////var/lib/graph-service.db`); raise `StoreError` for anything else."""
+    if not url.lower().startswith(URL_PREFIX):
+        raise StoreError(f"not an SQLite store URL: {url!r}; expected sqlite:///PATH")
+    rest = url[len(URL_PREFIX) :]
+    if not rest:
+        raise StoreError(f"the SQLite store URL {url!r} names no file; expected sqlite:///PATH")
+    if rest == ":memory:" or rest.startswith("file:") or "mode=memory" in rest:
+        raise StoreError(
+            f"in-memory SQLite ({url!r}) is not supported: each connection would see its own empty "
+            "database; use a file, e.g. sqlite:///graph-service.db"
+        )
+    if "?" in rest:
+        raise StoreError(f"the SQLite store URL {url!r} has query parameters, which are not supported")
+    return Path(rest).expanduser()
+
+
+def ensure_schema(conn: sqlite3.Connection, url: str) -> None:
+    """Create the tables and indexes on `conn` (an autocommit connection to the store `url` names) in
+    one transaction, unless `PRAGMA user_version` says they exist; refuse a newer schema."""
+    (found,) = conn.execute("PRAGMA user_version").fetchone()
+    if found == SCHEMA_VERSION:
+        return
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"the SQLite store {url} has schema version {found}, newer than this program "
+            f"knows ({SCHEMA_VERSION}); upgrade graph-service"
+        )
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+
+
+def read_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def stored_versions(conn: sqlite3.Connection, ids: Sequence[str]) -> Iterable[tuple[str, int]]:
+    """The (id, version) of each stored station of `ids`."""
+    marks = ", ".join("?" * len(ids))
+    return conn.execute(f"SELECT id, version FROM stations WHERE id IN ({marks})", ids)
+
+
+def station_row(station: Station, version: int) -> list[object]:
+    """`station` as a row of `UPSERT_STATION`, written in data version `version`."""
+    row = stored_values(station)
+    row.append(version)
+    return row

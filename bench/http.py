@@ -34,12 +34,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+STARTED = "Application startup complete."
+"""What uvicorn logs (at level info) when one worker is ready."""
+
+
 class Server:
-    """One `python -m bench.serve ...` subprocess on a free loopback port."""
+    """One `python -m bench.serve ...` subprocess on a free loopback port; with `workers` > 1 (an app
+    served by several processes), ready once every worker has said it started."""
 
     def __init__(
-        self, args: Sequence[str], *, name: str, log_dir: Path, ready_timeout: float = 600.0
+        self,
+        args: Sequence[str],
+        *,
+        name: str,
+        log_dir: Path,
+        ready_timeout: float = 600.0,
+        workers: int = 1,
     ) -> None:
+        self.workers = workers
         self.port = free_port()
         self.name = name
         self.url = f"http://{HOST}:{self.port}"
@@ -47,7 +59,8 @@ class Server:
         self._log = self.log_path.open("w")
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.serve", *args, "--port", str(self.port)],
+            [sys.executable, "-m", "bench.serve", *args, "--port", str(self.port)]
+            + (["--workers", str(workers)] if workers > 1 else []),
             cwd=REPO,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -63,7 +76,9 @@ class Server:
                     f"server {self.name} exited ({self.process.returncode}); see {self.log_path}"
                 )
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=2.0).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=2.0).status_code == 200 and (
+                    self.workers == 1 or self.log_path.read_text().count(STARTED) >= self.workers
+                ):
                     return time.perf_counter()
             except httpx.HTTPError:
                 pass
@@ -71,9 +86,15 @@ class Server:
         self.stop()
         raise RuntimeError(f"server {self.name} did not answer within {timeout:.0f} s; see {self.log_path}")
 
+    def pids(self) -> list[int]:
+        """The server process and its live descendants (its workers)."""
+        return process_tree(self.process.pid)
+
     def peak_rss_bytes(self) -> int | None:
-        """The server process's peak resident set so far (VmHWM), when /proc tells."""
-        return peak_rss_bytes(self.process.pid)
+        """The peak resident set so far (VmHWM) of the server process, summed with its workers' when
+        it has some, when /proc tells."""
+        known = [peak for peak in map(peak_rss_bytes, self.pids()) if peak is not None]
+        return sum(known) if known else None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -90,6 +111,20 @@ class Server:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its live descendants, from /proc (just `pid` where /proc does not tell)."""
+    found, pending = [pid], [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        found += [int(child) for child in children]
+        pending += [int(child) for child in children]
+    return found
 
 
 class GraphQLError(RuntimeError):

@@ -1,7 +1,8 @@
 """The load run: `python -m bench load [--store sqlite|neo4j|both] [--neo4j URL | --neo4j-port P]`.
 
 At national scale (`bench.generate`, seeded fresh into each store), against the real app under uvicorn
-(`bench.serve`, one worker, loopback only), for `--duration` seconds (default 60):
+(`bench.serve`, loopback only; one worker process, or `--workers N`, each loading the network and
+following the store), for `--duration` seconds (default 60):
 
 - `--clients` (16) readers, each on its own keep-alive connection, back to back (or `--think` seconds
   apart), asking never-repeating questions: coverage of a division on a day, its roll-up on a day, and
@@ -62,6 +63,8 @@ DEFAULT_WORK_DIR = Path("/tmp/graph-service-load")
 FIRST_DAY = date(2015, 1, 1)
 GAP_PAGE = 20
 REQUEST_TIMEOUT_S = 30.0
+READER_STAGGER_S = 0.02
+"""Seconds between one reader's first request and the next one's."""
 
 COVERAGE_Q = (
     "query LoadCoverage($code: String!, $day: Date!) { division(code: $code) { "
@@ -263,6 +266,9 @@ class LoadRun:
         rng = random.Random(1000 + number)
         connection = Connection(self.port)
         count = 0
+        # Readers connect one after another, as clients arrive: with several server workers sharing
+        # the socket, connections opened all at once would all go to whichever worker woke first.
+        await asyncio.sleep(number * READER_STAGGER_S)
         try:
             while time.perf_counter() < self.ends:
                 kind, query, variables = self._question(rng)
@@ -592,13 +598,20 @@ def run_store(
     seeding = seed(store_url, division_records, station_records)
     del division_records, station_records
     note(f"{kind}: starting the server")
-    with Server(["app", "--store", store_url], name=f"load-{kind}", log_dir=work_dir) as server:
+    with Server(
+        ["app", "--store", store_url], name=f"load-{kind}", log_dir=work_dir, workers=args.workers
+    ) as server:
         note(f"{kind}: ready after {server.ready_s:.1f} s; {args.clients} readers for {args.duration:.0f} s")
         load = LoadRun(args, plan, server.port, store_url, work_dir)
-        cpu_before, client_before = cpu_seconds(server.process.pid), time.process_time()
+        pids = server.pids()
+        before, client_before = [cpu_seconds(pid) for pid in pids], time.process_time()
         asyncio.run(load.run())
+        each = [cpu_seconds(pid) - used for pid, used in zip(pids, before, strict=True)]
         cpu = {
-            "server_cpu_s": cpu_seconds(server.process.pid) - cpu_before,
+            "server_cpu_s": sum(each),
+            # Per process (the supervisor first, then each worker): keep-alive connections stay with
+            # the worker that accepted them, so this shows how evenly the readers were spread.
+            "server_cpu_s_by_process": each,
             "client_cpu_s": time.process_time() - client_before,
         }
         note(f"{kind}: checking answers against a recount of the store")
@@ -622,6 +635,7 @@ def run_store(
         "seed": seeding,
         "today": today.isoformat(),
         "clients": args.clients,
+        "workers": args.workers,
         "think_s": args.think,
         "duration_s": duration,
         "reads_per_s": len(reads) / duration,
@@ -652,14 +666,21 @@ def render(result: dict[str, Any]) -> str:
         imp, checks = r["import"], r["checks"]
         lines.append("")
         lines.append(
-            f"{r['store']}: {r['clients']} readers "
+            f"{r['store']} ({r['workers']} server worker{'s' if r['workers'] > 1 else ''}): "
+            f"{r['clients']} readers "
             + (f"pausing {r['think_s']} s between requests" if r["think_s"] else "back to back")
             + f" for {r['duration_s']:.0f} s "
             f"({r['reads_per_s']:,.0f} reads/s), a write every {result['options']['write_every']} s, "
             f"a {imp.get('rows', 0):,}-row import from another process at {imp.get('started_at_s', 0):.1f} s"
         )
         lines.append(
-            f"  CPU during the load: server {r['server_cpu_s']:.1f} s, this client {r['client_cpu_s']:.1f} s "
+            f"  CPU during the load: server {r['server_cpu_s']:.1f} s"
+            + (
+                " (by process: " + ", ".join(f"{x:.1f}" for x in r["server_cpu_s_by_process"]) + ")"
+                if len(r["server_cpu_s_by_process"]) > 1
+                else ""
+            )
+            + f", this client {r['client_cpu_s']:.1f} s "
             f"(of {r['duration_s'] * (m['cores'] or 1):.0f} core-seconds on the machine)"
         )
         lines.append(
@@ -702,6 +723,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--neo4j-port", type=int, default=7697, help="else a fresh local Neo4j on this port")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 31 provinces")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes, each loading the network (default 1)"
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument(
         "--think", type=float, default=0.0, help="seconds each reader waits between requests (default none)"
@@ -716,6 +740,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error("--scale must be in (0, 1]")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     return args
 
 

@@ -4,7 +4,9 @@
     python -m bench.serve bare --body-file F --port P     a bare Starlette endpoint answering POST
                                                           /graphql with the bytes of F (the ceiling)
 
-Both log warnings only and no access log, and both answer GET /healthz.
+Both log warnings only and no access log, and both answer GET /healthz. `app --workers N` (N > 1)
+serves with N worker processes (`serve_workers`, as `graph-service serve --workers N`), each loading
+the network; it logs uvicorn's start-up lines, one "Application startup complete." per worker.
 """
 
 from __future__ import annotations
@@ -53,10 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--store", help="the store URL (app)")
     parser.add_argument("--body-file", type=Path, help="the JSON body to answer with (bare)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (app; default 1)")
     args = parser.parse_args(argv)
     if args.kind == "app":
         if not args.store:
             parser.error("app needs --store")
+        if args.workers > 1:
+            from graph_service.entrypoints.app import serve_workers
+
+            serve_workers(args.store, host=HOST, port=args.port, workers=args.workers, access_log=False)
+            return 0
         app = real_app(args.store)
         following = logging.getLogger("graph_service.following")  # catch-up times, for bench.catchup
         following.setLevel(logging.INFO)

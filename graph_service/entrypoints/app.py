@@ -25,16 +25,21 @@ version and day for a caller of the same role and scope, and otherwise runs in a
 quick read, answered from memory in a fraction of a millisecond, runs on the event loop instead). No
 request touches the store to read: while the app runs (its lifespan), a `Follower` thread catches up
 with other processes' writes.
+
+`serve_workers` runs several such processes on one port (`graph-service serve --workers N`): each loads
+the network and follows the store itself, as separate service processes sharing a store do.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager, nullcontext, suppress
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -53,6 +58,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from graph_service.entrypoints.graphql import GraphQLContext, is_quick_read, parse_document, schema
 from graph_service.entrypoints.graphql.errors import (
@@ -70,6 +76,7 @@ from graph_service.service_layer.errors import (
 )
 from graph_service.service_layer.following import Follower
 from graph_service.service_layer.services import NetworkService
+from graph_service.service_layer.settings import pass_store_url_on
 
 logger = logging.getLogger("graph_service.graphql")
 
@@ -108,9 +115,12 @@ class RequestRefused(Exception):
         self.headers = dict(headers or {})
 
 
-def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
+def create_app(
+    service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES, close_service: bool = False
+) -> Starlette:
     """The Starlette app serving `service` (already opened, its engine loaded). While it runs (its
-    lifespan), a `Follower` keeps the engine caught up with other processes' writes."""
+    lifespan), a `Follower` keeps the engine caught up with other processes' writes; with
+    `close_service`, the service is closed when the app shuts down."""
     from graph_service.entrypoints import dashboard
 
     endpoint = GraphQLEndpoint(service, max_body_bytes)
@@ -123,6 +133,8 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
             yield
         finally:
             await run_in_threadpool(follower.stop)
+            if close_service:
+                service.close()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -186,6 +198,63 @@ def create_app(service: NetworkService, *, max_body_bytes: int = MAX_BODY_BYTES)
     return app
 
 
+WORKER_APP = "graph_service.entrypoints.app:worker_app"
+"""The app factory each process of `serve_workers` runs (uvicorn imports it by this name)."""
+
+
+def worker_app() -> Starlette:
+    """The app over the store GRAPH_SERVICE_STORE names, opened and loaded in this process (one
+    worker of `serve_workers`); the service is closed when the app shuts down."""
+    from graph_service.bootstrap import open_service
+    from graph_service.service_layer.settings import Settings
+
+    return create_app(open_service(Settings.from_env()), close_service=True)
+
+
+def serve_workers(
+    store_url: str, *, host: str, port: int, workers: int, log_level: str = "info", access_log: bool = True
+) -> None:
+    """Serve on `host:port` with `workers` processes sharing the listening socket (uvicorn's
+    supervisor, which replaces a worker that dies and stops when one fails to start). Each worker
+    opens `store_url` and loads the whole network itself (memory grows by one network per worker)
+    and follows the store like any process sharing it: a write through one worker is seen through
+    the others once they catch up (within the refresh interval). Returns when the server stops."""
+    import uvicorn
+
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    pass_store_url_on(store_url)  # the workers are fresh processes: they read it from the environment
+    uvicorn.run(
+        WORKER_APP,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http=NoDelayHttpToolsProtocol,
+        log_level=log_level,
+        access_log=access_log,
+        # A worker loading a national network is busy for seconds: give its health check room.
+        timeout_worker_healthcheck=60,
+    )
+
+
+class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol (httptools) with Nagle's algorithm off on every connection. With
+    several workers uvicorn binds the shared socket itself as `socket.socket(family)`, whose protocol
+    number is 0, so asyncio does not set TCP_NODELAY on the connections it accepts (it does only for
+    sockets made with IPPROTO_TCP): an answer written as headers, then body, then waits for the
+    client's delayed acknowledgement, about 40 ms per request on Linux."""
+
+    # uvicorn's own connection_made takes an asyncio.Transport where asyncio's BaseProtocol says
+    # BaseTransport (uvicorn ignores the same override error); this keeps uvicorn's signature.
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
+
+
 class ResponseHeadersMiddleware:
     """Gives each HTTP request a fresh uuid (in `request.state.request_id`), returned in the
     `X-Request-Id` response header, and sends `X-Content-Type-Options: nosniff` with every response,
@@ -236,10 +305,11 @@ class GraphQLEndpoint:
             principal = self._principal(request)
             self._check_access(payload, principal)
             key = _operation_key(payload, principal)
-            cached = self.responses.get(key, self.service.views.version, self.service.today())
+            today = self.service.today()  # once per request: it reads the clock and the time zone
+            cached = self.responses.get(key, self.service.views.version, today)
             if cached is not None:
                 return Response(cached, media_type=media_type)
-            status, body, version = await self._run(payload, principal, request_id)
+            status, body, version = await self._run(payload, principal, request_id, today)
         except RequestRefused as refused:
             return JSONResponse(
                 {"errors": [_error(refused.message, refused.code, request_id)]},
@@ -261,7 +331,7 @@ class GraphQLEndpoint:
         response = JSONResponse(body, status, headers=headers, media_type=media_type)
         if version is not None:
             # Starlette types a body as bytes | memoryview; JSONResponse's is bytes (no copy is made).
-            self.responses.put(key, version, self.service.today(), bytes(response.body))
+            self.responses.put(key, version, today, bytes(response.body))
         return response
 
     # --- before GraphQL --------------------------------------------------------------------------
@@ -338,7 +408,7 @@ class GraphQLEndpoint:
     # --- GraphQL ---------------------------------------------------------------------------------
 
     async def _run(
-        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str
+        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str, today: date
     ) -> tuple[int, dict[str, Any], int | None]:
         """Run the operation: a quick read (`is_quick_read`: lookups and binary searches in memory, a
         fraction of a millisecond) on the event loop when the engine is free this instant, since the
@@ -347,14 +417,15 @@ class GraphQLEndpoint:
         if _quick_read(payload["query"], payload["operation_name"]):
             with self.service.views.consistent_now() as held:
                 if held:
-                    return self._execute(payload, principal, request_id)
-        return await run_in_threadpool(self._execute, payload, principal, request_id)
+                    return self._execute(payload, principal, request_id, today)
+        return await run_in_threadpool(self._execute, payload, principal, request_id, today)
 
     def _execute(
-        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str
+        self, payload: Mapping[str, Any], principal: Principal | None, request_id: str, today: date
     ) -> tuple[int, dict[str, Any], int | None]:
-        """Run the operation (in a worker thread): the HTTP status, the body, and the data version
-        the answer may be kept for (None: not to be kept: a mutation, or an answer with errors).
+        """Run the operation (in a worker thread) as of `today`: the HTTP status, the body, and the
+        data version the answer may be kept for (None: not to be kept: a mutation, or an answer with
+        errors).
 
         For a query the engine's lock is held throughout, so every field of one response sees one
         version of the network, even while another request writes. A mutation does not hold it: it
@@ -363,9 +434,7 @@ class GraphQLEndpoint:
         is_query = _is_query(payload["query"], payload["operation_name"])
         views = self.service.views
         with views.consistent() if is_query else nullcontext(views.version) as version:
-            context = GraphQLContext(
-                self.service, principal, request_id, self.service.today(), payload["operation_name"]
-            )
+            context = GraphQLContext(self.service, principal, request_id, today, payload["operation_name"])
             try:
                 result = schema.execute_sync(
                     payload["query"],

@@ -77,6 +77,12 @@ class Settings:
         return datetime.now(ZoneInfo(self.time_zone)).date()
 
 
+def pass_store_url_on(store_url: str) -> None:
+    """Set GRAPH_SERVICE_STORE to `store_url` in this process's environment, for the processes it
+    starts (the server's workers, whose `Settings.from_env` then opens that store)."""
+    os.environ["GRAPH_SERVICE_STORE"] = store_url
+
+
 class Config:
     """A typed reader over environment variables, like Starlette's `Config`: `config(name, cast=...,
     default=...)`. An unset or empty variable gives the default (not cast); a value `cast` rejects

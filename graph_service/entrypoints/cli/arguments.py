@@ -51,3 +51,10 @@ def port(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1–65535)")
     return int(text)
+
+
+def workers(text: str) -> int:
+    """A number of server worker processes, 1 to 64."""
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1–64)")
+    return int(text)

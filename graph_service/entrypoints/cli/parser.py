@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from graph_service.domain.levels import DIVISION_LEVELS
 from graph_service.domain.station_fields import STATION_COLUMNS
 from graph_service.entrypoints import exports as gap_list
-from graph_service.entrypoints.cli.arguments import duration, iso_date, port, since
+from graph_service.entrypoints.cli.arguments import duration, iso_date, port, since, workers
 from graph_service.entrypoints.cli.common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, PROG
 from graph_service.entrypoints.cli.editions import EDITION_HELP, add_edition_options
 from graph_service.entrypoints.cli.reports import AUDIT_COLUMNS, cmd_audit, cmd_check, cmd_export_uncovered
@@ -140,7 +140,7 @@ def _store_option(command: argparse.ArgumentParser) -> None:
 
 
 def _add_serve(commands: Commands) -> None:
-    """`serve [--host H] [--port P]`: run the GraphQL service."""
+    """`serve [--host H] [--port P] [--workers N]`: run the GraphQL service."""
     serve = _command(
         commands,
         "serve",
@@ -158,6 +158,13 @@ def _add_serve(commands: Commands) -> None:
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     serve.add_argument(
         "--port", type=port, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+    )
+    serve.add_argument(
+        "--workers",
+        type=workers,
+        default=1,
+        help="processes serving the port, each loading the network and following the store "
+        "(default 1; memory grows by one network per worker)",
     )
     serve.set_defaults(handler=cmd_serve)
 

@@ -13,9 +13,20 @@ DEFAULT_PORT = 8000
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the store over HTTP on `args.host`:`args.port` until interrupted."""
+    """Serve the store over HTTP on `args.host`:`args.port` until interrupted (with `args.workers`
+    processes when more than one)."""
     checked_secret()
     service = open_service(args.store)
+    if args.workers > 1:  # the store is checked; each worker loads it itself, this process supervises
+        from graph_service.entrypoints.app import serve_workers
+
+        store_url = service.settings.store_url
+        service.close()
+        del service
+        url = f"http://{args.host}:{args.port}/"
+        note(f"serving {store_url} on {url} with {args.workers} worker processes; Ctrl-C stops")
+        serve_workers(store_url, host=args.host, port=args.port, workers=args.workers)
+        return EXIT_OK
     try:
         try:
             from graph_service.entrypoints.app import create_app

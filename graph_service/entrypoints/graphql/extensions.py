@@ -1,10 +1,17 @@
 """The strawberry extensions that apply the limits to each request: bounded parsing, shape-checked
-validation, the cost refusal; and the schema class that leaves error logging to the HTTP layer."""
+validation, the cost refusal; and the schema class that leaves error logging to the HTTP layer.
+
+Parsing is cached by query text, so one query text gives one document object while it stays cached.
+What is worked out from a document alone (its validation errors, its cost at given page sizes) is
+kept per document object (`DocumentMemo`): a request with the same query and other variables looks
+its document up by identity instead of hashing or walking the whole tree again."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, cast
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 from graphql import (
@@ -13,17 +20,60 @@ from graphql import (
     GraphQLError,
     OperationDefinitionNode,
 )
-from strawberry.extensions import (
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.extensions.parser_cache import _get_parse_cache
+from strawberry.schema.schema import validate_document
 
 from graph_service.entrypoints.graphql.context import GraphQLContext
 from graph_service.entrypoints.graphql.limits import CACHE_SIZE, MAX_COST, MAX_DOCUMENT_CHARS, MAX_TOKENS
-from graph_service.entrypoints.graphql.rules import estimated_cost, shape_refusal, validation_rules
+from graph_service.entrypoints.graphql.rules import (
+    estimated_cost,
+    first_variables,
+    shape_refusal,
+    validation_rules,
+)
 from graph_service.service_layer.errors import BadUserInput
+
+V = TypeVar("V")
+
+
+class DocumentMemo(Generic[V]):
+    """What was worked out for a parsed document, by the document's identity and a key: the least
+    recently used of at most `maxsize` entries goes first. Each entry holds its document, so the id
+    it is filed under cannot be reused by another object while it is kept. Safe across threads."""
+
+    def __init__(self, maxsize: int = CACHE_SIZE) -> None:
+        self.maxsize = maxsize
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[tuple[int, Hashable], tuple[DocumentNode, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, document: DocumentNode, key: Hashable, work_out: Callable[[], V]) -> V:
+        """The value kept for (`document`, `key`), worked out by `work_out()` the first time."""
+        slot = (id(document), key)
+        with self._lock:
+            entry = self._entries.get(slot)
+            if entry is not None and entry[0] is document:
+                self._entries.move_to_end(slot)
+                self.hits += 1
+                return entry[1]
+        value = work_out()
+        with self._lock:
+            self.misses += 1
+            self._entries[slot] = (document, value)
+            self._entries.move_to_end(slot)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        return value
+
+
+VALIDATED: DocumentMemo[list[GraphQLError]] = DocumentMemo()
+"""Each document's validation errors (none: valid), by the validation rules used."""
+PAGE_SIZE_VARIABLES: DocumentMemo[tuple[str, ...]] = DocumentMemo()
+"""The variables each document passes as `first` (`first_variables`)."""
+REFUSALS: DocumentMemo[str | None] = DocumentMemo()
+"""Why an operation may not run (None: it may), by operation and the page sizes its variables give."""
 
 
 class RequestLimits(SchemaExtension):
@@ -45,14 +95,27 @@ class RequestLimits(SchemaExtension):
         yield
 
     def _refusal(self) -> str | None:
-        """Why the operation must not run (None when it may)."""
+        """Why the operation must not run (None when it may), worked out once per document, operation
+        and page sizes given in variables."""
         context = self.execution_context
         document = context.graphql_document
         if document is None:
             return None
         request = context.context
+        unnamed = isinstance(request, GraphQLContext) and request.operation_name is None
+        variables = context.variables or {}
+        names = PAGE_SIZE_VARIABLES.get(document, None, lambda: first_variables(document))
+        sizes = tuple(_hashable(variables.get(name)) for name in names)
+        return REFUSALS.get(
+            document,
+            (context.operation_name, unnamed, sizes),
+            lambda: self._work_out_refusal(document, unnamed),
+        )
+
+    def _work_out_refusal(self, document: DocumentNode, unnamed: bool) -> str | None:
+        context = self.execution_context
         operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
-        if operations > 1 and isinstance(request, GraphQLContext) and request.operation_name is None:
+        if operations > 1 and unnamed:
             # GraphQL's GetOperation; strawberry alone would quietly run the first operation.
             return "the document holds several operations: name the one to run in operationName"
         cost = estimated_cost(document, context.operation_name, context.variables)
@@ -85,19 +148,36 @@ class BoundedParser(ParserCache):
         yield
 
 
-class ShapeCheckedValidation(ValidationCache):
-    """Validation, cached by document: refuses a document too deep or with too many aliases
-    (`shape_refusal`, one linear walk) before GraphQL's rules run, so none of them walks a document
-    whose fragments expand past the limits."""
+class ShapeCheckedValidation(SchemaExtension):
+    """Validation, once per document (`VALIDATED`): refuses a document too deep or with too many
+    aliases (`shape_refusal`, one linear walk) before GraphQL's rules run, so none of them walks a
+    document whose fragments expand past the limits."""
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        problem = shape_refusal(context.graphql_document) if context.graphql_document else None
-        if problem is None:
-            yield from super().on_validate()
-            return
-        context.pre_execution_errors = [GraphQLError(problem, extensions={"code": BadUserInput.code})]
+        document = context.graphql_document
+        if document is not None:
+            rules = tuple(context.validation_rules)
+            schema = context.schema._schema
+            context.pre_execution_errors = VALIDATED.get(
+                document, rules, lambda: _validation_errors(schema, document, rules)
+            )
         yield
+
+
+def _validation_errors(schema: Any, document: DocumentNode, rules: tuple[Any, ...]) -> list[GraphQLError]:
+    """The document's shape refusal if it has one, else what GraphQL's `rules` (and strawberry's own)
+    find wrong."""
+    problem = shape_refusal(document)
+    if problem is not None:
+        return [GraphQLError(problem, extensions={"code": BadUserInput.code})]
+    return validate_document(schema, document, rules)
+
+
+def _hashable(value: Any) -> Hashable:
+    """`value` as a cache key: an int (a page size) or None as it is; anything else (a bool included,
+    which `estimated_cost` does not take for a page size) by its text."""
+    return value if value is None or type(value) is int else repr(value)
 
 
 class NetworkSchema(strawberry.Schema):

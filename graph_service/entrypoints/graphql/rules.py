@@ -370,3 +370,24 @@ def _field_names(
                 yield "..." + name
             else:
                 yield from _field_names(fragment.selection_set, fragments, seen | {name})
+
+
+def first_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The names of the variables the document passes as `first` (a page size), each once, in an order
+    fixed by the document: the only variables `estimated_cost` reads."""
+    names: dict[str, None] = {}
+    pending: list[SelectionSetNode] = [
+        d.selection_set
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode)
+    ]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                for argument in selection.arguments or ():
+                    if argument.name.value == "first" and isinstance(argument.value, VariableNode):
+                        names.setdefault(argument.value.name.value, None)
+            selection_set = getattr(selection, "selection_set", None)
+            if selection_set is not None:
+                pending.append(selection_set)
+    return tuple(names)

@@ -24,7 +24,7 @@ schema: strawberry.Schema = NetworkSchema(
     extensions=[
         RequestLimits,
         lambda: BoundedParser(maxsize=CACHE_SIZE),
-        lambda: ShapeCheckedValidation(maxsize=CACHE_SIZE),
+        ShapeCheckedValidation,
     ],
 )
 

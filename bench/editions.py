@@ -18,11 +18,11 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+from graph_service.domain.edition_history import EditionError, table_rows
 from graph_service.domain.editions import AppliedEdition, apply_plan, plan_edition
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division
 from graph_service.domain.successors import propose_successors
-from graph_service.domain.validation import EmptyNetwork, read_csv_rows, validate_divisions
 
 EDITIONS = (
     (2020, date(2020, 6, 30)),
@@ -43,14 +43,10 @@ CHECKS = (("520221", "520204"), ("520111103", "520111012"))
 
 def read_edition(path: Path) -> list[tuple[int, Division]]:
     """The rows of one division table, checked as a plain import would check them."""
-    rows, problems = read_csv_rows(
-        path.read_text(encoding="utf-8-sig"), ("code", "name", "level", "parent_code")
-    )
-    divisions, more = validate_divisions(rows, EmptyNetwork())
-    if problems or more:
-        raise SystemExit(f"{path}: {(problems + more)[0]}")
-    by_code = {d.code: d for d in divisions}
-    return [(row, by_code[values["code"]]) for row, values in rows]
+    try:
+        return table_rows(path.read_text(encoding="utf-8-sig"), str(path))
+    except EditionError as error:
+        raise SystemExit(str(error)) from None
 
 
 def default_data_dir() -> Path:

@@ -16,19 +16,32 @@ For realism a few township stations closed (some of them reopened later under a 
 `-2`), a few townships have a second station, and some stations and rooms are planned or building.
 "Active on D" is spec §3: opened_on ≤ D and (closed_on empty or D < closed_on).
 
-Standard library only, besides the station CSV's header (`STATION_COLUMNS`), imported from the
-project's domain (run it from a checkout, or with graph-service installed). Deterministic (fixed seed,
-sorted iteration): running it again writes the same bytes. Usage:
+With `--editions` it writes the same stations as the demo over the four NBS editions lists them
+(`stations-guizhou-demo-editions.csv`, spec §6): the tables of 2020-06-30, 2021-10-31, 2022-10-31 and
+2023-06-30 with the reviewed successors files beside them. Every station keeps today's code (the 2023
+table), except those in 水城县 (520221)'s divisions that opened before the 2021 edition re-coded them:
+those are listed with their 2020 code, id and name (the predecessor of today's division valid the day
+before), so that the 2021 edition moves them; one whose parent no longer sits above it in 2020 (木果镇
+and the other townships now under 钟山区) reports to the one station of its parent's level above it.
+
+Standard library only, besides the station CSV's header (`STATION_COLUMNS`) and, for `--editions`, the
+rules of divisions through time (`graph_service.domain.edition_history`, `validity`), imported from
+the project's domain (run it from a checkout, or with graph-service installed). Deterministic (fixed
+seed, sorted iteration): running it again writes the same bytes. Usage:
 
     python seed/make_demo_stations.py [--divisions PATH] [--out PATH]
+    python seed/make_demo_stations.py --editions [--out PATH]
 
-The defaults read `seed/divisions-guizhou-2023.csv` and (re)write `seed/stations-guizhou-demo.csv`.
+The defaults read `seed/divisions-guizhou-2023.csv` and (re)write `seed/stations-guizhou-demo.csv`
+(with `--editions`: read the four tables and successors files in `seed/` and (re)write
+`seed/stations-guizhou-demo-editions.csv`).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import random
 import re
 import sys
@@ -41,10 +54,25 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run as a script from a checkout: find the package beside it
     sys.path.insert(0, str(HERE.parent))
 
-from graph_service.domain.station_fields import STATION_COLUMNS  # noqa: E402  (after the path above)
+from graph_service.domain.division_rules import codes_above  # noqa: E402  (after the path above)
+from graph_service.domain.edition_history import Edition, History, apply_editions, table_rows  # noqa: E402
+from graph_service.domain.station_fields import STATION_COLUMNS  # noqa: E402
+from graph_service.domain.validity import counting_division, predecessors_of  # noqa: E402
 
 DEFAULT_DIVISIONS = HERE / "divisions-guizhou-2023.csv"
 DEFAULT_OUT = HERE / "stations-guizhou-demo.csv"
+DEFAULT_EDITIONS_OUT = HERE / "stations-guizhou-demo-editions.csv"
+
+EDITIONS = (
+    (date(2020, 6, 30), "divisions-guizhou-2020.csv", None),
+    (date(2021, 10, 31), "divisions-guizhou-2021.csv", "successors-guizhou-2021.csv"),
+    (date(2022, 10, 31), "divisions-guizhou-2022.csv", "successors-guizhou-2022.csv"),
+    (date(2023, 6, 30), "divisions-guizhou-2023.csv", "successors-guizhou-2023.csv"),
+)
+"""The demo's editions in the order they are applied: date, table, successors file (in `seed/`)."""
+RECODED_COUNTY = "520221"  # 水城县, re-coded (with all its townships) by the edition below
+RECODING_DAY = date(2021, 10, 31)
+LEVEL_ORDER = ("guidance_centre", "general_station", "township_station", "village_room")
 
 SEED = 20211231
 COLUMNS = STATION_COLUMNS
@@ -345,6 +373,68 @@ def build(divisions: Sequence[Division]) -> list[Row]:
     return rows
 
 
+def read_history(folder: Path = HERE) -> History:
+    """The divisions through the demo's four editions (`EDITIONS`, files in `folder`)."""
+    return apply_editions(
+        [
+            Edition(
+                day,
+                table_rows((folder / table).read_text(encoding="utf-8-sig"), table),
+                (folder / successors).read_text(encoding="utf-8-sig") if successors else "",
+                table,
+            )
+            for day, table, successors in EDITIONS
+        ]
+    )
+
+
+def display_name(code: str, history: History) -> str:
+    """The name a station's name is made from: its division's (a village's short name)."""
+    division = history.divisions[code]
+    return village_short_name(division.name) if division.level == "village" else division.name
+
+
+def listed_with_old_codes(
+    rows: Sequence[Row], history: History, county: str = RECODED_COUNTY, day: date = RECODING_DAY
+) -> list[Row]:
+    """The rows as the editions demo lists them: a station that opened before `day` in a division
+    whose predecessor the day before sat in `county` is listed there (code, id and name from it);
+    the others unchanged (today's codes). A re-listed station whose parent is not above it there
+    reports to the one station of its parent's level above it. By level, then by id, as `build`."""
+    before = day - timedelta(days=1)
+    predecessors = predecessors_of(history.successors)
+    old_code: dict[str, str] = {}
+    for row in rows:
+        if row.opened_on is None or row.opened_on >= day:
+            continue
+        old = counting_division(row.division_code, before, history.find, predecessors).covers
+        if old is not None and old != row.division_code and county in (old, *codes_above(old, history.find)):
+            old_code[row.id] = old
+    by_id = {row.id: row for row in rows}
+    new_id = {
+        station_id: station_id.replace(by_id[station_id].division_code, code)
+        for station_id, code in old_code.items()
+    }
+    listed: list[Row] = []
+    for row in rows:
+        copy = dataclasses.replace(row, parent_id=new_id.get(row.parent_id, row.parent_id))
+        if row.id in old_code:
+            code = old_code[row.id]
+            today, then = display_name(row.division_code, history), display_name(code, history)
+            copy.id, copy.division_code = new_id[row.id], code
+            copy.name = then + row.name.removeprefix(today) if row.name.startswith(today) else row.name
+        listed.append(copy)
+    where = {row.id: row for row in listed}
+    for row in listed:
+        if row.id in new_id.values() and row.parent_id:
+            above = codes_above(row.division_code, history.find)
+            if where[row.parent_id].division_code not in above:
+                level = where[row.parent_id].level
+                candidates = [r.id for r in listed if r.level == level and r.division_code in above]
+                row.parent_id = candidates[0] if len(candidates) == 1 else ""
+    return sorted(listed, key=lambda r: (LEVEL_ORDER.index(r.level), r.id))
+
+
 def summary(rows: Sequence[Row], villages: int) -> list[str]:
     lines = []
     for day in (REPORT_DAY, date(2022, 12, 31), date(2023, 12, 31), date(2024, 12, 31), TARGET_DAY):
@@ -364,10 +454,18 @@ def summary(rows: Sequence[Row], villages: int) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--divisions", type=Path, default=DEFAULT_DIVISIONS, help="the NBS division table")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the station CSV to (re)write")
+    parser.add_argument("--out", type=Path, default=None, help="the station CSV to (re)write")
+    parser.add_argument(
+        "--editions",
+        action="store_true",
+        help="list the stations over the four editions in seed/ (水城县's early stations with 2020 codes)",
+    )
     args = parser.parse_args(argv)
     divisions = read_divisions(args.divisions)
     rows = build(divisions)
+    if args.editions:
+        rows = listed_with_old_codes(rows, read_history())
+    args.out = args.out or (DEFAULT_EDITIONS_OUT if args.editions else DEFAULT_OUT)
     with args.out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(COLUMNS)

@@ -13,7 +13,9 @@ from typing import Protocol
 
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.changes import Changes as Changes  # re-exported: part of the ports
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import DivisionName
 
 DEFAULT_BATCH_SIZE = 10_000
 """Rows per write batch (and per read batch of a load) when nothing else is configured."""
@@ -108,11 +110,31 @@ class Store(Protocol):
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        editions: Mapping[str, AppliedEdition] | None = None,
+        names: Mapping[str, Sequence[DivisionName]] | None = None,
+        successors: Mapping[str, Sequence[str]] | None = None,
     ) -> int:
         """Insert or replace divisions by code (parent links included) in one transaction, written in
-        batches; return the new data version. An empty sequence writes nothing and returns the current one.
-        `progress`, when given, is called with the number of rows written so far after each batch.
-        `audit`, when given, is recorded in the same transaction (see `audit_entries`)."""
+        batches; return the new data version. An empty sequence (and no `editions`) writes nothing and
+        returns the current one. `progress`, when given, is called with the number of rows written so
+        far after each batch. `audit`, when given, is recorded in the same transaction (see
+        `audit_entries`); so are `editions` (province code -> the edition now its latest, spec §6)
+        and `names` (code of a division written -> its whole dated name history, replacing any) and
+        `successors` (code of a retired division -> its successors' codes in order, replacing any)."""
+        ...
+
+    def applied_editions(self) -> dict[str, AppliedEdition]:
+        """The latest edition of the division table applied to each province (by province code)."""
+        ...
+
+    def division_links(self, codes: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """The successor links of `codes` (spec §6): (code -> its successors in the order given, code
+        -> its predecessors by code), each holding only the codes that have any."""
+        ...
+
+    def division_names(self, codes: Sequence[str]) -> dict[str, list[DivisionName]]:
+        """The dated name history of each of `codes` that has one (a division never renamed by an
+        edition has none), oldest first."""
         ...
 
     def upsert_stations(

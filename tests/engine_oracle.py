@@ -1,4 +1,5 @@
-"""Brute-force recounts of spec §3, straight from the definitions, to check the engine against."""
+"""Brute-force recounts of spec §3, straight from the definitions, to check the engine against; on a
+day, only the divisions valid that day are counted, covered or listed (spec §6)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date
 
 from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import is_valid_on
 
 
 class Oracle:
@@ -32,7 +34,7 @@ class Oracle:
         division = self.divisions[code]
         if division.level is DivisionLevel.PROVINCE:
             return None
-        return any(
+        return is_valid_on(division, day) and any(
             s.division_code == code and s.level.division_level is division.level and s.is_active_on(day)
             for s in self.stations.values()
         )
@@ -42,7 +44,7 @@ class Oracle:
         return [
             (
                 level,
-                sum(d.level is level for d in below),
+                sum(d.level is level and is_valid_on(d, day) for d in below),
                 sum(d.level is level and self.covered(d.code, day) for d in below),
             )
             for level in self.divisions[code].level.levels_below
@@ -61,5 +63,13 @@ class Oracle:
     def uncovered(self, code: str, level: DivisionLevel, day: date) -> list[str]:
         assert level in COVERAGE_LEVELS
         return sorted(
-            d.code for d in self.subtree(code) if d.level is level and not self.covered(d.code, day)
+            d.code
+            for d in self.subtree(code)
+            if d.level is level and is_valid_on(d, day) and not self.covered(d.code, day)
+        )
+
+    def children(self, code: str, day: date) -> list[str]:
+        """The codes of the divisions directly under `code` valid on `day`, sorted."""
+        return sorted(
+            d.code for d in self.divisions.values() if d.parent_code == code and is_valid_on(d, day)
         )

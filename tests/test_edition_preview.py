@@ -197,14 +197,25 @@ def test_the_stored_table_again_changes_nothing(
     assert out.splitlines()[1] == "the edition changes nothing"
 
 
-def test_applying_an_edition_fails_clearly_and_writes_nothing(
+def test_edition_options_are_checked_and_nothing_is_written(
     seeded: tuple[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, table = seeded
     version = data_version(url)
-    status, out, err = run(capsys, "seed", "divisions", str(table), "--store", url, "--edition", "2021-10-31")
+    status, out, err = run(
+        capsys,
+        "seed",
+        "divisions",
+        str(table),
+        "--store",
+        url,
+        "--edition",
+        "2021-10-31",
+        "--write-successors",
+        "s.csv",
+    )
     assert status == cli.EXIT_USAGE and out == ""
-    assert "applying an edition is not supported yet; use --dry-run to preview" in err
+    assert "--write-successors goes with --dry-run" in err
     status, _, err = run(capsys, "seed", "divisions", str(table), "--store", url, "--successors", "x.csv")
     assert status == cli.EXIT_USAGE and "go with --edition" in err
     status, _, err = preview(capsys, url, table, "--successors", "s.csv", "--write-successors", "./s.csv")

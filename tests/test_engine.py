@@ -228,8 +228,22 @@ def forests(draw: st.DrawFn) -> list[Division]:
     for n in range(count):
         parent = draw(st.sampled_from([d for d in divisions if d.level is not V]))
         level = draw(st.sampled_from([lvl for lvl in DivisionLevel if lvl.rank > parent.level.rank]))
-        divisions.append(Division(f"{parent.code}.{n:02d}", f"名{n}", level, parent.code))
+        valid_from, valid_to = draw(validity())
+        divisions.append(
+            Division(f"{parent.code}.{n:02d}", f"名{n}", level, parent.code, valid_from, valid_to)
+        )
     return divisions
+
+
+@st.composite
+def validity(draw: st.DrawFn) -> tuple[date | None, date | None]:
+    """A random validity (spec §6): mostly always valid, else from and/or until a day of DAYS."""
+    kind = draw(st.sampled_from(["always", "always", "from", "to", "both"]))
+    valid_from = draw(DAYS) if kind in ("from", "both") else None
+    valid_to = draw(DAYS) if kind in ("to", "both") else None
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        valid_to = valid_from + timedelta(days=draw(st.integers(1, 10)))
+    return valid_from, valid_to
 
 
 @st.composite
@@ -263,11 +277,17 @@ def station_at(draw: st.DrawFn, division: Division, sid: str) -> Station:
 
 def assert_matches(engine: NetworkEngine, oracle: Oracle, days: list[date]) -> None:
     for code in oracle.divisions:
+        for level in oracle.divisions[code].level.levels_below:
+            trend = [(c.level, c.total, c.covered) for c in engine.coverage_trend(code, level, days)]
+            expected_trend = [next(e for e in oracle.coverage(code, day) if e[0] is level) for day in days]
+            assert trend == expected_trend, (code, level)
         for day in days:
             assert engine.covered(code, day) == oracle.covered(code, day), (code, day)
             got = [(c.level, c.total, c.covered) for c in engine.coverage(code, day)]
             assert got == oracle.coverage(code, day), (code, day)
             assert dataclasses.astuple(engine.rollup(code, day)) == oracle.rollup(code, day), (code, day)
+            children = engine.children(code, first=1000, day=day)
+            assert [d.code for d in children.items] == oracle.children(code, day), (code, day)
             for level in oracle.divisions[code].level.levels_below:
                 page = engine.uncovered(code, level, day, first=1000)
                 expected = oracle.uncovered(code, level, day)
@@ -292,7 +312,7 @@ def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject)
     engine = NetworkEngine.from_records(divisions, stations)
     oracle = Oracle(divisions, stations)
     for version in range(1, data.draw(st.integers(1, 8)) + 1):
-        kind = data.draw(st.sampled_from(["station", "station", "move", "new division"]))
+        kind = data.draw(st.sampled_from(["station", "station", "move", "new division", "validity"]))
         changes = Changes(version)
         placeable = [d for d in oracle.divisions.values() if d.level.station_level is not None]
         if kind == "station":
@@ -313,10 +333,17 @@ def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject)
             moved = dataclasses.replace(division, parent_code=data.draw(st.sampled_from(parents)).code)
             changes.divisions.append(moved)
             oracle.divisions[moved.code] = moved
+        elif kind == "validity":  # an edition retiring or (re)dating a division (spec §6)
+            division = data.draw(st.sampled_from(list(oracle.divisions.values())))
+            valid_from, valid_to = data.draw(validity())
+            dated = dataclasses.replace(division, valid_from=valid_from, valid_to=valid_to)
+            changes.divisions.append(dated)
+            oracle.divisions[dated.code] = dated
         else:
             parent = data.draw(st.sampled_from([d for d in oracle.divisions.values() if d.level is not V]))
             level = data.draw(st.sampled_from([lvl for lvl in DivisionLevel if lvl.rank > parent.level.rank]))
-            new = Division(f"{parent.code}.n{version}", "新", level, parent.code)
+            valid_from, valid_to = data.draw(validity())
+            new = Division(f"{parent.code}.n{version}", "新", level, parent.code, valid_from, valid_to)
             changes.divisions.append(new)
             oracle.divisions[new.code] = new
         # Ask before each write, so answers kept between writes would show up stale.

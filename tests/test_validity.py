@@ -20,6 +20,7 @@ from graph_service.domain.validity import (
     name_on,
     placement_on,
     predecessors_of,
+    renamed_history,
     station_counts_in,
     valid_on,
 )
@@ -135,3 +136,12 @@ def test_a_moved_station_counts_where_it_sat_that_day() -> None:
     assert station_counts_in(history, D2020, network.get, {}) == Counting("520221001", "520221001")
     assert station_counts_in(history, D2021, network.get, {}) == Counting("520204002", "520204002")
     assert station_counts_in([], D2021, network.get, {}) == Counting(None, None)
+
+
+def test_a_renamed_history_starts_from_the_current_name_and_replaces_a_rename_of_the_same_day() -> None:
+    division = Division("520111103", "党武镇", DivisionLevel.TOWNSHIP, "520111", D2020)
+    first = renamed_history([], division, "党武街道", D2021)
+    assert first == [DivisionName("党武镇", D2020), DivisionName("党武街道", D2021)]
+    assert renamed_history(first, division, "党武街道", D2021) == first
+    later = date(2023, 6, 30)
+    assert renamed_history(first, division, "党武", later) == [*first, DivisionName("党武", later)]

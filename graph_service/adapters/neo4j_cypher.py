@@ -22,12 +22,53 @@ MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
 SET m.version = m.version
 RETURN m.version AS version
 """
+# The latest edition of the division table applied to each province (spec §6), one node per province.
+WRITE_EDITIONS = """
+UNWIND $rows AS row
+MERGE (e:Edition {province: row.province})
+SET e.day = row.day, e.digest = row.digest
+"""
+# A division's dated name history (spec §6), as two parallel lists on its node: the names, and the
+# days each holds from ('' for "from the start").
+WRITE_NAMES = """
+UNWIND $rows AS row
+MATCH (d:Division {code: row.code})
+SET d.names = row.names, d.names_from = row.names_from
+"""
+READ_NAMES = """
+UNWIND $codes AS code
+MATCH (d:Division {code: code}) WHERE d.names IS NOT NULL
+RETURN d.code AS code, d.names AS names, d.names_from AS names_from
+"""
+# Successor links (spec §6): (old)-[:SUCCEEDED_BY {position}]->(new), replaced whole per old code.
+WRITE_SUCCESSORS = """
+UNWIND $rows AS row
+MATCH (o:Division {code: row.old_code})
+OPTIONAL MATCH (o)-[old:SUCCEEDED_BY]->()
+DELETE old
+WITH DISTINCT o, row
+UNWIND range(0, size(row.new_codes) - 1) AS position
+MATCH (n:Division {code: row.new_codes[position]})
+CREATE (o)-[:SUCCEEDED_BY {position: position}]->(n)
+"""
+READ_SUCCESSORS = """
+UNWIND $codes AS code
+MATCH (o:Division {code: code})-[r:SUCCEEDED_BY]->(n)
+RETURN o.code AS code, n.code AS other ORDER BY code, r.position
+"""
+READ_PREDECESSORS = """
+UNWIND $codes AS code
+MATCH (o)-[:SUCCEEDED_BY]->(n:Division {code: code})
+RETURN n.code AS code, o.code AS other ORDER BY code, other
+"""
+READ_EDITIONS = "MATCH (e:Edition) RETURN e.province AS province, e.day AS day, e.digest AS digest"
 READ_VERSION = "OPTIONAL MATCH (m:Meta {key: 'data'}) RETURN coalesce(m.version, 0) AS version"
 
 WRITE_DIVISION_NODES = """
 UNWIND $rows AS row
 MERGE (d:Division {code: row.code})
-SET d.name = row.name, d.level = row.level, d.changed_in = $version
+SET d.name = row.name, d.level = row.level, d.valid_from = row.valid_from, d.valid_to = row.valid_to,
+    d.changed_in = $version
 """
 # The far end of a link from a bound node is left without a label on purpose: with a label and a
 # predicate on its indexed key, a planner working from stale statistics (e.g. just after a large
@@ -89,7 +130,7 @@ RETURN
 # statement creates a batch of nodes and links each to its parent, which an earlier statement of the
 # write (or an earlier row of the same batch: CREATE before MATCH makes the planner finish the CREATE
 # first) has already written, since such rows go parents first. Rows are lists, not maps, which is
-# cheaper to send: [code, name, level, parent_code] and station rows as above.
+# cheaper to send: [code, name, level, parent_code, valid_from, valid_to] and station rows as above.
 # Answered from the count store, without reading nodes: on an empty store no key needs looking up.
 COUNT_DIVISIONS = "MATCH (d:Division) RETURN count(d) AS count"
 COUNT_STATIONS = "MATCH (s:Station) RETURN count(s) AS count"
@@ -100,7 +141,8 @@ RETURN collect(d.code) AS keys
 """
 CREATE_DIVISIONS = """
 UNWIND $rows AS row
-CREATE (d:Division {code: row[0], name: row[1], level: row[2], changed_in: $version})
+CREATE (d:Division {code: row[0], name: row[1], level: row[2], valid_from: row[4], valid_to: row[5],
+                    changed_in: $version})
 WITH d, row
 OPTIONAL MATCH (p:Division {code: row[3]})
 FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (d)-[:PART_OF]->(p))
@@ -169,7 +211,7 @@ DIVISION_PAGE = """
 MATCH (d:Division) WHERE d.code > $after
 WITH d ORDER BY d.code LIMIT $limit
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
-RETURN collect([d.code, d.name, d.level, p.code]) AS rows
+RETURN collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS rows
 """
 STATION_PAGE = f"""
 MATCH (s:Station) WHERE s.id > $after
@@ -184,7 +226,7 @@ RETURN collect({_STATION_PROJECTION}) AS rows
 DIVISIONS_CHANGED = """
 MATCH (d:Division) WHERE d.changed_in > $since
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
-WITH collect([d.code, d.name, d.level, p.code]) AS rows
+WITH collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
 """

@@ -1,7 +1,7 @@
 """The Neo4j store, through the official `neo4j` driver (Bolt).
 
 Model (see `neo4j.cypher`, applied idempotently on first use):
-`(:Division {code, name, level, changed_in})-[:PART_OF]->(:Division)`,
+`(:Division {code, name, level, valid_from, valid_to, changed_in})-[:PART_OF]->(:Division)`,
 `(:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers, version,
 changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` and
 `(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values. The audit trail is
@@ -33,6 +33,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import date
 from functools import partial
 from typing import TypeVar
 
@@ -67,13 +68,20 @@ from graph_service.adapters.neo4j_cypher import (
     EXISTING_DIVISIONS,
     EXISTING_STATIONS,
     LOCK_VERSION,
+    READ_EDITIONS,
+    READ_NAMES,
+    READ_PREDECESSORS,
+    READ_SUCCESSORS,
     READ_VERSION,
     STATION_PAGE,
     STATIONS_CHANGED,
     WRITE_DIVISION_LINKS,
     WRITE_DIVISION_NODES,
+    WRITE_EDITIONS,
+    WRITE_NAMES,
     WRITE_STATION_LINKS,
     WRITE_STATION_NODES,
+    WRITE_SUCCESSORS,
 )
 from graph_service.adapters.neo4j_rows import (
     division_key,
@@ -95,7 +103,9 @@ from graph_service.adapters.rows import (
     station_from_row,
 )
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import DivisionName
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
@@ -160,7 +170,7 @@ class Neo4jStore:
         with self._transaction("load the network") as tx:
             version = run_version(tx, LOCK_VERSION)
             for row in pages(tx, DIVISION_PAGE, self.batch_size):
-                load_division_row(sink, row)
+                load_division_row(sink, row, to_date)
             for row in pages(tx, STATION_PAGE, self.batch_size):
                 load_station_row(sink, row, to_date)
             return version
@@ -183,7 +193,7 @@ class Neo4jStore:
                 current = run_version(tx, LOCK_VERSION)
                 chunk = CHANGES_CHUNK
                 divisions = [
-                    division_from_row(row)
+                    division_from_row(row, to_date)
                     for record in tx.run(DIVISIONS_CHANGED, since=version, chunk=chunk)
                     for row in record[0]
                 ]
@@ -202,6 +212,9 @@ class Neo4jStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        editions: Mapping[str, AppliedEdition] | None = None,
+        names: Mapping[str, Sequence[DivisionName]] | None = None,
+        successors: Mapping[str, Sequence[str]] | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
         sequence than its children); return the new data version.
@@ -213,14 +226,22 @@ class Neo4jStore:
         `progress` is called after each batch with the rows written so far, counting a merged row half
         written once its node is and whole once its links are (so it ends at `len(divisions)`).
 
-        `audit` is recorded in the same transaction, in batches after the rows.
+        `audit` is recorded in the same transaction, in batches after the rows; so are `editions`
+        (`Edition` nodes, one per province), `names` (lists on the nodes, after the rows) and
+        `successors` (`SUCCEEDED_BY` relationships, after the rows).
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
-        if not divisions:
+        if not (divisions or editions or names or successors):
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
+            if editions:
+                rows = [
+                    {"province": province, "day": e.day, "digest": e.digest}
+                    for province, e in editions.items()
+                ]
+                tx.run(WRITE_EDITIONS, rows=rows).consume()
             stored = stored_keys(
                 tx, COUNT_DIVISIONS, EXISTING_DIVISIONS, [d.code for d in divisions], self.batch_size
             )
@@ -228,11 +249,22 @@ class Neo4jStore:
             missing: list[str] = []
 
             def merge_nodes(batch: Sequence[Division]) -> None:
-                rows = [{"code": d.code, "name": d.name, "level": str(d.level)} for d in batch]
+                rows = [
+                    {
+                        "code": d.code,
+                        "name": d.name,
+                        "level": str(d.level),
+                        "valid_from": d.valid_from,
+                        "valid_to": d.valid_to,
+                    }
+                    for d in batch
+                ]
                 tx.run(WRITE_DIVISION_NODES, rows=rows, version=version).consume()
 
             def create(batch: Sequence[Division]) -> None:
-                rows = [[d.code, d.name, str(d.level), d.parent_code] for d in batch]
+                rows = [
+                    [d.code, d.name, str(d.level), d.parent_code, d.valid_from, d.valid_to] for d in batch
+                ]
                 missing.extend(
                     tx.run(CREATE_DIVISIONS, rows=rows, version=version).single(strict=True)["missing"]
                 )
@@ -244,8 +276,66 @@ class Neo4jStore:
             write_passes(created, merged, create, merge_nodes, merge_links, progress, self.batch_size)
             if missing:
                 raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
+            if names:
+                rows = [
+                    {
+                        "code": code,
+                        "names": [entry.name for entry in history],
+                        "names_from": [
+                            entry.valid_from.isoformat() if entry.valid_from else "" for entry in history
+                        ],
+                    }
+                    for code, history in names.items()
+                ]
+                tx.run(WRITE_NAMES, rows=rows).consume()
+            if successors:
+                links = [{"old_code": old, "new_codes": list(news)} for old, news in successors.items()]
+                tx.run(WRITE_SUCCESSORS, rows=links).consume()
 
         return self._write("upsert divisions", write, len(divisions), audit)
+
+    def applied_editions(self) -> dict[str, AppliedEdition]:
+        """The latest edition applied to each province, from the `Edition` nodes."""
+
+        def read() -> dict[str, AppliedEdition]:
+            with self._transaction("read the applied editions") as tx:
+                found = {}
+                for record in tx.run(READ_EDITIONS):
+                    day = to_date(record["day"])
+                    assert day is not None
+                    found[record["province"]] = AppliedEdition(day, record["digest"])
+                return found
+
+        return retrying(read)
+
+    def division_links(self, codes: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """The successors and predecessors of `codes`, from the `SUCCEEDED_BY` relationships."""
+
+        def read() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+            with self._transaction("read the successor links") as tx:
+                found: list[dict[str, list[str]]] = [{}, {}]
+                for index, query in enumerate((READ_SUCCESSORS, READ_PREDECESSORS)):
+                    for record in tx.run(query, codes=list(codes)):
+                        found[index].setdefault(record["code"], []).append(record["other"])
+                return found[0], found[1]
+
+        return retrying(read)
+
+    def division_names(self, codes: Sequence[str]) -> dict[str, list[DivisionName]]:
+        """The name histories of `codes` that have one, from their nodes, oldest first."""
+
+        def read() -> dict[str, list[DivisionName]]:
+            with self._transaction("read the division names") as tx:
+                found: dict[str, list[DivisionName]] = {}
+                for record in tx.run(READ_NAMES, codes=list(codes)):
+                    entries = [
+                        DivisionName(name, date.fromisoformat(day) if day else None)
+                        for name, day in zip(record["names"], record["names_from"], strict=True)
+                    ]
+                    found[record["code"]] = entries
+                return found
+
+        return retrying(read)
 
     def upsert_stations(
         self,

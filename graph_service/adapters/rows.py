@@ -30,10 +30,17 @@ _STATION_LEVELS = {str(level): level for level in StationLevel}
 _STATUSES = {str(status): status for status in StationStatus}
 
 
-def division_from_row(row: Sequence[Any]) -> Division:
-    """A division from (code, name, level, parent_code)."""
-    code, name, level, parent_code = row
-    return Division(code, name, _DIVISION_LEVELS.get(level) or DivisionLevel(level), parent_code)
+def division_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None] | None = None) -> Division:
+    """A division from (code, name, level, parent_code, valid_from, valid_to), its dates read with
+    `to_date` (default: ISO text); a row of the first four alone is always valid (spec §6)."""
+    code, name, level, parent_code, *validity = row
+    if len(validity) not in (0, 2):
+        raise ValueError(f"expected 4 or 6 values, found {len(row)}")
+    read = to_date or iso_date
+    valid_from, valid_to = (read(validity[0]), read(validity[1])) if validity else (None, None)
+    return Division(
+        code, name, _DIVISION_LEVELS.get(level) or DivisionLevel(level), parent_code, valid_from, valid_to
+    )
 
 
 def station_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None]) -> Station:
@@ -145,10 +152,12 @@ def audit_entry_from_row(row: Sequence[Any]) -> AuditEntry:
     )
 
 
-def load_division_row(sink: SnapshotSink, row: Sequence[Any]) -> None:
+def load_division_row(
+    sink: SnapshotSink, row: Sequence[Any], to_date: Callable[[Any], date | None] | None = None
+) -> None:
     """Give `sink` the division a stored row holds, or tell it why the row cannot be read as one."""
     try:
-        division = division_from_row(row)
+        division = division_from_row(row, to_date)
     except (TypeError, ValueError) as error:
         sink.reject("division", str(row[0]), f"the stored row cannot be read: {error}")
         return

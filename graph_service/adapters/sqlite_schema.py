@@ -11,14 +11,20 @@ from contextlib import suppress
 from pathlib import Path
 
 from graph_service.adapters.rows import AUDIT_ENTRY_COLUMNS, AUDIT_WRITE_COLUMNS
-from graph_service.domain.model import Station
+from graph_service.domain.model import Division, Station
 from graph_service.domain.station_fields import STORED_STATION_COLUMNS, stored_values
 from graph_service.ports import StoreError
 
 URL_PREFIX = "sqlite:///"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: divisions, stations, meta; 2: and audit; 3: and audit_batches (every statement of `SCHEMA` is
-idempotent)."""
+idempotent); 4: divisions' `valid_from`/`valid_to` (spec §6; `DIVISION_VALIDITY` adds them to an
+older store in place, every division of which stays valid always), `editions`, `division_names`
+and `division_successors`."""
+UPSERT_EDITION = """
+    INSERT INTO editions (province, day, digest) VALUES (?, ?, ?)
+    ON CONFLICT (province) DO UPDATE SET day = excluded.day, digest = excluded.digest
+"""
 # Stay well below SQLite's limit on the number of `?` parameters in one statement.
 IDS_PER_QUERY = 500
 
@@ -74,6 +80,28 @@ SCHEMA: tuple[str, ...] = (
     # Division entries (a national import makes hundreds of thousands) go `batch_size` at a time into
     # one row: `entries` is their `pack_entries` value, entry i has seq `first + i`. (Stores written
     # before schema 3 keep their division entries in `audit`, read as before.)
+    # The latest edition of the division table applied to each province (spec §6; schema 4).
+    """CREATE TABLE IF NOT EXISTS editions (
+        province TEXT PRIMARY KEY NOT NULL,
+        day TEXT NOT NULL,
+        digest TEXT NOT NULL
+    )""",
+    # The dated name history of a division renamed by an edition (spec §6; schema 4): `valid_from`
+    # is an ISO date, or '' for "from the start".
+    """CREATE TABLE IF NOT EXISTS division_names (
+        code TEXT NOT NULL,
+        valid_from TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (code, valid_from)
+    )""",
+    # Successor links of retired divisions (spec §6; schema 4), in the order the admin gave them.
+    """CREATE TABLE IF NOT EXISTS division_successors (
+        old_code TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        new_code TEXT NOT NULL,
+        PRIMARY KEY (old_code, position)
+    )""",
+    "CREATE INDEX IF NOT EXISTS division_predecessors ON division_successors (new_code)",
     """CREATE TABLE IF NOT EXISTS audit_batches (
         first INTEGER PRIMARY KEY NOT NULL,
         version INTEGER NOT NULL,
@@ -82,11 +110,17 @@ SCHEMA: tuple[str, ...] = (
     )""",
 )
 
-DIVISION_COLUMNS_SQL = "code, name, level, parent_code"
+DIVISION_VALIDITY: tuple[tuple[str, str], ...] = (
+    ("valid_from", "ALTER TABLE divisions ADD COLUMN valid_from TEXT"),
+    ("valid_to", "ALTER TABLE divisions ADD COLUMN valid_to TEXT"),
+)
+"""Schema 4's columns of `divisions` (ISO dates, NULL: unbounded), each with the statement adding it."""
+DIVISION_COLUMNS_SQL = "code, name, level, parent_code, valid_from, valid_to"
 UPSERT_DIVISION = f"""
-    INSERT INTO divisions ({DIVISION_COLUMNS_SQL}, changed_in) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO divisions ({DIVISION_COLUMNS_SQL}, changed_in) VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (code) DO UPDATE SET
         name = excluded.name, level = excluded.level, parent_code = excluded.parent_code,
+        valid_from = excluded.valid_from, valid_to = excluded.valid_to,
         changed_in = excluded.changed_in
 """
 # A station row: `STORED_STATION_COLUMNS` (the station fields, then its version), then `changed_in`.
@@ -158,6 +192,10 @@ def ensure_schema(conn: sqlite3.Connection, url: str) -> None:
     try:
         for statement in SCHEMA:
             conn.execute(statement)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(divisions)")}
+        for column, add_column in DIVISION_VALIDITY:
+            if column not in columns:
+                conn.execute(add_column)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -176,6 +214,20 @@ def stored_versions(conn: sqlite3.Connection, ids: Sequence[str]) -> Iterable[tu
     """The (id, version) of each stored station of `ids`."""
     marks = ", ".join("?" * len(ids))
     return conn.execute(f"SELECT id, version FROM stations WHERE id IN ({marks})", ids)
+
+
+def division_row(division: Division, version: int) -> tuple[object, ...]:
+    """`division` as a row of `UPSERT_DIVISION`, written in data version `version` (dates as ISO text)."""
+    valid_from, valid_to = division.valid_from, division.valid_to
+    return (
+        division.code,
+        division.name,
+        str(division.level),
+        division.parent_code,
+        valid_from.isoformat() if valid_from else None,
+        valid_to.isoformat() if valid_to else None,
+        version,
+    )
 
 
 def station_row(station: Station, version: int) -> list[object]:

@@ -18,6 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from datetime import date
 from functools import partial
 
 from graph_service.adapters.batching import (
@@ -48,8 +49,10 @@ from graph_service.adapters.sqlite_schema import (
     STATIONS_WITHOUT_DIVISION,
     STATIONS_WITHOUT_PARENT,
     UPSERT_DIVISION,
+    UPSERT_EDITION,
     UPSERT_STATION,
     URL_PREFIX,
+    division_row,
     ensure_schema,
     path_from_url,
     read_version,
@@ -57,7 +60,9 @@ from graph_service.adapters.sqlite_schema import (
     stored_versions,
 )
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import DivisionName
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
@@ -159,19 +164,39 @@ class SqliteStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        editions: Mapping[str, AppliedEdition] | None = None,
+        names: Mapping[str, Sequence[DivisionName]] | None = None,
+        successors: Mapping[str, Sequence[str]] | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction; return the new data version.
-        `progress` is called with the number of rows written so far after each batch; `audit` is
-        recorded in the same transaction.
+        `progress` is called with the number of rows written so far after each batch; `audit`,
+        `editions`, `names` and `successors` are recorded in the same transaction.
 
         Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
         """
-        if not divisions:
+        if not (divisions or editions or names or successors):
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
+            conn.executemany(
+                UPSERT_EDITION,
+                [(province, e.day.isoformat(), e.digest) for province, e in (editions or {}).items()],
+            )
+            for old_code, news in (successors or {}).items():
+                conn.execute("DELETE FROM division_successors WHERE old_code = ?", (old_code,))
+                conn.executemany(
+                    "INSERT INTO division_successors (old_code, position, new_code) VALUES (?, ?, ?)",
+                    [(old_code, position, new_code) for position, new_code in enumerate(news)],
+                )
+            for code, history in (names or {}).items():
+                conn.execute("DELETE FROM division_names WHERE code = ?", (code,))
+                conn.executemany(
+                    "INSERT INTO division_names (code, valid_from, name) VALUES (?, ?, ?)",
+                    [(code, e.valid_from.isoformat() if e.valid_from else "", e.name) for e in history],
+                )
+
             def upsert(batch: Sequence[Division]) -> None:
-                rows = [(d.code, d.name, str(d.level), d.parent_code, version) for d in batch]
+                rows = [division_row(d, version) for d in batch]
                 conn.executemany(UPSERT_DIVISION, rows)
 
             write_in_batches(divisions, self.batch_size, upsert, RowsWritten(progress))
@@ -225,6 +250,51 @@ class SqliteStore:
                 )
 
         return self._write("upsert stations", write, audit)
+
+    def applied_editions(self) -> dict[str, AppliedEdition]:
+        """The latest edition applied to each province, from the `editions` table."""
+        with self._read_lock, self._errors("read the applied editions"):
+            rows = self._read_conn.execute("SELECT province, day, digest FROM editions").fetchall()
+        return {province: AppliedEdition(date.fromisoformat(day), digest) for province, day, digest in rows}
+
+    def division_links(self, codes: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """The successors and predecessors of `codes`, from `division_successors`."""
+        successors: dict[str, list[str]] = {}
+        predecessors: dict[str, list[str]] = {}
+        with self._read_lock, self._errors("read the successor links"):
+            for start in range(0, len(codes), IDS_PER_QUERY):
+                batch = list(codes[start : start + IDS_PER_QUERY])
+                marks = ", ".join("?" * len(batch))
+                for old_code, new_code in self._read_conn.execute(
+                    f"SELECT old_code, new_code FROM division_successors WHERE old_code IN ({marks}) "
+                    "ORDER BY old_code, position",
+                    batch,
+                ):
+                    successors.setdefault(old_code, []).append(new_code)
+                for new_code, old_code in self._read_conn.execute(
+                    f"SELECT new_code, old_code FROM division_successors WHERE new_code IN ({marks}) "
+                    "ORDER BY new_code, old_code",
+                    batch,
+                ):
+                    predecessors.setdefault(new_code, []).append(old_code)
+        return successors, predecessors
+
+    def division_names(self, codes: Sequence[str]) -> dict[str, list[DivisionName]]:
+        """The name histories of `codes` that have one, from `division_names`, oldest first."""
+        found: dict[str, list[DivisionName]] = {}
+        with self._read_lock, self._errors("read the division names"):
+            for start in range(0, len(codes), IDS_PER_QUERY):
+                batch = list(codes[start : start + IDS_PER_QUERY])
+                marks = ", ".join("?" * len(batch))
+                rows = self._read_conn.execute(
+                    f"SELECT code, valid_from, name FROM division_names WHERE code IN ({marks}) "
+                    "ORDER BY code, valid_from",
+                    batch,
+                ).fetchall()
+                for code, valid_from, name in rows:
+                    day = date.fromisoformat(valid_from) if valid_from else None
+                    found.setdefault(code, []).append(DivisionName(name, day))
+        return found
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (see `sqlite_audit.read_audit_entries`), read

@@ -91,11 +91,16 @@ class AuditQuery:
 
 def division_json(division: Division) -> str:
     """A division as JSON text of an object keyed by the division CSV's columns (an empty parent_code
-    is null), written directly: imports make one per row."""
+    is null), and `valid_from`/`valid_to` when set (spec §6), written directly: imports make one per row."""
     parent = _ENCODE_TEXT(division.parent_code) if division.parent_code is not None else "null"
+    validity = "".join(
+        f',"{key}":"{day.isoformat()}"'
+        for key, day in (("valid_from", division.valid_from), ("valid_to", division.valid_to))
+        if day is not None
+    )
     return (
         f'{{"code":{_ENCODE_TEXT(division.code)},"name":{_ENCODE_TEXT(division.name)},'
-        f'"level":"{division.level}","parent_code":{parent}}}'
+        f'"level":"{division.level}","parent_code":{parent}{validity}}}'
     )
 
 

@@ -47,6 +47,17 @@ def name_on(names: Sequence[DivisionName], day: date) -> str | None:
     return current.name if current else None
 
 
+def renamed_history(
+    history: Sequence[DivisionName], division: Division, new_name: str, day: date
+) -> list[DivisionName]:
+    """The name history of `division` after it takes `new_name` from `day` (spec §6): its stored
+    `history`, or, when it has none yet, its current name from its `valid_from`; any entry from
+    `day` on is replaced (so applying the same rename again changes nothing)."""
+    kept = list(history) or [DivisionName(division.name, division.valid_from)]
+    kept = [entry for entry in kept if entry.valid_from is None or entry.valid_from < day]
+    return [*kept, DivisionName(new_name, day)]
+
+
 def _starts_before(first: date | None, second: date | None) -> bool:
     """True when a start `first` is strictly earlier than `second` (None is the earliest start)."""
     if second is None:

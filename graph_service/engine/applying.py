@@ -11,8 +11,8 @@ from graph_service.domain.changes import Changes
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import division_problems, station_field_problems
 from graph_service.engine.checks import fields_surely_valid, status_problems
-from graph_service.engine.daily import added_totals, coverage_changes, station_deltas
-from graph_service.engine.graphs import collector_paused, division_attributes, sum_totals
+from graph_service.engine.daily import added_totals, coverage_changes, station_deltas, validity_deltas
+from graph_service.engine.graphs import collector_paused, division_attributes, static_totals, sum_totals
 from graph_service.engine.state import EngineState
 from graph_service.engine.timeline import COVERED_COLUMN, Delta, Timeline
 from graph_service.engine.values import Attributes, station_node
@@ -120,6 +120,7 @@ class Applying(EngineState):
     def _apply_divisions(self, divisions: Sequence[Division]) -> None:
         graph, nodes = self.graph, self.graph.nodes
         to_attach: list[str] = []
+        revalidated: list[tuple[Division, Division]] = []
         for division in divisions:
             old = self.division(division.code)
             if old is None:
@@ -131,12 +132,35 @@ class Applying(EngineState):
                     self._shift_subtree(division.code, -1)
                     graph.remove_edge(division.code, old.parent_code)
                 nodes[division.code]["division"] = division
+                if (old.valid_from, old.valid_to) != (division.valid_from, division.valid_to):
+                    revalidated.append((old, division))
             if division.parent_code is not None and (old is None or old.parent_code != division.parent_code):
                 to_attach.append(division.code)
         for code in to_attach:
             graph.add_edge(code, nodes[code]["division"].parent_code)
             self._shift_subtree(code, +1)
+        for old, division in revalidated:
+            self._revalidate(old, division)
         self._names = None
+
+    def _revalidate(self, old: Division, new: Division) -> None:
+        """Move a division's own aggregates from its old validity to its new one (spec §6), in its
+        node and every node above it: its count in `totals`, its validity days, and the days it is
+        covered (the same stations, clipped to the new days). O(depth) timeline updates."""
+        nodes = self.graph.nodes
+        static = tuple(n - o for n, o in zip(static_totals(new), static_totals(old), strict=True))
+        chain = (new.code, *self._ancestor_codes(new.code))
+        if any(static):
+            for code in chain:
+                nodes[code]["totals"] = sum_totals(nodes[code]["totals"], static)
+        self._add_along_ancestry(new.code, validity_deltas(old, -1) + validity_deltas(new, +1))
+        column = COVERED_COLUMN.get(new.level)
+        if column is None:
+            return
+        here = [nodes[n]["station"] for n in self.graph.pred[new.code] if isinstance(n, tuple)]
+        change = coverage_changes(here, new)
+        change.subtract(coverage_changes(here, old))
+        self._add_along_ancestry(new.code, [(day, ((column, n),)) for day, n in change.items() if n])
 
     def _shift_subtree(self, code: str, sign: int) -> None:
         """Add (+1) or remove (-1) the aggregates of `code`'s subtree to or from each of its ancestors."""
@@ -175,7 +199,10 @@ class Applying(EngineState):
 
     def _coverage_changes_of(self, code: str) -> Counter[int]:
         nodes = self.graph.nodes
-        return coverage_changes(nodes[n]["station"] for n in self.graph.pred[code] if isinstance(n, tuple))
+        return coverage_changes(
+            (nodes[n]["station"] for n in self.graph.pred[code] if isinstance(n, tuple)),
+            nodes[code]["division"],
+        )
 
     def _add_along_ancestry(self, code: str, deltas: Iterable[tuple[int, Delta]]) -> None:
         """Apply per-day deltas to the timeline of `code` and of every division above it."""

@@ -30,11 +30,18 @@ from graph_service.engine.checks import (
     status_problems,
     stored_problems,
 )
-from graph_service.engine.daily import add_full, coverage_changes, merge_daily, station_deltas
+from graph_service.engine.daily import (
+    add_full,
+    coverage_changes,
+    merge_daily,
+    station_deltas,
+    validity_deltas,
+)
 from graph_service.engine.graphs import (
     UNIT_TOTALS,
     add_edges_in_bulk,
     add_nodes_in_bulk,
+    static_totals,
     sum_totals,
     walk_down,
 )
@@ -58,7 +65,11 @@ class Building(EngineState):
         add_nodes_in_bulk(
             graph,
             {
-                d.code: {"division": d, "totals": unit[d.level], "timeline": None}
+                d.code: {
+                    "division": d,
+                    "totals": unit[d.level] if d.valid_from is None else static_totals(d),
+                    "timeline": None,
+                }
                 for group in by_rank
                 for d in group
             },
@@ -221,6 +232,12 @@ class Building(EngineState):
             changes = daily[station.level.division_level.rank][station.division_code]
             for day, delta in station_deltas(station, +1):
                 add_full(changes, day, delta)
+        for group in by_rank:
+            for division in group:
+                if division.valid_from is not None or division.valid_to is not None:
+                    changes = daily[division.level.rank][division.code]
+                    for day, delta in validity_deltas(division, +1):
+                        add_full(changes, day, delta)
         for code, delta_by_day in self._all_coverage_changes(stations).items():
             level = nodes[code]["division"].level
             for day, change in delta_by_day.items():
@@ -262,4 +279,7 @@ class Building(EngineState):
         for station in stations:
             if station.opened_on is not None:
                 by_division[station.division_code].append(station)
-        return {code: coverage_changes(members) for code, members in by_division.items()}
+        nodes = self._node
+        return {
+            code: coverage_changes(members, nodes[code]["division"]) for code, members in by_division.items()
+        }

@@ -130,7 +130,14 @@ def _own_changes(
         data = nodes[code]
         column = COVERED_COLUMN[data["division"].level]
         linked = pred[code]
-        if going is None and len(coming) == 1 and not any(n.__class__ is tuple for n in linked):
+        division = data["division"]
+        if (
+            going is None
+            and len(coming) == 1
+            and division.valid_from is None
+            and division.valid_to is None
+            and not any(n.__class__ is tuple for n in linked)
+        ):
             # The commonest case: a division's first station, covering it while it is open (its
             # opening and closing rows exist already).
             only = coming[0]
@@ -142,8 +149,8 @@ def _own_changes(
             for station in going or ():
                 add_station_days(changes, station, -1)
             here = [nodes[n]["station"] for n in linked if n.__class__ is tuple]
-            covering = coverage_changes([s for s in here if s.id not in latest] + coming)
-            covering.subtract(coverage_changes(here))
+            covering = coverage_changes([s for s in here if s.id not in latest] + coming, division)
+            covering.subtract(coverage_changes(here, division))
             for day, n in covering.items():
                 if n:
                     add_full(changes, day, ((column, n),))

@@ -11,11 +11,12 @@ from datetime import date
 from itertools import repeat
 from operator import add
 
-from graph_service.domain.model import Station
+from graph_service.domain.model import Division, Station
 from graph_service.engine.timeline import (
     CERTIFIED_STAFF,
     STAFF,
     STATION_COLUMN,
+    VALID_COLUMN,
     VOLUNTEERS,
     WIDTH,
     ZERO_ROW,
@@ -59,9 +60,31 @@ def add_station_days(daily: dict[int, list[int]], station: Station, sign: int) -
         row[VOLUNTEERS] += way * station.volunteers
 
 
-def coverage_changes(stations: Iterable[Station]) -> Counter[int]:
-    """+1 on each day a division becomes covered by these stations, -1 on each day it stops being."""
+def validity_deltas(division: Division, sign: int) -> list[tuple[int, Delta]]:
+    """The per-day changes a division's validity brings (sign +1) to its own level's count of
+    divisions, or takes away (-1): +1 on its `valid_from`, -1 on its `valid_to` (spec §6). A division
+    valid from the start is counted in the `totals` instead (`static_totals`)."""
+    column = VALID_COLUMN.get(division.level)
+    if column is None:
+        return []
+    deltas: list[tuple[int, Delta]] = []
+    if division.valid_from is not None:
+        deltas.append((division.valid_from.toordinal(), ((column, sign),)))
+    if division.valid_to is not None:
+        deltas.append((division.valid_to.toordinal(), ((column, -sign),)))
+    return deltas
+
+
+def coverage_changes(stations: Iterable[Station], within: Division | None = None) -> Counter[int]:
+    """+1 on each day a division becomes covered by these stations, -1 on each day it stops being;
+    with `within`, only on the days that division is valid (spec §6: it is covered on no other)."""
     open_ended = date.max.toordinal() + 1
+    low, high = 0, open_ended
+    if within is not None:
+        if within.valid_from is not None:
+            low = within.valid_from.toordinal()
+        if within.valid_to is not None:
+            high = within.valid_to.toordinal()
     intervals = sorted(
         (s.opened_on.toordinal(), s.closed_on.toordinal() if s.closed_on else open_ended)
         for s in stations
@@ -74,7 +97,10 @@ def coverage_changes(stations: Iterable[Station]) -> Counter[int]:
         else:
             merged.append([opened, closed])
     changes: Counter[int] = Counter()
-    for opened, closed in merged:
+    for start, end in merged:
+        opened, closed = max(start, low), min(end, high)
+        if opened >= closed:
+            continue
         changes[opened] += 1
         if closed != open_ended:
             changes[closed] -= 1

@@ -12,6 +12,8 @@ import networkx as nx
 
 from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
 from graph_service.domain.model import Division
+from graph_service.engine.daily import validity_deltas
+from graph_service.engine.timeline import Timeline
 from graph_service.engine.values import Attributes, Links, Node
 
 UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
@@ -69,9 +71,24 @@ def add_edges_in_bulk(graph: nx.DiGraph[Node], edges: Iterable[tuple[Node, Node]
         pred[head][tail] = data
 
 
+ZERO_TOTALS = (0,) * len(COVERAGE_LEVELS)
+
+
+def static_totals(division: Division) -> tuple[int, ...]:
+    """What a division alone adds to the `totals` of its subtree: itself at its level when it is
+    valid from the start (spec §6), else nothing (its `validity_deltas` count it from its first day)."""
+    return UNIT_TOTALS[division.level] if division.valid_from is None else ZERO_TOTALS
+
+
 def division_attributes(division: Division) -> Attributes:
     """The attributes of a division's node before anything is attached below it."""
-    return {"division": division, "totals": UNIT_TOTALS[division.level], "timeline": None}
+    deltas = validity_deltas(division, +1)
+    timeline = None
+    if deltas:
+        timeline = Timeline()
+        for day, delta in deltas:
+            timeline.add(day, delta)
+    return {"division": division, "totals": static_totals(division), "timeline": timeline}
 
 
 def sum_totals(left: tuple[int, ...], right: tuple[int, ...]) -> tuple[int, ...]:

@@ -11,10 +11,11 @@ from datetime import date
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import codes_above
+from graph_service.domain.validity import is_valid_on
 from graph_service.engine.graphs import walk_down
 from graph_service.engine.paging import Page, page_of
 from graph_service.engine.state import EngineState
-from graph_service.engine.timeline import COVERED_COLUMN, VOLUNTEERS, Timeline
+from graph_service.engine.timeline import COVERED_COLUMN, VALID_COLUMN, VOLUNTEERS, Timeline
 from graph_service.engine.values import Attributes, LevelCoverage, Rollup, station_node
 
 UNCOVERED_LISTS_KEPT = 16
@@ -65,11 +66,18 @@ class Queries(EngineState):
         with self.lock:
             return code == scope_code or any(c == scope_code for c in self._ancestor_codes(code))
 
-    def children(self, code: str, after: str | None = None, first: int = 100) -> Page[Division]:
-        """The divisions directly under `code`, by code, after the code `after`."""
+    def children(
+        self, code: str, after: str | None = None, first: int = 100, day: date | None = None
+    ) -> Page[Division]:
+        """The divisions directly under `code`, by code, after the code `after`; with `day`, only
+        those valid that day (spec §6)."""
         with self.lock:
             nodes = self.graph.nodes
-            codes = sorted(n for n in self.graph.pred[code] if isinstance(n, str))
+            codes = sorted(
+                n
+                for n in self.graph.pred[code]
+                if isinstance(n, str) and (day is None or is_valid_on(nodes[n]["division"], day))
+            )
             return page_of(codes, after, first, lambda c: nodes[c]["division"])
 
     def stations_in(self, code: str, after: str | None = None, first: int = 100) -> Page[Station]:
@@ -86,15 +94,19 @@ class Queries(EngineState):
         under: str | None = None,
         after: str | None = None,
         first: int = 100,
+        day: date | None = None,
     ) -> Page[Division]:
-        """Divisions whose name contains `name_contains`, optionally of one level and under a division."""
+        """Divisions whose name contains `name_contains`, optionally of one level, under a division,
+        and valid on `day` (spec §6)."""
         with self.lock:
             if self._names is None:
                 self._names = NameIndex(self.division_records())
+            nodes = self.graph.nodes
             matches = sorted(
                 code
                 for code in self._names.codes_containing(name_contains)
-                if (level is None or self.graph.nodes[code]["division"].level is level)
+                if (level is None or nodes[code]["division"].level is level)
+                and (day is None or is_valid_on(nodes[code]["division"], day))
                 and (under is None or self.is_within(code, under))
             )
             return page_of(matches, after, first, lambda c: self.graph.nodes[c]["division"])
@@ -135,7 +147,11 @@ class Queries(EngineState):
             row = timeline.row_at(day.toordinal()) if timeline is not None else None
             totals = data["totals"]
             return [
-                LevelCoverage(level, totals[level.rank - 1], row[COVERED_COLUMN[level]] if row else 0)
+                LevelCoverage(
+                    level,
+                    totals[level.rank - 1] + (row[VALID_COLUMN[level]] if row else 0),
+                    row[COVERED_COLUMN[level]] if row else 0,
+                )
                 for level in data["division"].level.levels_below
             ]
 
@@ -144,12 +160,15 @@ class Queries(EngineState):
         with self.lock:
             data = self.graph.nodes[code]
             timeline: Timeline | None = data["timeline"]
-            total = data["totals"][level.rank - 1]
-            column = COVERED_COLUMN[level]
-            return [
-                LevelCoverage(level, total, timeline.value_at(day.toordinal(), column) if timeline else 0)
-                for day in days
-            ]
+            static = data["totals"][level.rank - 1]
+            column, valid = COVERED_COLUMN[level], VALID_COLUMN[level]
+            if timeline is None:
+                return [LevelCoverage(level, static, 0) for _ in days]
+            trend = []
+            for day in days:
+                row = timeline.row_at(day.toordinal())
+                trend.append(LevelCoverage(level, static + row[valid], row[column]))
+            return trend
 
     def rollup(self, code: str, day: date) -> Rollup:
         """The stations active on `day` in the division's subtree: counts per level and staff sums."""
@@ -187,17 +206,21 @@ class Queries(EngineState):
         column = COVERED_COLUMN.get(level)
         if column is None or level.rank < self._node[code]["division"].level.rank:
             return []
-        slot, ordinal = level.rank - 1, day.toordinal()
+        slot, ordinal, valid = level.rank - 1, day.toordinal(), VALID_COLUMN[level]
         nodes = self._node
         found: list[str] = []
 
         def look(current: str) -> bool:
-            """Note `current` if it is an uncovered division of the level; go below it only while
-            its subtree has uncovered ones of the level."""
+            """Note `current` if it is an uncovered division of the level valid on the day; go below
+            it only while its subtree has uncovered ones of the level that day."""
             data = nodes[current]
             timeline: Timeline | None = data["timeline"]
-            covered = timeline.value_at(ordinal, column) if timeline is not None else 0
-            if data["totals"][slot] == covered:
+            if timeline is None:
+                covered, total = 0, data["totals"][slot]
+            else:
+                row = timeline.row_at(ordinal)
+                covered, total = row[column], data["totals"][slot] + row[valid]
+            if total == covered:
                 return False
             if data["division"].level is level:
                 found.append(current)

@@ -15,11 +15,17 @@ from operator import add
 
 from graph_service.domain.levels import COVERAGE_LEVELS, STATION_LEVELS, DivisionLevel, StationLevel
 
-# Counter columns: stations active per level, their staff sums, and divisions covered per level.
+# Counter columns: stations active per level, their staff sums, divisions covered per level, and the
+# change in the number of divisions per level of the subtree since the start of time (spec §6: a
+# division valid from a day adds 1 on that day, one valid until a day takes 1 away on it; the
+# divisions valid from the start are counted in a node's `totals`).
 STATION_COLUMN: dict[StationLevel, int] = {level: index for index, level in enumerate(STATION_LEVELS)}
 STAFF, CERTIFIED_STAFF, VOLUNTEERS = 4, 5, 6
 COVERED_COLUMN: dict[DivisionLevel, int] = {level: 7 + index for index, level in enumerate(COVERAGE_LEVELS)}
-WIDTH = 7 + len(COVERAGE_LEVELS)
+VALID_COLUMN: dict[DivisionLevel, int] = {
+    level: 7 + len(COVERAGE_LEVELS) + index for index, level in enumerate(COVERAGE_LEVELS)
+}
+WIDTH = 7 + 2 * len(COVERAGE_LEVELS)
 ZERO_ROW: tuple[int, ...] = (0,) * WIDTH
 
 # One change to the counters: (column, delta) pairs.

@@ -1,11 +1,15 @@
-"""Previewing an edition of the division table (spec §6, `seed divisions FILE --edition D --dry-run`).
+"""Previewing and applying an edition of the division table (spec §6, `seed divisions FILE --edition D
+[--dry-run]`, GraphQL `importDivisions(csv, edition)`).
 
-The stores do not keep division validity yet, so an edition can be previewed but not applied: every
-stored division is taken as valid (as a plain import leaves it), no edition has been applied before,
-and each station sits where it is stored. `preview_edition` checks the file as a plain import does,
-then plans the edition with the domain rules (`domain.edition_report`) over a `Snapshot` of the
-stored network, and says what would be created, retired and renamed, which stations would move, the
-reporting lines that changes, the proposed successors, and every refusal. It writes nothing.
+`preview_edition` checks the file as a plain import does, then plans the edition with the domain
+rules (`domain.edition_report`) over a `Snapshot` of the stored network (divisions with their
+validity) and the latest edition applied to each province, and says what would be created, retired
+and renamed, which stations would move, the reporting lines that changes, the proposed successors,
+and every refusal. It writes nothing. `apply_stored_edition` makes the same report and, unless it
+refuses, writes exactly what it lists, with the editions applied, in one transaction.
+
+Station moves (successors) are not built yet: an edition that retires a division holding stations
+that have not closed by its date is refused, naming the divisions and their stations.
 
 May import: the domain, the engine's value types and the service layer.
 """
@@ -17,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from graph_service.domain.edition_report import EditionReport, report_edition
-from graph_service.domain.editions import AppliedEdition
+from graph_service.domain.editions import AppliedEdition, Renaming
 from graph_service.domain.model import Division, Station
-from graph_service.domain.moves import Stranded
+from graph_service.domain.moves import Move, Stranded
 from graph_service.domain.validation import (
     DIVISION_COLUMNS,
     Problem,
@@ -28,7 +32,10 @@ from graph_service.domain.validation import (
     read_csv_rows,
     validate_divisions,
 )
+from graph_service.domain.validity import DivisionName, renamed_history
 from graph_service.service_layer.auth import Principal
+from graph_service.service_layer.base import store_busy_is_unavailable
+from graph_service.service_layer.importing import ImportProgress, ImportReport
 from graph_service.service_layer.services import NetworkService
 
 
@@ -93,6 +100,10 @@ class EditionPreview:
     successors_given: bool
     stations: Mapping[str, Station] = field(default_factory=dict)
     """The stored stations by id (for the names of those the report lists)."""
+    applying: bool = False
+    """True for the report of an edition being applied (a stranded station is then a refusal)."""
+    rows: int = 0
+    """The data rows of the division file."""
 
     @property
     def division_problems(self) -> list[Problem]:
@@ -112,10 +123,12 @@ class EditionPreview:
 
     @property
     def refused(self) -> bool:
-        """True when the edition, with the successors given, would be refused. Without a successors
-        file a stranded station is no refusal yet: the admin is still to write that file."""
+        """True when the edition, with the successors given, would be refused. In a preview without
+        a successors file a stranded station is no refusal yet: the admin is still to write that file."""
         return bool(
-            self.division_problems or self.successor_problems or (self.successors_given and self.stranded)
+            self.division_problems
+            or self.successor_problems
+            or ((self.successors_given or self.applying) and self.stranded)
         )
 
 
@@ -124,10 +137,15 @@ def preview_edition(
     data: bytes | str,
     edition: date,
     successors: bytes | str | None = None,
+    applied: Mapping[str, AppliedEdition] | None = None,
+    *,
+    applying: bool = False,
 ) -> EditionPreview:
     """Preview importing the division file `data` as the complete table as of `edition` for every
-    province it holds, over the stored network `snapshot` (all of it taken as valid, no edition
-    applied before), with the admin's successors file `successors` (`old_code,new_code`) if any."""
+    province it holds, over the stored network `snapshot` (divisions with their validity) and the
+    latest `applied` edition of each province, with the admin's successors file `successors`
+    (`old_code,new_code`) if any. `applying`: the report of the edition about to be applied (no
+    station follows a proposed successor then: only the admin's)."""
     rows, problems = _read(data, DIVISION_COLUMNS)
     divisions: list[Division] = []
     if rows:
@@ -141,20 +159,19 @@ def preview_edition(
     successor_problems: list[Problem] = []
     if successors is not None:
         successors_text, successor_problems = _decoded(successors)
-    applied: dict[str, AppliedEdition] = {}
     report = report_edition(
         snapshot.divisions,
         numbered,
         edition,
-        applied,
+        applied or {},
         snapshot.stations,
         successors_text,
-        follow_proposal=successors is None,
+        follow_proposal=successors is None and not applying,
     )
     if successor_problems:  # the successors file could not be read as text at all
         report = replace(report, successor_problems=successor_problems + report.successor_problems)
     stations = {station.id: station for station in snapshot.stations}
-    return EditionPreview(edition, [], report, successors is not None, stations)
+    return EditionPreview(edition, [], report, successors is not None, stations, applying, len(rows))
 
 
 def preview_stored_edition(
@@ -167,7 +184,146 @@ def preview_stored_edition(
     """`preview_edition` over the network `service` holds, for a `principal` who may write divisions
     (checked first)."""
     service.check_division_write(principal)
-    return preview_edition(snapshot_of(service), data, edition, successors)
+    return preview_edition(snapshot_of(service), data, edition, successors, _applied(service))
+
+
+@dataclass(frozen=True, slots=True)
+class EditionResult:
+    """An edition applied (`written`: the divisions written, 0 when it changed nothing) or refused
+    (`applied` False; `preview` says why)."""
+
+    preview: EditionPreview
+    applied: bool
+    written: int = 0
+
+
+def apply_stored_edition(
+    service: NetworkService,
+    principal: Principal | None,
+    data: bytes | str,
+    edition: date,
+    successors: bytes | str | None = None,
+    *,
+    follow: bool = True,
+    progress: ImportProgress | None = None,
+) -> EditionResult:
+    """Apply the division file `data` as the edition of `edition` (spec §6) to the network `service`
+    holds, for a `principal` who may write divisions (checked first): the report `preview_edition`
+    makes, and unless it refuses, its created divisions (valid from `edition`), retired ones (valid
+    until it) and renamed and re-parented ones written in one transaction with the editions now
+    applied, the renamed ones' name histories and the admin's `successors` links (CSV
+    `old_code,new_code`). Station moves are not built yet: a successor that stations would move to
+    is refused, naming them. Running the latest edition again with the same file writes nothing.
+    `follow` and `progress` as for a plain import."""
+    service.check_division_write(principal)
+    snapshot = snapshot_of(service)
+    applied = _applied(service)
+    preview = preview_edition(snapshot, data, edition, successors, applied, applying=True)
+    report = preview.report
+    if report is not None and report.moves:
+        moving = [Problem(1, None, _not_built(old, moves, edition)) for old, moves in _by_old(report.moves)]
+        preview = replace(
+            preview, report=replace(report, successor_problems=report.successor_problems + moving)
+        )
+    if report is None or preview.refused:
+        return EditionResult(preview, False)
+    to_write = edition_records(report)
+    if not to_write and all(applied.get(p) == e for p, e in report.plan.applied.items()):
+        return EditionResult(preview, True)
+    problems = service.write_edition_divisions(
+        principal,
+        to_write,
+        report.plan.applied,
+        {r.code: r.row for r in report.plan.reparented},
+        names=_renamed_histories(service, snapshot, report.plan.renamed, edition),
+        successors=report.successors,
+        follow=follow,
+        progress=progress,
+    )
+    if problems:
+        return EditionResult(replace(preview, file_problems=problems), False)
+    return EditionResult(preview, True, len(to_write))
+
+
+def _by_old(moves: Sequence[Move]) -> list[tuple[str, list[Move]]]:
+    """The moves grouped by the retired division they leave, by its code."""
+    grouped: dict[str, list[Move]] = {}
+    for move in moves:
+        grouped.setdefault(move.old_code, []).append(move)
+    return sorted(grouped.items())
+
+
+def _not_built(old_code: str, moves: Sequence[Move], edition: date) -> str:
+    """Why an edition whose successors would move stations is refused today."""
+    stations = ", ".join(sorted(move.station_id for move in moves))
+    return (
+        f"division {old_code} is retired and holds stations {stations} that have not closed by "
+        f"{edition}; moving stations to a successor is not built yet (preview the moves with --dry-run)"
+    )
+
+
+def division_links(service: NetworkService, code: str) -> tuple[list[str], list[str]]:
+    """The codes of the successors (in the admin's order) and predecessors (by code) of `code`."""
+    with store_busy_is_unavailable():
+        successors, predecessors = service.store.division_links([code])
+    return successors.get(code, []), predecessors.get(code, [])
+
+
+def edition_import_report(preview: EditionPreview, applied: bool) -> ImportReport:
+    """An edition as the import report of `importDivisions`: `created` the divisions it creates,
+    `updated` those it retires, renames or re-parents, `unchanged` the file's other rows; `errors`
+    every refusal (a retired division holding open stations is named on row 1, the file as a whole)."""
+    errors = list(preview.division_problems) + list(preview.successor_problems)
+    if preview.refused:
+        errors += [Problem(1, None, str(stranded)) for stranded in preview.stranded]
+    report = preview.report
+    if report is None or errors:
+        return ImportReport(applied=False, errors=sorted(errors, key=lambda problem: problem.row))
+    plan = report.plan
+    changed = {r.code for r in plan.renamed} | {r.code for r in plan.reparented}
+    return ImportReport(
+        applied=applied,
+        created=len(plan.created),
+        updated=len(changed | {d.code for d in plan.retired}),
+        unchanged=preview.rows - len(plan.created) - len(changed),
+    )
+
+
+def edition_records(report: EditionReport) -> list[Division]:
+    """The divisions an edition writes: created, retired, and those renamed or re-parented (as the
+    plan leaves them), by code."""
+    plan = report.plan
+    codes = {d.code for d in plan.created} | {d.code for d in plan.retired}
+    codes |= {r.code for r in plan.renamed} | {r.code for r in plan.reparented}
+    return [report.after[code] for code in sorted(codes)]
+
+
+def _renamed_histories(
+    service: NetworkService, snapshot: Snapshot, renamed: Sequence[Renaming], edition: date
+) -> dict[str, list[DivisionName]]:
+    """The dated name history of each division an edition renames, after it (spec §6)."""
+    if not renamed:
+        return {}
+    with store_busy_is_unavailable():
+        stored = service.store.division_names([r.code for r in renamed])
+    return {
+        r.code: renamed_history(stored.get(r.code, []), snapshot.divisions[r.code], r.new_name, edition)
+        for r in renamed
+    }
+
+
+def division_names(service: NetworkService, division: Division) -> list[DivisionName]:
+    """The dated names of `division`, oldest first: its stored history, or its one name since its
+    `valid_from` when no edition has renamed it."""
+    with store_busy_is_unavailable():
+        stored = service.store.division_names([division.code])
+    return stored.get(division.code) or [DivisionName(division.name, division.valid_from)]
+
+
+def _applied(service: NetworkService) -> dict[str, AppliedEdition]:
+    """The latest edition applied to each province, as the store has them."""
+    with store_busy_is_unavailable():
+        return service.store.applied_editions()
 
 
 def _decoded(data: bytes | str) -> tuple[str | None, list[Problem]]:

@@ -4,10 +4,11 @@ then upserted in one transaction (or nothing), with progress and dry runs."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from graph_service.domain.audit import IMPORT_OPERATION
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import (
     DIVISION_COLUMNS,
@@ -19,6 +20,7 @@ from graph_service.domain.validation import (
     validate_divisions,
     validate_stations,
 )
+from graph_service.domain.validity import DivisionName
 from graph_service.ports import Changes, ConflictError, Progress
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import ServiceBase, excess_message, store_busy_is_unavailable
@@ -89,7 +91,7 @@ class Imports(ServiceBase):
             pairs = [(new, old) for new, (_, old) in zip(to_write, changed, strict=True)]
             trail = self._trail(principal, self._station_changes(IMPORT_OPERATION, pairs))
             version = self.store.upsert_stations(
-                to_write, expected, audit=trail, **_per_batch(progress, len(to_write))
+                to_write, expected, audit=trail, progress=_per_batch(progress, len(to_write))
             )
             return Changes(version, stations=to_write)
 
@@ -118,6 +120,8 @@ class Imports(ServiceBase):
         del rows  # the records are all that is needed from here on
         if problems:
             return ImportReport(errors=problems)
+        # A plain import leaves a stored division's validity as it is (spec §6): only editions date.
+        divisions = [self._keeping_validity(division) for division in divisions]
         report, changed = _compare(divisions, lambda d: self.engine.division(d.code), Division.__eq__)
         problems = self._move_sum_problems(changed, row_of)
         if problems:
@@ -127,11 +131,59 @@ class Imports(ServiceBase):
         def write() -> Changes:
             trail = self._trail(principal, self._division_changes(divisions, changed))
             version = self.store.upsert_divisions(
-                to_write, audit=trail, **_per_batch(progress, len(to_write))
+                to_write, audit=trail, progress=_per_batch(progress, len(to_write))
             )
             return Changes(version, divisions=to_write)
 
         return self._apply_import(report, dry_run, follow, write)
+
+    def write_edition_divisions(
+        self,
+        principal: Principal | None,
+        divisions: Sequence[Division],
+        editions: Mapping[str, AppliedEdition],
+        row_of: Mapping[str, int],
+        *,
+        names: Mapping[str, Sequence[DivisionName]] | None = None,
+        successors: Mapping[str, Sequence[str]] | None = None,
+        follow: bool = True,
+        progress: ImportProgress | None = None,
+    ) -> list[Problem]:
+        """Write the divisions of an edition (planned by `service_layer.editions`, dates set) and the
+        `editions` it makes the latest (and the renamed divisions' `names` histories, the retired
+        ones' `successors`), in one
+        transaction, audited as an import; catch the engine up
+        unless not `follow`. Returns the refusals of a re-parenting that would take a roll-up past
+        `MAX_SUM` (blamed on the rows `row_of` names), and then writes nothing."""
+        changed = [(division, self.engine.division(division.code)) for division in divisions]
+        problems = self._move_sum_problems(changed, row_of)
+        if problems:
+            return problems
+
+        def write() -> Changes:
+            trail = self._trail(principal, self._division_changes(divisions, changed))
+            version = self.store.upsert_divisions(
+                divisions,
+                audit=trail,
+                editions=editions,
+                names=names,
+                successors=successors,
+                progress=_per_batch(progress, len(divisions)),
+            )
+            return Changes(version, divisions=list(divisions))
+
+        with store_busy_is_unavailable():
+            written = write()
+        if follow:
+            self._catch_up_after_write(written)
+        return []
+
+    def _keeping_validity(self, division: Division) -> Division:
+        """`division` with the validity of the stored division of its code (as read: none when new)."""
+        stored = self.engine.division(division.code)
+        if stored is None or (stored.valid_from is None and stored.valid_to is None):
+            return division
+        return replace(division, valid_from=stored.valid_from, valid_to=stored.valid_to)
 
     def _sum_problems(
         self, changed: Sequence[tuple[Station, Station | None]], row_of: Mapping[str, int]
@@ -219,13 +271,13 @@ def _compare(
     return report, changed
 
 
-def _per_batch(progress: ImportProgress | None, total: int) -> dict[str, Progress]:
-    """The store's per-batch callback for an import's `progress` (after telling it the write begins),
-    as keyword arguments for the upsert (none without `progress`)."""
+def _per_batch(progress: ImportProgress | None, total: int) -> Progress | None:
+    """The store's per-batch callback for an import's `progress` (after telling it the write begins);
+    None without `progress`."""
     if progress is None:
-        return {}
+        return None
     progress(0, total)
-    return {"progress": lambda written: progress(written, total)}
+    return lambda written: progress(written, total)
 
 
 def _read_rows(

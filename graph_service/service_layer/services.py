@@ -68,13 +68,14 @@ class NetworkService(AuditReads, StationWrites, Imports):
         under: str | None,
         after: str | None,
         first: int,
+        day: date | None = None,
     ) -> Page[Division]:
-        """Divisions whose name contains the text, by code, one page."""
+        """Divisions whose name contains the text (valid on `day`, when given), by code, one page."""
         if not name_contains.strip():
             raise BadUserInput("nameContains must not be empty")
         if under is not None:
             self.require_division(under)
-        return self.engine.search(name_contains.strip(), level, under, after, first)
+        return self.engine.search(name_contains.strip(), level, under, after, first, day)
 
 
 ProgressCallback = Callable[[int], None]

@@ -81,9 +81,10 @@ class NetworkViews:
         """Every division above `code`, root first."""
         return self._engine.ancestors(code)
 
-    def children(self, code: str, after: str | None, first: int) -> Page[Division]:
-        """The divisions directly below `code`, by code: the `first` after the code `after`."""
-        return self._engine.children(code, after, first)
+    def children(self, code: str, after: str | None, first: int, day: date | None = None) -> Page[Division]:
+        """The divisions directly below `code` (valid on `day`, when given), by code: the `first`
+        after the code `after`."""
+        return self._engine.children(code, after, first, day)
 
     def stations_in(self, code: str, after: str | None, first: int) -> Page[Station]:
         """The stations sitting in division `code` itself, by id: the `first` after the id `after`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,26 @@ def test_a_schema_2_store_is_upgraded_and_its_division_entries_still_read(tmp_pa
     assert [(e.actor, e.after and e.after["name"]) for e in entries] == [("alice", "贵州"), ("bob", "贵州省")]
     assert store.count_audit_entries(AuditQuery(kind=DIVISION_KIND)) == 2
     store.close()
+
+
+def test_a_schema_3_store_gets_division_validity_in_place(tmp_path: Path) -> None:
+    """A store from before divisions had validity (schema 3) gains `valid_from`/`valid_to` when
+    opened; its divisions stay valid always, and new ones keep their dates."""
+    path = tmp_path / "store.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE divisions (code TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, "
+            "level TEXT NOT NULL, parent_code TEXT, changed_in INTEGER NOT NULL)"
+        )
+        conn.execute("INSERT INTO divisions VALUES ('52', '贵州省', 'province', NULL, 1)")
+        conn.execute("PRAGMA user_version = 3")
+    store = SqliteStore(f"sqlite:///{path}")
+    store.upsert_divisions([Division("5201", "贵阳市", DivisionLevel.CITY, "52", date(2021, 1, 1))])
+    changes = store.changes_since(0)
+    assert sorted(changes.divisions, key=lambda d: d.code) == [
+        Division("52", "贵州省", DivisionLevel.PROVINCE),
+        Division("5201", "贵阳市", DivisionLevel.CITY, "52", date(2021, 1, 1)),
+    ]
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (4,)

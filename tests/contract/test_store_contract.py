@@ -11,8 +11,10 @@ from datetime import date
 
 import pytest
 
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import DivisionName
 from graph_service.ports import Changes, ConflictError, Store, StoreError
 from tests.conftest import StoreFactory
 
@@ -562,3 +564,63 @@ def test_a_large_network_loads_as_a_stream(store_factory: StoreFactory) -> None:
     # batches stays at a few MB whatever the size of the network.
     assert peak < 16_000_000, f"load held {peak / 1e6:.1f} MB at its peak: it does not stream"
     print(f"\n{count} divisions: import {imported:.1f} s, load {loaded:.1f} s, peak {peak / 1e6:.1f} MB")
+
+
+# --- divisions through time (spec §6) ------------------------------------------------------------
+
+
+def test_division_validity_round_trips_and_is_in_the_changes(store: Store) -> None:
+    """`valid_from`/`valid_to` are stored, loaded back as dates, and carried by `changes_since`;
+    rewriting a division may set or clear them."""
+    store.upsert_divisions(DIVISIONS)
+    retired = dataclasses.replace(DIVISIONS[3], valid_to=date(2021, 10, 31))
+    created = Division("520102012", "新街道", T, "520102", date(2021, 10, 31))
+    bounded = Division("520102013", "两头", T, "520102", date(2020, 6, 30), date(2022, 10, 31))
+    version = store.upsert_divisions([retired, created, bounded])
+
+    _, divisions, _ = snapshot(store)
+    loaded = {d.code: d for d in divisions}
+    assert loaded[retired.code] == retired and loaded[created.code] == created
+    assert loaded[bounded.code] == bounded and type(loaded[bounded.code].valid_to) is date
+    assert loaded["52"].valid_from is None and loaded["52"].valid_to is None
+    assert by_key(store.changes_since(version - 1).divisions) == by_key([retired, created, bounded])
+
+    store.upsert_divisions([DIVISIONS[3]])
+    _, divisions, _ = snapshot(store)
+    assert {d.code: d for d in divisions}[retired.code] == DIVISIONS[3]
+
+
+def test_applied_editions_are_written_with_the_divisions(store: Store) -> None:
+    """The latest edition of each province is recorded in the division write's transaction (also a
+    write of editions alone), and replaced by a later one."""
+    assert store.applied_editions() == {}
+    first = AppliedEdition(date(2020, 6, 30), "a" * 64)
+    version = store.upsert_divisions(DIVISIONS[:2], editions={"52": first})
+    assert store.applied_editions() == {"52": first}
+    later = AppliedEdition(date(2021, 10, 31), "b" * 64)
+    assert store.upsert_divisions([], editions={"52": later, "53": first}) == version + 1
+    assert store.applied_editions() == {"52": later, "53": first}
+
+
+def test_name_histories_are_written_with_the_divisions_and_replaced_whole(store: Store) -> None:
+    store.upsert_divisions(DIVISIONS)
+    assert store.division_names(["5201"]) == {}
+    history = [DivisionName("贵阳市", None), DivisionName("贵阳", date(2021, 10, 31))]
+    renamed = dataclasses.replace(DIVISIONS[1], name="贵阳")
+    store.upsert_divisions([renamed], names={"5201": history})
+    assert store.division_names(["5201", "52"]) == {"5201": history}
+    longer = [*history, DivisionName("筑城", date(2023, 6, 30))]
+    store.upsert_divisions([dataclasses.replace(renamed, name="筑城")], names={"5201": longer})
+    assert store.division_names(["5201"]) == {"5201": longer}
+
+
+def test_successor_links_are_written_with_the_divisions_in_order(store: Store) -> None:
+    store.upsert_divisions(DIVISIONS)
+    assert store.division_links(["520102001"]) == ({}, {})
+    store.upsert_divisions([], successors={"520102001": ["522324002", "520102001001"]})
+    store.upsert_divisions([], successors={"522324100": ["522324002"]})
+    successors, predecessors = store.division_links(["520102001", "522324002", "522324100"])
+    assert successors == {"520102001": ["522324002", "520102001001"], "522324100": ["522324002"]}
+    assert predecessors == {"522324002": ["520102001", "522324100"]}
+    store.upsert_divisions([], successors={"520102001": ["520102001001"]})
+    assert store.division_links(["520102001"])[0] == {"520102001": ["520102001001"]}

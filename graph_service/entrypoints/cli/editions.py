@@ -1,9 +1,9 @@
-"""`graph-service seed divisions FILE --edition D --dry-run [--successors FILE] [--write-successors OUT]`:
-the preview of an edition of the division table (spec §6), as text.
+"""`graph-service seed divisions FILE --edition D [--dry-run] [--successors FILE] [--write-successors OUT]`:
+previewing (`--dry-run`) and applying an edition of the division table (spec §6), as text.
 
-It only translates: the options, a call to `service_layer.editions.preview_stored_edition`, and the
-preview as a report on standard output (refusals on standard error, exit status 1). Applying an
-edition is not supported yet (the stores keep no division validity), so `--edition` needs `--dry-run`.
+It only translates: the options, a call to `service_layer.editions` (`preview_stored_edition`,
+`apply_stored_edition`), and the report on standard output (refusals on standard error, exit status
+1). Station moves are not built yet: applying an edition that would move stations is refused.
 """
 
 from __future__ import annotations
@@ -34,14 +34,10 @@ from graph_service.entrypoints.cli.common import (
     read_input,
 )
 from graph_service.entrypoints.csv_out import write_csv
+from graph_service.ports import StoreError
 from graph_service.service_layer.auth import Principal
-from graph_service.service_layer.editions import EditionPreview, preview_stored_edition
-from graph_service.service_layer.errors import ServiceError
-
-NOT_YET = (
-    "applying an edition is not supported yet; use --dry-run to preview it "
-    "(a plain import without --edition upserts the file as before)"
-)
+from graph_service.service_layer.editions import EditionPreview, apply_stored_edition, preview_stored_edition
+from graph_service.service_layer.errors import ServiceError, Unavailable
 
 EDITION_HELP = """\
 Editions (spec §6): --edition D reads FILE as the complete NBS table as of D for every province it
@@ -52,12 +48,16 @@ name once administrative suffixes such as 县/区 or 镇/街道 are set aside, u
 ancestor). --write-successors OUT writes that proposal as an old_code,new_code CSV to review;
 --successors FILE previews the edition with the reviewed file (the stations move to the first
 successor listed for their division; a retired division holding open stations with no successor,
-or a bad row of FILE, is a refusal: exit status 1). Applying an edition is not supported yet.
+or a bad row of FILE, is a refusal: exit status 1). Without --dry-run the edition is applied: all
+or nothing, and running the latest edition again with the same file changes nothing. Station moves
+are not built yet: an edition retiring a division that holds stations not closed by D is refused
+(naming them) even with --successors, which otherwise records the successor links.
 
   graph-service seed divisions seed/divisions-guizhou-2021.csv --edition 2021-10-31 --dry-run \\
       --write-successors successors-2021.csv
   graph-service seed divisions seed/divisions-guizhou-2021.csv --edition 2021-10-31 --dry-run \\
-      --successors successors-2021.csv"""
+      --successors successors-2021.csv
+  graph-service seed divisions seed/divisions-guizhou-2021.csv --edition 2021-10-31"""
 
 
 def add_edition_options(command: argparse.ArgumentParser) -> None:
@@ -68,7 +68,7 @@ def add_edition_options(command: argparse.ArgumentParser) -> None:
         default=None,
         metavar="YYYY-MM-DD",
         help="read FILE as the complete division table as of this day (the NBS cut-off date) for "
-        "every province it holds; needs --dry-run for now (see below)",
+        "every province it holds (see below)",
     )
     command.add_argument(
         "--successors",
@@ -96,7 +96,9 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
     if args.edition is None:
         raise UsageError("--successors and --write-successors go with --edition YYYY-MM-DD")
     if not args.dry_run:
-        raise UsageError(NOT_YET)
+        if args.write_successors is not None:
+            raise UsageError("--write-successors goes with --dry-run (it writes the preview's proposal)")
+        return _apply_edition(args)
     if args.successors and args.write_successors and _same_file(args.successors, args.write_successors):
         raise UsageError(
             f"--write-successors {args.write_successors} would overwrite the successors file being "
@@ -137,6 +139,69 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
         lines += [f"  {stranded}" for stranded in preview.stranded]
         sys.stderr.write("\n".join(lines) + "\n")
     return EXIT_REJECTED if preview.refused else EXIT_OK
+
+
+def _apply_edition(args: argparse.Namespace) -> int:
+    """Apply FILE as the edition of --edition to the store; print what it did, or every refusal."""
+    data, source = read_input(args.file)
+    successors, successors_source = read_input(args.successors) if args.successors else (None, None)
+    service = open_service(args.store)
+    try:
+        store_url = service.settings.store_url
+        try:
+            result = apply_stored_edition(
+                service, Principal.command_line(args.actor), data, args.edition, successors, follow=False
+            )
+        except Unavailable as error:
+            raise Failed(
+                f"{source} was not applied, nothing was written: {error.__cause__ or error}"
+            ) from error
+        except ServiceError as error:
+            raise Failed(f"{source} was not applied, nothing was written: {error.message}") from error
+        except StoreError as error:
+            raise Failed(f"{source} was not applied, nothing was written: {error}") from error
+    finally:
+        service.close()
+    preview = result.preview
+    if preview.report is None or preview.division_problems:
+        _print_problems(source, "divisions", preview.division_problems, dry_run=False)
+        return EXIT_REJECTED
+    report = preview.report
+    day = args.edition.isoformat()
+    if preview.successor_problems:
+        name = successors_source or "the successors file"
+        _print_problems(name, "successors", preview.successor_problems, dry_run=False)
+        return EXIT_REJECTED
+    if not result.applied:
+        lines = [
+            f"{PROG}: {source} as the edition of {day} was refused, nothing was written: "
+            f"{len(preview.stranded):,} retired "
+            f"{plural(len(preview.stranded), 'division holds', 'divisions hold')} "
+            f"stations that have not closed by {day}, and moving stations to a successor is not built yet"
+        ]
+        lines += [f"  {stranded}" for stranded in preview.stranded]
+        lines.append(
+            "Until station moves are built, such an edition can only be previewed (--dry-run, with "
+            "--successors to see the moves); stations closed by the edition's date do not stop it."
+        )
+        sys.stderr.write("\n".join(lines) + "\n")
+        return EXIT_REJECTED
+    provinces = ", ".join(_label(code, report.after) for code in sorted(report.plan.applied))
+    if not result.written:
+        print(
+            f"{source} as the edition of {day} for {provinces} into {store_url}: "
+            "already applied, nothing changed"
+        )
+        return EXIT_OK
+    plan = report.plan
+    linked = sum(1 for news in report.successors.values() if news)
+    print(
+        f"applied {source} as the edition of {day} for {provinces} into {store_url}: "
+        f"{len(plan.created):,} created, {len(plan.retired):,} retired, {len(plan.renamed):,} renamed, "
+        f"{len(plan.reparented):,} re-parented"
+        + (f"; {linked:,} retired with successors from {successors_source}" if successors_source else "")
+    )
+    return EXIT_OK
 
 
 def print_preview(
@@ -287,11 +352,11 @@ def _given(code: str, report: EditionReport, given: bool, after: Mapping[str, Di
     return "; successors file: " + ", ".join(_label(new, after) for new in listed)
 
 
-def _print_problems(source: str, kind: str, problems: Sequence[Problem]) -> None:
+def _print_problems(source: str, kind: str, problems: Sequence[Problem], *, dry_run: bool = True) -> None:
     """Every problem of one input file, by row, on standard error."""
     bad_rows = len({problem.row for problem in problems})
     lines = [
-        f"{PROG}: {source} was rejected (dry run), nothing was written: "
+        f"{PROG}: {source} was rejected{' (dry run)' if dry_run else ''}, nothing was written: "
         f"{len(problems):,} {plural(len(problems), 'problem', 'problems')} in "
         f"{bad_rows:,} {plural(bad_rows, 'row', 'rows')}"
     ]

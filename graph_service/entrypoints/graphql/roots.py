@@ -29,6 +29,12 @@ from graph_service.entrypoints.graphql.types import (
     division_page,
     station_or_none,
 )
+from graph_service.service_layer.editions import (
+    apply_stored_edition,
+    edition_import_report,
+    preview_stored_edition,
+)
+from graph_service.service_layer.errors import BadUserInput
 
 
 @strawberry.type
@@ -60,7 +66,7 @@ class Query:
 
     @strawberry.field(
         description="Divisions whose name contains `nameContains`, optionally of one level and under "
-        "one division, by code."
+        "one division, valid on `asOf` (default today), by code."
     )
     def divisions(
         self,
@@ -70,6 +76,7 @@ class Query:
         under: str | None = UNSET,
         first: int | None = MAX_PAGE_SIZE,
         after: str | None = UNSET,
+        as_of: date | None = UNSET,
     ) -> Connection[DivisionType]:
         service = readable(info)
         size, key = paging(DIVISION_CURSOR, first, after)
@@ -80,6 +87,7 @@ class Query:
             given(under),
             key,
             size,
+            day(info, as_of),
         )
         return division_page(page, key)
 
@@ -141,11 +149,30 @@ class Mutation:
         return ImportReportType.of(report)
 
     @strawberry.mutation(
-        description="Import a division CSV (admins only), with the same all-or-nothing semantics."
+        description="Import a division CSV (admins only), with the same all-or-nothing semantics. With "
+        "`edition`, the CSV is the complete table as of that day for every province it holds (spec §6): "
+        "codes absent from it are retired, new ones valid from that day; `successors` (CSV "
+        "old_code,new_code) names the successors of retired divisions; `dryRun` previews it."
     )
-    def import_divisions(self, info: Info, csv: str, dry_run: bool | None = UNSET) -> ImportReportType:
-        report = service_of(info).import_divisions(info.context.principal, csv, dry_run=bool(given(dry_run)))
-        return ImportReportType.of(report)
+    def import_divisions(
+        self,
+        info: Info,
+        csv: str,
+        dry_run: bool | None = UNSET,
+        edition: date | None = UNSET,
+        successors: str | None = UNSET,
+    ) -> ImportReportType:
+        service, principal, preview_only = service_of(info), info.context.principal, bool(given(dry_run))
+        day_of_edition, links = given(edition), given(successors)
+        if day_of_edition is None:
+            if links is not None:
+                raise BadUserInput("successors go with edition (the successors of the divisions it retires)")
+            return ImportReportType.of(service.import_divisions(principal, csv, dry_run=preview_only))
+        if preview_only:
+            preview = preview_stored_edition(service, principal, csv, day_of_edition, links)
+            return ImportReportType.of(edition_import_report(preview, False))
+        result = apply_stored_edition(service, principal, csv, day_of_edition, links)
+        return ImportReportType.of(edition_import_report(result.preview, result.applied))
 
 
 # --- protections ---------------------------------------------------------------------------------

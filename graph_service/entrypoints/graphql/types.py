@@ -33,6 +33,7 @@ from graph_service.entrypoints.graphql.scalars import (
     StationStatusEnum,
     convert,
 )
+from graph_service.service_layer.editions import division_links, division_names
 from graph_service.service_layer.services import MAX_TREND_POINTS, AuditPage, ImportReport
 from graph_service.service_layer.views import LevelCoverage, Page, Rollup
 
@@ -94,6 +95,14 @@ class RollupType:
         )
 
 
+@strawberry.type(name="DivisionName", description="One name of a division's history (spec §6).")
+class DivisionNameType:
+    name: str
+    valid_from: date | None = strawberry.field(
+        description="The day it took this name (null: from the start)."
+    )
+
+
 @strawberry.type(name="Division", description="An administrative division (NBS code table).")
 class DivisionType:
     record: strawberry.Private[Division]
@@ -110,6 +119,35 @@ class DivisionType:
     def level(self) -> DivisionLevelEnum:
         return convert(self.record.level, DivisionLevelEnum)
 
+    @strawberry.field(description="The first day this division is valid (null: from the start; spec §6).")
+    def valid_from(self) -> date | None:
+        return self.record.valid_from
+
+    @strawberry.field(
+        description="The day this division stops being valid, retired by an edition (null: still valid)."
+    )
+    def valid_to(self) -> date | None:
+        return self.record.valid_to
+
+    @strawberry.field(
+        description="The names this division has had, oldest first, each with the day it took it "
+        "(null: from the start); the last is `name` (spec §6)."
+    )
+    def names(self, info: Info) -> list[DivisionNameType]:
+        history = division_names(service_of(info), self.record)
+        return [DivisionNameType(name=entry.name, valid_from=entry.valid_from) for entry in history]
+
+    @strawberry.field(
+        description="The divisions an edition named as this retired division's successors, in the "
+        "order given (spec §6)."
+    )
+    def successors(self, info: Info) -> list[DivisionType]:
+        return _linked(info, division_links(service_of(info), self.record.code)[0])
+
+    @strawberry.field(description="The retired divisions whose successors include this one, by code.")
+    def predecessors(self, info: Info) -> list[DivisionType]:
+        return _linked(info, division_links(service_of(info), self.record.code)[1])
+
     @strawberry.field(description="The division directly above (null for a province).")
     def parent(self, info: Info) -> DivisionType | None:
         parent_code = self.record.parent_code
@@ -119,12 +157,17 @@ class DivisionType:
     def ancestors(self, info: Info) -> list[DivisionType]:
         return [DivisionType(record=d) for d in service_of(info).views.ancestors(self.record.code)]
 
-    @strawberry.field(description="The divisions directly below, by code.")
+    @strawberry.field(description="The divisions directly below valid on `asOf` (default today), by code.")
     def children(
-        self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
+        self,
+        info: Info,
+        first: int | None = MAX_PAGE_SIZE,
+        after: str | None = UNSET,
+        as_of: date | None = UNSET,
     ) -> Connection[DivisionType]:
         size, key = paging(DIVISION_CURSOR, first, after)
-        return division_page(service_of(info).views.children(self.record.code, key, size), key)
+        page = service_of(info).views.children(self.record.code, key, size, day(info, as_of))
+        return division_page(page, key)
 
     @strawberry.field(
         description="Whether an active station of this division's own level sits in it on `asOf` "
@@ -332,6 +375,12 @@ class ImportReportType:
             unchanged=report.unchanged,
             errors=[ImportErrorType.of(problem) for problem in report.errors],
         )
+
+
+def _linked(info: Info, codes: list[str]) -> list[DivisionType]:
+    """The divisions of `codes` the network holds, in that order."""
+    views = service_of(info).views
+    return [DivisionType(record=d) for code in codes if (d := views.division(code)) is not None]
 
 
 def division_page(page: Page[Division], after: str | None) -> Connection[DivisionType]:

@@ -61,13 +61,13 @@ const DIVISION_QUERY = `query Division($code: String!, $asOf: Date) {
     ancestors { code name level }
     coverage(asOf: $asOf) { level total covered rate }
     rollup(asOf: $asOf) { guidanceCentres generalStations townshipStations villageRooms staff certifiedStaff volunteers }
-    children(first: 100) { pageInfo { hasNextPage endCursor } edges { node {
+    children(first: 100, asOf: $asOf) { pageInfo { hasNextPage endCursor } edges { node {
       code name level covered(asOf: $asOf) coverage(asOf: $asOf) { level total covered rate } } } }
     stations(first: 100) { totalCount edges { node { id name level status openedOn closedOn staff } } }
   }
 }`;
 const MORE_CHILDREN = `query Children($code: String!, $asOf: Date, $after: String) {
-  division(code: $code) { children(first: 100, after: $after) { pageInfo { hasNextPage endCursor } edges { node {
+  division(code: $code) { children(first: 100, after: $after, asOf: $asOf) { pageInfo { hasNextPage endCursor } edges { node {
     code name level covered(asOf: $asOf) coverage(asOf: $asOf) { level total covered rate } } } } }
 }`;
 const trendQuery = (levels) => `query Trend($code: String!, $from: Date!, $to: Date!) {

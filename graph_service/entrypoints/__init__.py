@@ -1,4 +1,5 @@
-"""Entry points: the HTTP app (`app.py`: /graphql, /healthz, /readyz, the static pages) with the
+"""Entry points: the HTTP app (`app.py`'s `create_app` over `graphql_http.py` and its
+`response_cache.py`, `health.py`, `http_common.py`, and `workers.py` for several processes) with the
 dashboard's routes (`dashboard.py`), the GraphQL schema (`graphql/`), the command line (`cli/`), and
 the writers they share: the gap list's files (`exports.py`), spreadsheet-safe CSV (`csv_out.py`) and
 the terminal progress bar (`progress.py`). They translate requests into use cases of the service

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from graph_service.ports import StoreError
 from graph_service.service_layer.auth import secret_problem
+from graph_service.service_layer.errors import EngineLoadError
 from graph_service.service_layer.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -54,7 +55,6 @@ def open_service(store_url: str | None, *, quiet: bool = False) -> NetworkServic
     """The service over the store the arguments or the environment name (Failed when unusable).
     Unless `quiet`, says on stderr how many stored rows break the rules (they are left out)."""
     from graph_service.bootstrap import open_service as build_service
-    from graph_service.engine.network import EngineLoadError
 
     try:
         settings = Settings.from_env(store_url=store_url)

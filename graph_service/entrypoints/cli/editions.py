@@ -12,7 +12,7 @@ import argparse
 import io
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -20,7 +20,6 @@ from graph_service.domain.edition_report import EditionReport
 from graph_service.domain.levels import DIVISION_LEVELS
 from graph_service.domain.model import Division, Station
 from graph_service.domain.successors import SUCCESSOR_COLUMNS, successor_rows
-from graph_service.domain.validation import Problem
 from graph_service.entrypoints.cli.arguments import iso_date
 from graph_service.entrypoints.cli.common import (
     EXIT_OK,
@@ -31,6 +30,7 @@ from graph_service.entrypoints.cli.common import (
     note,
     open_service,
     plural,
+    print_rejection,
     read_input,
 )
 from graph_service.entrypoints.csv_out import write_csv
@@ -104,8 +104,7 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
             f"--write-successors {args.write_successors} would overwrite the successors file being "
             "read (--successors); write the proposal to another file"
         )
-    data, source = read_input(args.file)
-    successors, successors_source = read_input(args.successors) if args.successors else (None, None)
+    data, source, successors, successors_source = _read_edition_files(args)
     service = open_service(args.store)
     try:
         store_url = service.settings.store_url
@@ -118,7 +117,7 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
     finally:
         service.close()
     if preview.report is None or preview.division_problems:
-        _print_problems(source, "divisions", preview.division_problems)
+        print_rejection(source, "divisions", preview.division_problems, dry_run=True)
         return EXIT_REJECTED
     report = preview.report
     print_preview(preview, source, store_url, successors_source, sys.stdout)
@@ -129,7 +128,8 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
             f"{args.write_successors}; review it, then pass it back with --successors {args.write_successors}"
         )
     if preview.successor_problems:
-        _print_problems(successors_source or "the successors file", "successors", preview.successor_problems)
+        name = successors_source or "the successors file"
+        print_rejection(name, "successors", preview.successor_problems, dry_run=True)
     if preview.successors_given and preview.stranded:
         lines = [
             f"{PROG}: the edition would be refused: {len(preview.stranded):,} retired "
@@ -141,10 +141,16 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if preview.refused else EXIT_OK
 
 
-def _apply_edition(args: argparse.Namespace) -> int:
-    """Apply FILE as the edition of --edition to the store; print what it did, or every refusal."""
+def _read_edition_files(args: argparse.Namespace) -> tuple[bytes, str, bytes | None, str | None]:
+    """FILE and the successors file of --successors (None, None without one), each with its name."""
     data, source = read_input(args.file)
     successors, successors_source = read_input(args.successors) if args.successors else (None, None)
+    return data, source, successors, successors_source
+
+
+def _apply_edition(args: argparse.Namespace) -> int:
+    """Apply FILE as the edition of --edition to the store; print what it did, or every refusal."""
+    data, source, successors, successors_source = _read_edition_files(args)
     service = open_service(args.store)
     try:
         store_url = service.settings.store_url
@@ -164,13 +170,13 @@ def _apply_edition(args: argparse.Namespace) -> int:
         service.close()
     preview = result.preview
     if preview.report is None or preview.division_problems:
-        _print_problems(source, "divisions", preview.division_problems, dry_run=False)
+        print_rejection(source, "divisions", preview.division_problems, dry_run=False)
         return EXIT_REJECTED
     report = preview.report
     day = args.edition.isoformat()
     if preview.successor_problems:
         name = successors_source or "the successors file"
-        _print_problems(name, "successors", preview.successor_problems, dry_run=False)
+        print_rejection(name, "successors", preview.successor_problems, dry_run=False)
         return EXIT_REJECTED
     if not result.applied:
         lines = [
@@ -370,19 +376,6 @@ def _given(code: str, report: EditionReport, given: bool, after: Mapping[str, Di
     if not listed:
         return "; none in the successors file"
     return "; successors file: " + ", ".join(_label(new, after) for new in listed)
-
-
-def _print_problems(source: str, kind: str, problems: Sequence[Problem], *, dry_run: bool = True) -> None:
-    """Every problem of one input file, by row, on standard error."""
-    bad_rows = len({problem.row for problem in problems})
-    lines = [
-        f"{PROG}: {source} was rejected{' (dry run)' if dry_run else ''}, nothing was written: "
-        f"{len(problems):,} {plural(len(problems), 'problem', 'problems')} in "
-        f"{bad_rows:,} {plural(bad_rows, 'row', 'rows')}"
-    ]
-    lines += [f"  {problem}" for problem in problems]
-    lines.append(f"Correct the {kind} file (row 1 is the header) and run the command again.")
-    sys.stderr.write("\n".join(lines) + "\n")
 
 
 def _same_file(first: str, second: str) -> bool:

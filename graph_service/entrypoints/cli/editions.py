@@ -3,7 +3,8 @@ previewing (`--dry-run`) and applying an edition of the division table (spec §6
 
 It only translates: the options, a call to `service_layer.editions` (`preview_stored_edition`,
 `apply_stored_edition`), and the report on standard output (refusals on standard error, exit status
-1). Station moves are not built yet: applying an edition that would move stations is refused.
+1). Applying moves the stations of the retired divisions to their successors (spec §6) and lists
+the moves and the reporting lines they change.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ ancestor). --write-successors OUT writes that proposal as an old_code,new_code C
 --successors FILE previews the edition with the reviewed file (the stations move to the first
 successor listed for their division; a retired division holding open stations with no successor,
 or a bad row of FILE, is a refusal: exit status 1). Without --dry-run the edition is applied: all
-or nothing, and running the latest edition again with the same file changes nothing. Station moves
-are not built yet: an edition retiring a division that holds stations not closed by D is refused
-(naming them) even with --successors, which otherwise records the successor links.
+or nothing, and running the latest edition again with the same file changes nothing; --successors
+records the successor links, and each station of a retired division not closed by D moves to the
+first successor listed for it from D (a retired division holding such stations with no successor
+is refused, naming them).
 
   graph-service seed divisions seed/divisions-guizhou-2021.csv --edition 2021-10-31 --dry-run \\
       --write-successors successors-2021.csv

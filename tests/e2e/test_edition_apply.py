@@ -419,3 +419,22 @@ def test_stations_listed_with_todays_codes_count_in_the_predecessor_before(
             fresh.close()
     finally:
         running.close()
+
+
+def test_an_unknown_outcome_is_never_reported_as_nothing_written(
+    edition_2020: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the store cannot say whether the edition's commit went through (the connection died during
+    it), the CLI says so and exits 1, never claiming that nothing was written."""
+    from graph_service.entrypoints.cli import editions as cli_editions
+    from graph_service.ports import OutcomeUnknown
+
+    def commit_lost(*_args: object, **_kwargs: object) -> object:
+        raise OutcomeUnknown("the connection to the store was lost during the commit: check the store")
+
+    monkeypatch.setattr(cli_editions, "apply_stored_edition", commit_lost)
+    table = write(tmp_path / "d2021.csv", DIVISIONS_2021)
+    status, out, err = apply(capsys, edition_2020, table, "2021-10-31")
+    assert status == 1, (out, err)
+    assert "connection to the store was lost during the commit" in err
+    assert "nothing was written" not in err

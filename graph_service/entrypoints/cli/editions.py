@@ -35,7 +35,7 @@ from graph_service.entrypoints.cli.common import (
     read_input,
 )
 from graph_service.entrypoints.csv_out import write_csv
-from graph_service.ports import StoreError
+from graph_service.ports import OutcomeUnknown, StoreError
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.editions import EditionPreview, apply_stored_edition, preview_stored_edition
 from graph_service.service_layer.errors import ServiceError, Unavailable
@@ -166,6 +166,8 @@ def _apply_edition(args: argparse.Namespace) -> int:
             ) from error
         except ServiceError as error:
             raise Failed(f"{source} was not applied, nothing was written: {error.message}") from error
+        except OutcomeUnknown as error:  # the commit's fate is not known: never claim nothing was written
+            raise Failed(f"{source}: {error}") from error
         except StoreError as error:
             raise Failed(f"{source} was not applied, nothing was written: {error}") from error
     finally:

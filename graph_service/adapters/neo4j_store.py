@@ -28,7 +28,8 @@ way; the write itself has a generous transaction timeout (a fixed grace plus an 
 A connection lost during a commit leaves the outcome unknown: `OutcomeUnknown` says so.
 
 The statements are in `neo4j_cypher`, error translation and retries in `neo4j_connection`, the audit
-trail in `neo4j_audit`, row ordering and encoding in `neo4j_rows`.
+trail in `neo4j_audit`, row ordering and encoding in `neo4j_rows`, the division and station writes in
+`neo4j_writes`, the edition history (editions, names, successors, placements) in `neo4j_editions`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from datetime import date
 from functools import partial
 from typing import TypeVar
 
@@ -63,45 +63,28 @@ from graph_service.adapters.neo4j_cypher import (
     ALL_SUCCESSORS,
     BUMP_VERSION,
     CHANGES_CHUNK,
-    CLEAR_PLACEMENTS,
-    COUNT_DIVISIONS,
-    COUNT_STATIONS,
-    CREATE_DIVISIONS,
-    CREATE_STATIONS,
     DIVISION_PAGE,
     DIVISIONS_CHANGED,
-    EXISTING_DIVISIONS,
-    EXISTING_STATIONS,
     LOCK_VERSION,
-    READ_EDITIONS,
-    READ_NAMES,
-    READ_PREDECESSORS,
-    READ_SUCCESSORS,
     READ_VERSION,
     STATION_PAGE,
     STATIONS_CHANGED,
-    WRITE_DIVISION_LINKS,
-    WRITE_DIVISION_NODES,
-    WRITE_EDITIONS,
-    WRITE_NAMES,
-    WRITE_PLACEMENTS,
-    WRITE_STATION_LINKS,
-    WRITE_STATION_NODES,
-    WRITE_SUCCESSORS,
+)
+from graph_service.adapters.neo4j_editions import (
+    read_editions,
+    read_links,
+    read_names,
+    read_successors,
+    write_editions,
+    write_names,
+    write_successors,
 )
 from graph_service.adapters.neo4j_rows import (
-    division_key,
-    division_parent,
     pages,
-    parents_first,
-    station_key,
-    station_parent,
-    station_row,
-    stored_keys,
     stored_versions,
     to_date,
-    write_passes,
 )
+from graph_service.adapters.neo4j_writes import write_divisions, write_stations
 from graph_service.adapters.rows import (
     division_from_row,
     load_division_row,
@@ -210,11 +193,8 @@ class Neo4jStore:
                     for record in tx.run(STATIONS_CHANGED, since=version, chunk=chunk)
                     for row in record[0]
                 ]
-                links: dict[str, list[str]] = {}
                 retired = [d.code for d in divisions if d.valid_to is not None]
-                if retired:
-                    for record in tx.run(READ_SUCCESSORS, codes=retired):
-                        links.setdefault(record["code"], []).append(record["other"])
+                links = read_successors(tx, retired) if retired else {}
             return Changes(current, divisions, stations, links)
 
         return retrying(read)
@@ -252,62 +232,14 @@ class Neo4jStore:
 
         def write(tx: Transaction, version: int) -> None:
             if editions:
-                rows = [
-                    {"province": province, "day": e.day, "digest": e.digest}
-                    for province, e in editions.items()
-                ]
-                tx.run(WRITE_EDITIONS, rows=rows).consume()
-            stored = stored_keys(
-                tx, COUNT_DIVISIONS, EXISTING_DIVISIONS, [d.code for d in divisions], self.batch_size
-            )
-            created, merged = parents_first(divisions, division_key, division_parent, stored)
-            missing: list[str] = []
-
-            def merge_nodes(batch: Sequence[Division]) -> None:
-                rows = [
-                    {
-                        "code": d.code,
-                        "name": d.name,
-                        "level": str(d.level),
-                        "valid_from": d.valid_from,
-                        "valid_to": d.valid_to,
-                    }
-                    for d in batch
-                ]
-                tx.run(WRITE_DIVISION_NODES, rows=rows, version=version).consume()
-
-            def create(batch: Sequence[Division]) -> None:
-                rows = [
-                    [d.code, d.name, str(d.level), d.parent_code, d.valid_from, d.valid_to] for d in batch
-                ]
-                missing.extend(
-                    tx.run(CREATE_DIVISIONS, rows=rows, version=version).single(strict=True)["missing"]
-                )
-
-            def merge_links(batch: Sequence[Division]) -> None:
-                rows = [{"code": d.code, "parent_code": d.parent_code} for d in batch]
-                missing.extend(tx.run(WRITE_DIVISION_LINKS, rows=rows).single(strict=True)["missing"])
-
-            write_passes(created, merged, create, merge_nodes, merge_links, progress, self.batch_size)
-            if missing:
-                raise StoreError("unknown parent division: " + ", ".join(missing[:5]))
+                write_editions(tx, editions)
+            write_divisions(tx, version, divisions, progress, self.batch_size)
             if names:
-                rows = [
-                    {
-                        "code": code,
-                        "names": [entry.name for entry in history],
-                        "names_from": [
-                            entry.valid_from.isoformat() if entry.valid_from else "" for entry in history
-                        ],
-                    }
-                    for code, history in names.items()
-                ]
-                tx.run(WRITE_NAMES, rows=rows).consume()
+                write_names(tx, names)
             if successors:
-                links = [{"old_code": old, "new_codes": list(news)} for old, news in successors.items()]
-                tx.run(WRITE_SUCCESSORS, rows=links).consume()
+                write_successors(tx, successors)
             if stations:
-                self._write_stations(tx, version, stations)
+                write_stations(tx, version, stations, None, self.batch_size)
 
         return self._write("upsert divisions", write, len(divisions), audit)
 
@@ -316,12 +248,7 @@ class Neo4jStore:
 
         def read() -> dict[str, AppliedEdition]:
             with self._transaction("read the applied editions") as tx:
-                found = {}
-                for record in tx.run(READ_EDITIONS):
-                    day = to_date(record["day"])
-                    assert day is not None
-                    found[record["province"]] = AppliedEdition(day, record["digest"])
-                return found
+                return read_editions(tx)
 
         return retrying(read)
 
@@ -330,11 +257,7 @@ class Neo4jStore:
 
         def read() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
             with self._transaction("read the successor links") as tx:
-                found: list[dict[str, list[str]]] = [{}, {}]
-                for index, query in enumerate((READ_SUCCESSORS, READ_PREDECESSORS)):
-                    for record in tx.run(query, codes=list(codes)):
-                        found[index].setdefault(record["code"], []).append(record["other"])
-                return found[0], found[1]
+                return read_links(tx, codes)
 
         return retrying(read)
 
@@ -343,14 +266,7 @@ class Neo4jStore:
 
         def read() -> dict[str, list[DivisionName]]:
             with self._transaction("read the division names") as tx:
-                found: dict[str, list[DivisionName]] = {}
-                for record in tx.run(READ_NAMES, codes=list(codes)):
-                    entries = [
-                        DivisionName(name, date.fromisoformat(day) if day else None)
-                        for name, day in zip(record["names"], record["names_from"], strict=True)
-                    ]
-                    found[record["code"]] = entries
-                return found
+                return read_names(tx, codes)
 
         return retrying(read)
 
@@ -376,50 +292,9 @@ class Neo4jStore:
         def write(tx: Transaction, version: int) -> None:
             if expected_versions:
                 check_versions(expected_versions, partial(stored_versions, tx), self.batch_size)
-            self._write_stations(tx, version, stations, progress)
+            write_stations(tx, version, stations, progress, self.batch_size)
 
         return self._write("upsert stations", write, len(stations), audit)
-
-    def _write_stations(
-        self, tx: Transaction, version: int, stations: Sequence[Station], progress: Progress | None = None
-    ) -> None:
-        """Write `stations` (nodes, SITS_IN and REPORTS_TO links) in `tx`, then the placement history
-        of each (spec §6: one SITS_IN per placement, with `from`/`to`; none for a station that always
-        sat where it sits). Raises `StoreError` when a division_code or parent_id names nothing."""
-        stored = stored_keys(tx, COUNT_STATIONS, EXISTING_STATIONS, [s.id for s in stations], self.batch_size)
-        created, merged = parents_first(stations, station_key, station_parent, stored)
-        no_division: list[str] = []
-        no_parent: list[str] = []
-
-        def merge_nodes(batch: Sequence[Station]) -> None:
-            rows = [station_row(s) for s in batch]
-            tx.run(WRITE_STATION_NODES, rows=rows, version=version).consume()
-
-        def link(statement: str, batch: Sequence[Station]) -> None:
-            rows = [station_row(s) for s in batch]
-            record = tx.run(statement, rows=rows, version=version).single(strict=True)
-            no_division.extend(record["no_division"])
-            no_parent.extend(record["no_parent"])
-
-        create, merge_links = partial(link, CREATE_STATIONS), partial(link, WRITE_STATION_LINKS)
-        write_passes(created, merged, create, merge_nodes, merge_links, progress, self.batch_size)
-        if no_division:
-            raise StoreError("unknown division: " + ", ".join(no_division[:5]))
-        if no_parent:
-            raise StoreError("unknown parent station: " + ", ".join(no_parent[:5]))
-        placed = [
-            {
-                "id": s.id,
-                "placements": [{"code": p.division_code, "from": p.from_, "to": p.to} for p in s.placements],
-            }
-            for s in stations
-            if s.placements
-        ]
-        if placed:
-            tx.run(WRITE_PLACEMENTS, rows=placed).consume()
-        unplaced = [s.id for s in stations if not s.placements and s.id in stored]
-        if unplaced:
-            tx.run(CLEAR_PLACEMENTS, ids=unplaced).consume()
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (`neo4j_audit.read_audit_entries`)."""

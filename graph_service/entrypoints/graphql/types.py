@@ -1,30 +1,33 @@
-"""The GraphQL output types: divisions, stations, coverage, rollups, audit entries, import reports."""
+"""The GraphQL output types: divisions, stations, their name and placement histories. The coverage and
+roll-up types are in `coverage`, the audit and import types in `reports`; both are re-exported here."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from datetime import date as Date  # for CoveragePoint, whose field `date` hides the type
+from datetime import date
 from typing import Annotated
 
 import strawberry
 from strawberry import UNSET
-from strawberry.scalars import JSON
 
-from graph_service.domain.audit import AuditEntry
 from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validation import Problem
 from graph_service.entrypoints.graphql.context import Info, day, service_of
+from graph_service.entrypoints.graphql.coverage import CoveragePoint, LevelCoverageType, RollupType
 from graph_service.entrypoints.graphql.limits import MAX_PAGE_SIZE
 from graph_service.entrypoints.graphql.pagination import (
-    AUDIT_CURSOR,
     DIVISION_CURSOR,
     STATION_CURSOR,
     Connection,
     audit_paging,
     connection,
     paging,
+)
+from graph_service.entrypoints.graphql.reports import (
+    AuditEntryType,
+    ImportErrorType,
+    ImportReportType,
+    audit_page,
 )
 from graph_service.entrypoints.graphql.scalars import (
     DivisionLevelEnum,
@@ -34,65 +37,30 @@ from graph_service.entrypoints.graphql.scalars import (
     convert,
 )
 from graph_service.service_layer.editions import division_links, division_names
-from graph_service.service_layer.services import MAX_TREND_POINTS, AuditPage, ImportReport
-from graph_service.service_layer.views import LevelCoverage, Page, Rollup
+from graph_service.service_layer.services import MAX_TREND_POINTS
+from graph_service.service_layer.views import Page
+
+__all__ = [
+    "AuditEntryType",
+    "CoveragePoint",
+    "DivisionNameType",
+    "DivisionType",
+    "ImportErrorType",
+    "ImportReportType",
+    "LevelCoverageType",
+    "PlacementType",
+    "RollupType",
+    "StationType",
+    "audit_page",
+    "division_node",
+    "division_or_none",
+    "division_page",
+    "station_node",
+    "station_or_none",
+    "station_page",
+]
 
 # --- output types --------------------------------------------------------------------------------
-
-
-@strawberry.type(name="LevelCoverage", description="How many divisions of one level are covered.")
-class LevelCoverageType:
-    level: DivisionLevelEnum
-    total: int = strawberry.field(description="Divisions of this level in the subtree.")
-    covered: int = strawberry.field(description="Those of them covered on the day.")
-    rate: float | None = strawberry.field(description="covered / total; null when total is 0.")
-
-    @classmethod
-    def of(cls, coverage: LevelCoverage) -> LevelCoverageType:
-        return cls(
-            level=convert(coverage.level, DivisionLevelEnum),
-            total=coverage.total,
-            covered=coverage.covered,
-            rate=coverage.rate,
-        )
-
-
-@strawberry.type(description="The coverage of one level on one day of a trend.")
-class CoveragePoint:
-    date: Date
-    total: int = strawberry.field(description="Divisions of the level in the subtree.")
-    covered: int = strawberry.field(description="Those of them covered on the day.")
-    rate: float | None = strawberry.field(description="covered / total; null when total is 0.")
-
-    @classmethod
-    def of(cls, day: Date, coverage: LevelCoverage) -> CoveragePoint:
-        return cls(date=day, total=coverage.total, covered=coverage.covered, rate=coverage.rate)
-
-
-@strawberry.type(
-    name="Rollup",
-    description="The stations active on a day in a division or below it: counts per level, staff sums.",
-)
-class RollupType:
-    guidance_centres: int
-    general_stations: int
-    township_stations: int
-    village_rooms: int
-    staff: int
-    certified_staff: int
-    volunteers: int
-
-    @classmethod
-    def of(cls, rollup: Rollup) -> RollupType:
-        return cls(
-            guidance_centres=rollup.guidance_centres,
-            general_stations=rollup.general_stations,
-            township_stations=rollup.township_stations,
-            village_rooms=rollup.village_rooms,
-            staff=rollup.staff,
-            certified_staff=rollup.certified_staff,
-            volunteers=rollup.volunteers,
-        )
 
 
 @strawberry.type(name="DivisionName", description="One name of a division's history (spec §6).")
@@ -328,80 +296,6 @@ def station_or_none(record: Station | None) -> StationType | None:
     return StationType(record=record) if record is not None else None
 
 
-@strawberry.type(
-    name="AuditEntry",
-    description="One recorded change: who made it (token subject or command-line actor, and role), when "
-    "(UTC), the operation (createStation, updateStation, closeStation, import), the station id or "
-    "division code changed, and its values before and after, keyed by the CSV column names (null for "
-    "a created row).",
-)
-class AuditEntryType:
-    record: strawberry.Private[AuditEntry]
-
-    @strawberry.field(description="When the change was committed (UTC).")
-    def at(self) -> datetime:
-        return self.record.at.astimezone(UTC)
-
-    @strawberry.field(description="The token's `sub`, or the command line's --actor.")
-    def actor(self) -> str:
-        return self.record.actor
-
-    @strawberry.field(description="The token's role (viewer, editor, admin), or cli for the command line.")
-    def role(self) -> str:
-        return self.record.role
-
-    @strawberry.field(description="createStation, updateStation, closeStation or import.")
-    def operation(self) -> str:
-        return self.record.operation
-
-    @strawberry.field(description="The station id or division code changed.")
-    def target(self) -> str:
-        return self.record.target
-
-    @strawberry.field(description="The row before the change, keyed by CSV column (null: created).")
-    def before(self) -> JSON | None:
-        return None if self.record.before is None else JSON(self.record.before)
-
-    @strawberry.field(description="The row after the change, keyed by CSV column (null: deleted).")
-    def after(self) -> JSON | None:
-        return None if self.record.after is None else JSON(self.record.after)
-
-
-@strawberry.type(name="ImportError", description="One problem with an imported file.")
-class ImportErrorType:
-    row: int = strawberry.field(description="The row, counting the header as row 1.")
-    column: str | None = strawberry.field(description="The CSV column, when one is to blame.")
-    message: str
-
-    @classmethod
-    def of(cls, problem: Problem) -> ImportErrorType:
-        return cls(row=problem.row, column=problem.column, message=problem.message)
-
-
-@strawberry.type(
-    name="ImportReport",
-    description="What an import did, or (dry run, or a rejected file: applied false) would have done.",
-)
-class ImportReportType:
-    applied: bool = strawberry.field(description="True when the file was written (or needed no writes).")
-    created: int
-    updated: int
-    unchanged: int
-    errors: list[ImportErrorType] = strawberry.field(
-        description="Every problem found; when there are any, nothing was written."
-    )
-
-    @classmethod
-    def of(cls, report: ImportReport) -> ImportReportType:
-        return cls(
-            applied=report.applied,
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            errors=[ImportErrorType.of(problem) for problem in report.errors],
-        )
-
-
 def _linked(info: Info, codes: list[str]) -> list[DivisionType]:
     """The divisions of `codes` the network holds, in that order."""
     views = service_of(info).views
@@ -419,17 +313,4 @@ def station_page(page: Page[Station], after: str | None) -> Connection[StationTy
     """A page of stations, by id, as a connection."""
     return connection(
         page.items, STATION_CURSOR, lambda s: s.id, station_node, page.has_next, lambda: page.total, after
-    )
-
-
-def audit_page(page: AuditPage, after: int | None) -> Connection[AuditEntryType]:
-    """A page of the audit trail, newest first, as a connection (its total counted only when asked)."""
-    return connection(
-        page.entries,
-        AUDIT_CURSOR,
-        lambda e: str(e.seq),
-        lambda e: AuditEntryType(record=e),
-        page.has_next,
-        page.count,
-        None if after is None else str(after),
     )

@@ -4,7 +4,7 @@
     python -m bench.dashboard screenshots [--out DIR] regenerate docs/screenshots/*.png
 
 Both seed the demo (seed/) into a temporary SQLite store and serve it with uvicorn on a free loopback
-port in this process; the browser tests (tests/browser/) use the same `DemoServer`.
+port in this process; the browser tests (tests/e2e/browser/) use the same `DemoServer`.
 
 Speed is read from the page's own Performance API: `document.body.dataset.drawnAt` is
 `performance.now()` when every panel of a view is drawn (for a first load, milliseconds since the

@@ -1,6 +1,6 @@
 """Brute-force recounts of spec §3 straight from a store's rows, to check the service's answers.
 
-The definitions are those of tests/engine_oracle.py (every question answered by walking the records,
+The definitions are those of tests/support/oracle.py (every question answered by walking the records,
 no aggregates, no timelines), indexed by parent so that one question at national scale walks only the
 asked division's subtree. The rows come from the store's own streaming load (`Store.load`), in a
 process of the benchmark's own, not from the engine being checked.

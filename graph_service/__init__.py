@@ -2,7 +2,7 @@
 network (the contract is the spec; the README's Layout section maps it to the tree).
 
 Dependencies point one way; each part may import only the parts listed before it (and itself), which
-`tests/test_layers.py` checks:
+`tests/unit/test_layers.py` checks:
 
 - `domain/`: the pure rules and value types (levels, records, validation, dates, editions, audit
   entries); no I/O, nothing else of the service.

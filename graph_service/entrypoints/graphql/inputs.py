@@ -1,7 +1,7 @@
 """The GraphQL input types of the station mutations, and their translation into the service's terms.
 
 `StationInput` and `StationPatch` declare one field per entry of `STATION_FIELDS`, in its order
-(strawberry needs them spelled out as annotations; tests/test_station_fields.py checks that they
+(strawberry needs them spelled out as annotations; tests/integration/test_station_fields.py checks that they
 match the list); their translation is derived from the list."""
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""End-to-end tests: HTTP (GraphQL, dashboard), the command line, the browser, the seed demo."""

@@ -1,0 +1,122 @@
+"""Editions over GraphQL (spec §6): `importDivisions(csv, edition)` previewing and applying, the
+validity of divisions, and `asOf` on `children`, `divisions` and `uncoveredDivisions`."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.network import Api, token
+
+pytestmark = pytest.mark.anyio
+
+ADMIN = token("admin", "*")
+
+IMPORT = """
+mutation ($csv: String!, $edition: Date, $dryRun: Boolean, $successors: String) {
+  importDivisions(csv: $csv, edition: $edition, dryRun: $dryRun, successors: $successors) {
+    applied created updated unchanged errors { row column message }
+  }
+}
+"""
+
+# A province the seeded network does not hold, in two editions: 老镇 retired and 新镇 created in 2021,
+# 昆明 renamed.
+YUNNAN_2020 = """\
+code,name,level,parent_code
+53,云南省,province,
+5301,昆明市,city,53
+530102,五华区,county,5301
+530102001,老镇,township,530102
+530102002,留镇,township,530102
+"""
+YUNNAN_2021 = """\
+code,name,level,parent_code
+53,云南省,province,
+5301,昆明,city,53
+530102,五华区,county,5301
+530102002,留镇,township,530102
+530102003,新镇,township,530102
+"""
+
+READ = """
+query ($before: Date, $after: Date) {
+  retired: division(code: "530102001") {
+    name validFrom validTo names { name validFrom } successors { code } predecessors { code }
+  }
+  created: division(code: "530102003") { successors { code } predecessors { code name } }
+  city: division(code: "5301") { name validFrom validTo names { name validFrom } }
+  county: division(code: "530102") {
+    before: children(asOf: $before) { totalCount edges { node { code } } }
+    after: children(asOf: $after) { totalCount edges { node { code } } }
+    coverageBefore: coverage(asOf: $before) { level total }
+    coverageAfter: coverage(asOf: $after) { level total }
+  }
+  searchBefore: divisions(nameContains: "镇", under: "53", asOf: $before) { totalCount }
+  searchAfter: divisions(nameContains: "镇", under: "53", asOf: $after) { totalCount }
+  searchToday: divisions(nameContains: "老镇") { totalCount }
+  gapsBefore: uncoveredDivisions(under: "53", level: TOWNSHIP, asOf: $before) {
+    edges { node { code } }
+  }
+  gapsAfter: uncoveredDivisions(under: "53", level: TOWNSHIP, asOf: $after) { edges { node { code } } }
+}
+"""
+
+
+async def test_editions_are_previewed_applied_and_read_on_a_date(api: Api) -> None:
+    first = {"csv": YUNNAN_2020, "edition": "2020-06-30"}
+    report = (await api.data(IMPORT, first, bearer=ADMIN))["importDivisions"]
+    assert report == {"applied": True, "created": 5, "updated": 0, "unchanged": 0, "errors": []}
+
+    preview = {"csv": YUNNAN_2021, "edition": "2021-10-31", "dryRun": True}
+    report = (await api.data(IMPORT, preview, bearer=ADMIN))["importDivisions"]
+    assert report == {"applied": False, "created": 1, "updated": 2, "unchanged": 3, "errors": []}
+    second = {
+        "csv": YUNNAN_2021,
+        "edition": "2021-10-31",
+        "successors": "old_code,new_code\n530102001,530102003\n",
+    }
+    report = (await api.data(IMPORT, second, bearer=ADMIN))["importDivisions"]
+    assert report == {"applied": True, "created": 1, "updated": 2, "unchanged": 3, "errors": []}
+    again = (await api.data(IMPORT, second, bearer=ADMIN))["importDivisions"]
+    assert again["applied"] is True and again["errors"] == []
+
+    data = await api.data(READ, {"before": "2021-10-30", "after": "2021-10-31"})
+    assert data["retired"] == {
+        "name": "老镇",
+        "validFrom": "2020-06-30",
+        "validTo": "2021-10-31",
+        "names": [{"name": "老镇", "validFrom": "2020-06-30"}],
+        "successors": [{"code": "530102003"}],
+        "predecessors": [],
+    }
+    assert data["created"] == {"successors": [], "predecessors": [{"code": "530102001", "name": "老镇"}]}
+    assert data["city"] == {
+        "name": "昆明",
+        "validFrom": "2020-06-30",
+        "validTo": None,
+        "names": [{"name": "昆明市", "validFrom": "2020-06-30"}, {"name": "昆明", "validFrom": "2021-10-31"}],
+    }
+    county = data["county"]
+    assert [e["node"]["code"] for e in county["before"]["edges"]] == ["530102001", "530102002"]
+    assert [e["node"]["code"] for e in county["after"]["edges"]] == ["530102002", "530102003"]
+    assert county["coverageBefore"][0] == {"level": "TOWNSHIP", "total": 2}
+    assert county["coverageAfter"][0] == {"level": "TOWNSHIP", "total": 2}
+    assert (data["searchBefore"]["totalCount"], data["searchAfter"]["totalCount"]) == (2, 2)
+    assert data["searchToday"]["totalCount"] == 0  # retired: not found by name today
+    assert [e["node"]["code"] for e in data["gapsBefore"]["edges"]] == ["530102001", "530102002"]
+    assert [e["node"]["code"] for e in data["gapsAfter"]["edges"]] == ["530102002", "530102003"]
+
+
+async def test_a_refused_edition_reports_every_problem_and_writes_nothing(api: Api) -> None:
+    await api.data(IMPORT, {"csv": YUNNAN_2021, "edition": "2021-10-31"}, bearer=ADMIN)
+    older = (await api.data(IMPORT, {"csv": YUNNAN_2020, "edition": "2020-06-30"}, bearer=ADMIN))[
+        "importDivisions"
+    ]
+    assert older["applied"] is False and older["created"] == 0
+    assert [(e["row"], e["column"]) for e in older["errors"]] == [(2, None)]
+    assert "an edition dated 2020-06-30 is older" in older["errors"][0]["message"]
+    editor = token("editor", "53")
+    forbidden = await api.error(
+        IMPORT, {"csv": YUNNAN_2021, "edition": "2022-10-31"}, bearer=editor, status=403
+    )
+    assert forbidden["extensions"]["code"] == "FORBIDDEN"

@@ -1,0 +1,106 @@
+"""What is particular to the Neo4j store: its schema file, its errors, and its graph model."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from graph_service.adapters.neo4j_store import Neo4jStore, schema_statements, schema_text
+from graph_service.ports import StoreError
+from tests.integration.contract.records import DIVISIONS, STATIONS
+from tests.support.paths import REPO
+from tests.support.stores import neo4j_auth
+
+
+def test_the_schema_file_is_the_one_the_package_ships() -> None:
+    assert (REPO / "schema" / "neo4j.cypher").read_text(encoding="utf-8") == schema_text(), (
+        "schema/neo4j.cypher and graph_service/adapters/neo4j.cypher differ: copy one onto the other"
+    )
+
+
+def test_every_schema_statement_is_idempotent() -> None:
+    statements = schema_statements(schema_text())
+    assert len(statements) == 9
+    for statement in statements:
+        assert statement.startswith("CREATE ") and "IF NOT EXISTS" in statement
+        assert "//" not in statement
+
+
+def test_schema_statements_skip_comments_and_blank_parts() -> None:
+    text = "// a comment; with a semicolon\nCREATE INDEX a IF NOT EXISTS FOR (n:A) ON (n.x);\n\n;  \n"
+    assert schema_statements(text) == ["CREATE INDEX a IF NOT EXISTS FOR (n:A) ON (n.x)"]
+
+
+def test_an_unreachable_server_is_named_in_the_error() -> None:
+    store = Neo4jStore("bolt://127.0.0.1:9", batch_size=10)
+    try:
+        with pytest.raises(StoreError, match=r"bolt://127\.0\.0\.1:9"):
+            store.ping()
+        with pytest.raises(StoreError, match=r"cannot reach Neo4j at bolt://127\.0\.0\.1:9"):
+            store.data_version()
+    finally:
+        store.close()
+
+
+def test_a_malformed_url_is_refused() -> None:
+    with pytest.raises(StoreError, match="invalid Neo4j store URL"):
+        Neo4jStore("bolt://host:notaport")
+
+
+@pytest.mark.neo4j
+def test_the_graph_has_the_documented_shape(neo4j_url: str) -> None:
+    from neo4j import GraphDatabase
+
+    with Neo4jStore(neo4j_url) as store:
+        store.upsert_divisions(DIVISIONS)
+        store.upsert_stations(STATIONS)
+
+    with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver:
+
+        def one(query: str) -> Any:
+            return driver.execute_query(query).records[0][0]
+
+        assert one("MATCH (:Division)-[r:PART_OF]->(:Division) RETURN count(r)") == len(DIVISIONS) - 1
+        assert one("MATCH (:Station)-[r:SITS_IN]->(:Division) RETURN count(r)") == len(STATIONS)
+        assert one("MATCH (:Station)-[r:REPORTS_TO]->(:Station) RETURN count(r)") == 3
+        assert one("MATCH (m:Meta {key: 'data'}) RETURN m.version") == 2
+        opened_on = one("MATCH (s:Station {id: 'GS-520102'}) RETURN s.opened_on")
+        assert opened_on.to_native() == date(2019, 12, 31)
+        constraints = {r["name"] for r in driver.execute_query("SHOW CONSTRAINTS").records}
+        indexes = {r["name"] for r in driver.execute_query("SHOW INDEXES").records}
+    assert {"division_code_unique", "station_id_unique", "meta_key_unique"} <= constraints
+    assert {"division_changed_in", "station_changed_in"} <= indexes
+
+
+def test_new_rows_are_created_parents_first_and_cycles_are_merged() -> None:
+    from graph_service.adapters.neo4j_rows import division_key as _division_key
+    from graph_service.adapters.neo4j_rows import division_parent as _division_parent
+    from graph_service.adapters.neo4j_rows import parents_first as _parents_first
+    from graph_service.domain.levels import DivisionLevel
+
+    def division(code: str, parent: str | None) -> Any:
+        from graph_service.domain.model import Division
+
+        return Division(code, code, DivisionLevel.CITY, parent)
+
+    rows = [
+        division("c", "b"),  # child of a new parent given later
+        division("b", "a"),
+        division("a", None),
+        division("x", "y"),  # a cycle among new rows: merged
+        division("y", "x"),
+        division("z", "x"),  # child of a merged row: created
+        division("s", "a"),  # stored: merged
+        division("d", "d"),  # its own parent: merged
+        division("t", None),  # given twice: merged
+        division("t", "a"),
+    ]
+
+    created, merged = _parents_first(rows, _division_key, _division_parent, {"s"})
+
+    assert [d.code for d in created] == ["a", "z", "b", "c"]
+    assert [d.code for d in merged] == ["x", "y", "s", "d", "t", "t"]
+    in_order = [division("a", None), division("b", "a"), division("c", "zz")]
+    assert _parents_first(in_order, _division_key, _division_parent, set()) == (in_order, [])

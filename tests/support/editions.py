@@ -1,0 +1,49 @@
+"""Two editions of a small province's division table (2020 and 2021: divisions re-coded, renamed and
+retired) and stations on the 2020 one, for the edition preview and apply tests; and the folder of the
+real Guizhou tables."""
+
+from __future__ import annotations
+
+from tests.support.paths import REPO
+
+SEED = REPO / "seed"
+
+DIVISIONS_2020 = """\
+code,name,level,parent_code
+52,贵州省,province,
+5201,贵阳市,city,52
+520111,花溪区,county,5201
+520111103,党武镇,township,520111
+5202,六盘水市,city,52
+520201,钟山区,county,5202
+520221,水城县,county,5202
+520221001,双水街道,township,520221
+520221111,木果镇,township,520221
+520221103,化乐镇,township,520221
+520221001001,新村社区居委会,village,520221001
+"""
+
+DIVISIONS_2021 = """\
+code,name,level,parent_code
+52,贵州省,province,
+5201,贵阳,city,52
+520111,花溪区,county,5201
+520111012,党武街道,township,520111
+5202,六盘水市,city,52
+520201,钟山区,county,5202
+520201104,木果镇,township,520201
+520204,水城区,county,5202
+520204002,双水街道,township,520204
+520204002001,新村社区居民委员会,village,520204002
+"""
+
+STATIONS = """\
+id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers
+GC-5202,六盘水市社会工作指导中心,guidance_centre,5202,,operating,2018-07-06,,6,2,65
+GS-520221,水城县社会工作总站,general_station,520221,GC-5202,operating,2019-05-01,,5,2,10
+GS-520201,钟山区社会工作总站,general_station,520201,GC-5202,operating,2019-06-01,,4,1,8
+TS-520221001,双水街道社会工作服务站,township_station,520221001,GS-520221,operating,2020-03-01,,2,1,5
+TS-520221111,木果镇社会工作服务站,township_station,520221111,GS-520221,operating,2020-09-01,,2,1,3
+TS-520221103,化乐镇社会工作服务站,township_station,520221103,GS-520221,closed,2019-09-01,2021-03-31,1,0,0
+TS-520111103,党武镇社会工作服务站,township_station,520111103,,building,,,0,0,0
+"""

@@ -1,0 +1,185 @@
+"""Brute-force recounts of spec §3, straight from the definitions, to check the engine against; on a
+day, only the divisions valid that day are counted, covered or listed (spec §6). And the random
+networks (hypothesis strategies) and the comparison the property tests use them with."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from hypothesis import strategies as st
+
+from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel, StationLevel, StationStatus
+from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import is_valid_on
+from graph_service.engine import NetworkEngine
+
+
+class Oracle:
+    """Answers spec §3 questions by walking every record on every call."""
+
+    def __init__(self, divisions: Iterable[Division], stations: Iterable[Station]) -> None:
+        self.divisions = {d.code: d for d in divisions}
+        self.stations = {s.id: s for s in stations}
+
+    def subtree(self, code: str) -> list[Division]:
+        """`code` and every division below it."""
+        result = []
+        for division in self.divisions.values():
+            current: str | None = division.code
+            while current is not None:
+                if current == code:
+                    result.append(division)
+                    break
+                current = self.divisions[current].parent_code
+        return result
+
+    def covered(self, code: str, day: date) -> bool | None:
+        division = self.divisions[code]
+        if division.level is DivisionLevel.PROVINCE:
+            return None
+        return is_valid_on(division, day) and any(
+            s.division_code == code and s.level.division_level is division.level and s.is_active_on(day)
+            for s in self.stations.values()
+        )
+
+    def coverage(self, code: str, day: date) -> list[tuple[DivisionLevel, int, int]]:
+        below = self.subtree(code)
+        return [
+            (
+                level,
+                sum(d.level is level and is_valid_on(d, day) for d in below),
+                sum(d.level is level and self.covered(d.code, day) for d in below),
+            )
+            for level in self.divisions[code].level.levels_below
+        ]
+
+    def rollup(self, code: str, day: date) -> tuple[int, ...]:
+        inside = {d.code for d in self.subtree(code)}
+        active = [s for s in self.stations.values() if s.division_code in inside and s.is_active_on(day)]
+        counts = tuple(sum(s.level.rank == rank for s in active) for rank in range(4))
+        return counts + (
+            sum(s.staff for s in active),
+            sum(s.certified_staff for s in active),
+            sum(s.volunteers for s in active),
+        )
+
+    def uncovered(self, code: str, level: DivisionLevel, day: date) -> list[str]:
+        assert level in COVERAGE_LEVELS
+        return sorted(
+            d.code
+            for d in self.subtree(code)
+            if d.level is level and is_valid_on(d, day) and not self.covered(d.code, day)
+        )
+
+    def children(self, code: str, day: date) -> list[str]:
+        """The codes of the divisions directly under `code` valid on `day`, sorted."""
+        return sorted(
+            d.code for d in self.divisions.values() if d.parent_code == code and is_valid_on(d, day)
+        )
+
+
+def station(
+    sid: str,
+    level: StationLevel,
+    code: str,
+    opened: date | None = None,
+    closed: date | None = None,
+    staff: int = 0,
+    certified: int = 0,
+    volunteers: int = 0,
+    parent: str | None = None,
+) -> Station:
+    """A station named after its id, operating from `opened` (closed on `closed`), planned without it."""
+    status = (
+        (StationStatus.CLOSED if closed else StationStatus.OPERATING) if opened else StationStatus.PLANNED
+    )
+    return Station(sid, sid, level, code, parent, status, opened, closed, staff, certified, volunteers)
+
+
+# --- random networks for the property tests ------------------------------------------------
+
+BASE = date(2020, 1, 1)
+DAYS = st.integers(min_value=0, max_value=30).map(lambda n: BASE + timedelta(days=n))
+
+
+@st.composite
+def forests(draw: st.DrawFn) -> list[Division]:
+    """Random forests over the five levels; a child is of any strictly lower level (skips allowed), and
+    is valid always, or from and/or until a day of DAYS (spec §6)."""
+    divisions: list[Division] = []
+    for p in range(draw(st.integers(1, 2))):
+        divisions.append(Division(f"P{p}", f"省{p}", DivisionLevel.PROVINCE))
+    count = draw(st.integers(3, 25))
+    for n in range(count):
+        parent = draw(st.sampled_from([d for d in divisions if d.level is not DivisionLevel.VILLAGE]))
+        level = draw(st.sampled_from([lvl for lvl in DivisionLevel if lvl.rank > parent.level.rank]))
+        valid_from, valid_to = draw(validity())
+        divisions.append(
+            Division(f"{parent.code}.{n:02d}", f"名{n}", level, parent.code, valid_from, valid_to)
+        )
+    return divisions
+
+
+@st.composite
+def validity(draw: st.DrawFn) -> tuple[date | None, date | None]:
+    """A random validity (spec §6): mostly always valid, else from and/or until a day of DAYS."""
+    kind = draw(st.sampled_from(["always", "always", "from", "to", "both"]))
+    valid_from = draw(DAYS) if kind in ("from", "both") else None
+    valid_to = draw(DAYS) if kind in ("to", "both") else None
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        valid_to = valid_from + timedelta(days=draw(st.integers(1, 10)))
+    return valid_from, valid_to
+
+
+@st.composite
+def stations_for(draw: st.DrawFn, divisions: list[Division], prefix: str = "S") -> list[Station]:
+    """Up to 15 random stations, each on a division of `divisions` that may hold one."""
+    placeable = [d for d in divisions if d.level.station_level is not None]
+    result = []
+    for n in range(draw(st.integers(0, 15))):
+        division = draw(st.sampled_from(placeable))
+        result.append(draw(station_at(division, f"{prefix}{n}")))
+    return result
+
+
+@st.composite
+def station_at(draw: st.DrawFn, division: Division, sid: str) -> Station:
+    """A random station `sid` on `division`: planned, operating or closed, with random counts."""
+    opened = draw(st.none() | DAYS)
+    closed = None
+    if opened is not None and draw(st.booleans()):
+        closed = opened + timedelta(days=draw(st.integers(1, 15)))
+    staff = draw(st.integers(0, 9))
+    return station(
+        sid,
+        division.level.station_level,
+        division.code,
+        opened,
+        closed,
+        staff,
+        draw(st.integers(0, staff)),
+        draw(st.integers(0, 5)),
+    )
+
+
+def assert_matches(engine: NetworkEngine, oracle: Oracle, days: list[date]) -> None:
+    """The engine answers every question the oracle does, the same way, on each of `days`."""
+    for code in oracle.divisions:
+        for level in oracle.divisions[code].level.levels_below:
+            trend = [(c.level, c.total, c.covered) for c in engine.coverage_trend(code, level, days)]
+            expected_trend = [next(e for e in oracle.coverage(code, day) if e[0] is level) for day in days]
+            assert trend == expected_trend, (code, level)
+        for day in days:
+            assert engine.covered(code, day) == oracle.covered(code, day), (code, day)
+            got = [(c.level, c.total, c.covered) for c in engine.coverage(code, day)]
+            assert got == oracle.coverage(code, day), (code, day)
+            assert dataclasses.astuple(engine.rollup(code, day)) == oracle.rollup(code, day), (code, day)
+            children = engine.children(code, first=1000, day=day)
+            assert [d.code for d in children.items] == oracle.children(code, day), (code, day)
+            for level in oracle.divisions[code].level.levels_below:
+                page = engine.uncovered(code, level, day, first=1000)
+                expected = oracle.uncovered(code, level, day)
+                assert [d.code for d in page.items] == expected, (code, level, day)
+                assert page.total == len(expected)

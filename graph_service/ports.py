@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
-from graph_service.domain.changes import Changes
+from graph_service.domain.changes import Changes as Changes  # re-exported: part of the ports
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName

@@ -72,7 +72,7 @@ def count_audit_entries(tx: Transaction, query: AuditQuery) -> int:
             count += tx.run(f"{match} RETURN count(a) AS count", **params).single(strict=True)["count"]
     if query.kind != STATION_KIND:
         if query.target is None and query.within is None:  # every entry of the batches: no unpacking
-            since = {} if query.since is None else {"since": timestamp_text(query.since)}
+            since: dict[str, Any] = {} if query.since is None else {"since": timestamp_text(query.since)}
             count += tx.run(
                 f"MATCH (b:AuditBatch){AUDIT_BATCH_SINCE if since else ''} "
                 "RETURN coalesce(sum(b.count), 0) AS count",
@@ -127,7 +127,8 @@ def _division_audit_rows(
     unpacked entry): the AuditBatch nodes of the writes `since` selects are read newest first, one at a
     time."""
     upper = query.before_seq if with_cursor and query.before_seq is not None else 1 << 62
-    since_join, params = "", {}
+    since_join = ""
+    params: dict[str, Any] = {}
     if query.since is not None:
         since_join, params = AUDIT_BATCH_SINCE, {"since": timestamp_text(query.since)}
     found = tx.run(

@@ -114,7 +114,7 @@ def packed_audit_rows(
 
     def packed() -> Iterator[tuple[int, bytes]]:
         for first, entries, *write in conn.execute(sql + " ORDER BY b.first DESC", params):
-            writes[first // AUDIT_SEQ_STRIDE] = tuple(write)  # type: ignore[assignment]
+            writes[first // AUDIT_SEQ_STRIDE] = tuple(write)
             yield first, entries
 
     for seq, (operation, target, before, after, _) in unpacked_newest_first(

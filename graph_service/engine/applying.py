@@ -15,7 +15,7 @@ from graph_service.engine.daily import added_totals, coverage_changes, station_d
 from graph_service.engine.graphs import collector_paused, division_attributes, static_totals, sum_totals
 from graph_service.engine.state import EngineState
 from graph_service.engine.timeline import COVERED_COLUMN, Delta, Timeline
-from graph_service.engine.values import station_node
+from graph_service.engine.values import Attributes, station_node
 
 SMALL_CHANGE = 64
 """Up to this many stations a catch-up updates the aggregates in place, one station at a time (cheap
@@ -216,7 +216,8 @@ class Applying(EngineState):
                 timeline.add(day, delta)
 
     @staticmethod
-    def _timeline_of(data: dict) -> Timeline:
-        if data["timeline"] is None:
-            data["timeline"] = Timeline()
-        return data["timeline"]
+    def _timeline_of(data: Attributes) -> Timeline:
+        timeline: Timeline | None = data["timeline"]
+        if timeline is None:
+            timeline = data["timeline"] = Timeline()
+        return timeline

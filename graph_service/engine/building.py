@@ -74,7 +74,11 @@ class Building(EngineState):
                 for d in group
             },
         )
-        add_edges_in_bulk(graph, [(d.code, d.parent_code) for group in by_rank[1:] for d in group])
+        add_edges_in_bulk(
+            graph,
+            # Every division below a province has a parent: the test only tells the type checker so.
+            [(d.code, d.parent_code) for group in by_rank[1:] for d in group if d.parent_code is not None],
+        )
         stations = self._valid_stations(stations)
         self._build_aggregates(by_rank, stations)
         self.problems.extend(self._sums_over_limit())
@@ -257,10 +261,12 @@ class Building(EngineState):
         lone_children: Counter[str] = Counter()
         for division in divisions:
             totals = nodes[division.code]["totals"]
+            parent_code = division.parent_code
+            assert parent_code is not None, "a division below a province has a parent"
             if totals is lone:  # the common case, a division with nothing below it: just count it
-                lone_children[division.parent_code] += 1
+                lone_children[parent_code] += 1
             else:
-                parent = nodes[division.parent_code]
+                parent = nodes[parent_code]
                 parent["totals"] = sum_totals(parent["totals"], totals)
         column = rank - 1
         for parent_code, count in lone_children.items():

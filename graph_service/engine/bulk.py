@@ -10,10 +10,10 @@ from operator import add
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Station
 from graph_service.engine.daily import add_full, add_station_days, coverage_changes, with_changes
-from graph_service.engine.graphs import RANK, add_edges_in_bulk
+from graph_service.engine.graphs import RANK, add_edges_in_bulk, graph_dicts
 from graph_service.engine.state import EngineState
 from graph_service.engine.timeline import COVERED_COLUMN, Timeline
-from graph_service.engine.values import StationNode, station_node
+from graph_service.engine.values import Attributes, Links, Node, station_node
 
 
 class BulkApplying(EngineState):
@@ -36,11 +36,11 @@ class BulkApplying(EngineState):
         # The graph entries of new stations, ready to be dropped in: attributes, out-links (to the
         # division and the parent) and empty in-links, and the in-links they add to their division
         # and parent. Rewritten stations are relinked under the lock.
-        new_nodes: dict[StationNode, dict] = {}
-        new_pred: dict[StationNode, dict] = {}
-        rewritten: list[tuple[StationNode, Station]] = []
+        new_nodes: dict[Node, Attributes] = {}
+        new_pred: dict[Node, Links] = {}
+        rewritten: list[tuple[Node, Station]] = []
         for station in latest.values():
-            node = ("station", station.id)  # station_node(), inline: this loop runs once per row
+            node: Node = ("station", station.id)  # station_node(), inline: this loop runs once per row
             data = nodes.get(node)
             if data is None:
                 new_nodes[node] = {"station": station}
@@ -58,8 +58,8 @@ class BulkApplying(EngineState):
                 members.append(station)
         changes = _own_changes(nodes, pred, arriving, leaving, latest)
         timelines = _timelines_with(nodes, changes)
-        new_succ: dict[StationNode, dict] = {}
-        back_links: list[tuple[dict, StationNode, dict]] = []
+        new_succ: dict[Node, Links] = {}
+        back_links: list[tuple[Links, Node, Attributes]] = []
         for node, attributes in new_nodes.items():
             station = attributes["station"]
             out = new_succ[node] = {station.division_code: {}}
@@ -75,13 +75,13 @@ class BulkApplying(EngineState):
     def _swap_in(self, prepared: PreparedStations) -> None:
         """Put prepared stations and timelines into the graph (callers hold `lock`): a few dict
         updates and one pass over the links and timelines, no computing."""
-        nodes, succ, pred = self._node, self.graph._succ, self.graph._pred
+        nodes, succ, pred = self._node, graph_dicts(self.graph)._succ, self._pred
         nodes.update(prepared.new_nodes)
         succ.update(prepared.new_succ)
         pred.update(prepared.new_pred)
         for into, node, data in prepared.back_links:
             into[node] = data
-        links: list[tuple[StationNode, str | StationNode]] = []
+        links: list[tuple[Node, Node]] = []
         for node, station in prepared.rewritten:
             nodes[node]["station"] = station
             out = succ[node]
@@ -102,25 +102,25 @@ class PreparedStations:
     to add to the nodes they point at; rewritten ones), and the new timeline for the attributes of
     every division they affect."""
 
-    new_nodes: dict[StationNode, dict]
-    new_succ: dict[StationNode, dict]
-    new_pred: dict[StationNode, dict]
-    back_links: list[tuple[dict, StationNode, dict]]
-    rewritten: list[tuple[StationNode, Station]]
-    timelines: list[tuple[dict, Timeline | None]]
+    new_nodes: dict[Node, Attributes]
+    new_succ: dict[Node, Links]
+    new_pred: dict[Node, Links]
+    back_links: list[tuple[Links, Node, Attributes]]
+    rewritten: list[tuple[Node, Station]]
+    timelines: list[tuple[Attributes, Timeline | None]]
 
 
 def _own_changes(
-    nodes: dict,
-    pred: dict,
+    nodes: dict[Node, Attributes],
+    pred: dict[Node, Links],
     arriving: Mapping[str, list[Station]],
     leaving: Mapping[str, list[Station]],
     latest: Mapping[str, Station],
-) -> dict[str, tuple[dict, dict[int, list[int]]]]:
+) -> dict[str, tuple[Attributes, dict[int, list[int]]]]:
     """The node attributes and full-width per-day changes of each division that stations arrive in
     or leave, coverage included: what the stations bring and take away, and the days the division
     starts and stops being covered (its new members against its old ones)."""
-    changes_of: dict[str, tuple[dict, dict[int, list[int]]]] = {}
+    changes_of: dict[str, tuple[Attributes, dict[int, list[int]]]] = {}
     for code in arriving.keys() | leaving.keys():
         coming = arriving.get(code, [])
         going = leaving.get(code)
@@ -160,18 +160,18 @@ def _own_changes(
 
 
 def _timelines_with(
-    nodes: dict, changes_of: dict[str, tuple[dict, dict[int, list[int]]]]
-) -> list[tuple[dict, Timeline | None]]:
+    nodes: dict[Node, Attributes], changes_of: dict[str, tuple[Attributes, dict[int, list[int]]]]
+) -> list[tuple[Attributes, Timeline | None]]:
     """The new timeline of every division with changes and of every division above one, bottom-up
     one level at a time: a division's changes are complete once its children's are in, so its new
     timeline is made once, then its changes go to its parent (taken over whole when the parent has
     none yet: from here on no row is changed in place, only replaced). `changes_of` (code -> node
     attributes and changes) is used up. Each node is looked up once: at national scale the node
     dict is large enough for every lookup to cost a trip to memory."""
-    by_rank: list[list[tuple[dict, dict[int, list[int]]]]] = [[] for _ in DivisionLevel]
-    for entry in changes_of.values():
-        by_rank[RANK[entry[0]["division"].level]].append(entry)
-    timelines: list[tuple[dict, Timeline | None]] = []
+    by_rank: list[list[tuple[Attributes, dict[int, list[int]]]]] = [[] for _ in DivisionLevel]
+    for own in changes_of.values():
+        by_rank[RANK[own[0]["division"].level]].append(own)
+    timelines: list[tuple[Attributes, Timeline | None]] = []
     for rank in reversed(range(len(by_rank))):
         for data, changes in by_rank[rank]:
             timelines.append((data, with_changes(data["timeline"], changes)))

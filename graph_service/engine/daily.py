@@ -21,6 +21,7 @@ from graph_service.engine.timeline import (
     WIDTH,
     ZERO_ROW,
     Delta,
+    Rows,
     Timeline,
 )
 
@@ -155,7 +156,7 @@ def _merged(timeline: Timeline, changes: dict[int, list[int]]) -> Timeline:
             i = j
         carry = list(map(add, carry, changes[day]))
         if i < n and old_days[i] == day:
-            before = old_rows[i * WIDTH : (i + 1) * WIDTH]
+            before: Sequence[int] = old_rows[i * WIDTH : (i + 1) * WIDTH]
             i += 1
         else:
             before = old_rows[(i - 1) * WIDTH : i * WIDTH] if i else ZERO_ROW
@@ -173,7 +174,7 @@ _COLUMNWISE_FROM = 8
 """From how many rows `_shifted` works column by column."""
 
 
-def _shifted(rows: array | list[int], carry: Sequence[int]) -> array | list[int]:
+def _shifted(rows: Rows, carry: Sequence[int]) -> Rows:
     """`rows` (full-width rows, a copy the caller owns) with `carry` added to each, column by column
     (one C-level pass per changed column); an array overflowing 64 bits raises OverflowError."""
     count = len(rows) // WIDTH

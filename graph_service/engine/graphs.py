@@ -4,8 +4,9 @@ collector paused while it grows, and the one walk down the division tree."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Protocol, cast
 
 import networkx as nx
 
@@ -13,6 +14,7 @@ from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
 from graph_service.domain.model import Division
 from graph_service.engine.daily import validity_deltas
 from graph_service.engine.timeline import Timeline
+from graph_service.engine.values import Attributes, Links, Node
 
 UNIT_TOTALS = {level: tuple(int(level is counted) for counted in COVERAGE_LEVELS) for level in DivisionLevel}
 
@@ -36,18 +38,35 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def add_nodes_in_bulk(graph: nx.DiGraph, attributes: dict) -> None:
+class GraphDicts(Protocol):
+    """The dicts behind a networkx DiGraph: node -> attributes, and node -> successors or
+    predecessors. networkx keeps them private, so its type stubs do not declare them."""
+
+    _node: dict[Node, Attributes]
+    _succ: dict[Node, Links]
+    _pred: dict[Node, Links]
+
+
+def graph_dicts(graph: nx.DiGraph[Node]) -> GraphDicts:
+    """`graph`'s own dicts (the same objects, typed), for reading and filling them directly as
+    networkx's own algorithms do on hot paths."""
+    return cast(GraphDicts, graph)
+
+
+def add_nodes_in_bulk(graph: nx.DiGraph[Node], attributes: Mapping[Node, Attributes]) -> None:
     """Add new nodes with their attribute dicts (taken over, not copied)."""
-    graph._node.update(attributes)
-    graph._succ.update({node: {} for node in attributes})
-    graph._pred.update({node: {} for node in attributes})
+    dicts = graph_dicts(graph)
+    dicts._node.update(attributes)
+    dicts._succ.update({node: {} for node in attributes})
+    dicts._pred.update({node: {} for node in attributes})
 
 
-def add_edges_in_bulk(graph: nx.DiGraph, edges: Iterable[tuple[object, object]]) -> None:
+def add_edges_in_bulk(graph: nx.DiGraph[Node], edges: Iterable[tuple[Node, Node]]) -> None:
     """Add edges between nodes that already exist, without data."""
-    succ, pred = graph._succ, graph._pred
+    dicts = graph_dicts(graph)
+    succ, pred = dicts._succ, dicts._pred
     for tail, head in edges:
-        data: dict = {}
+        data: Attributes = {}
         succ[tail][head] = data
         pred[head][tail] = data
 
@@ -61,7 +80,7 @@ def static_totals(division: Division) -> tuple[int, ...]:
     return UNIT_TOTALS[division.level] if division.valid_from is None else ZERO_TOTALS
 
 
-def division_attributes(division: Division) -> dict:
+def division_attributes(division: Division) -> Attributes:
     """The attributes of a division's node before anything is attached below it."""
     deltas = validity_deltas(division, +1)
     timeline = None
@@ -76,7 +95,7 @@ def sum_totals(left: tuple[int, ...], right: tuple[int, ...]) -> tuple[int, ...]
     return tuple(a + b for a, b in zip(left, right, strict=True))
 
 
-def walk_down(pred: dict, starts: Iterable[str], visit: Callable[[str], bool]) -> None:
+def walk_down(pred: dict[Node, Links], starts: Iterable[str], visit: Callable[[str], bool]) -> None:
     """Visit the divisions at or below the codes `starts`, depth first in no set order, going below a
     division only when `visit(code)` returns True (`pred`: the graph's node -> {child or station:
     edge data}). The one walk down the division tree: every subtree search of the engine uses it."""

@@ -16,7 +16,7 @@ from graph_service.engine.graphs import walk_down
 from graph_service.engine.paging import Page, page_of
 from graph_service.engine.state import EngineState
 from graph_service.engine.timeline import COVERED_COLUMN, VALID_COLUMN, VOLUNTEERS, Timeline
-from graph_service.engine.values import LevelCoverage, Rollup, station_node
+from graph_service.engine.values import Attributes, LevelCoverage, Rollup, station_node
 
 UNCOVERED_LISTS_KEPT = 16
 
@@ -230,7 +230,7 @@ class Queries(EngineState):
         walk_down(self._pred, [code], look)
         return found
 
-    def _value(self, data: dict, day: date, column: int) -> int:
+    def _value(self, data: Attributes, day: date, column: int) -> int:
         timeline: Timeline | None = data["timeline"]
         return timeline.value_at(day.toordinal(), column) if timeline is not None else 0
 

@@ -7,14 +7,19 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
-from graph_service.engine.values import StoredProblem
+from graph_service.engine.graphs import graph_dicts
+from graph_service.engine.values import Node, StoredProblem
+
+if TYPE_CHECKING:
+    from graph_service.engine.bulk import PreparedStations
 
 
 class EngineState:
@@ -50,16 +55,16 @@ class EngineState:
         """CPU seconds of the phases of the last `apply` (prepare, swap: those of a bulk one)."""
 
     @property
-    def graph(self) -> nx.DiGraph:
+    def graph(self) -> nx.DiGraph[Node]:
         return self._graph
 
     @graph.setter
-    def graph(self, graph: nx.DiGraph) -> None:
+    def graph(self, graph: nx.DiGraph[Node]) -> None:
         self._graph = graph
         # networkx's own algorithms read these dicts directly on hot paths; so do we: node -> attributes,
         # and node -> {child or station: edge data}.
-        self._node: dict = graph._node
-        self._pred: dict = graph._pred
+        self._node = graph_dicts(graph)._node
+        self._pred = graph_dicts(graph)._pred
 
     # The lookups every part uses (defined in `queries`).
 
@@ -67,4 +72,21 @@ class EngineState:
         raise NotImplementedError
 
     def station(self, station_id: str) -> Station | None:
+        raise NotImplementedError
+
+    def stations_reporting_to(self, station_id: str) -> list[Station]:
+        raise NotImplementedError
+
+    def stations_below(self, code: str) -> list[Station]:
+        raise NotImplementedError
+
+    def _ancestor_codes(self, code: str) -> list[str]:
+        raise NotImplementedError
+
+    # The bulk path of `apply` (defined in `bulk`, used by `applying`).
+
+    def _prepare_stations(self, stations: Sequence[Station]) -> PreparedStations:
+        raise NotImplementedError
+
+    def _swap_in(self, prepared: PreparedStations) -> None:
         raise NotImplementedError

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableSequence, Sequence
 from operator import add
 
 from graph_service.domain.levels import COVERAGE_LEVELS, STATION_LEVELS, DivisionLevel, StationLevel
@@ -30,6 +30,8 @@ ZERO_ROW: tuple[int, ...] = (0,) * WIDTH
 
 # One change to the counters: (column, delta) pairs.
 Delta = Sequence[tuple[int, int]]
+# A timeline's rows: a 64-bit array("q"), or a list of Python integers once a total outgrows it.
+Rows = MutableSequence[int]
 
 
 class Timeline:
@@ -44,7 +46,7 @@ class Timeline:
 
     def __init__(self) -> None:
         self.days = array("i")
-        self.rows: array | list[int] = array("q")
+        self.rows: Rows = array("q")
 
     @classmethod
     def from_daily_changes(cls, changes: Mapping[int, Sequence[int]]) -> Timeline:
@@ -110,13 +112,13 @@ class Timeline:
 
     def daily_changes(self) -> Iterable[tuple[int, list[int]]]:
         """The per-day changes that make up this timeline (the inverse of `from_daily_changes`)."""
-        previous = ZERO_ROW
+        previous: Sequence[int] = ZERO_ROW
         for index, day in enumerate(self.days):
             row = self.rows[index * WIDTH : (index + 1) * WIDTH]
             yield day, [now - before for now, before in zip(row, previous, strict=True)]
             previous = row
 
 
-def _zero_row_like(rows: array | list[int]) -> array | list[int]:
+def _zero_row_like(rows: Rows) -> Rows:
     """A row of zeros of the same kind as `rows`."""
     return array("q", ZERO_ROW) if isinstance(rows, array) else list(ZERO_ROW)

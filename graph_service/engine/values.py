@@ -6,11 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
 
 StationNode = tuple[str, str]
+Node = str | StationNode
+"""A graph node: a division's code, or a station's `station_node`."""
+Attributes = dict[str, Any]
+"""A node's attributes (division, totals, timeline; or station), or an edge's data (always empty)."""
+Links = dict[Node, Attributes]
+"""A node's successors or predecessors, each with the edge's data."""
 
 
 def station_node(station_id: str) -> StationNode:

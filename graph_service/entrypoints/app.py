@@ -245,7 +245,9 @@ class NoDelayHttpToolsProtocol(HttpToolsProtocol):
     sockets made with IPPROTO_TCP): an answer written as headers, then body, then waits for the
     client's delayed acknowledgement, about 40 ms per request on Linux."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    # uvicorn's own connection_made takes an asyncio.Transport where asyncio's BaseProtocol says
+    # BaseTransport (uvicorn ignores the same override error); this keeps uvicorn's signature.
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             with suppress(OSError):
@@ -328,7 +330,8 @@ class GraphQLEndpoint:
             headers = {"WWW-Authenticate": "Bearer"}
         response = JSONResponse(body, status, headers=headers, media_type=media_type)
         if version is not None:
-            self.responses.put(key, version, today, response.body)
+            # Starlette types a body as bytes | memoryview; JSONResponse's is bytes (no copy is made).
+            self.responses.put(key, version, today, bytes(response.body))
         return response
 
     # --- before GraphQL --------------------------------------------------------------------------

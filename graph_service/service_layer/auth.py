@@ -120,7 +120,7 @@ def read_token(secret: str | None, token: str) -> Principal:
     except jwt.InvalidTokenError as error:
         raise Unauthenticated(f"the token is not valid: {error}") from error
     try:
-        role = Role(claims.get("role"))
+        role = Role(claims.get("role", ""))
     except ValueError as error:
         raise Unauthenticated(
             f"the token's role {claims.get('role')!r} is not viewer, editor or admin"

@@ -333,7 +333,9 @@ def _decoded(data: bytes | str) -> tuple[str | None, list[Problem]]:
     return decode_csv_bytes(data)
 
 
-def _read(data: bytes | str, columns: Sequence[str]) -> tuple[list, list[Problem]]:
+def _read(
+    data: bytes | str, columns: Sequence[str]
+) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
     """The numbered rows of a CSV file with `columns`, and the problems of the file as a whole."""
     text, problems = _decoded(data)
     if text is None:

@@ -78,8 +78,8 @@ class Imports(ServiceBase):
         if problems:
             return ImportReport(errors=problems)
         # A stored row left out at load (it broke the rules) is replaced: an update of its version.
-        left_out = {new.id: self.engine.left_out_version(new.id) for new, old in changed if old is None}
-        left_out = {station_id: version for station_id, version in left_out.items() if version is not None}
+        stored = {new.id: self.engine.left_out_version(new.id) for new, old in changed if old is None}
+        left_out = {station_id: version for station_id, version in stored.items() if version is not None}
         report.created -= len(left_out)
         report.updated += len(left_out)
         to_write = [
@@ -280,7 +280,9 @@ def _per_batch(progress: ImportProgress | None, total: int) -> Progress | None:
     return lambda written: progress(written, total)
 
 
-def _read_rows(data: bytes | str, columns: Sequence[str]) -> tuple[list, list[Problem]]:
+def _read_rows(
+    data: bytes | str, columns: Sequence[str]
+) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
     if isinstance(data, bytes):
         text, problems = decode_csv_bytes(data)
         if text is None:

@@ -15,7 +15,8 @@ from datetime import date
 from graph_service.domain import calendar
 from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel
-from graph_service.engine import LevelCoverage
+from graph_service.domain.model import Division
+from graph_service.engine import LevelCoverage, Page
 from graph_service.service_layer.auditing import AuditPage, AuditReads
 from graph_service.service_layer.errors import BadUserInput
 from graph_service.service_layer.importing import ImportProgress, ImportReport, Imports
@@ -31,7 +32,9 @@ class NetworkService(AuditReads, StationWrites, Imports):
     """The use cases over one store and its engine (the parts: `base`, `auditing`, `station_writes`,
     `importing`)."""
 
-    def uncovered(self, under: str, level: DivisionLevel, as_of: date | None, after: str | None, first: int):
+    def uncovered(
+        self, under: str, level: DivisionLevel, as_of: date | None, after: str | None, first: int
+    ) -> Page[Division]:
         """Spec §3's uncovered divisions of `level` under `under` on `as_of` (default today), one page."""
         self.require_division(under)
         if level is DivisionLevel.PROVINCE:
@@ -66,7 +69,7 @@ class NetworkService(AuditReads, StationWrites, Imports):
         after: str | None,
         first: int,
         day: date | None = None,
-    ):
+    ) -> Page[Division]:
         """Divisions whose name contains the text (valid on `day`, when given), by code, one page."""
         if not name_contains.strip():
             raise BadUserInput("nameContains must not be empty")

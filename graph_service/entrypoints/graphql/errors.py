@@ -45,7 +45,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
             "INTERNAL error in request %s at %s",
             request_id,
             ".".join(str(part) for part in error.path or ()) or "(no path)",
-            exc_info=(type(original), original, original.__traceback__),
+            exc_info=original,
         )
         code, message = INTERNAL, INTERNAL_MESSAGE
     formatted: dict[str, Any] = {"message": message}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 from graphql import (
@@ -136,7 +136,8 @@ def parse_document(query: str) -> DocumentNode:
             "send large values (such as an import's file) as variables",
             extensions={"code": BadUserInput.code},
         )
-    return _get_parse_cache(CACHE_SIZE)(query, max_tokens=MAX_TOKENS)
+    # strawberry types its cached `parse` as returning Any; it is graphql-core's parse.
+    return cast(DocumentNode, _get_parse_cache(CACHE_SIZE)(query, max_tokens=MAX_TOKENS))
 
 
 class BoundedParser(ParserCache):

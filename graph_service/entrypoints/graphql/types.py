@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from datetime import date as Date  # for CoveragePoint, whose field `date` hides the type
 from typing import Annotated
 
 import strawberry
@@ -58,13 +59,13 @@ class LevelCoverageType:
 
 @strawberry.type(description="The coverage of one level on one day of a trend.")
 class CoveragePoint:
-    date: date
+    date: Date
     total: int = strawberry.field(description="Divisions of the level in the subtree.")
     covered: int = strawberry.field(description="Those of them covered on the day.")
     rate: float | None = strawberry.field(description="covered / total; null when total is 0.")
 
     @classmethod
-    def of(cls, day: date, coverage: LevelCoverage) -> CoveragePoint:
+    def of(cls, day: Date, coverage: LevelCoverage) -> CoveragePoint:
         return cls(date=day, total=coverage.total, covered=coverage.covered, rate=coverage.rate)
 
 
@@ -334,11 +335,11 @@ class AuditEntryType:
 
     @strawberry.field(description="The row before the change, keyed by CSV column (null: created).")
     def before(self) -> JSON | None:
-        return self.record.before
+        return None if self.record.before is None else JSON(self.record.before)
 
     @strawberry.field(description="The row after the change, keyed by CSV column (null: deleted).")
     def after(self) -> JSON | None:
-        return self.record.after
+        return None if self.record.after is None else JSON(self.record.after)
 
 
 @strawberry.type(name="ImportError", description="One problem with an imported file.")

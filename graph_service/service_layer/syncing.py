@@ -68,11 +68,11 @@ def sync(
         # a store version below what the engine held before it was read means the store went back.
         base, stale = engine.version, engine.stale
         current = store.data_version()
-        if current == base and not stale:
-            return False
         if current < base or stale:
             rebuild(engine, store)
             return True
+        if current <= engine.version:  # nothing the engine lacks (its own writes may have got there)
+            return engine.version != base
         return _catch_up(engine, store, phases)
 
 

@@ -47,6 +47,9 @@ class Recount:
         self.stations[station.id] = station
         self.stations_in[station.division_code].append(station)
 
+    def add_successors(self, old_code: str, new_codes: list[str]) -> None:
+        """Successor links (spec §6) are not part of this recount of spec §3."""
+
     # --- spec §3 ---------------------------------------------------------------------------------
 
     def subtree(self, code: str) -> list[Division]:

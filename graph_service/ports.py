@@ -69,11 +69,17 @@ class ConflictError(StoreError):
 
 
 class SnapshotSink(Protocol):
-    """Receives a store's whole network in one streaming pass: every division, then every station."""
+    """Receives a store's whole network in one streaming pass: every division, the successor links,
+    then every station."""
 
     def add_division(self, division: Division) -> None: ...
 
     def add_station(self, station: Station) -> None: ...
+
+    def add_successors(self, old_code: str, new_codes: list[str]) -> None:
+        """The successors of one retired division, in the admin's order (spec §6), after the
+        divisions and before the stations."""
+        ...
 
     def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
         """A stored row that cannot be read as a record (kind "division" or "station", its code or
@@ -113,6 +119,7 @@ class Store(Protocol):
         editions: Mapping[str, AppliedEdition] | None = None,
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
+        stations: Sequence[Station] = (),
     ) -> int:
         """Insert or replace divisions by code (parent links included) in one transaction, written in
         batches; return the new data version. An empty sequence (and no `editions`) writes nothing and
@@ -120,7 +127,9 @@ class Store(Protocol):
         far after each batch. `audit`, when given, is recorded in the same transaction (see
         `audit_entries`); so are `editions` (province code -> the edition now its latest, spec §6)
         and `names` (code of a division written -> its whole dated name history, replacing any) and
-        `successors` (code of a retired division -> its successors' codes in order, replacing any)."""
+        `successors` (code of a retired division -> its successors' codes in order, replacing any),
+        and the `stations` an edition moves or re-parents, each with its placement history (spec §6;
+        written as `upsert_stations` writes them, their history replacing any stored)."""
         ...
 
     def applied_editions(self) -> dict[str, AppliedEdition]:

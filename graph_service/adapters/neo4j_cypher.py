@@ -56,6 +56,11 @@ UNWIND $codes AS code
 MATCH (o:Division {code: code})-[r:SUCCEEDED_BY]->(n)
 RETURN o.code AS code, n.code AS other ORDER BY code, r.position
 """
+ALL_SUCCESSORS = """
+MATCH (o:Division)-[r:SUCCEEDED_BY]->(n)
+WITH o, r, n ORDER BY o.code, r.position
+RETURN o.code AS code, collect(n.code) AS others
+"""
 READ_PREDECESSORS = """
 UNWIND $codes AS code
 MATCH (o)-[:SUCCEEDED_BY]->(n:Division {code: code})
@@ -99,9 +104,33 @@ _STATION_PROJECTION = (
         "d.code" if c == _DIVISION_COLUMN else "p.id" if c == _PARENT_COLUMN else f"s.{c}"
         for c in STORED_STATION_COLUMNS
     )
-    + "]"
+    + ", [(s)-[h:SITS_IN]->(x) WHERE h.from IS NOT NULL OR h.to IS NOT NULL | [x.code, h.from, h.to]]]"
 )
-"""A station read back: `s` with its division `d` and parent `p`, as a row of `STORED_STATION_COLUMNS`."""
+"""A station read back: `s` with its division `d` and parent `p`, as a row of `STORED_STATION_COLUMNS`,
+then its placement history (spec §6: a moved station's SITS_IN links carry `from`/`to`; empty for a
+station that always sat where it sits)."""
+_SITS_NOW = "OPTIONAL MATCH (s)-[now:SITS_IN]->(d) WHERE now.to IS NULL"
+"""The division a station sits in today: its SITS_IN link without a `to`."""
+# The placement history of stations an edition moved (spec §6): one SITS_IN per placement, the
+# current one without `to`, replacing every link the station had.
+WRITE_PLACEMENTS = """
+UNWIND $rows AS row
+MATCH (s:Station {id: row.id})
+OPTIONAL MATCH (s)-[old:SITS_IN]->()
+DELETE old
+WITH DISTINCT s, row
+UNWIND row.placements AS placement
+MATCH (d:Division {code: placement.code})
+CREATE (s)-[:SITS_IN {from: placement.from, to: placement.to}]->(d)
+"""
+# A station written without a history (spec §6: always sat where it sits): its one SITS_IN link
+# loses any dates.
+CLEAR_PLACEMENTS = """
+UNWIND $ids AS id
+MATCH (:Station {id: id})-[link:SITS_IN]->()
+WHERE link.from IS NOT NULL OR link.to IS NOT NULL
+REMOVE link.from, link.to
+"""
 WRITE_STATION_NODES = f"""
 UNWIND $rows AS row
 MERGE (s:Station {{id: {_ID}}})
@@ -216,7 +245,7 @@ RETURN collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS r
 STATION_PAGE = f"""
 MATCH (s:Station) WHERE s.id > $after
 WITH s ORDER BY s.id LIMIT $limit
-OPTIONAL MATCH (s)-[:SITS_IN]->(d)
+{_SITS_NOW}
 OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
 RETURN collect({_STATION_PROJECTION}) AS rows
 """
@@ -232,7 +261,7 @@ RETURN rows[start..start + $chunk] AS rows
 """
 STATIONS_CHANGED = f"""
 MATCH (s:Station) WHERE s.changed_in > $since
-OPTIONAL MATCH (s)-[:SITS_IN]->(d)
+{_SITS_NOW}
 OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
 WITH collect({_STATION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start

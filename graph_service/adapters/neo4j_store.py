@@ -4,7 +4,10 @@ Model (see `neo4j.cypher`, applied idempotently on first use):
 `(:Division {code, name, level, valid_from, valid_to, changed_in})-[:PART_OF]->(:Division)`,
 `(:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers, version,
 changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` and
-`(:Meta {key: 'data', version})`. Dates are Neo4j `Date` values. The audit trail is
+`(:Meta {key: 'data', version})`. A station an edition moved (spec §6) has one `SITS_IN {from, to}`
+per placement of its history, the current one without `to`; any other station one `SITS_IN` without
+dates. Successor links are `(:Division)-[:SUCCEEDED_BY {position}]->(:Division)`. Dates are Neo4j
+`Date` values. The audit trail is
 `(:AuditWrite {version, at, actor, role, operation})`, one per write; one
 `(:AuditEntry {seq, station, before, after, within})` per changed station (`seq` names its write: see
 `audit_seq`; `before`/`after` JSON text; `at` ISO text in UTC); and changed divisions in
@@ -57,8 +60,10 @@ from graph_service.adapters.neo4j_connection import (
     translated_errors,
 )
 from graph_service.adapters.neo4j_cypher import (
+    ALL_SUCCESSORS,
     BUMP_VERSION,
     CHANGES_CHUNK,
+    CLEAR_PLACEMENTS,
     COUNT_DIVISIONS,
     COUNT_STATIONS,
     CREATE_DIVISIONS,
@@ -79,6 +84,7 @@ from graph_service.adapters.neo4j_cypher import (
     WRITE_DIVISION_NODES,
     WRITE_EDITIONS,
     WRITE_NAMES,
+    WRITE_PLACEMENTS,
     WRITE_STATION_LINKS,
     WRITE_STATION_NODES,
     WRITE_SUCCESSORS,
@@ -171,6 +177,8 @@ class Neo4jStore:
             version = run_version(tx, LOCK_VERSION)
             for row in pages(tx, DIVISION_PAGE, self.batch_size):
                 load_division_row(sink, row, to_date)
+            for record in tx.run(ALL_SUCCESSORS):
+                sink.add_successors(record["code"], list(record["others"]))
             for row in pages(tx, STATION_PAGE, self.batch_size):
                 load_station_row(sink, row, to_date)
             return version
@@ -202,7 +210,12 @@ class Neo4jStore:
                     for record in tx.run(STATIONS_CHANGED, since=version, chunk=chunk)
                     for row in record[0]
                 ]
-            return Changes(current, divisions, stations)
+                links: dict[str, list[str]] = {}
+                retired = [d.code for d in divisions if d.valid_to is not None]
+                if retired:
+                    for record in tx.run(READ_SUCCESSORS, codes=retired):
+                        links.setdefault(record["code"], []).append(record["other"])
+            return Changes(current, divisions, stations, links)
 
         return retrying(read)
 
@@ -215,9 +228,11 @@ class Neo4jStore:
         editions: Mapping[str, AppliedEdition] | None = None,
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
+        stations: Sequence[Station] = (),
     ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
-        sequence than its children); return the new data version.
+        sequence than its children); return the new data version. The `stations` an edition moves
+        (spec §6) are written after them, in the same transaction.
 
         Codes not stored yet take a fast path: their nodes are created together with their PART_OF
         links, parents first. The others (stored codes, codes given twice, parent cycles among new
@@ -232,7 +247,7 @@ class Neo4jStore:
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
-        if not (divisions or editions or names or successors):
+        if not (divisions or editions or names or successors or stations):
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
@@ -291,6 +306,8 @@ class Neo4jStore:
             if successors:
                 links = [{"old_code": old, "new_codes": list(news)} for old, news in successors.items()]
                 tx.run(WRITE_SUCCESSORS, rows=links).consume()
+            if stations:
+                self._write_stations(tx, version, stations)
 
         return self._write("upsert divisions", write, len(divisions), audit)
 
@@ -359,31 +376,50 @@ class Neo4jStore:
         def write(tx: Transaction, version: int) -> None:
             if expected_versions:
                 check_versions(expected_versions, partial(stored_versions, tx), self.batch_size)
-            stored = stored_keys(
-                tx, COUNT_STATIONS, EXISTING_STATIONS, [s.id for s in stations], self.batch_size
-            )
-            created, merged = parents_first(stations, station_key, station_parent, stored)
-            no_division: list[str] = []
-            no_parent: list[str] = []
-
-            def merge_nodes(batch: Sequence[Station]) -> None:
-                rows = [station_row(s) for s in batch]
-                tx.run(WRITE_STATION_NODES, rows=rows, version=version).consume()
-
-            def link(statement: str, batch: Sequence[Station]) -> None:
-                rows = [station_row(s) for s in batch]
-                record = tx.run(statement, rows=rows, version=version).single(strict=True)
-                no_division.extend(record["no_division"])
-                no_parent.extend(record["no_parent"])
-
-            create, merge_links = partial(link, CREATE_STATIONS), partial(link, WRITE_STATION_LINKS)
-            write_passes(created, merged, create, merge_nodes, merge_links, progress, self.batch_size)
-            if no_division:
-                raise StoreError("unknown division: " + ", ".join(no_division[:5]))
-            if no_parent:
-                raise StoreError("unknown parent station: " + ", ".join(no_parent[:5]))
+            self._write_stations(tx, version, stations, progress)
 
         return self._write("upsert stations", write, len(stations), audit)
+
+    def _write_stations(
+        self, tx: Transaction, version: int, stations: Sequence[Station], progress: Progress | None = None
+    ) -> None:
+        """Write `stations` (nodes, SITS_IN and REPORTS_TO links) in `tx`, then the placement history
+        of each (spec §6: one SITS_IN per placement, with `from`/`to`; none for a station that always
+        sat where it sits). Raises `StoreError` when a division_code or parent_id names nothing."""
+        stored = stored_keys(tx, COUNT_STATIONS, EXISTING_STATIONS, [s.id for s in stations], self.batch_size)
+        created, merged = parents_first(stations, station_key, station_parent, stored)
+        no_division: list[str] = []
+        no_parent: list[str] = []
+
+        def merge_nodes(batch: Sequence[Station]) -> None:
+            rows = [station_row(s) for s in batch]
+            tx.run(WRITE_STATION_NODES, rows=rows, version=version).consume()
+
+        def link(statement: str, batch: Sequence[Station]) -> None:
+            rows = [station_row(s) for s in batch]
+            record = tx.run(statement, rows=rows, version=version).single(strict=True)
+            no_division.extend(record["no_division"])
+            no_parent.extend(record["no_parent"])
+
+        create, merge_links = partial(link, CREATE_STATIONS), partial(link, WRITE_STATION_LINKS)
+        write_passes(created, merged, create, merge_nodes, merge_links, progress, self.batch_size)
+        if no_division:
+            raise StoreError("unknown division: " + ", ".join(no_division[:5]))
+        if no_parent:
+            raise StoreError("unknown parent station: " + ", ".join(no_parent[:5]))
+        placed = [
+            {
+                "id": s.id,
+                "placements": [{"code": p.division_code, "from": p.from_, "to": p.to} for p in s.placements],
+            }
+            for s in stations
+            if s.placements
+        ]
+        if placed:
+            tx.run(WRITE_PLACEMENTS, rows=placed).consume()
+        unplaced = [s.id for s in stations if not s.placements and s.id in stored]
+        if unplaced:
+            tx.run(CLEAR_PLACEMENTS, ids=unplaced).consume()
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (`neo4j_audit.read_audit_entries`)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from graph_service.domain.audit import (
     timestamp_text,
 )
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
-from graph_service.domain.model import Division, Station
+from graph_service.domain.model import Division, Placement, Station
 from graph_service.domain.station_fields import STATION_FIELDS, STORED_STATION_COLUMNS, FieldKind
 from graph_service.ports import audit_seq
 
@@ -45,15 +46,31 @@ def division_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None] 
 
 def station_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None]) -> Station:
     """A station from a row of `STORED_STATION_COLUMNS` (the `Station` attributes' order), its levels
-    and statuses read from their text, its dates with `to_date`, its counts as numbers (None as 0)."""
+    and statuses read from their text, its dates with `to_date`, its counts as numbers (None as 0);
+    optionally followed by its placement history (`placements_from_rows`' rows; spec §6)."""
     values = list(row)
+    history: Sequence[Sequence[Any]] | None = None
+    if len(values) == len(STORED_STATION_COLUMNS) + 1:
+        history = values.pop()
     if len(values) != len(STORED_STATION_COLUMNS):
         raise ValueError(f"expected {len(STORED_STATION_COLUMNS)} values, found {len(values)}")
     for index, read in _READERS:
         values[index] = read(values[index])
     for index in _DATE_POSITIONS:
         values[index] = to_date(values[index])
-    return Station(*values)
+    station = Station(*values)
+    if history:
+        return dataclasses.replace(station, placements=placements_from_rows(history, to_date))
+    return station
+
+
+def placements_from_rows(
+    rows: Iterable[Sequence[Any]], to_date: Callable[[Any], date | None]
+) -> tuple[Placement, ...]:
+    """A placement history from stored (division code, from, to) rows in any order: oldest first."""
+    placements = [Placement(str(code), to_date(start), to_date(end)) for code, start, end in rows]
+    placements.sort(key=lambda p: (p.from_ is not None, p.from_ or date.min))
+    return tuple(placements)
 
 
 def _station_level(value: Any) -> StationLevel:
@@ -170,7 +187,7 @@ def load_station_row(sink: SnapshotSink, row: Sequence[Any], to_date: Callable[[
         station = station_from_row(row, to_date)
     except (TypeError, ValueError, AttributeError) as error:
         try:
-            version: int | None = int(row[-1])
+            version: int | None = int(row[len(STORED_STATION_COLUMNS) - 1])
         except (TypeError, ValueError):
             version = None
         sink.reject("station", str(row[0]), f"the stored row cannot be read: {error}", version)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
+from datetime import date
 from pathlib import Path
 
 from graph_service.adapters.rows import AUDIT_ENTRY_COLUMNS, AUDIT_WRITE_COLUMNS
@@ -16,11 +17,11 @@ from graph_service.domain.station_fields import STORED_STATION_COLUMNS, stored_v
 from graph_service.ports import StoreError
 
 URL_PREFIX = "sqlite:///"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: divisions, stations, meta; 2: and audit; 3: and audit_batches (every statement of `SCHEMA` is
 idempotent); 4: divisions' `valid_from`/`valid_to` (spec §6; `DIVISION_VALIDITY` adds them to an
 older store in place, every division of which stays valid always), `editions`, `division_names`
-and `division_successors`."""
+and `division_successors`; 5: `station_placements`."""
 UPSERT_EDITION = """
     INSERT INTO editions (province, day, digest) VALUES (?, ?, ?)
     ON CONFLICT (province) DO UPDATE SET day = excluded.day, digest = excluded.digest
@@ -102,6 +103,17 @@ SCHEMA: tuple[str, ...] = (
         PRIMARY KEY (old_code, position)
     )""",
     "CREATE INDEX IF NOT EXISTS division_predecessors ON division_successors (new_code)",
+    # The placement history of a station moved by an edition (spec §6; schema 5): one row per
+    # placement, `from_`/`to_` ISO dates or NULL (unbounded). A station without rows always sat in its
+    # `division_code`.
+    """CREATE TABLE IF NOT EXISTS station_placements (
+        station_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        division_code TEXT NOT NULL,
+        from_ TEXT,
+        to_ TEXT,
+        PRIMARY KEY (station_id, position)
+    )""",
     """CREATE TABLE IF NOT EXISTS audit_batches (
         first INTEGER PRIMARY KEY NOT NULL,
         version INTEGER NOT NULL,
@@ -235,3 +247,67 @@ def station_row(station: Station, version: int) -> list[object]:
     row = stored_values(station)
     row.append(version)
     return row
+
+
+def write_placements(conn: sqlite3.Connection, stations: Sequence[Station]) -> None:
+    """Replace the stored placement history of `stations` with theirs (none: no rows)."""
+    if (
+        not any(s.placements for s in stations)
+        and not conn.execute("SELECT 1 FROM station_placements LIMIT 1").fetchone()
+    ):
+        return
+    conn.executemany("DELETE FROM station_placements WHERE station_id = ?", [(s.id,) for s in stations])
+    conn.executemany(
+        "INSERT INTO station_placements (station_id, position, division_code, from_, to_) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [
+            (s.id, position, p.division_code, _iso(p.from_), _iso(p.to))
+            for s in stations
+            for position, p in enumerate(s.placements)
+        ],
+    )
+
+
+def read_placements(
+    conn: sqlite3.Connection, ids: Sequence[str] | None = None
+) -> dict[str, list[tuple[str, str | None, str | None]]]:
+    """The stored placement rows (division code, from, to) of the stations `ids` (None: of all)."""
+    found: dict[str, list[tuple[str, str | None, str | None]]] = {}
+    query = "SELECT station_id, division_code, from_, to_ FROM station_placements"
+    if ids is None:
+        batches: Iterable[Sequence[str] | None] = [None]
+    else:
+        batches = [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
+    for batch in batches:
+        if batch is None:
+            rows = conn.execute(query)
+        else:
+            rows = conn.execute(f"{query} WHERE station_id IN ({', '.join('?' * len(batch))})", batch)
+        for station_id, code, start, end in rows:
+            found.setdefault(station_id, []).append((code, start, end))
+    return found
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def read_successor_links(
+    conn: sqlite3.Connection, codes: Sequence[str] | None = None
+) -> dict[str, list[str]]:
+    """The successors of the retired divisions `codes` (None: of all), each in the admin's order."""
+    found: dict[str, list[str]] = {}
+    query = "SELECT old_code, new_code FROM division_successors"
+    order = " ORDER BY old_code, position"
+    if codes is None:
+        batches: list[Sequence[str] | None] = [None]
+    else:
+        batches = [codes[i : i + IDS_PER_QUERY] for i in range(0, len(codes), IDS_PER_QUERY)]
+    for batch in batches:
+        if batch is None:
+            rows = conn.execute(query + order)
+        else:
+            rows = conn.execute(f"{query} WHERE old_code IN ({', '.join('?' * len(batch))}){order}", batch)
+        for old_code, new_code in rows:
+            found.setdefault(old_code, []).append(new_code)
+    return found

@@ -1,6 +1,7 @@
 """The embedded store: one SQLite file (standard library `sqlite3`), in WAL mode.
 
-Layout: `divisions`, `stations` (dates as ISO text), `meta` (the data version) and `audit` (the audit
+Layout: `divisions`, `stations` (dates as ISO text; a station an edition moved also has its placement
+history in `station_placements`, spec §6), `meta` (the data version) and `audit` (the audit
 trail: one row per changed row of every write, keyed by `seq`). Every division and station row carries
 `changed_in`, the data version of the write that last touched it (indexed, for `changes_since`).
 Every write is one `BEGIN IMMEDIATE` transaction, so writers in several processes take turns; it bumps
@@ -57,9 +58,12 @@ from graph_service.adapters.sqlite_schema import (
     division_row,
     ensure_schema,
     path_from_url,
+    read_placements,
+    read_successor_links,
     read_version,
     station_row,
     stored_versions,
+    write_placements,
 )
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
@@ -122,10 +126,14 @@ class SqliteStore:
                 while rows := cursor.fetchmany(self.batch_size):
                     for row in rows:
                         load_division_row(sink, row)
+                for old_code, news in read_successor_links(conn).items():
+                    sink.add_successors(old_code, news)
+                placed = read_placements(conn)
                 cursor = conn.execute(f"SELECT {STATION_COLUMNS_SQL} FROM stations")
                 while rows := cursor.fetchmany(self.batch_size):
                     for row in rows:
-                        load_station_row(sink, row, iso_date)
+                        history = placed.get(row[0])
+                        load_station_row(sink, row if history is None else (*row, history), iso_date)
                 conn.execute("COMMIT")
                 return version
         finally:
@@ -150,15 +158,19 @@ class SqliteStore:
                         f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE changed_in > ?", (version,)
                     )
                 ]
+                rows = conn.execute(
+                    f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
+                ).fetchall()
+                placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
+                retired = [d.code for d in divisions if d.valid_to is not None]
+                links = read_successor_links(conn, retired) if retired else {}
                 stations = [
-                    station_from_row(row, iso_date)
-                    for row in conn.execute(
-                        f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
-                    )
+                    station_from_row(row if row[0] not in placed else (*row, placed[row[0]]), iso_date)
+                    for row in rows
                 ]
             finally:
                 conn.execute("COMMIT")
-            return Changes(current, divisions, stations)
+            return Changes(current, divisions, stations, links)
 
     def upsert_divisions(
         self,
@@ -169,14 +181,16 @@ class SqliteStore:
         editions: Mapping[str, AppliedEdition] | None = None,
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
+        stations: Sequence[Station] = (),
     ) -> int:
         """Insert or replace `divisions` by code in one transaction; return the new data version.
         `progress` is called with the number of rows written so far after each batch; `audit`,
-        `editions`, `names` and `successors` are recorded in the same transaction.
+        `editions`, `names`, `successors` and the `stations` an edition moves (with their placement
+        history, spec §6) are recorded in the same transaction.
 
         Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
         """
-        if not (divisions or editions or names or successors):
+        if not (divisions or editions or names or successors or stations):
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
@@ -202,6 +216,8 @@ class SqliteStore:
                 conn.executemany(UPSERT_DIVISION, rows)
 
             write_in_batches(divisions, self.batch_size, upsert, RowsWritten(progress))
+            conn.executemany(UPSERT_STATION, [station_row(s, version) for s in stations])
+            write_placements(conn, stations)
             missing = conn.execute(DIVISIONS_WITHOUT_PARENT, (version,)).fetchall()
             if missing:
                 raise StoreError(
@@ -238,6 +254,7 @@ class SqliteStore:
                 conn.executemany(UPSERT_STATION, [station_row(s, version) for s in batch])
 
             write_in_batches(stations, self.batch_size, upsert, RowsWritten(progress))
+            write_placements(conn, stations)
             no_division = conn.execute(STATIONS_WITHOUT_DIVISION, (version,)).fetchall()
             if no_division:
                 raise StoreError(

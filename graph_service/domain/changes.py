@@ -16,3 +16,5 @@ class Changes:
     version: int
     divisions: list[Division] = field(default_factory=list)
     stations: list[Station] = field(default_factory=list)
+    successors: dict[str, list[str]] = field(default_factory=dict)
+    """The successor links written (spec §6): retired code -> its successors in order, replacing any."""

@@ -24,14 +24,13 @@ from graph_service.domain.csv_input import read_csv_rows
 from graph_service.domain.division_rules import DIVISION_COLUMNS, validate_divisions
 from graph_service.domain.editions import AppliedEdition, apply_plan, plan_edition
 from graph_service.domain.levels import DivisionLevel, StationLevel
-from graph_service.domain.model import Division, Station
+from graph_service.domain.model import Division, Placement, Station
 from graph_service.domain.moves import plan_moves
 from graph_service.domain.problems import EmptyNetwork
 from graph_service.domain.station_fields import STATION_COLUMNS
 from graph_service.domain.successors import read_successors
 from graph_service.domain.validation import parse_station_row
 from graph_service.domain.validity import (
-    Placement,
     is_valid_on,
     moved_placements,
     predecessors_of,

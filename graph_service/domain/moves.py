@@ -6,11 +6,12 @@ such stations and has no successor. Pure: callers pass the stations and a divisi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import codes_above
+from graph_service.domain.validity import moved_placements
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +76,10 @@ def reporting_changes(
     stations: Sequence[Station], moves: Iterable[Move], find: Callable[[str], Division | None], day: date
 ) -> list[ReportingChange]:
     """The reporting lines the `moves` change from `day` (`find` looks up divisions as they are after
-    the edition). A moved station whose parent no longer sits above it, and a station whose parent moved
-    away from above it, report from `day` to the one station of the required level (not closed by
-    `day`) sitting above their division, or to nobody when there is not exactly one."""
+    the edition). A moved station whose parent no longer sits above it, and a station (closed ones
+    included: every stored reporting line must hold) whose parent moved away from above it, report
+    from `day` to the one station of the required level (not closed by `day`) sitting above their
+    division, or to nobody when there is not exactly one."""
     moved = {move.station_id: move.new_code for move in moves}
     where = {station.id: moved.get(station.id, station.division_code) for station in stations}
     open_by_division: dict[str, list[Station]] = {}
@@ -87,7 +89,7 @@ def reporting_changes(
     changes: list[ReportingChange] = []
     for station in sorted(stations, key=lambda s: s.id):
         parent_id = station.parent_id
-        if parent_id is None or not moves_on(station, day) or parent_id not in where:
+        if parent_id is None or parent_id not in where:  # a closed station too: its line must hold
             continue
         if station.id not in moved and parent_id not in moved:
             continue
@@ -104,3 +106,24 @@ def reporting_changes(
         new_parent = candidates[0] if len(candidates) == 1 else None
         changes.append(ReportingChange(station.id, parent_id, new_parent))
     return changes
+
+
+def moved_records(
+    stations: Mapping[str, Station], moves: Iterable[Move], reporting: Iterable[ReportingChange], day: date
+) -> list[Station]:
+    """The station records an edition of `day` writes (spec §6), each its next version, by id: a moved
+    station sits in its new division, its placement history closed at `day` in the old one and open
+    from `day` in the new one; a station whose reporting line changes reports to its new parent (or
+    to nobody)."""
+    changed: dict[str, Station] = {}
+    for move in moves:
+        station = stations[move.station_id]
+        history = tuple(moved_placements(station.history(), move.new_code, day))
+        changed[station.id] = replace(station, division_code=move.new_code, placements=history)
+    for change in reporting:
+        station = changed.get(change.station_id) or stations[change.station_id]
+        changed[station.id] = replace(station, parent_id=change.new_parent)
+    return [
+        record.with_version(stations[station_id].version + 1)
+        for station_id, record in sorted(changed.items())
+    ]

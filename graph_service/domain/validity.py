@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from graph_service.domain.model import Division
+from graph_service.domain.model import Division, Placement
 
 Find = Callable[[str], Division | None]
 """Look a division up by code (None when there is no such division)."""
@@ -63,19 +63,6 @@ def _starts_before(first: date | None, second: date | None) -> bool:
     if second is None:
         return False
     return first is None or first < second
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """A station sat in division `division_code` from `from_` (None: always) until `to` (None: still)."""
-
-    division_code: str
-    from_: date | None = None
-    to: date | None = None
-
-    def holds_on(self, day: date) -> bool:
-        """True when the station sat in this division on `day` (`from_ ≤ day < to`)."""
-        return (self.from_ is None or self.from_ <= day) and (self.to is None or day < self.to)
 
 
 def placement_on(placements: Sequence[Placement], day: date) -> str | None:

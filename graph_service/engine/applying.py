@@ -11,8 +11,20 @@ from graph_service.domain.changes import Changes
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import division_problems, station_field_problems
 from graph_service.engine.checks import fields_surely_valid, status_problems
-from graph_service.engine.daily import added_totals, coverage_changes, station_deltas, validity_deltas
-from graph_service.engine.graphs import collector_paused, division_attributes, static_totals, sum_totals
+from graph_service.engine.daily import (
+    added_totals,
+    coverage_changes,
+    placed_deltas,
+    station_spans,
+    validity_deltas,
+)
+from graph_service.engine.graphs import (
+    collector_paused,
+    division_attributes,
+    note_visits,
+    static_totals,
+    sum_totals,
+)
 from graph_service.engine.state import EngineState
 from graph_service.engine.timeline import COVERED_COLUMN, Delta, Timeline
 from graph_service.engine.values import Attributes, station_node
@@ -86,14 +98,23 @@ class Applying(EngineState):
     def _apply(self, changes: Changes) -> None:
         """`apply`, without the bookkeeping of a failure."""
         self.catch_up_cpu.clear()
-        if changes.divisions or len(changes.stations) <= SMALL_CHANGE:
+        if (
+            changes.divisions
+            or changes.successors
+            or len(changes.stations) <= SMALL_CHANGE
+            or self._any_split(changes.stations)
+        ):
             with self.lock:
                 self._uncovered_lists.clear()
                 self._note_peaks(changes)
                 if changes.divisions:
                     self._apply_divisions(changes.divisions)
+                if changes.successors:
+                    self._set_successors(changes.successors)
                 for station in changes.stations:
                     self._apply_station(station)
+                if changes.divisions or changes.successors:
+                    self._recount_linked()
                 self.version = changes.version
             return
         with collector_paused():
@@ -107,6 +128,18 @@ class Applying(EngineState):
                 self._note_peaks(changes)
                 self.version = changes.version
             self.catch_up_cpu["swap"] = time.thread_time() - started
+
+    def _any_split(self, stations: Sequence[Station]) -> bool:
+        """True when a station written, or its version held now, counts anywhere but where it sits
+        (spec §6: moved, or in a predecessor before its division existed): those are applied in
+        place, one at a time (the bulk path counts each where it sits now)."""
+        nodes, linked = self._node, bool(self._predecessors)
+        for station in stations:
+            if station.placements or "spans" in nodes.get(station_node(station.id), {}):
+                return True
+            if linked and station.division_code in self._predecessors:
+                return True
+        return False
 
     def _note_peaks(self, changes: Changes) -> None:
         """Keep the roots' peak totals an upper bound (see `_surely_within_limit`) through a change."""
@@ -157,9 +190,9 @@ class Applying(EngineState):
         column = COVERED_COLUMN.get(new.level)
         if column is None:
             return
-        here = [nodes[n]["station"] for n in self.graph.pred[new.code] if isinstance(n, tuple)]
-        change = coverage_changes(here, new)
-        change.subtract(coverage_changes(here, old))
+        here = self._sat_in(new.code)
+        change = coverage_changes(here, new, self._spans_of)
+        change.subtract(coverage_changes(here, old, self._spans_of))
         self._add_along_ancestry(new.code, [(day, ((column, n),)) for day, n in change.items() if n])
 
     def _shift_subtree(self, code: str, sign: int) -> None:
@@ -178,31 +211,61 @@ class Applying(EngineState):
                 )
 
     def _apply_station(self, station: Station) -> None:
+        """Put `station` (new, rewritten, or the same record counted afresh) in the graph: take away
+        what its stored version brought (by the spans it was counted by), add what it brings now
+        (by its `_counted_spans`), and the coverage changes of every division either counts in."""
         graph, nodes = self.graph, self.graph.nodes
         node = station_node(station.id)
         old = self.station(station.id)
-        affected = {station.division_code} | ({old.division_code} if old else set())
+        old_spans = self._spans_of(old) if old is not None else []
+        spans = self._counted_spans(station)
+        affected = {station.division_code, *(code for code, _, _ in spans)}
+        if old is not None:
+            affected |= {old.division_code, *(code for code, _, _ in old_spans)}
+        affected = {code for code in affected if code in nodes}
         coverage_before = {code: self._coverage_changes_of(code) for code in affected}
         if old is not None:
-            self._add_along_ancestry(old.division_code, station_deltas(old, -1))
+            for code, deltas in placed_deltas(old, -1, old_spans):
+                if code in nodes:
+                    self._add_along_ancestry(code, deltas)
+            note_visits(nodes, old, old_spans, -1)
             graph.remove_edges_from(list(graph.out_edges(node)))
         graph.add_node(node, station=station)
+        data = nodes[node]
+        data.pop("spans", None)
+        if station.placements or spans != station_spans(station):
+            data["spans"] = spans
         graph.add_edge(node, station.division_code)
         if station.parent_id is not None:
             graph.add_edge(node, station_node(station.parent_id))
-        self._add_along_ancestry(station.division_code, station_deltas(station, +1))
+        note_visits(nodes, station, spans, +1)
+        for code, deltas in placed_deltas(station, +1, spans):
+            if code in nodes:
+                self._add_along_ancestry(code, deltas)
         for code in affected:
             change = self._coverage_changes_of(code)
             change.subtract(coverage_before[code])
             column = COVERED_COLUMN[nodes[code]["division"].level]
             self._add_along_ancestry(code, [(day, ((column, n),)) for day, n in change.items() if n])
 
+    def _recount_linked(self) -> None:
+        """Count afresh every station whose spans the divisions' validity or successor links may have
+        changed (spec §6: those already split, and those sitting in a division with predecessors):
+        each one whose `_counted_spans` differ from those it is counted by."""
+        nodes, pred = self._node, self._pred
+        candidates = {
+            data["station"] for node, data in nodes.items() if node.__class__ is tuple and "spans" in data
+        }
+        for code in self._predecessors:
+            if code in nodes:
+                candidates.update(nodes[n]["station"] for n in pred[code] if n.__class__ is tuple)
+        for station in sorted(candidates, key=lambda s: s.id):
+            if list(self._spans_of(station)) != self._counted_spans(station):
+                self._apply_station(station)
+
     def _coverage_changes_of(self, code: str) -> Counter[int]:
-        nodes = self.graph.nodes
-        return coverage_changes(
-            (nodes[n]["station"] for n in self.graph.pred[code] if isinstance(n, tuple)),
-            nodes[code]["division"],
-        )
+        """The coverage changes of division `code` by every station that ever counted in it."""
+        return coverage_changes(self._sat_in(code), self.graph.nodes[code]["division"], self._spans_of)
 
     def _add_along_ancestry(self, code: str, deltas: Iterable[tuple[int, Delta]]) -> None:
         """Apply per-day deltas to the timeline of `code` and of every division above it."""

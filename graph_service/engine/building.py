@@ -34,13 +34,16 @@ from graph_service.engine.daily import (
     add_full,
     coverage_changes,
     merge_daily,
+    placed_deltas,
     station_deltas,
+    station_spans,
     validity_deltas,
 )
 from graph_service.engine.graphs import (
     UNIT_TOTALS,
     add_edges_in_bulk,
     add_nodes_in_bulk,
+    note_visits,
     static_totals,
     sum_totals,
     walk_down,
@@ -228,10 +231,22 @@ class Building(EngineState):
             self._add_totals_to_parents(by_rank[rank], rank)
         # Per level: division code -> day -> full-width counter changes of its subtree so far.
         daily: list[dict[str, dict[int, list[int]]]] = [defaultdict(dict) for _ in by_rank]
+        linked = bool(self._predecessors)
         for station in stations:
-            changes = daily[station.level.division_level.rank][station.division_code]
-            for day, delta in station_deltas(station, +1):
-                add_full(changes, day, delta)
+            by_code = daily[station.level.division_level.rank]
+            spans = self._counted_spans(station) if linked else None
+            if not station.placements and (spans is None or spans == station_spans(station)):
+                changes = by_code[station.division_code]
+                for day, delta in station_deltas(station, +1):
+                    add_full(changes, day, delta)
+                continue
+            spans = spans if spans is not None else station_spans(station)
+            nodes[station_node(station.id)]["spans"] = spans
+            note_visits(nodes, station, spans, +1)
+            for code, deltas in placed_deltas(station, +1, spans):
+                if code in nodes:
+                    for day, delta in deltas:
+                        add_full(by_code[code], day, delta)
         for group in by_rank:
             for division in group:
                 if division.valid_from is not None or division.valid_to is not None:
@@ -276,10 +291,13 @@ class Building(EngineState):
 
     def _all_coverage_changes(self, stations: Iterable[Station]) -> dict[str, Counter[int]]:
         by_division: dict[str, list[Station]] = defaultdict(list)
+        nodes = self._node
         for station in stations:
             if station.opened_on is not None:
-                by_division[station.division_code].append(station)
-        nodes = self._node
+                for code in {code for code, _, _ in self._spans_of(station)}:
+                    if code in nodes:
+                        by_division[code].append(station)
         return {
-            code: coverage_changes(members, nodes[code]["division"]) for code, members in by_division.items()
+            code: coverage_changes(members, nodes[code]["division"], self._spans_of)
+            for code, members in by_division.items()
         }

@@ -9,7 +9,14 @@ from operator import add
 
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Station
-from graph_service.engine.daily import add_full, add_station_days, coverage_changes, with_changes
+from graph_service.engine.daily import (
+    Span,
+    add_full,
+    add_station_days,
+    coverage_changes,
+    station_spans,
+    with_changes,
+)
 from graph_service.engine.graphs import RANK, add_edges_in_bulk, graph_dicts
 from graph_service.engine.state import EngineState
 from graph_service.engine.timeline import COVERED_COLUMN, Timeline
@@ -121,6 +128,13 @@ def _own_changes(
     or leave, coverage included: what the stations bring and take away, and the days the division
     starts and stops being covered (its new members against its old ones)."""
     changes_of: dict[str, tuple[Attributes, dict[int, list[int]]]] = {}
+
+    def spans(station: Station) -> Sequence[Span]:
+        """The spans a station is counted by: kept on its node (spec §6: moved, or counting in a
+        predecessor; never one of the stations written here, see `Applying._any_split`), else its own."""
+        kept = nodes.get(("station", station.id), {}).get("spans")
+        return kept if kept is not None else station_spans(station)
+
     for code in arriving.keys() | leaving.keys():
         coming = arriving.get(code, [])
         going = leaving.get(code)
@@ -149,8 +163,9 @@ def _own_changes(
             for station in going or ():
                 add_station_days(changes, station, -1)
             here = [nodes[n]["station"] for n in linked if n.__class__ is tuple]
-            covering = coverage_changes([s for s in here if s.id not in latest] + coming, division)
-            covering.subtract(coverage_changes(here, division))
+            here += [nodes[("station", i)]["station"] for i in sorted(data.get("visiting", ()))]
+            covering = coverage_changes([s for s in here if s.id not in latest] + coming, division, spans)
+            covering.subtract(coverage_changes(here, division, spans))
             for day, n in covering.items():
                 if n:
                     add_full(changes, day, ((column, n),))

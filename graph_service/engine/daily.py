@@ -6,12 +6,13 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from itertools import repeat
 from operator import add
 
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import Find, valid_predecessor
 from graph_service.engine.timeline import (
     CERTIFIED_STAFF,
     STAFF,
@@ -40,6 +41,112 @@ def station_deltas(station: Station, sign: int) -> list[tuple[int, Delta]]:
     if station.closed_on is not None:
         deltas.append((station.closed_on.toordinal(), [(c, -sign * n) for c, n in counts]))
     return deltas
+
+
+OPEN_ENDED = date.max.toordinal() + 1
+"""The day after every date: the end of a span that never ends."""
+
+
+def station_spans(station: Station) -> list[tuple[str, int, int]]:
+    """(division code, first day, day after the last) of each span of days on which `station` was
+    active and sat in that division (spec §6: its placement history cut at each move), in order; the
+    last day is `OPEN_ENDED` for a span that has not ended."""
+    if station.opened_on is None:
+        return []
+    opened = station.opened_on.toordinal()
+    closed = station.closed_on.toordinal() if station.closed_on is not None else OPEN_ENDED
+    if not station.placements:
+        return [(station.division_code, opened, closed)] if opened < closed else []
+    spans = []
+    for placement in station.placements:
+        start = opened if placement.from_ is None else max(opened, placement.from_.toordinal())
+        end = closed if placement.to is None else min(closed, placement.to.toordinal())
+        if start < end:
+            spans.append((placement.division_code, start, end))
+    return spans
+
+
+Span = tuple[str, int, int]
+"""(division code, first day, day after the last): a station counts in that division on those days."""
+
+
+def counted_spans(station: Station, find: Find, predecessors: Mapping[str, Sequence[str]]) -> list[Span]:
+    """The spans of days on which `station` was active, each with the division it counts in (spec
+    §6): where it sat (`station_spans`), and on days before that division's `valid_from`, its
+    predecessor valid that day (`valid_predecessor`: successor links followed backwards, of several
+    the lowest code). With none, it stays in its own division, which covers nothing before it is
+    valid but is rolled up by its ancestors."""
+    spans = station_spans(station)
+    if not predecessors:
+        return spans
+    counted: list[Span] = []
+    for code, start, end in spans:
+        division = find(code)
+        begins = division.valid_from.toordinal() if division and division.valid_from else None
+        if begins is None or start >= begins or code not in predecessors:
+            counted.append((code, start, end))
+            continue
+        early_end = min(end, begins)
+        cuts = sorted(
+            {start, early_end} | {d for d in _bounds_back(code, find, predecessors) if start < d < early_end}
+        )
+        for first, after in zip(cuts, cuts[1:], strict=False):
+            there = valid_predecessor(code, date.fromordinal(first), find, predecessors) or code
+            if counted and counted[-1][0] == there and counted[-1][2] == first:
+                counted[-1] = (there, counted[-1][1], after)
+            else:
+                counted.append((there, first, after))
+        if end > begins:
+            counted.append((code, begins, end))
+    return counted
+
+
+def _bounds_back(code: str, find: Find, predecessors: Mapping[str, Sequence[str]]) -> set[int]:
+    """The days on which a division reached from `code` by successor links backwards becomes or
+    stops being valid: the only days on which `valid_predecessor` of `code` can change."""
+    days: set[int] = set()
+    seen = {code}
+    step = list(predecessors.get(code, ()))
+    while step:
+        following: list[str] = []
+        for other in step:
+            if other in seen:
+                continue
+            seen.add(other)
+            found = find(other)
+            if found is not None:
+                days.update(d.toordinal() for d in (found.valid_from, found.valid_to) if d is not None)
+            following.extend(predecessors.get(other, ()))
+        step = following
+    return days
+
+
+def placed_deltas(
+    station: Station, sign: int, spans: Sequence[Span] | None = None
+) -> list[tuple[str, list[tuple[int, Delta]]]]:
+    """What a station brings (sign +1) or takes away (-1) to the timelines of each division it
+    counts in: (division code, per-day changes), one entry per span (`spans`, default the station's
+    own `station_spans`)."""
+    if spans is None and not station.placements:
+        return [(station.division_code, station_deltas(station, sign))] if station.opened_on else []
+    counts = (
+        (STATION_COLUMN[station.level], 1),
+        (STAFF, station.staff),
+        (CERTIFIED_STAFF, station.certified_staff),
+        (VOLUNTEERS, station.volunteers),
+    )
+    placed: list[tuple[str, list[tuple[int, Delta]]]] = []
+    for code, start, end in station_spans(station) if spans is None else spans:
+        deltas: list[tuple[int, Delta]] = [(start, [(c, sign * n) for c, n in counts])]
+        if end != OPEN_ENDED:
+            deltas.append((end, [(c, -sign * n) for c, n in counts]))
+        placed.append((code, deltas))
+    return placed
+
+
+def spans_in(spans: Iterable[Sequence[Span]], code: str) -> list[tuple[int, int]]:
+    """The days (first, after the last) of the `spans` (of several stations) counted in `code`."""
+    return [(start, end) for station_spans in spans for at, start, end in station_spans if at == code]
 
 
 def add_station_days(daily: dict[int, list[int]], station: Station, sign: int) -> None:
@@ -75,21 +182,20 @@ def validity_deltas(division: Division, sign: int) -> list[tuple[int, Delta]]:
     return deltas
 
 
-def coverage_changes(stations: Iterable[Station], within: Division | None = None) -> Counter[int]:
-    """+1 on each day a division becomes covered by these stations, -1 on each day it stops being;
-    with `within`, only on the days that division is valid (spec §6: it is covered on no other)."""
-    open_ended = date.max.toordinal() + 1
+def coverage_changes(
+    stations: Iterable[Station], within: Division, spans: Callable[[Station], Sequence[Span]] | None = None
+) -> Counter[int]:
+    """+1 on each day division `within` becomes covered by these stations (those that ever counted
+    in it), -1 on each day it stops being: only while they counted in it (spec §6: `spans`, default
+    `station_spans`: a moved station covers its old division until the move, its new one from it)
+    and only on the days it is valid."""
+    open_ended = OPEN_ENDED
     low, high = 0, open_ended
-    if within is not None:
-        if within.valid_from is not None:
-            low = within.valid_from.toordinal()
-        if within.valid_to is not None:
-            high = within.valid_to.toordinal()
-    intervals = sorted(
-        (s.opened_on.toordinal(), s.closed_on.toordinal() if s.closed_on else open_ended)
-        for s in stations
-        if s.opened_on is not None
-    )
+    if within.valid_from is not None:
+        low = within.valid_from.toordinal()
+    if within.valid_to is not None:
+        high = within.valid_to.toordinal()
+    intervals = sorted(spans_in(map(spans or station_spans, stations), within.code))
     merged: list[list[int]] = []
     for opened, closed in intervals:
         if merged and opened <= merged[-1][1]:  # overlapping or touching spans: no gap in coverage

@@ -4,15 +4,15 @@ collector paused while it grows, and the one walk down the division tree."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import networkx as nx
 
 from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel
-from graph_service.domain.model import Division
-from graph_service.engine.daily import validity_deltas
+from graph_service.domain.model import Division, Station
+from graph_service.engine.daily import Span, validity_deltas
 from graph_service.engine.timeline import Timeline
 from graph_service.engine.values import Attributes, Links, Node
 
@@ -89,6 +89,24 @@ def division_attributes(division: Division) -> Attributes:
         for day, delta in deltas:
             timeline.add(day, delta)
     return {"division": division, "totals": static_totals(division), "timeline": timeline}
+
+
+def note_visits(
+    nodes: Mapping[Any, dict[str, Any]], station: Station, spans: Sequence[Span], sign: int
+) -> None:
+    """Note (+1) or forget (-1) `station` in the `visiting` set of each division other than its own
+    that it counts in on some days (`spans`; spec §6: where it sat before a move, or its division's
+    predecessor): the stations that division's coverage is made of, beside those sitting in it."""
+    for code in {code for code, _, _ in spans}:
+        if code == station.division_code or code not in nodes:
+            continue
+        visiting: set[str] | None = nodes[code].get("visiting")
+        if sign > 0:
+            if visiting is None:
+                visiting = nodes[code]["visiting"] = set()
+            visiting.add(station.id)
+        elif visiting is not None:
+            visiting.discard(station.id)
 
 
 def sum_totals(left: tuple[int, ...], right: tuple[int, ...]) -> tuple[int, ...]:

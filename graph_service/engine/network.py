@@ -15,7 +15,7 @@ division it concerns and that division's ancestors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from graph_service.domain.model import Division, Station
 from graph_service.engine.applying import SMALL_CHANGE, Applying
@@ -68,6 +68,7 @@ class NetworkEngine(Building, Queries, Limits, Applying, BulkApplying):
         Records that today's rules refuse are left out (with what depends on them) and listed in
         `problems`, never fatal."""
         engine = cls()
+        engine._set_successors(snapshot.successors)
         engine._loading_divisions, engine._loading_stations = snapshot.divisions, snapshot.stations
         snapshot.divisions, snapshot.stations = [], []
         engine.problems.extend(snapshot.problems)
@@ -78,10 +79,16 @@ class NetworkEngine(Building, Queries, Limits, Applying, BulkApplying):
 
     @classmethod
     def from_records(
-        cls, divisions: Iterable[Division], stations: Iterable[Station], version: int = 0
+        cls,
+        divisions: Iterable[Division],
+        stations: Iterable[Station],
+        version: int = 0,
+        successors: Mapping[str, Sequence[str]] | None = None,
     ) -> NetworkEngine:
-        """Build from records in memory (any order); `EngineLoadError` if they break the rules."""
+        """Build from records in memory (any order), with the `successors` of retired divisions
+        (spec §6); `EngineLoadError` if they break the rules."""
         engine = cls()
+        engine._set_successors(successors or {})
         for division in divisions:
             engine.add_division(division)
         for station in stations:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ import networkx as nx
 
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
+from graph_service.engine.daily import Span, counted_spans, station_spans
 from graph_service.engine.graphs import graph_dicts
 from graph_service.engine.values import Node, StoredProblem
 
@@ -65,6 +66,60 @@ class EngineState:
         # and node -> {child or station: edge data}.
         self._node = graph_dicts(graph)._node
         self._pred = graph_dicts(graph)._pred
+
+    def _sat_in(self, code: str) -> list[Station]:
+        """The stations that ever counted in division `code`: those sitting there now, and those
+        counting there on some days only (its `visiting` set, spec §6: moved away by an edition, or
+        sitting in a division it preceded)."""
+        node = self._node[code]
+        here = [self._node[n]["station"] for n in self._pred[code] if n.__class__ is tuple]
+        visiting: set[str] | None = node.get("visiting")
+        if visiting:
+            here += [self._node[("station", station_id)]["station"] for station_id in sorted(visiting)]
+        return here
+
+    @property
+    def _predecessors(self) -> dict[str, list[str]]:
+        """The successor links backwards (spec §6): new code -> the retired codes it succeeded, by
+        code. Kept with the graph (swapped in with it)."""
+        links: dict[str, list[str]] = self._graph.graph.setdefault("predecessors", {})
+        return links
+
+    @property
+    def _successors(self) -> dict[str, list[str]]:
+        """The successor links (spec §6): retired code -> its successors, in the admin's order."""
+        links: dict[str, list[str]] = self._graph.graph.setdefault("successors", {})
+        return links
+
+    def _set_successors(self, successors: Mapping[str, Sequence[str]]) -> None:
+        """Record the successors of retired divisions (replacing any they had) both ways."""
+        forward, backward = self._successors, self._predecessors
+        for old, news in successors.items():
+            for new in forward.pop(old, []):
+                if old in (olds := backward.get(new, [])):
+                    olds.remove(old)
+                if not olds:
+                    backward.pop(new, None)
+            if news:
+                forward[old] = list(news)
+            for new in news:
+                backward[new] = sorted({*backward.get(new, []), old})
+
+    def _find(self, code: str) -> Division | None:
+        """The division `code` of the graph, or None."""
+        data = self._node.get(code)
+        return data["division"] if data is not None else None
+
+    def _counted_spans(self, station: Station) -> list[Span]:
+        """Where `station` counts, day by day (`daily.counted_spans`, over the graph's links)."""
+        return counted_spans(station, self._find, self._predecessors)
+
+    def _spans_of(self, station: Station) -> Sequence[Span]:
+        """The spans the graph counts `station` by: those kept on its node when they are not its
+        plain `station_spans` (moved, or counting in a predecessor), else those."""
+        data = self._node.get(("station", station.id))
+        kept = data.get("spans") if data is not None else None
+        return kept if kept is not None else station_spans(station)
 
     # The lookups every part uses (defined in `queries`).
 

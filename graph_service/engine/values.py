@@ -65,6 +65,7 @@ class Snapshot:
         self.divisions: list[Division] = []
         self.stations: list[Station] = []
         self.problems: list[StoredProblem] = []
+        self.successors: dict[str, list[str]] = {}
 
     def add_division(self, division: Division) -> None:
         """Take one division."""
@@ -73,6 +74,10 @@ class Snapshot:
     def add_station(self, station: Station) -> None:
         """Take one station."""
         self.stations.append(station)
+
+    def add_successors(self, old_code: str, new_codes: list[str]) -> None:
+        """Take the successors of one retired division, in order (spec §6)."""
+        self.successors[old_code] = new_codes
 
     def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
         """A stored row that could not even be read as a record (a bad date, level…)."""

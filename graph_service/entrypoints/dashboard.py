@@ -31,8 +31,8 @@ from starlette.routing import BaseRoute, Route
 
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.validation import parse_date
-from graph_service.entrypoints import exports
-from graph_service.entrypoints.app import RequestRefused, _error, _request_id
+from graph_service.entrypoints import exports, http_common
+from graph_service.entrypoints.http_common import RequestRefused, error_body
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.errors import (
     BadUserInput,
@@ -80,19 +80,19 @@ def routes(service: NetworkService, principal_of: PrincipalOf) -> list[BaseRoute
         return HTMLResponse(index, headers={"Cache-Control": "no-cache"})
 
     async def export_uncovered(request: Request) -> Response:
-        request_id = _request_id(request)
+        request_id = http_common.request_id(request)
         try:
             principal = principal_of(request)
             service.check_read(principal)  # who asks is checked before anything else is looked at
             query = _export_query(request)
             return await run_in_threadpool(_export, service, query)
         except RequestRefused as refused:
-            body = {"errors": [_error(refused.message, refused.code, request_id)]}
+            body = {"errors": [error_body(refused.message, refused.code, request_id)]}
             return JSONResponse(body, refused.status, headers=refused.headers)
         except ServiceError as error:
             status = _STATUS.get(error.code, 500)
             headers = {"Retry-After": str(Unavailable.retry_after)} if error.code == Unavailable.code else {}
-            body = {"errors": [_error(error.message, error.code, request_id)]}
+            body = {"errors": [error_body(error.message, error.code, request_id)]}
             return JSONResponse(body, status, headers=headers)
 
     files = PackageFiles()

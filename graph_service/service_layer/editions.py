@@ -8,8 +8,10 @@ and renamed, which stations would move, the reporting lines that changes, the pr
 and every refusal. It writes nothing. `apply_stored_edition` makes the same report and, unless it
 refuses, writes exactly what it lists, with the editions applied, in one transaction.
 
-Station moves (successors) are not built yet: an edition that retires a division holding stations
-that have not closed by its date is refused, naming the divisions and their stations.
+Applying moves the stations of each retired division that have not closed by the edition's date to
+its first listed successor from that date (placement history), and re-parents the stations whose
+reporting line the moves break, in the same transaction; a retired division holding such stations
+and no successor is refused, naming the divisions and their stations.
 
 May import: the domain, the engine's value types and the service layer.
 """
@@ -23,7 +25,7 @@ from datetime import date
 from graph_service.domain.edition_report import EditionReport, report_edition
 from graph_service.domain.editions import AppliedEdition, Renaming
 from graph_service.domain.model import Division, Station
-from graph_service.domain.moves import Move, Stranded
+from graph_service.domain.moves import Stranded, moved_records
 from graph_service.domain.validation import (
     DIVISION_COLUMNS,
     Problem,
@@ -211,24 +213,20 @@ def apply_stored_edition(
     holds, for a `principal` who may write divisions (checked first): the report `preview_edition`
     makes, and unless it refuses, its created divisions (valid from `edition`), retired ones (valid
     until it) and renamed and re-parented ones written in one transaction with the editions now
-    applied, the renamed ones' name histories and the admin's `successors` links (CSV
-    `old_code,new_code`). Station moves are not built yet: a successor that stations would move to
-    is refused, naming them. Running the latest edition again with the same file writes nothing.
+    applied, the renamed ones' name histories, the admin's `successors` links (CSV
+    `old_code,new_code`), and the stations it moves and re-parents (`domain.moves.moved_records`).
+    Running the latest edition again with the same file writes nothing.
     `follow` and `progress` as for a plain import."""
     service.check_division_write(principal)
     snapshot = snapshot_of(service)
     applied = _applied(service)
     preview = preview_edition(snapshot, data, edition, successors, applied, applying=True)
     report = preview.report
-    if report is not None and report.moves:
-        moving = [Problem(1, None, _not_built(old, moves, edition)) for old, moves in _by_old(report.moves)]
-        preview = replace(
-            preview, report=replace(report, successor_problems=report.successor_problems + moving)
-        )
     if report is None or preview.refused:
         return EditionResult(preview, False)
     to_write = edition_records(report)
-    if not to_write and all(applied.get(p) == e for p, e in report.plan.applied.items()):
+    moved = moved_records(preview.stations, report.moves, report.reporting, edition)
+    if not to_write and not moved and all(applied.get(p) == e for p, e in report.plan.applied.items()):
         return EditionResult(preview, True)
     problems = service.write_edition_divisions(
         principal,
@@ -237,29 +235,13 @@ def apply_stored_edition(
         {r.code: r.row for r in report.plan.reparented},
         names=_renamed_histories(service, snapshot, report.plan.renamed, edition),
         successors=report.successors,
+        stations=moved,
         follow=follow,
         progress=progress,
     )
     if problems:
         return EditionResult(replace(preview, file_problems=problems), False)
     return EditionResult(preview, True, len(to_write))
-
-
-def _by_old(moves: Sequence[Move]) -> list[tuple[str, list[Move]]]:
-    """The moves grouped by the retired division they leave, by its code."""
-    grouped: dict[str, list[Move]] = {}
-    for move in moves:
-        grouped.setdefault(move.old_code, []).append(move)
-    return sorted(grouped.items())
-
-
-def _not_built(old_code: str, moves: Sequence[Move], edition: date) -> str:
-    """Why an edition whose successors would move stations is refused today."""
-    stations = ", ".join(sorted(move.station_id for move in moves))
-    return (
-        f"division {old_code} is retired and holds stations {stations} that have not closed by "
-        f"{edition}; moving stations to a successor is not built yet (preview the moves with --dry-run)"
-    )
 
 
 def division_links(service: NetworkService, code: str) -> tuple[list[str], list[str]]:

@@ -1,10 +1,13 @@
-"""Errors the use cases raise, each with the code clients see in `extensions.code` (spec §5)."""
+"""Errors the use cases raise, each with the code clients see in `extensions.code` (spec §5), and the
+engine's `EngineLoadError` (the stored network is invalid), offered here so the entry points never
+import the engine."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from graph_service.domain.validation import Problem
+from graph_service.engine.values import EngineLoadError as EngineLoadError
 
 
 class ServiceError(Exception):

@@ -65,6 +65,7 @@ class Imports(ServiceBase):
         if problems and not rows:
             return ImportReport(errors=problems)
         stations, row_problems = validate_stations(rows, self.engine)
+        stations = [station.keeping_history(self.engine.station(station.id)) for station in stations]
         problems = sorted(problems + row_problems, key=lambda problem: problem.row)
         row_of = {values["id"]: row for row, values in rows}
         del rows  # the records are all that is needed from here on
@@ -146,12 +147,13 @@ class Imports(ServiceBase):
         *,
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
+        stations: Sequence[Station] = (),
         follow: bool = True,
         progress: ImportProgress | None = None,
     ) -> list[Problem]:
         """Write the divisions of an edition (planned by `service_layer.editions`, dates set) and the
         `editions` it makes the latest (and the renamed divisions' `names` histories, the retired
-        ones' `successors`), in one
+        ones' `successors`, the `stations` it moves or re-parents, spec §6), in one
         transaction, audited as an import; catch the engine up
         unless not `follow`. Returns the refusals of a re-parenting that would take a roll-up past
         `MAX_SUM` (blamed on the rows `row_of` names), and then writes nothing."""
@@ -161,16 +163,22 @@ class Imports(ServiceBase):
             return problems
 
         def write() -> Changes:
-            trail = self._trail(principal, self._division_changes(divisions, changed))
+            moved = [(station, self.engine.station(station.id)) for station in stations]
+            trail = self._trail(
+                principal,
+                self._division_changes(divisions, changed) + self._station_changes(IMPORT_OPERATION, moved),
+            )
             version = self.store.upsert_divisions(
                 divisions,
                 audit=trail,
                 editions=editions,
                 names=names,
                 successors=successors,
+                stations=stations,
                 progress=_per_batch(progress, len(divisions)),
             )
-            return Changes(version, divisions=list(divisions))
+            links = {old: list(news) for old, news in (successors or {}).items()}
+            return Changes(version, divisions=list(divisions), stations=list(stations), successors=links)
 
         with store_busy_is_unavailable():
             written = write()

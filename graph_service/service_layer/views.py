@@ -20,6 +20,7 @@ from graph_service.engine import LevelCoverage, NetworkEngine, Page, Rollup, Sto
 __all__ = ["LevelCoverage", "NetworkViews", "Page", "Rollup"]
 """The engine's value types are re-exported: the entry points take them from here."""
 
+
 class NetworkViews:
     """The reads of the network as it stands in memory, and the context that holds it still."""
 

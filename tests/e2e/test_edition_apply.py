@@ -11,6 +11,8 @@ import pytest
 
 from graph_service.bootstrap import open_service
 from graph_service.domain.levels import DivisionLevel
+from graph_service.domain.model import Placement
+from graph_service.engine import NetworkEngine
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.editions import apply_stored_edition, preview_stored_edition
 from graph_service.service_layer.settings import Settings
@@ -235,33 +237,12 @@ def test_another_process_catches_up_with_an_applied_edition(
         running.close()
 
 
-def test_successors_are_recorded_and_a_move_they_would_cause_is_refused(
+def test_successors_are_recorded(
     edition_2020: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = edition_2020
     table = write(tmp_path / "d2021.csv", DIVISIONS_2021)
-    moving = write(tmp_path / "moving.csv", "old_code,new_code\n520221,520204\n")
     opened = "GS-520221,水城县社会工作总站,general_station,520221,GC-5202,operating,2019-05-01,,5,2,10\n"
-    stations = write(tmp_path / "more.csv", KEPT_STATIONS.splitlines(keepends=True)[0] + opened)
-    assert run(capsys, "seed", "stations", str(stations), "--store", url)[0] == 0
-    version = data_version(url)
-    status, _, err = run(
-        capsys,
-        "seed",
-        "divisions",
-        str(table),
-        "--store",
-        url,
-        "--edition",
-        "2021-10-31",
-        "--successors",
-        str(moving),
-    )
-    assert status == 1
-    assert "division 520221 is retired and holds stations GS-520221 that have not closed by 2021-10-31" in err
-    assert "moving stations to a successor is not built yet" in err
-    assert data_version(url) == version
-
     closing = opened.replace("operating,2019-05-01,,", "closed,2019-05-01,2021-06-30,")
     assert (
         run(
@@ -298,3 +279,162 @@ def test_successors_are_recorded_and_a_move_they_would_cause_is_refused(
         service.close()
     assert successors == {"520221": ["520204"], "520221111": ["520201104", "520204002"]}
     assert predecessors == {"520204": ["520221"]}
+
+
+SUCCESSORS_2021 = """\
+old_code,new_code
+520221,520204
+520221001,520204002
+520221111,520201104
+520111103,520111012
+"""
+
+
+def test_an_edition_moves_stations_to_their_successors_from_its_day(
+    store_factory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Spec §6: every station of a retired division not closed by D moves to its first successor from
+    D, with its placement history; it counts in the old division before D and the new one from it; a
+    reporting line the move breaks changes; a running service catches up; re-running changes nothing."""
+    url = store_factory().url
+    assert apply(capsys, url, write(tmp_path / "d2020.csv", DIVISIONS_2020), "2020-06-30")[0] == 0
+    assert run(capsys, "seed", "stations", str(write(tmp_path / "s.csv", STATIONS)), "--store", url)[0] == 0
+    running = open_service(Settings.from_env(store_url=url))
+    try:
+        table, links = (
+            write(tmp_path / "d2021.csv", DIVISIONS_2021),
+            write(tmp_path / "l.csv", SUCCESSORS_2021),
+        )
+        arguments = ("--successors", str(links))
+        status, out, err = run(
+            capsys, "seed", "divisions", str(table), "--store", url, "--edition", "2021-10-31", *arguments
+        )
+        assert status == 0, err
+        assert "4 stations moved" in out and "2 reporting lines changed" in out
+        assert running.refresh(force=True)
+        fresh = open_service(Settings.from_env(store_url=url))
+        try:
+            for service in (running, fresh):
+                assert_moved(service.engine)
+            for day in (date(2021, 1, 1), date(2021, 10, 30), D2021, date(2022, 1, 1)):
+                for code in ("52", "5202", "520221", "520204", "520201", "520111"):
+                    assert running.engine.coverage(code, day) == fresh.engine.coverage(code, day)
+                    assert running.engine.rollup(code, day) == fresh.engine.rollup(code, day)
+        finally:
+            fresh.close()
+    finally:
+        running.close()
+    version = data_version(url)
+    status, out, err = run(
+        capsys, "seed", "divisions", str(table), "--store", url, "--edition", "2021-10-31", *arguments
+    )
+    assert status == 0 and "already applied, nothing changed" in out and data_version(url) == version
+
+
+def assert_moved(engine: NetworkEngine) -> None:
+    """The stations of `STATIONS` as the 2021 edition with `SUCCESSORS_2021` leaves them."""
+    before, after = date(2021, 10, 30), D2021
+    general = engine.station("GS-520221")
+    assert general is not None and general.division_code == "520204"
+    assert general.placements == (Placement("520221", None, D2021), Placement("520204", D2021, None))
+    muguo = engine.station("TS-520221111")
+    assert muguo is not None and muguo.division_code == "520201104"
+    assert muguo.parent_id == "GS-520201"  # 钟山区's general station: 水城区's is no longer above it
+    shuangshui = engine.station("TS-520221001")
+    assert shuangshui is not None and shuangshui.parent_id == "GS-520221"  # still above it, in 520204
+    dangwu = engine.station("TS-520111103")  # building: it moves too, and counts nowhere yet
+    assert dangwu is not None and dangwu.division_code == "520111012"
+    closed = engine.station("TS-520221103")  # closed before the edition: it stays
+    assert closed is not None and closed.division_code == "520221103" and not closed.placements
+    assert closed.parent_id is None  # its general station moved away from above it: no other there
+    assert township_counts(engine, "52", before) == (4, 2)  # 双水街道 and 木果镇, in 水城县
+    assert township_counts(engine, "52", after) == (3, 2)  # 双水街道 (水城区), 木果镇 (钟山区)
+    assert engine.covered("520221", before) and not engine.covered("520221", after)
+    assert not engine.covered("520204", before) and engine.covered("520204", after)
+    assert engine.covered("520201104", after) and not engine.covered("520221111", after)
+    assert engine.rollup("520221", before).township_stations == 2
+    assert engine.rollup("520221", after).general_stations == 0
+    assert engine.rollup("520204", before).general_stations == 0
+    assert engine.rollup("520204", after).general_stations == 1
+    assert engine.rollup("520201", after).township_stations == 1
+    assert engine.rollup("5202", before) == engine.rollup("5202", after)  # same stations, moved within
+    assert [d.code for d in engine.uncovered("52", TOWNSHIP, after).items] == ["520111012"]
+
+
+def township_counts(engine: NetworkEngine, code: str, day: date) -> tuple[int, int]:
+    found = next(c for c in engine.coverage(code, day) if c.level is TOWNSHIP)
+    return found.total, found.covered
+
+
+LISTED_WITH_TODAYS_CODES = """\
+id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers
+GC-5202,六盘水市社会工作指导中心,guidance_centre,5202,,operating,2018-07-06,,6,2,65
+GS-520204,水城区社会工作总站,general_station,520204,GC-5202,operating,2019-05-01,,5,2,10
+TS-520204002,双水街道社会工作服务站,township_station,520204002,GS-520204,operating,2020-03-01,,2,1,5
+TS-520201104,木果镇社会工作服务站,township_station,520201104,,operating,2020-09-01,,2,1,3
+"""
+
+
+def test_stations_listed_with_todays_codes_count_in_the_predecessor_before(
+    store_factory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Spec §6: stations seeded after the 2021 edition with its codes count, on days before those
+    codes' valid_from, in their predecessors valid then (木果镇 520201104 ← 520221111 under 水城县),
+    in a fresh load and in a service that was running while the edition was applied."""
+    url = store_factory().url
+    assert apply(capsys, url, write(tmp_path / "d2020.csv", DIVISIONS_2020), "2020-06-30")[0] == 0
+    running = open_service(Settings.from_env(store_url=url))
+    try:
+        links = write(tmp_path / "l.csv", SUCCESSORS_2021)
+        status, _, err = run(
+            capsys,
+            "seed",
+            "divisions",
+            str(write(tmp_path / "d2021.csv", DIVISIONS_2021)),
+            "--store",
+            url,
+            "--edition",
+            "2021-10-31",
+            "--successors",
+            str(links),
+        )
+        assert status == 0, err
+        stations = write(tmp_path / "s.csv", LISTED_WITH_TODAYS_CODES)
+        assert run(capsys, "seed", "stations", str(stations), "--store", url)[0] == 0
+        assert running.refresh(force=True)
+        fresh = open_service(Settings.from_env(store_url=url))
+        try:
+            for engine in (running.engine, fresh.engine):
+                before = date(2021, 1, 1)
+                assert engine.covered("520221", before) and engine.covered("520221001", before)
+                assert engine.covered("520221111", before)  # 木果镇's station, in 水城县 then
+                assert not engine.covered("520204", before) and not engine.covered("520201104", before)
+                assert engine.rollup("520221", before).township_stations == 2
+                assert engine.rollup("520201", before).township_stations == 0
+                assert engine.rollup("520201", D2021).township_stations == 1
+                assert township_counts(engine, "52", before) == (4, 2)
+                assert township_counts(engine, "52", D2021) == (3, 2)
+                assert engine.covered("520204", D2021) and not engine.covered("520221", D2021)
+        finally:
+            fresh.close()
+    finally:
+        running.close()
+
+
+def test_an_unknown_outcome_is_never_reported_as_nothing_written(
+    edition_2020: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the store cannot say whether the edition's commit went through (the connection died during
+    it), the CLI says so and exits 1, never claiming that nothing was written."""
+    from graph_service.entrypoints.cli import editions as cli_editions
+    from graph_service.ports import OutcomeUnknown
+
+    def commit_lost(*_args: object, **_kwargs: object) -> object:
+        raise OutcomeUnknown("the connection to the store was lost during the commit: check the store")
+
+    monkeypatch.setattr(cli_editions, "apply_stored_edition", commit_lost)
+    table = write(tmp_path / "d2021.csv", DIVISIONS_2021)
+    status, out, err = apply(capsys, edition_2020, table, "2021-10-31")
+    assert status == 1, (out, err)
+    assert "connection to the store was lost during the commit" in err
+    assert "nothing was written" not in err

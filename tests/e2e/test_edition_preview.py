@@ -94,9 +94,10 @@ def test_preview_reports_the_edition_and_writes_nothing(
         "TS-520221111 木果镇社会工作服务站: 520221111 木果镇 → 520201104 木果镇",
     ]  # not TS-520221103: it closed before the edition
     assert section(out, "reporting lines that would change") == [
+        "TS-520221103 化乐镇社会工作服务站: reports to nobody (was GS-520221 水城县社会工作总站)",
         "TS-520221111 木果镇社会工作服务站: reports to GS-520201 钟山区社会工作总站 "
-        "(was GS-520221 水城县社会工作总站)"
-    ]
+        "(was GS-520221 水城县社会工作总站)",
+    ]  # 化乐镇's station closed, but its line must still hold: nothing is left above it
     with proposal.open(encoding="utf-8", newline="") as file:
         rows = list(csv.reader(file))
     assert rows[0] == ["old_code", "new_code"] and dict(rows[1:]) == PROPOSED
@@ -113,7 +114,9 @@ def test_the_reviewed_successors_file_is_followed_and_a_stranded_station_refused
     status, out, err = preview(capsys, url, table, "--successors", str(write(tmp_path / "s.csv", reviewed)))
     assert status == 1
     assert "TS-520221111 木果镇社会工作服务站: 520221111 木果镇 → 520204002 双水街道" in out
-    assert "reporting lines that would change from" not in out  # its general station moves too
+    assert section(out, "reporting lines that would change") == [  # its general station moves too
+        "TS-520221103 化乐镇社会工作服务站: reports to nobody (was GS-520221 水城县社会工作总站)"
+    ]
     assert "the edition would be refused: 1 retired division holds stations with no successor" in err
     assert "division 520111103 is retired and holds stations TS-520111103" in err
 
@@ -212,7 +215,10 @@ def test_preview_over_a_snapshot() -> None:
     assert not result.refused and result.report is not None
     assert result.report.proposed == PROPOSED
     assert Move("TS-520221111", "520221111", "520201104") in result.report.moves
-    assert result.report.reporting == [ReportingChange("TS-520221111", "GS-520221", "GS-520201")]
+    assert result.report.reporting == [
+        ReportingChange("TS-520221103", "GS-520221", None),
+        ReportingChange("TS-520221111", "GS-520221", "GS-520201"),
+    ]
 
     no_successors = preview_edition(snapshot, DIVISIONS_2021, D2021, "old_code,new_code\n")
     assert no_successors.refused
@@ -265,7 +271,10 @@ def test_guizhou_2021_previewed_over_2020(guizhou_2020: str) -> None:
         ("EX-TS-520221001", "520204002"),
         ("EX-TS-520221111", "520201104"),
     }
-    assert report.reporting == [ReportingChange("EX-TS-520221111", "EX-GS-520221", "EX-GS-520201")]
+    assert report.reporting == [
+        ReportingChange("EX-TS-520221103", "EX-GS-520221", None),
+        ReportingChange("EX-TS-520221111", "EX-GS-520221", "EX-GS-520201"),
+    ]
     assert report.stranded == [Stranded("520327203", ("EX-TS-520327203",))]  # 石径乡: nothing proposed
 
 

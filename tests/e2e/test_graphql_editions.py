@@ -120,3 +120,62 @@ async def test_a_refused_edition_reports_every_problem_and_writes_nothing(api: A
         IMPORT, {"csv": YUNNAN_2021, "edition": "2022-10-31"}, bearer=editor, status=403
     )
     assert forbidden["extensions"]["code"] == "FORBIDDEN"
+
+
+STATIONS_IMPORT = """
+mutation ($csv: String!) { importStations(csv: $csv) { applied created errors { row message } } }
+"""
+PLACEMENTS = """
+query {
+  moved: station(id: "TS-530102001") {
+    division { code } placements { division { code name validTo } from to }
+  }
+  stayed: station(id: "TS-530102002") { placements { division { code } from to } }
+  county: division(code: "530102") { coverage(asOf: "2021-10-30") { level total covered } }
+  after: division(code: "530102") { coverage(asOf: "2021-10-31") { level total covered } }
+  old: division(code: "530102001") { covered(asOf: "2021-10-30") after: covered(asOf: "2021-10-31") }
+  new: division(code: "530102003") { covered(asOf: "2021-10-30") after: covered(asOf: "2021-10-31") }
+}
+"""
+
+
+async def test_a_station_moved_by_an_edition_has_its_placements(api: Api) -> None:
+    """Spec §6 over GraphQL: applying an edition with successors moves the stations of a retired
+    township from its day; `Station.division` is today's, `Station.placements` the dated history,
+    and each day counts the station where it sat."""
+    await api.data(IMPORT, {"csv": YUNNAN_2020, "edition": "2020-06-30"}, bearer=ADMIN)
+    stations = (
+        "id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers\n"
+        "TS-530102001,老镇站,township_station,530102001,,operating,2020-09-01,,2,1,0\n"
+        "TS-530102002,留镇站,township_station,530102002,,operating,2020-09-01,,2,1,0\n"
+    )
+    report = (await api.data(STATIONS_IMPORT, {"csv": stations}, bearer=ADMIN))["importStations"]
+    assert report["applied"] is True, report
+    second = {
+        "csv": YUNNAN_2021,
+        "edition": "2021-10-31",
+        "successors": "old_code,new_code\n530102001,530102003\n",
+    }
+    report = (await api.data(IMPORT, second, bearer=ADMIN))["importDivisions"]
+    assert report["applied"] is True and report["errors"] == []
+    data = await api.data(PLACEMENTS)
+    assert data["moved"] == {
+        "division": {"code": "530102003"},
+        "placements": [
+            {
+                "division": {"code": "530102001", "name": "老镇", "validTo": "2021-10-31"},
+                "from": None,
+                "to": "2021-10-31",
+            },
+            {
+                "division": {"code": "530102003", "name": "新镇", "validTo": None},
+                "from": "2021-10-31",
+                "to": None,
+            },
+        ],
+    }
+    assert data["stayed"] == {"placements": [{"division": {"code": "530102002"}, "from": None, "to": None}]}
+    township = {"level": "TOWNSHIP", "total": 2, "covered": 2}
+    assert data["county"]["coverage"][0] == township and data["after"]["coverage"][0] == township
+    assert data["old"] == {"covered": True, "after": False}
+    assert data["new"] == {"covered": False, "after": True}

@@ -50,6 +50,8 @@ ROOM = {
     "status": "OPERATING",
     "openedOn": "2023-01-01",
 }
+
+
 async def post_ascii(api: Api, query: str, variables: dict[str, Any], bearer: str) -> httpx.Response:
     """POST with the JSON escaped to ASCII, so a lone surrogate travels as `\\ud800` (as a client's
     JSON encoder sends it; UTF-8 cannot carry it)."""

@@ -46,7 +46,11 @@ STATION = Station(
 
 
 def test_the_record_has_the_fields_in_the_list_order() -> None:
-    assert tuple(field.name for field in dataclasses.fields(Station)) == STORED_STATION_COLUMNS
+    # the stored row's columns, then the placement history (spec §6), stored beside the row
+    assert tuple(field.name for field in dataclasses.fields(Station)) == (
+        *STORED_STATION_COLUMNS,
+        "placements",
+    )
     assert STATION_COLUMNS == (
         "id",
         "name",
@@ -85,7 +89,10 @@ def test_the_sqlite_table_and_statements_hold_every_field(tmp_path: Path) -> Non
 
 def test_the_cypher_reads_and_writes_every_field_at_its_place_in_the_row() -> None:
     links = {"division_code": "d.code", "parent_id": "p.id"}
-    projection = "[" + ", ".join(links.get(c, f"s.{c}") for c in STORED_STATION_COLUMNS) + "]"
+    # the row's columns, then the placement history (spec §6: the SITS_IN links with dates)
+    projection = (
+        "[" + ", ".join(links.get(c, f"s.{c}") for c in STORED_STATION_COLUMNS) + ", [(s)-[h:SITS_IN]"
+    )
     assert projection in neo4j_cypher.STATION_PAGE
     assert projection in neo4j_cypher.STATIONS_CHANGED
     for index, column in enumerate(STORED_STATION_COLUMNS):

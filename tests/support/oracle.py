@@ -1,27 +1,55 @@
 """Brute-force recounts of spec §3, straight from the definitions, to check the engine against; on a
-day, only the divisions valid that day are counted, covered or listed (spec §6). And the random
+day, only the divisions valid that day are counted, covered or listed, and a station counts where it
+sat that day (or in its division's predecessor before that division existed) (spec §6). And the random
 networks (hypothesis strategies) and the comparison the property tests use them with."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 
 from hypothesis import strategies as st
 
 from graph_service.domain.levels import COVERAGE_LEVELS, DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validity import is_valid_on
+from graph_service.domain.validity import (
+    is_valid_on,
+    moved_placements,
+    placement_on,
+    predecessors_of,
+    valid_predecessor,
+)
 from graph_service.engine import NetworkEngine
 
 
 class Oracle:
     """Answers spec §3 questions by walking every record on every call."""
 
-    def __init__(self, divisions: Iterable[Division], stations: Iterable[Station]) -> None:
+    def __init__(
+        self,
+        divisions: Iterable[Division],
+        stations: Iterable[Station],
+        successors: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.divisions = {d.code: d for d in divisions}
         self.stations = {s.id: s for s in stations}
+        self.successors = {old: list(news) for old, news in (successors or {}).items()}
+
+    def counted_in(self, station: Station, day: date) -> str | None:
+        """The division `station` counts in on `day` (spec §6): where it sat that day, or before that
+        division's `valid_from` its predecessor valid that day (the lowest code of the nearest step
+        back that has one); with none, where it sat (which covers nothing then)."""
+        code = sat_in(station, day)
+        if code is None:
+            return None
+        division = self.divisions.get(code)
+        if division is not None and division.valid_from is not None and day < division.valid_from:
+            predecessors = predecessors_of(self.successors)
+            found = valid_predecessor(code, day, self.divisions.get, predecessors)
+            if found is not None:
+                return found
+        return code
 
     def subtree(self, code: str) -> list[Division]:
         """`code` and every division below it."""
@@ -40,7 +68,9 @@ class Oracle:
         if division.level is DivisionLevel.PROVINCE:
             return None
         return is_valid_on(division, day) and any(
-            s.division_code == code and s.level.division_level is division.level and s.is_active_on(day)
+            self.counted_in(s, day) == code
+            and s.level.division_level is division.level
+            and s.is_active_on(day)
             for s in self.stations.values()
         )
 
@@ -57,7 +87,9 @@ class Oracle:
 
     def rollup(self, code: str, day: date) -> tuple[int, ...]:
         inside = {d.code for d in self.subtree(code)}
-        active = [s for s in self.stations.values() if s.division_code in inside and s.is_active_on(day)]
+        active = [
+            s for s in self.stations.values() if self.counted_in(s, day) in inside and s.is_active_on(day)
+        ]
         counts = tuple(sum(s.level.rank == rank for s in active) for rank in range(4))
         return counts + (
             sum(s.staff for s in active),
@@ -164,6 +196,32 @@ def station_at(draw: st.DrawFn, division: Division, sid: str) -> Station:
     )
 
 
+@st.composite
+def successor_links(draw: st.DrawFn, divisions: list[Division]) -> dict[str, list[str]]:
+    """Random successor links (spec §6) between divisions of one level, each to one or two others
+    (stations listed in a successor count in its predecessor before it is valid)."""
+    links: dict[str, list[str]] = {}
+    for division in draw(st.lists(st.sampled_from(divisions), max_size=6, unique_by=lambda d: d.code)):
+        same = [d.code for d in divisions if d.level is division.level and d.code != division.code]
+        if same:
+            links[division.code] = draw(st.lists(st.sampled_from(same), min_size=1, max_size=2, unique=True))
+    return links
+
+
+@st.composite
+def moved_from(draw: st.DrawFn, station: Station, divisions: list[Division]) -> Station:
+    """`station` moved on a random day to a random division of its level (spec §6: it sat where it was
+    before that day and sits in the new one from it), a new version."""
+    level = station.level.division_level
+    target = draw(st.sampled_from([d.code for d in divisions if d.level is level]))
+    placements = tuple(moved_placements(station.history(), target, draw(DAYS)))
+    if len(placements) < 2:
+        placements = ()
+    return dataclasses.replace(
+        station, division_code=target, placements=placements, version=station.version + 1
+    )
+
+
 def assert_matches(engine: NetworkEngine, oracle: Oracle, days: list[date]) -> None:
     """The engine answers every question the oracle does, the same way, on each of `days`."""
     for code in oracle.divisions:
@@ -183,3 +241,8 @@ def assert_matches(engine: NetworkEngine, oracle: Oracle, days: list[date]) -> N
                 expected = oracle.uncovered(code, level, day)
                 assert [d.code for d in page.items] == expected, (code, level, day)
                 assert page.total == len(expected)
+
+
+def sat_in(station: Station, day: date) -> str | None:
+    """The division `station` sat in on `day`, from its placement history (spec §6)."""
+    return placement_on(station.history(), day)

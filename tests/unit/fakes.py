@@ -92,9 +92,12 @@ class FakeStore:
         with self._contents.lock:
             version = self._contents.version
             divisions = [division for division, _ in self._contents.divisions.values()]
+            links = {old: list(news) for old, news in self._contents.successors.items() if news}
             stations = [station for station, _ in self._contents.stations.values()]
         for division in divisions:
             sink.add_division(division)
+        for old, news in sorted(links.items()):
+            sink.add_successors(old, news)
         for station in stations:
             sink.add_station(station)
         return version
@@ -109,10 +112,13 @@ class FakeStore:
         self.ping()
         contents = self._contents
         with contents.lock:
+            divisions = [division for division, written in contents.divisions.values() if written > version]
+            retired = [d.code for d in divisions if d.valid_to is not None]
             return Changes(
                 contents.version,
-                [division for division, written in contents.divisions.values() if written > version],
+                divisions,
                 [station for station, written in contents.stations.values() if written > version],
+                {code: list(contents.successors[code]) for code in retired if contents.successors.get(code)},
             )
 
     def applied_editions(self) -> dict[str, AppliedEdition]:
@@ -166,13 +172,15 @@ class FakeStore:
         editions: Mapping[str, AppliedEdition] | None = None,
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
+        stations: Sequence[Station] = (),
     ) -> int:
-        """Insert or replace `divisions` by code, with `editions`, `names` (replacing a code's history)
-        and `successors` (replacing a retired code's); `StoreError` (nothing written) when a code is
-        missing or a parent_code names no division, stored or written."""
+        """Insert or replace `divisions` by code, with `editions`, `names` (replacing a code's history),
+        `successors` (replacing a retired code's) and the `stations` an edition moves (with their
+        placement history); `StoreError` (nothing written) when a code is missing or a parent_code
+        names no division, stored or written."""
         self.ping()
         with self._contents.lock:
-            if not (divisions or editions or names or successors):
+            if not (divisions or editions or names or successors or stations):
                 return self._contents.version
             _require_keys("division code", [d.code for d in divisions])
             written = {d.code: d for d in divisions}
@@ -191,6 +199,8 @@ class FakeStore:
             self._contents.names.update({code: list(history) for code, history in (names or {}).items()})
             for code, division in written.items():
                 self._contents.divisions[code] = (division, version)
+            for station in stations:
+                self._contents.stations[station.id] = (station, version)
             return self._commit(version, audit)
 
     def upsert_stations(

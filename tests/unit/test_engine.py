@@ -27,9 +27,11 @@ from tests.support.oracle import (
     Oracle,
     assert_matches,
     forests,
+    moved_from,
     station,
     station_at,
     stations_for,
+    successor_links,
     validity,
 )
 from tests.support.paths import REPO
@@ -208,13 +210,23 @@ def test_writes_move_only_what_they_touch(engine: NetworkEngine) -> None:
 
 # --- property tests: random forests, histories and writes against the brute-force recount ---------
 
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_built_engine_matches_recount(data: st.DataObject) -> None:
     divisions = data.draw(forests())
     stations = data.draw(stations_for(divisions))
+    moving = data.draw(
+        st.lists(st.sampled_from(stations), unique_by=lambda s: s.id) if stations else st.just([])
+    )
+    for _ in range(data.draw(st.integers(1, 2))):  # one or two dated moves each, as editions make
+        moving = [data.draw(moved_from(s, divisions)) for s in moving]
+    moved = {s.id: s for s in moving}
+    stations = [moved.get(s.id, s) for s in stations]
+    links = data.draw(successor_links(divisions))
     days = data.draw(st.lists(DAYS | st.just(BASE - timedelta(days=1)), min_size=1, max_size=4))
-    assert_matches(NetworkEngine.from_records(divisions, stations), Oracle(divisions, stations), days)
+    engine = NetworkEngine.from_records(divisions, stations, successors=links)
+    assert_matches(engine, Oracle(divisions, stations, links), days)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -222,10 +234,13 @@ def test_built_engine_matches_recount(data: st.DataObject) -> None:
 def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject) -> None:
     divisions = data.draw(forests())
     stations = data.draw(stations_for(divisions))
-    engine = NetworkEngine.from_records(divisions, stations)
-    oracle = Oracle(divisions, stations)
+    links = data.draw(successor_links(divisions))
+    engine = NetworkEngine.from_records(divisions, stations, successors=links)
+    oracle = Oracle(divisions, stations, links)
     for version in range(1, data.draw(st.integers(1, 8)) + 1):
-        kind = data.draw(st.sampled_from(["station", "station", "move", "new division", "validity"]))
+        kind = data.draw(
+            st.sampled_from(["station", "station", "move", "new division", "validity", "dated move", "links"])
+        )
         changes = Changes(version)
         placeable = [d for d in oracle.divisions.values() if d.level.station_level is not None]
         if kind == "station":
@@ -234,6 +249,15 @@ def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject)
             changed = data.draw(station_at(data.draw(st.sampled_from(placeable)), sid))
             changes.stations.append(changed)
             oracle.stations[sid] = changed
+        elif kind == "links":  # an edition recording successors (replacing a division's earlier ones)
+            links = data.draw(successor_links(list(oracle.divisions.values())))
+            changes.successors.update(links)
+            oracle.successors.update(links)
+        elif kind == "dated move" and oracle.stations:  # an edition moving a station from a day (spec §6)
+            moving = oracle.stations[data.draw(st.sampled_from(sorted(oracle.stations)))]
+            moved = data.draw(moved_from(moving, list(oracle.divisions.values())))
+            changes.stations.append(moved)
+            oracle.stations[moved.id] = moved
         elif kind == "move":
             movable = [d for d in oracle.divisions.values() if d.parent_code is not None]
             division = data.draw(st.sampled_from(movable))

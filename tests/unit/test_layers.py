@@ -15,7 +15,7 @@ ALLOWED = {
     "engine": {"domain", "engine"},
     "service_layer": {"domain", "ports", "engine", "service_layer"},
     "adapters": {"domain", "ports", "adapters"},
-    "entrypoints": {"domain", "ports", "engine", "service_layer", "entrypoints", "bootstrap"},
+    "entrypoints": {"domain", "ports", "service_layer", "entrypoints", "bootstrap"},
     "bootstrap": {"domain", "ports", "engine", "service_layer", "adapters", "bootstrap"},
 }
 """For each part of the package, the parts its modules may import."""

@@ -1,17 +1,21 @@
 """What every command of the command line shares: the exit statuses, the two errors that end a
-command, the note on standard error, and opening the service over the store the arguments name."""
+command, the note on standard error, opening the service over the store the arguments name, reading
+an input file and reporting why one was rejected."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from graph_service.ports import StoreError
 from graph_service.service_layer.auth import secret_problem
+from graph_service.service_layer.errors import EngineLoadError
 from graph_service.service_layer.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from graph_service.domain.validation import Problem
     from graph_service.service_layer.services import NetworkService
 
 PROG = "graph-service"
@@ -54,7 +58,6 @@ def open_service(store_url: str | None, *, quiet: bool = False) -> NetworkServic
     """The service over the store the arguments or the environment name (Failed when unusable).
     Unless `quiet`, says on stderr how many stored rows break the rules (they are left out)."""
     from graph_service.bootstrap import open_service as build_service
-    from graph_service.engine.network import EngineLoadError
 
     try:
         settings = Settings.from_env(store_url=store_url)
@@ -86,3 +89,19 @@ def read_input(name: str) -> tuple[bytes, str]:
         raise UsageError(f"cannot read {name}: it is a folder, not a file") from error
     except OSError as error:
         raise UsageError(f"cannot read {name}: {error.strerror or error}") from error
+
+
+def print_rejection(
+    source: str, kind: str, problems: Sequence[Problem], *, dry_run: bool, why: str = ""
+) -> None:
+    """Print on standard error why the `kind` file `source` was rejected: every problem, one a line,
+    then what to do (`why`, when given, follows it after a colon)."""
+    bad_rows = len({problem.row for problem in problems})
+    lines = [
+        f"{PROG}: {source} was rejected{' (dry run)' if dry_run else ''}, nothing was written: "
+        f"{len(problems):,} {plural(len(problems), 'problem', 'problems')} in "
+        f"{bad_rows:,} {plural(bad_rows, 'row', 'rows')}"
+    ]
+    lines += [f"  {problem}" for problem in problems]
+    lines.append(f"Correct the {kind} file (row 1 is the header) and run the command again{why}.")
+    sys.stderr.write("\n".join(lines) + "\n")

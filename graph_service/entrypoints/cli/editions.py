@@ -3,7 +3,8 @@ previewing (`--dry-run`) and applying an edition of the division table (spec §6
 
 It only translates: the options, a call to `service_layer.editions` (`preview_stored_edition`,
 `apply_stored_edition`), and the report on standard output (refusals on standard error, exit status
-1). Station moves are not built yet: applying an edition that would move stations is refused.
+1). Applying moves the stations of the retired divisions to their successors (spec §6) and lists
+the moves and the reporting lines they change.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ import argparse
 import io
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
 from graph_service.domain.edition_report import EditionReport
 from graph_service.domain.levels import DIVISION_LEVELS
-from graph_service.domain.model import Division
+from graph_service.domain.model import Division, Station
 from graph_service.domain.successors import SUCCESSOR_COLUMNS, successor_rows
-from graph_service.domain.validation import Problem
 from graph_service.entrypoints.cli.arguments import iso_date
 from graph_service.entrypoints.cli.common import (
     EXIT_OK,
@@ -31,10 +31,11 @@ from graph_service.entrypoints.cli.common import (
     note,
     open_service,
     plural,
+    print_rejection,
     read_input,
 )
 from graph_service.entrypoints.csv_out import write_csv
-from graph_service.ports import StoreError
+from graph_service.ports import OutcomeUnknown, StoreError
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.editions import EditionPreview, apply_stored_edition, preview_stored_edition
 from graph_service.service_layer.errors import ServiceError, Unavailable
@@ -49,9 +50,10 @@ ancestor). --write-successors OUT writes that proposal as an old_code,new_code C
 --successors FILE previews the edition with the reviewed file (the stations move to the first
 successor listed for their division; a retired division holding open stations with no successor,
 or a bad row of FILE, is a refusal: exit status 1). Without --dry-run the edition is applied: all
-or nothing, and running the latest edition again with the same file changes nothing. Station moves
-are not built yet: an edition retiring a division that holds stations not closed by D is refused
-(naming them) even with --successors, which otherwise records the successor links.
+or nothing, and running the latest edition again with the same file changes nothing; --successors
+records the successor links, and each station of a retired division not closed by D moves to the
+first successor listed for it from D (a retired division holding such stations with no successor
+is refused, naming them).
 
   graph-service seed divisions seed/divisions-guizhou-2021.csv --edition 2021-10-31 --dry-run \\
       --write-successors successors-2021.csv
@@ -104,8 +106,7 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
             f"--write-successors {args.write_successors} would overwrite the successors file being "
             "read (--successors); write the proposal to another file"
         )
-    data, source = read_input(args.file)
-    successors, successors_source = read_input(args.successors) if args.successors else (None, None)
+    data, source, successors, successors_source = _read_edition_files(args)
     service = open_service(args.store)
     try:
         store_url = service.settings.store_url
@@ -118,7 +119,7 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
     finally:
         service.close()
     if preview.report is None or preview.division_problems:
-        _print_problems(source, "divisions", preview.division_problems)
+        print_rejection(source, "divisions", preview.division_problems, dry_run=True)
         return EXIT_REJECTED
     report = preview.report
     print_preview(preview, source, store_url, successors_source, sys.stdout)
@@ -129,7 +130,8 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
             f"{args.write_successors}; review it, then pass it back with --successors {args.write_successors}"
         )
     if preview.successor_problems:
-        _print_problems(successors_source or "the successors file", "successors", preview.successor_problems)
+        name = successors_source or "the successors file"
+        print_rejection(name, "successors", preview.successor_problems, dry_run=True)
     if preview.successors_given and preview.stranded:
         lines = [
             f"{PROG}: the edition would be refused: {len(preview.stranded):,} retired "
@@ -141,10 +143,16 @@ def cmd_seed_edition(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if preview.refused else EXIT_OK
 
 
-def _apply_edition(args: argparse.Namespace) -> int:
-    """Apply FILE as the edition of --edition to the store; print what it did, or every refusal."""
+def _read_edition_files(args: argparse.Namespace) -> tuple[bytes, str, bytes | None, str | None]:
+    """FILE and the successors file of --successors (None, None without one), each with its name."""
     data, source = read_input(args.file)
     successors, successors_source = read_input(args.successors) if args.successors else (None, None)
+    return data, source, successors, successors_source
+
+
+def _apply_edition(args: argparse.Namespace) -> int:
+    """Apply FILE as the edition of --edition to the store; print what it did, or every refusal."""
+    data, source, successors, successors_source = _read_edition_files(args)
     service = open_service(args.store)
     try:
         store_url = service.settings.store_url
@@ -158,31 +166,33 @@ def _apply_edition(args: argparse.Namespace) -> int:
             ) from error
         except ServiceError as error:
             raise Failed(f"{source} was not applied, nothing was written: {error.message}") from error
+        except OutcomeUnknown as error:  # the commit's fate is not known: never claim nothing was written
+            raise Failed(f"{source}: {error}") from error
         except StoreError as error:
             raise Failed(f"{source} was not applied, nothing was written: {error}") from error
     finally:
         service.close()
     preview = result.preview
     if preview.report is None or preview.division_problems:
-        _print_problems(source, "divisions", preview.division_problems, dry_run=False)
+        print_rejection(source, "divisions", preview.division_problems, dry_run=False)
         return EXIT_REJECTED
     report = preview.report
     day = args.edition.isoformat()
     if preview.successor_problems:
         name = successors_source or "the successors file"
-        _print_problems(name, "successors", preview.successor_problems, dry_run=False)
+        print_rejection(name, "successors", preview.successor_problems, dry_run=False)
         return EXIT_REJECTED
     if not result.applied:
         lines = [
             f"{PROG}: {source} as the edition of {day} was refused, nothing was written: "
             f"{len(preview.stranded):,} retired "
             f"{plural(len(preview.stranded), 'division holds', 'divisions hold')} "
-            f"stations that have not closed by {day}, and moving stations to a successor is not built yet"
+            f"stations that have not closed by {day}, and no successor to move them to"
         ]
         lines += [f"  {stranded}" for stranded in preview.stranded]
         lines.append(
-            "Until station moves are built, such an edition can only be previewed (--dry-run, with "
-            "--successors to see the moves); stations closed by the edition's date do not stop it."
+            "Give each a successor in the successors file (--successors; preview with --dry-run "
+            "--write-successors for a proposal); stations closed by the edition's date do not stop it."
         )
         sys.stderr.write("\n".join(lines) + "\n")
         return EXIT_REJECTED
@@ -200,7 +210,15 @@ def _apply_edition(args: argparse.Namespace) -> int:
         f"{len(plan.created):,} created, {len(plan.retired):,} retired, {len(plan.renamed):,} renamed, "
         f"{len(plan.reparented):,} re-parented"
         + (f"; {linked:,} retired with successors from {successors_source}" if successors_source else "")
+        + (
+            f"; {len(report.moves):,} {plural(len(report.moves), 'station', 'stations')} moved, "
+            f"{len(report.reporting):,} reporting {plural(len(report.reporting), 'line', 'lines')} changed"
+            if report.moves or report.reporting
+            else ""
+        )
     )
+    if report.moves or report.reporting:
+        _moves_sections(sys.stdout.write, report, preview.stations, day, "")
     return EXIT_OK
 
 
@@ -230,26 +248,7 @@ def print_preview(
         f"stations that would move: {len(report.moves):,} (to {following}); "
         f"reporting lines that would change: {len(report.reporting):,}\n"
     )
-    stations = preview.stations
-    _section(
-        write,
-        f"stations that would move from {day} ({len(report.moves):,})",
-        (
-            f"  {m.station_id} {stations[m.station_id].name}: "
-            f"{_label(m.old_code, after)} → {_label(m.new_code, after)}"
-            for m in report.moves
-        ),
-    )
-    _section(
-        write,
-        f"reporting lines that would change from {day} ({len(report.reporting):,})",
-        (
-            f"  {c.station_id} {stations[c.station_id].name}: reports to "
-            + (f"{c.new_parent} {stations[c.new_parent].name}" if c.new_parent else "nobody")
-            + f" (was {c.old_parent} {stations[c.old_parent].name})"
-            for c in report.reporting
-        ),
-    )
+    _moves_sections(write, report, preview.stations, day, "would ")
     if report.stranded and not preview.successors_given:
         _section(
             write,
@@ -292,6 +291,37 @@ def print_preview(
             f"  {r.code}: under {_label(r.old_parent, after)} → under {_label(r.new_parent, after)}"
             f" (row {r.row})"
             for r in report.plan.reparented
+        ),
+    )
+
+
+def _moves_sections(
+    write: Callable[[str], object],
+    report: EditionReport,
+    stations: Mapping[str, Station],
+    day: str,
+    would: str,
+) -> None:
+    """The stations an edition moves and the reporting lines it changes, one per line (`would`:
+    "would " in a preview, "" once applied)."""
+    after = report.after
+    _section(
+        write,
+        f"stations that {would}move from {day} ({len(report.moves):,})",
+        (
+            f"  {m.station_id} {stations[m.station_id].name}: "
+            f"{_label(m.old_code, after)} → {_label(m.new_code, after)}"
+            for m in report.moves
+        ),
+    )
+    _section(
+        write,
+        f"reporting lines that {would}change from {day} ({len(report.reporting):,})",
+        (
+            f"  {c.station_id} {stations[c.station_id].name}: reports to "
+            + (f"{c.new_parent} {stations[c.new_parent].name}" if c.new_parent else "nobody")
+            + f" (was {c.old_parent} {stations[c.old_parent].name})"
+            for c in report.reporting
         ),
     )
 
@@ -350,19 +380,6 @@ def _given(code: str, report: EditionReport, given: bool, after: Mapping[str, Di
     if not listed:
         return "; none in the successors file"
     return "; successors file: " + ", ".join(_label(new, after) for new in listed)
-
-
-def _print_problems(source: str, kind: str, problems: Sequence[Problem], *, dry_run: bool = True) -> None:
-    """Every problem of one input file, by row, on standard error."""
-    bad_rows = len({problem.row for problem in problems})
-    lines = [
-        f"{PROG}: {source} was rejected{' (dry run)' if dry_run else ''}, nothing was written: "
-        f"{len(problems):,} {plural(len(problems), 'problem', 'problems')} in "
-        f"{bad_rows:,} {plural(bad_rows, 'row', 'rows')}"
-    ]
-    lines += [f"  {problem}" for problem in problems]
-    lines.append(f"Correct the {kind} file (row 1 is the header) and run the command again.")
-    sys.stderr.write("\n".join(lines) + "\n")
 
 
 def _same_file(first: str, second: str) -> bool:

@@ -4,16 +4,13 @@ on a terminal, and print what it created, updated and left unchanged, or every p
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import TYPE_CHECKING
 
 from graph_service.entrypoints.cli.common import (
     EXIT_OK,
     EXIT_REJECTED,
-    PROG,
     Failed,
     open_service,
-    plural,
+    print_rejection,
     read_input,
 )
 from graph_service.entrypoints.cli.editions import cmd_seed_edition, wants_edition
@@ -21,9 +18,6 @@ from graph_service.entrypoints.progress import ProgressBar
 from graph_service.ports import OutcomeUnknown, StoreError
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.errors import ServiceError, Unavailable
-
-if TYPE_CHECKING:
-    from graph_service.service_layer.services import ImportReport
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -58,7 +52,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
         bar.close()
         service.close()
     if report.errors:
-        _print_rejection(source, kind, report, dry_run=args.dry_run)
+        why = ": it is imported only when every row is right"
+        print_rejection(source, kind, report.errors, dry_run=args.dry_run, why=why)
         return EXIT_REJECTED
     counts = f"{report.created:,} created, {report.updated:,} updated, {report.unchanged:,} unchanged"
     if args.dry_run:
@@ -72,20 +67,3 @@ def _count_lines(data: bytes) -> int:
     """About how many data rows a CSV file holds (quoted line breaks aside): for the progress line."""
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     return max(0, lines - 1)
-
-
-def _print_rejection(source: str, kind: str, report: ImportReport, *, dry_run: bool) -> None:
-    """Print on standard error why `source` was rejected: every problem, one a line."""
-    problems = report.errors
-    bad_rows = len({problem.row for problem in problems})
-    lines = [
-        f"{PROG}: {source} was rejected{' (dry run)' if dry_run else ''}, nothing was written: "
-        f"{len(problems):,} {plural(len(problems), 'problem', 'problems')} in "
-        f"{bad_rows:,} {plural(bad_rows, 'row', 'rows')}"
-    ]
-    lines += [f"  {problem}" for problem in problems]
-    lines.append(
-        f"Correct the {kind} file (row 1 is the header) and run the command again: "
-        "it is imported only when every row is right."
-    )
-    sys.stderr.write("\n".join(lines) + "\n")

@@ -211,6 +211,15 @@ class DivisionType:
         return station_page(service_of(info).views.stations_in(self.record.code, key, size), key)
 
 
+@strawberry.type(name="Placement", description="A division a station sat in, and when (spec §6).")
+class PlacementType:
+    division: DivisionType
+    from_: date | None = strawberry.field(
+        name="from", description="The first day it sat there (null: from the start)."
+    )
+    to: date | None = strawberry.field(description="The day it moved away (null: it sits there still).")
+
+
 @strawberry.type(name="Station", description="One station of the network, at its current version.")
 class StationType:
     record: strawberry.Private[Station]
@@ -231,9 +240,25 @@ class StationType:
     def status(self) -> StationStatusEnum:
         return convert(self.record.status, StationStatusEnum)
 
-    @strawberry.field(description="The division the station sits in.")
+    @strawberry.field(description="The division the station sits in today.")
     def division(self, info: Info) -> DivisionType:
         return DivisionType(record=service_of(info).require_division(self.record.division_code))
+
+    @strawberry.field(
+        description="Where the station sat through time, oldest first (spec §6): one placement per "
+        "division, from the day an edition moved it there (null: always) until the day one moved it "
+        "away (null: still there). A station no edition has moved has one placement, open both ways."
+    )
+    def placements(self, info: Info) -> list[PlacementType]:
+        service = service_of(info)
+        return [
+            PlacementType(
+                division=DivisionType(record=service.require_division(p.division_code)),
+                from_=p.from_,
+                to=p.to,
+            )
+            for p in self.record.history()
+        ]
 
     @strawberry.field(description="The station this one reports to (null for a guidance centre).")
     def parent(self, info: Info) -> StationType | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from graph_service.adapters.sqlite_schema import SCHEMA_VERSION
 from graph_service.adapters.sqlite_store import SqliteStore, path_from_url
 from graph_service.bootstrap import open_store
 from graph_service.domain.audit import (
@@ -149,4 +150,4 @@ def test_a_schema_3_store_gets_division_validity_in_place(tmp_path: Path) -> Non
     ]
     store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (4,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (5,)

@@ -13,7 +13,7 @@ import pytest
 
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
-from graph_service.domain.model import Division, Station
+from graph_service.domain.model import Division, Placement, Station
 from graph_service.domain.validity import DivisionName
 from graph_service.ports import Changes, ConflictError, Store, StoreError
 from tests.integration.contract.records import DIVISIONS, STATIONS, C, K, P, T, V
@@ -26,6 +26,7 @@ class CollectingSink:
     def __init__(self) -> None:
         self.divisions: list[Division] = []
         self.stations: list[Station] = []
+        self.successors: dict[str, list[str]] = {}
 
     def add_division(self, division: Division) -> None:
         assert not self.stations, "a division arrived after a station"
@@ -33,6 +34,9 @@ class CollectingSink:
 
     def add_station(self, station: Station) -> None:
         self.stations.append(station)
+
+    def add_successors(self, old_code: str, new_codes: list[str]) -> None:
+        self.successors[old_code] = new_codes
 
 
 class CountingSink:
@@ -47,6 +51,9 @@ class CountingSink:
 
     def add_station(self, station: Station) -> None:
         self.stations += 1
+
+    def add_successors(self, old_code: str, new_codes: list[str]) -> None:
+        pass
 
 
 def snapshot(store: Store) -> tuple[int, list[Division], list[Station]]:
@@ -557,3 +564,40 @@ def test_successor_links_are_written_with_the_divisions_in_order(store: Store) -
     assert predecessors == {"522324002": ["520102001", "522324100"]}
     store.upsert_divisions([], successors={"520102001": ["520102001001"]})
     assert store.division_links(["520102001"])[0] == {"520102001": ["520102001001"]}
+    sink = CollectingSink()
+    store.load(sink)  # every link, for the engine's predecessor rule (spec §6)
+    assert sink.successors == {"520102001": ["520102001001"], "522324100": ["522324002"]}
+    retired = dataclasses.replace(DIVISIONS[8], valid_to=date(2021, 10, 31))
+    version = store.upsert_divisions([retired], successors={"522324100": ["522324002", "520102001"]})
+    changes = store.changes_since(version - 1)  # a retired division's links come with it
+    assert changes.divisions == [retired] and changes.successors == {"522324100": ["522324002", "520102001"]}
+
+
+def test_placement_histories_are_written_with_an_edition_and_read_back(store: Store) -> None:
+    """Spec §6: the stations an edition moves are written in the division write's transaction with
+    their placement history, which `load` and `changes_since` read back; a station written later
+    without one (a correction) keeps none."""
+    seeded(store)
+    day = date(2021, 10, 31)
+    township = next(s for s in STATIONS if s.level is StationLevel.TOWNSHIP_STATION)
+    retired = dataclasses.replace(
+        next(d for d in DIVISIONS if d.code == township.division_code), valid_to=day
+    )
+    target = next(d.code for d in DIVISIONS if d.level is T and d.code != township.division_code)
+    history = (Placement(township.division_code, None, day), Placement(target, day, None))
+    moved = dataclasses.replace(
+        township, division_code=target, parent_id=None, placements=history, version=township.version + 1
+    )
+    version = store.upsert_divisions([retired], stations=[moved])
+    _, _, stations = snapshot(store)
+    loaded = {s.id: s for s in stations}[moved.id]
+    assert loaded == moved and loaded.placements == history and type(loaded.placements[1].from_) is date
+    assert store.changes_since(version - 1).stations == [moved]
+    assert {s.id: s for s in stations}[STATIONS[0].id].placements == ()
+
+    again = store.upsert_stations([moved.with_version(moved.version + 1)])  # rewritten as it is
+    assert store.changes_since(again - 1).stations[0].placements == history
+    corrected = dataclasses.replace(moved, placements=(), version=moved.version + 2)
+    store.upsert_stations([corrected])
+    _, _, stations = snapshot(store)
+    assert {s.id: s for s in stations}[moved.id] == corrected

@@ -6,7 +6,8 @@ trail: one row per changed row of every write, keyed by `seq`). Every division a
 `changed_in`, the data version of the write that last touched it (indexed, for `changes_since`).
 Every write is one `BEGIN IMMEDIATE` transaction, so writers in several processes take turns; it bumps
 the data version by one and either commits whole or not at all. A writer waits at most
-`LOCK_TIMEOUT_SECONDS` for another one, then gives up (`StoreUnavailable`, nothing written). Reads go
+`LOCK_TIMEOUT_SECONDS` in all for another one (in this process or another), then gives up
+(`StoreUnavailable`, nothing written). Reads go
 through a connection of their own, so they never wait behind a write waiting for the lock (in WAL mode
 readers are not blocked by a writer).
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date
@@ -378,8 +380,26 @@ class SqliteStore:
         """Run `body(connection, new_version)` in one BEGIN IMMEDIATE transaction that also records
         `audit` and bumps the data version; commit and return the new version, or roll back everything
         and re-raise."""
-        with self._lock, self._errors(action):
+        deadline = time.monotonic() + self.lock_timeout
+        if not self._lock.acquire(timeout=self.lock_timeout):  # another write of this process's
+            raise StoreUnavailable(self._busy_message(action))
+        try:
+            return self._write_locked(action, body, audit, deadline)
+        finally:
+            self._lock.release()
+
+    def _write_locked(
+        self,
+        action: str,
+        body: Callable[[sqlite3.Connection, int], None],
+        audit: AuditTrail | None,
+        deadline: float,
+    ) -> int:
+        """`_write` once this process's other writes are out of the way: wait for other processes'
+        write locks only until `deadline` (a `time.monotonic()`), then give up."""
+        with self._errors(action):
             conn = self._conn
+            conn.execute(f"PRAGMA busy_timeout = {max(0, round((deadline - time.monotonic()) * 1000))}")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 version = read_version(conn) + 1
@@ -424,6 +444,13 @@ class SqliteStore:
             busy = any(word in str(error) for word in ("database is locked", "database is busy"))
             raise (StoreUnavailable if busy else StoreError)(self._describe(error, action)) from error
 
+    def _busy_message(self, action: str) -> str:
+        """Why a write gave up: another writer held the store longer than `lock_timeout`."""
+        return (
+            f"the SQLite store {self.url} ({self.path.resolve()}) is busy: another writer held it locked "
+            f"for more than {self.lock_timeout:g} s, so it could not {action}; nothing was written, try again"
+        )
+
     def _describe(self, error: sqlite3.Error, action: str) -> str:
         text = str(error)
         where = f"the SQLite store {self.url} ({self.path.resolve()})"
@@ -435,10 +462,7 @@ class SqliteStore:
                 "(check that its folder exists and is writable)"
             )
         if "database is locked" in text or "database is busy" in text:
-            return (
-                f"{where} is busy: another process held it locked for more than {self.lock_timeout:g} s, "
-                f"so it could not {action}; nothing was written, try again"
-            )
+            return self._busy_message(action)
         if "readonly" in text:
             return f"{where} could not {action}: the file or its folder is read-only"
         if "closed database" in text:

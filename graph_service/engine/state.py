@@ -28,7 +28,9 @@ class EngineState:
 
     Locks: every public read takes `lock` (hold it across several reads to see one version). Updates
     take `updating` first (one updater at a time), prepare the new aggregates while readers go on,
-    and take `lock` only to swap them in. Never take `updating` while holding `lock`.
+    and take `lock` only to swap them in. Never take `updating` while holding `lock`. `catching_up` is
+    held by whoever reads and applies another process's writes (see `syncing`), so that two threads
+    never both do it: taken before `updating`, never while holding it or `lock`.
     """
 
     def __init__(self) -> None:
@@ -36,6 +38,7 @@ class EngineState:
         self.version = 0
         self.lock = threading.RLock()
         self.updating = threading.RLock()
+        self.catching_up = threading.RLock()
         self._names: Any = None  # the name index of `search` (`queries.NameIndex`), made when first asked
         # Recently asked uncovered lists, (code, level, day) -> sorted codes, oldest first; emptied on writes.
         self._uncovered_lists: dict[tuple[str, DivisionLevel, date], list[str]] = {}

@@ -7,7 +7,10 @@ Writers are never held for a whole catch-up: the changes are read from the store
 engine's `updating` lock (a catch-up holds it only to check, prepare and swap them in). A write
 still waits for that last part when it finds it under way, and catches up with another process's
 writes that preceded its own: when a write returns, the engine holds it (issue 9: the store and the
-engine never disagree after a write returns), so a read after it always sees it.
+engine never disagree after a write returns), so a read after it always sees it. Only one thread
+catches up at a time (the engine's `catching_up` lock): a write that finds the store ahead of the
+engine by another process's writes waits for the catch-up under way (the follower's) and then
+applies only what is still missing, instead of reading and preparing the same import again.
 
 May import: the domain, the ports and the engine.
 """
@@ -57,13 +60,20 @@ def sync(
         applied = _apply_written(engine, store, written)
         if applied is not None:
             return applied
-    current = store.data_version()
-    if current == engine.version and not engine.stale:
-        return False
-    if current < engine.version or engine.stale:
-        rebuild(engine, store)
-        return True
-    return _catch_up(engine, store, phases)
+    with engine.catching_up:  # a catch-up under way (the follower's) is waited for, not repeated
+        if written is not None and written.version <= engine.version:
+            return False  # the catch-up just waited for brought the engine past this write
+        # The engine's version is read before the store's: this process's own writes may carry the
+        # engine past a store version read before them, but never past one read after them, so only
+        # a store version below what the engine held before it was read means the store went back.
+        base, stale = engine.version, engine.stale
+        current = store.data_version()
+        if current < base or stale:
+            rebuild(engine, store)
+            return True
+        if current <= engine.version:  # nothing the engine lacks (its own writes may have got there)
+            return engine.version != base
+        return _catch_up(engine, store, phases)
 
 
 def rebuild(engine: NetworkEngine, store: Store) -> None:

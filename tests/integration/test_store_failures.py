@@ -4,6 +4,7 @@ retry), found out within about the lock wait, and transient Neo4j errors are ret
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def test_a_sqlite_write_behind_another_writer_gives_up_after_the_lock_wait(tmp_p
         other.execute("BEGIN IMMEDIATE")
         started = time.monotonic()
         with pytest.raises(
-            StoreUnavailable, match="busy: another process held it locked for more than 0.3 s"
+            StoreUnavailable, match="busy: another writer held it locked for more than 0.3 s"
         ):
             store.upsert_divisions([Division("52", "贵州省", DivisionLevel.PROVINCE)])
         assert time.monotonic() - started < 2
@@ -72,3 +73,41 @@ def test_transient_failures_are_retried_with_doubling_pauses(monkeypatch: pytest
     with pytest.raises(StoreUnavailable):
         neo4j_connection.retrying(busy)
     assert len(attempts) == 1
+
+
+def test_a_sqlite_write_behind_a_long_write_of_the_same_process_gives_up_too(tmp_path: Path) -> None:
+    """(issue 9: a write in the load run took 30 s, with no error) A write queued behind another write
+    of the same process (a big `importStations`) waits for it at most the lock wait as well, then is
+    `StoreUnavailable`, instead of waiting for the whole other write."""
+    store = SqliteStore(f"sqlite:///{tmp_path / 'store.db'}", lock_timeout=0.3)
+    holding, release = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with store._lock:  # what a write of this process holds for its whole transaction
+            holding.set()
+            release.wait(timeout=30)
+
+    other = threading.Thread(target=long_write)
+    other.start()
+    outcome: list[BaseException | int] = []
+
+    def write() -> None:
+        try:
+            outcome.append(store.upsert_divisions([Division("52", "贵州省", DivisionLevel.PROVINCE)]))
+        except BaseException as error:  # noqa: BLE001 - reported by the assertions below
+            outcome.append(error)
+
+    try:
+        assert holding.wait(timeout=30)
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=10)  # far above the 0.3 s lock wait; before the fix it waited for `release`
+        assert not writer.is_alive()
+        assert len(outcome) == 1 and isinstance(outcome[0], StoreUnavailable)
+        assert "busy: another writer held it locked for more than 0.3 s" in str(outcome[0])
+        assert store.data_version() == 0  # nothing written
+    finally:
+        release.set()
+        other.join()
+    assert store.upsert_divisions([Division("52", "贵州省", DivisionLevel.PROVINCE)]) == 1
+    store.close()

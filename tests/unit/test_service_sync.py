@@ -5,6 +5,7 @@ process's writes on the real stores: tests/integration/test_another_process.py).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from unittest import mock
@@ -12,6 +13,7 @@ from unittest import mock
 import pytest
 
 from graph_service.domain.levels import DivisionLevel
+from graph_service.service_layer import syncing
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings, SettingsError
@@ -202,6 +204,88 @@ def test_a_write_after_another_processs_write_catches_up_with_both(
     other.update_station(ADMIN, "GC", {"staff": 7}, None)  # another process writes first
     updated = service.update_station(ADMIN, "GS", {"staff": 5}, None)
     assert (updated.staff, updated.version) == (5, 2)
+    assert service.engine.station("GS").staff == 5
+    assert service.engine.rollup("52", DAY).staff == 7 + 5
+    assert service.engine.version == service.store.data_version()
+
+
+def test_a_version_read_before_this_processs_own_write_rebuilds_nothing(
+    open_service: Callable[..., NetworkService],
+) -> None:
+    """(issue 9: in the load run one write took 30 s, with no error) The background catch-up reads the
+    store's version; when a write of this process commits and is applied before the catch-up compares
+    that version with the engine's, the engine is ahead of what was read. That is not a store gone
+    back, so nothing is rebuilt (at national scale a rebuild holds every write for many seconds)."""
+    service = open_service()
+    service.import_divisions(ADMIN, DIVISIONS)
+    service.import_stations(ADMIN, STATIONS)
+    read_version = service.store.data_version
+
+    def version_then_a_write() -> int:
+        current = read_version()
+        writer = threading.Thread(target=service.update_station, args=(ADMIN, "GS", {"staff": 5}, None))
+        writer.start()  # the write thread commits and applies its write meanwhile
+        writer.join(timeout=60)
+        return current
+
+    with (
+        mock.patch.object(service.store, "data_version", version_then_a_write),
+        mock.patch.object(syncing, "rebuild", wraps=syncing.rebuild) as rebuild,
+    ):
+        service.refresh(force=True)  # what the follower does on each round
+    assert rebuild.call_count == 0
+    assert service.engine.station("GS").staff == 5
+    assert service.engine.version == service.store.data_version()
+
+
+def test_a_write_waits_for_the_catch_up_under_way_instead_of_repeating_it(
+    open_service: Callable[..., NetworkService],
+) -> None:
+    """(issue 9) A write that finds the store ahead of the engine by another process's writes (an
+    import) while the follower is catching up with them waits for that catch-up and applies only what
+    is still missing: the other process's records are read once, not once per thread. When the write
+    returns, the engine holds it and the other process's write."""
+    service, other = open_service(), open_service()
+    service.import_divisions(ADMIN, DIVISIONS)
+    service.import_stations(ADMIN, STATIONS)
+    other.refresh(force=True)
+    other.update_station(ADMIN, "GC", {"staff": 7}, None)  # another process writes
+    base = service.engine.version
+    read = service.store.changes_since
+    bases: list[int] = []
+    reading, go_on = threading.Event(), threading.Event()
+
+    def slow_read(version: int) -> object:
+        bases.append(version)
+        if len(bases) == 1:  # the follower's read: held until the write has committed
+            reading.set()
+            go_on.wait(timeout=60)
+        return read(version)
+
+    written: list[tuple[int, int]] = []
+
+    def write() -> None:
+        updated = service.update_station(ADMIN, "GS", {"staff": 5}, None)
+        written.append((updated.staff, updated.version))
+
+    with mock.patch.object(service.store, "changes_since", slow_read):
+        follower = threading.Thread(target=service.refresh, kwargs={"force": True})
+        follower.start()
+        assert reading.wait(timeout=60)
+        writer = threading.Thread(target=write)
+        writer.start()
+        deadline = time.monotonic() + 60
+        while service.store.data_version() < base + 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the write commits (the follower's read is held meanwhile)
+        assert service.store.data_version() == base + 2
+        given_up = time.monotonic() + 1.0
+        while len(bases) < 2 and time.monotonic() < given_up:
+            time.sleep(0.01)  # a write that read the changes itself (the bug) would do it by now
+        go_on.set()
+        follower.join(timeout=60)
+        writer.join(timeout=60)
+    assert written == [(5, 2)]
+    assert bases[0] == base and len(bases) == len(set(bases)), bases
     assert service.engine.station("GS").staff == 5
     assert service.engine.rollup("52", DAY).staff == 7 + 5
     assert service.engine.version == service.store.data_version()

@@ -1,5 +1,6 @@
-"""Reading the SQLite store's audit trail: entries in `audit` (joined with their write in
-`audit_writes`) and packed division entries in `audit_batches`, newest first."""
+"""The SQLite store's audit trail: recorded in the transaction of the write it describes, and read
+back: entries in `audit` (joined with their write in `audit_writes`) and packed division entries in
+`audit_batches`, newest first."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
 
-from graph_service.adapters.rows import audit_entry_from_row
+from graph_service.adapters.batching import batches
+from graph_service.adapters.rows import (
+    audit_entry_from_row,
+    audit_entry_rows,
+    audit_write_row,
+    packed_division_batches,
+)
+from graph_service.adapters.sqlite_schema import INSERT_AUDIT, INSERT_AUDIT_WRITE
 from graph_service.domain.audit import (
     DIVISION_KIND,
     STATION_KIND,
     AuditEntry,
     AuditQuery,
+    AuditTrail,
     timestamp_from_text,
     timestamp_text,
     unpacked_newest_first,
@@ -125,3 +134,15 @@ def packed_audit_rows(
             seq, timestamp_from_text(at), actor, role, operation or write_operation, DIVISION_KIND, target,
             before, after,
         )  # fmt: skip
+
+
+def record_audit(conn: sqlite3.Connection, audit: AuditTrail, version: int, batch_size: int) -> None:
+    """Record `audit` as the write of data version `version`, in the open transaction of `conn`: its
+    `audit_writes` row, one `audit` row per changed station, divisions packed `batch_size` a row."""
+    conn.execute(INSERT_AUDIT_WRITE, audit_write_row(audit, version))
+    for batch in batches(audit_entry_rows(audit, version), batch_size):
+        conn.executemany(INSERT_AUDIT, batch)
+    conn.executemany(
+        "INSERT INTO audit_batches (first, count, entries, version) VALUES (?, ?, ?, ?)",
+        ((*batch, version) for batch in packed_division_batches(audit, version, batch_size)),
+    )

@@ -11,7 +11,9 @@ the data version by one and either commits whole or not at all. A writer waits a
 through a connection of their own, so they never wait behind a write waiting for the lock (in WAL mode
 readers are not blocked by a writer).
 
-The tables and write statements are in `sqlite_schema`, the audit trail reads in `sqlite_audit`.
+The tables and write statements are in `sqlite_schema`, the audit trail in `sqlite_audit`, the
+edition history (editions, successor links, name histories) in `sqlite_editions`, the error messages
+in `sqlite_errors`.
 """
 
 from __future__ import annotations
@@ -21,38 +23,39 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from datetime import date
 from functools import partial
 
 from graph_service.adapters.batching import (
     RowsWritten,
-    batches,
     check_batch_size,
     check_versions,
     write_in_batches,
 )
 from graph_service.adapters.rows import (
-    audit_entry_rows,
-    audit_write_row,
     division_from_row,
     iso_date,
     load_division_row,
     load_station_row,
-    packed_division_batches,
     station_from_row,
 )
-from graph_service.adapters.sqlite_audit import count_audit_entries, read_audit_entries
+from graph_service.adapters.sqlite_audit import count_audit_entries, read_audit_entries, record_audit
+from graph_service.adapters.sqlite_editions import (
+    read_editions,
+    read_links,
+    read_names,
+    write_editions,
+    write_names,
+    write_successors,
+)
+from graph_service.adapters.sqlite_errors import busy_message, describe, is_busy
 from graph_service.adapters.sqlite_schema import (
     DIVISION_COLUMNS_SQL,
     DIVISIONS_WITHOUT_PARENT,
     IDS_PER_QUERY,
-    INSERT_AUDIT,
-    INSERT_AUDIT_WRITE,
     STATION_COLUMNS_SQL,
     STATIONS_WITHOUT_DIVISION,
     STATIONS_WITHOUT_PARENT,
     UPSERT_DIVISION,
-    UPSERT_EDITION,
     UPSERT_STATION,
     URL_PREFIX,
     division_row,
@@ -194,22 +197,9 @@ class SqliteStore:
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
-            conn.executemany(
-                UPSERT_EDITION,
-                [(province, e.day.isoformat(), e.digest) for province, e in (editions or {}).items()],
-            )
-            for old_code, news in (successors or {}).items():
-                conn.execute("DELETE FROM division_successors WHERE old_code = ?", (old_code,))
-                conn.executemany(
-                    "INSERT INTO division_successors (old_code, position, new_code) VALUES (?, ?, ?)",
-                    [(old_code, position, new_code) for position, new_code in enumerate(news)],
-                )
-            for code, history in (names or {}).items():
-                conn.execute("DELETE FROM division_names WHERE code = ?", (code,))
-                conn.executemany(
-                    "INSERT INTO division_names (code, valid_from, name) VALUES (?, ?, ?)",
-                    [(code, e.valid_from.isoformat() if e.valid_from else "", e.name) for e in history],
-                )
+            write_editions(conn, editions or {})
+            write_successors(conn, successors or {})
+            write_names(conn, names or {})
 
             def upsert(batch: Sequence[Division]) -> None:
                 rows = [division_row(d, version) for d in batch]
@@ -273,47 +263,17 @@ class SqliteStore:
     def applied_editions(self) -> dict[str, AppliedEdition]:
         """The latest edition applied to each province, from the `editions` table."""
         with self._read_lock, self._errors("read the applied editions"):
-            rows = self._read_conn.execute("SELECT province, day, digest FROM editions").fetchall()
-        return {province: AppliedEdition(date.fromisoformat(day), digest) for province, day, digest in rows}
+            return read_editions(self._read_conn)
 
     def division_links(self, codes: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         """The successors and predecessors of `codes`, from `division_successors`."""
-        successors: dict[str, list[str]] = {}
-        predecessors: dict[str, list[str]] = {}
         with self._read_lock, self._errors("read the successor links"):
-            for start in range(0, len(codes), IDS_PER_QUERY):
-                batch = list(codes[start : start + IDS_PER_QUERY])
-                marks = ", ".join("?" * len(batch))
-                for old_code, new_code in self._read_conn.execute(
-                    f"SELECT old_code, new_code FROM division_successors WHERE old_code IN ({marks}) "
-                    "ORDER BY old_code, position",
-                    batch,
-                ):
-                    successors.setdefault(old_code, []).append(new_code)
-                for new_code, old_code in self._read_conn.execute(
-                    f"SELECT new_code, old_code FROM division_successors WHERE new_code IN ({marks}) "
-                    "ORDER BY new_code, old_code",
-                    batch,
-                ):
-                    predecessors.setdefault(new_code, []).append(old_code)
-        return successors, predecessors
+            return read_links(self._read_conn, codes)
 
     def division_names(self, codes: Sequence[str]) -> dict[str, list[DivisionName]]:
         """The name histories of `codes` that have one, from `division_names`, oldest first."""
-        found: dict[str, list[DivisionName]] = {}
         with self._read_lock, self._errors("read the division names"):
-            for start in range(0, len(codes), IDS_PER_QUERY):
-                batch = list(codes[start : start + IDS_PER_QUERY])
-                marks = ", ".join("?" * len(batch))
-                rows = self._read_conn.execute(
-                    f"SELECT code, valid_from, name FROM division_names WHERE code IN ({marks}) "
-                    "ORDER BY code, valid_from",
-                    batch,
-                ).fetchall()
-                for code, valid_from, name in rows:
-                    day = date.fromisoformat(valid_from) if valid_from else None
-                    found.setdefault(code, []).append(DivisionName(name, day))
-        return found
+            return read_names(self._read_conn, codes)
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (see `sqlite_audit.read_audit_entries`), read
@@ -382,7 +342,7 @@ class SqliteStore:
         and re-raise."""
         deadline = time.monotonic() + self.lock_timeout
         if not self._lock.acquire(timeout=self.lock_timeout):  # another write of this process's
-            raise StoreUnavailable(self._busy_message(action))
+            raise StoreUnavailable(busy_message(self.url, self.path, self.lock_timeout, action))
         try:
             return self._write_locked(action, body, audit, deadline)
         finally:
@@ -405,16 +365,7 @@ class SqliteStore:
                 version = read_version(conn) + 1
                 body(conn, version)
                 if audit is not None and audit.changes:
-                    conn.execute(INSERT_AUDIT_WRITE, audit_write_row(audit, version))
-                    for batch in batches(audit_entry_rows(audit, version), self.batch_size):
-                        conn.executemany(INSERT_AUDIT, batch)
-                    conn.executemany(
-                        "INSERT INTO audit_batches (first, count, entries, version) VALUES (?, ?, ?, ?)",
-                        (
-                            (*batch, version)
-                            for batch in packed_division_batches(audit, version, self.batch_size)
-                        ),
-                    )
+                    record_audit(conn, audit, version, self.batch_size)
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", (version,))
                 conn.execute("COMMIT")
             except BaseException:
@@ -441,30 +392,5 @@ class SqliteStore:
         try:
             yield
         except sqlite3.Error as error:
-            busy = any(word in str(error) for word in ("database is locked", "database is busy"))
-            raise (StoreUnavailable if busy else StoreError)(self._describe(error, action)) from error
-
-    def _busy_message(self, action: str) -> str:
-        """Why a write gave up: another writer held the store longer than `lock_timeout`."""
-        return (
-            f"the SQLite store {self.url} ({self.path.resolve()}) is busy: another writer held it locked "
-            f"for more than {self.lock_timeout:g} s, so it could not {action}; nothing was written, try again"
-        )
-
-    def _describe(self, error: sqlite3.Error, action: str) -> str:
-        text = str(error)
-        where = f"the SQLite store {self.url} ({self.path.resolve()})"
-        if "file is not a database" in text:
-            return f"{where} could not {action}: the file is not an SQLite database"
-        if "unable to open database file" in text:
-            return (
-                f"{where} could not {action}: the file cannot be opened "
-                "(check that its folder exists and is writable)"
-            )
-        if "database is locked" in text or "database is busy" in text:
-            return self._busy_message(action)
-        if "readonly" in text:
-            return f"{where} could not {action}: the file or its folder is read-only"
-        if "closed database" in text:
-            return f"{where} could not {action}: the store is closed"
-        return f"{where} could not {action}: {text}"
+            message = describe(self.url, self.path, self.lock_timeout, error, action)
+            raise (StoreUnavailable if is_busy(error) else StoreError)(message) from error

@@ -30,14 +30,12 @@ from graph_service.domain.validation import (
     DIVISION_COLUMNS,
     Problem,
     codes_above,
-    decode_csv_bytes,
-    read_csv_rows,
     validate_divisions,
 )
 from graph_service.domain.validity import DivisionName, renamed_history
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import store_busy_is_unavailable
-from graph_service.service_layer.importing import ImportProgress, ImportReport
+from graph_service.service_layer.importing import ImportProgress, ImportReport, decoded_csv, read_rows
 from graph_service.service_layer.services import NetworkService
 
 
@@ -148,7 +146,7 @@ def preview_edition(
     latest `applied` edition of each province, with the admin's successors file `successors`
     (`old_code,new_code`) if any. `applying`: the report of the edition about to be applied (no
     station follows a proposed successor then: only the admin's)."""
-    rows, problems = _read(data, DIVISION_COLUMNS)
+    rows, problems = read_rows(data, DIVISION_COLUMNS)
     divisions: list[Division] = []
     if rows:
         divisions, row_problems = validate_divisions(rows, snapshot)
@@ -160,7 +158,7 @@ def preview_edition(
     successors_text: str | None = None
     successor_problems: list[Problem] = []
     if successors is not None:
-        successors_text, successor_problems = _decoded(successors)
+        successors_text, successor_problems = decoded_csv(successors)
     report = report_edition(
         snapshot.divisions,
         numbered,
@@ -306,20 +304,3 @@ def _applied(service: NetworkService) -> dict[str, AppliedEdition]:
     """The latest edition applied to each province, as the store has them."""
     with store_busy_is_unavailable():
         return service.store.applied_editions()
-
-
-def _decoded(data: bytes | str) -> tuple[str | None, list[Problem]]:
-    """The text of a CSV file given as bytes or text, or None and the problem when it is not UTF-8."""
-    if isinstance(data, str):
-        return data, []
-    return decode_csv_bytes(data)
-
-
-def _read(
-    data: bytes | str, columns: Sequence[str]
-) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
-    """The numbered rows of a CSV file with `columns`, and the problems of the file as a whole."""
-    text, problems = _decoded(data)
-    if text is None:
-        return [], problems
-    return read_csv_rows(text, columns)

@@ -61,7 +61,7 @@ class Imports(ServiceBase):
         is read; an editor's scope once its rows are known.
         """
         self.check_writer(principal)
-        rows, problems = _read_rows(data, STATION_COLUMNS)
+        rows, problems = read_rows(data, STATION_COLUMNS)
         if problems and not rows:
             return ImportReport(errors=problems)
         stations, row_problems = validate_stations(rows, self.engine)
@@ -112,7 +112,7 @@ class Imports(ServiceBase):
         `follow` and `progress` as for `import_stations`.
         """
         self.check_division_write(principal)
-        rows, problems = _read_rows(data, DIVISION_COLUMNS)
+        rows, problems = read_rows(data, DIVISION_COLUMNS)
         if problems and not rows:
             return ImportReport(errors=problems)
         divisions, row_problems = validate_divisions(rows, self.engine)
@@ -288,13 +288,18 @@ def _per_batch(progress: ImportProgress | None, total: int) -> Progress | None:
     return lambda written: progress(written, total)
 
 
-def _read_rows(
+def decoded_csv(data: bytes | str) -> tuple[str | None, list[Problem]]:
+    """The text of a CSV file given as bytes or text, or None and the problem when it is not UTF-8."""
+    if isinstance(data, str):
+        return data, []
+    return decode_csv_bytes(data)
+
+
+def read_rows(
     data: bytes | str, columns: Sequence[str]
 ) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
-    if isinstance(data, bytes):
-        text, problems = decode_csv_bytes(data)
-        if text is None:
-            return [], problems
-    else:
-        text = data
+    """The numbered rows of a CSV file with `columns`, and the problems of the file as a whole."""
+    text, problems = decoded_csv(data)
+    if text is None:
+        return [], problems
     return read_csv_rows(text, columns)

@@ -102,6 +102,7 @@ from graph_service.ports import (
     Progress,
     SnapshotSink,
     StoreError,
+    WriteBasis,
 )
 
 __all__ = ["Neo4jStore", "Transient", "check_url", "retrying", "schema_statements", "schema_text"]
@@ -181,21 +182,7 @@ class Neo4jStore:
 
         def read() -> Changes:
             with self._transaction("read the changes") as tx:
-                current = run_version(tx, LOCK_VERSION)
-                chunk = CHANGES_CHUNK
-                divisions = [
-                    division_from_row(row, to_date)
-                    for record in tx.run(DIVISIONS_CHANGED, since=version, chunk=chunk)
-                    for row in record[0]
-                ]
-                stations = [
-                    station_from_row(row, to_date)
-                    for record in tx.run(STATIONS_CHANGED, since=version, chunk=chunk)
-                    for row in record[0]
-                ]
-                retired = [d.code for d in divisions if d.valid_to is not None]
-                links = read_successors(tx, retired) if retired else {}
-            return Changes(current, divisions, stations, links)
+                return read_changes(tx, run_version(tx, LOCK_VERSION), version)
 
         return retrying(read)
 
@@ -209,6 +196,7 @@ class Neo4jStore:
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
         stations: Sequence[Station] = (),
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
         sequence than its children); return the new data version. The `stations` an edition moves
@@ -223,7 +211,9 @@ class Neo4jStore:
 
         `audit` is recorded in the same transaction, in batches after the rows; so are `editions`
         (`Edition` nodes, one per province), `names` (lists on the nodes, after the rows) and
-        `successors` (`SUCCEEDED_BY` relationships, after the rows).
+        `successors` (`SUCCEEDED_BY` relationships, after the rows). `basis` is verified first, once
+        the transaction holds the write lock (`BasisChanged`, nothing written, when another writer
+        broke it).
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
@@ -231,6 +221,7 @@ class Neo4jStore:
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
+            _verify(basis, tx, version)
             if editions:
                 write_editions(tx, editions)
             write_divisions(tx, version, divisions, progress, self.batch_size)
@@ -277,10 +268,12 @@ class Neo4jStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `stations` by id in one transaction, with their SITS_IN and REPORTS_TO
         links (a parent station may come later in the sequence); return the new data version. New ids
-        take the fast path of `upsert_divisions`, the others are merged; `progress` and `audit` as there.
+        take the fast path of `upsert_divisions`, the others are merged; `progress`, `audit` and
+        `basis` as there.
 
         Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
         the transaction, after taking the write lock), and `StoreError` when a division_code or
@@ -290,6 +283,7 @@ class Neo4jStore:
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
+            _verify(basis, tx, version)
             if expected_versions:
                 check_versions(expected_versions, partial(stored_versions, tx), self.batch_size)
             write_stations(tx, version, stations, progress, self.batch_size)
@@ -409,3 +403,28 @@ class Neo4jStore:
         else:
             hint = "it needs a password: set NEO4J_PASSWORD (and NEO4J_USER if not 'neo4j')"
         return translated_errors(self.url, action, self.lock_timeout, hint)
+
+
+def read_changes(tx: Transaction, current: int, version: int) -> Changes:
+    """Every division and station whose `changed_in` is above `version` (retired divisions with their
+    successor links), read in `tx`, bringing the reader to data version `current`."""
+    divisions = [
+        division_from_row(row, to_date)
+        for record in tx.run(DIVISIONS_CHANGED, since=version, chunk=CHANGES_CHUNK)
+        for row in record[0]
+    ]
+    stations = [
+        station_from_row(row, to_date)
+        for record in tx.run(STATIONS_CHANGED, since=version, chunk=CHANGES_CHUNK)
+        for row in record[0]
+    ]
+    retired = [d.code for d in divisions if d.valid_to is not None]
+    links = read_successors(tx, retired) if retired else {}
+    return Changes(current, divisions, stations, links)
+
+
+def _verify(basis: WriteBasis | None, tx: Transaction, version: int) -> None:
+    """Verify `basis` (when given) inside the write transaction that makes data version `version`
+    (it holds the write lock: nothing else commits meanwhile)."""
+    if basis is not None:
+        basis.verify(version - 1, partial(read_changes, tx, version - 1), partial(read_editions, tx))

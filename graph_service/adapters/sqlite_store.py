@@ -80,6 +80,7 @@ from graph_service.ports import (
     SnapshotSink,
     StoreError,
     StoreUnavailable,
+    WriteBasis,
 )
 
 __all__ = ["URL_PREFIX", "SqliteStore", "path_from_url"]
@@ -154,26 +155,9 @@ class SqliteStore:
             conn = self._read_conn
             conn.execute("BEGIN")
             try:
-                current = read_version(conn)
-                divisions = [
-                    division_from_row(row)
-                    for row in conn.execute(
-                        f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE changed_in > ?", (version,)
-                    )
-                ]
-                rows = conn.execute(
-                    f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
-                ).fetchall()
-                placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
-                retired = [d.code for d in divisions if d.valid_to is not None]
-                links = read_successor_links(conn, retired) if retired else {}
-                stations = [
-                    station_from_row(row if row[0] not in placed else (*row, placed[row[0]]), iso_date)
-                    for row in rows
-                ]
+                return read_changes(conn, version)
             finally:
                 conn.execute("COMMIT")
-            return Changes(current, divisions, stations, links)
 
     def upsert_divisions(
         self,
@@ -185,11 +169,13 @@ class SqliteStore:
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
         stations: Sequence[Station] = (),
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction; return the new data version.
         `progress` is called with the number of rows written so far after each batch; `audit`,
         `editions`, `names`, `successors` and the `stations` an edition moves (with their placement
-        history, spec §6) are recorded in the same transaction.
+        history, spec §6) are recorded in the same transaction. `basis` is verified first, inside it
+        (`BasisChanged`, nothing written, when another writer broke it).
 
         Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
         """
@@ -197,6 +183,7 @@ class SqliteStore:
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
+            _verify(basis, conn, version)
             write_editions(conn, editions or {})
             write_successors(conn, successors or {})
             write_names(conn, names or {})
@@ -224,10 +211,11 @@ class SqliteStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `stations` by id in one transaction; return the new data version.
         `progress` is called with the number of rows written so far after each batch; `audit` is
-        recorded in the same transaction.
+        recorded in the same transaction; `basis` is verified first, as for divisions.
 
         Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
         the transaction), and `StoreError` when a division_code or parent_id names nothing; in both
@@ -237,6 +225,7 @@ class SqliteStore:
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
+            _verify(basis, conn, version)
             if expected_versions:
                 check_versions(expected_versions, partial(stored_versions, conn), IDS_PER_QUERY)
 
@@ -394,3 +383,32 @@ class SqliteStore:
         except sqlite3.Error as error:
             message = describe(self.url, self.path, self.lock_timeout, error, action)
             raise (StoreUnavailable if is_busy(error) else StoreError)(message) from error
+
+
+def read_changes(conn: sqlite3.Connection, version: int) -> Changes:
+    """Every division and station whose `changed_in` is above `version` (stations with their
+    placements, retired divisions with their successor links), and the data version they bring the
+    reader to, read on `conn` (inside the caller's transaction)."""
+    current = read_version(conn)
+    divisions = [
+        division_from_row(row)
+        for row in conn.execute(
+            f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE changed_in > ?", (version,)
+        )
+    ]
+    rows = conn.execute(
+        f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
+    ).fetchall()
+    placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
+    retired = [d.code for d in divisions if d.valid_to is not None]
+    links = read_successor_links(conn, retired) if retired else {}
+    stations = [
+        station_from_row(row if row[0] not in placed else (*row, placed[row[0]]), iso_date) for row in rows
+    ]
+    return Changes(current, divisions, stations, links)
+
+
+def _verify(basis: WriteBasis | None, conn: sqlite3.Connection, version: int) -> None:
+    """Verify `basis` (when given) inside the write transaction that makes data version `version`."""
+    if basis is not None:
+        basis.verify(version - 1, partial(read_changes, conn), partial(read_editions, conn))

@@ -38,6 +38,7 @@ from graph_service.ports import (
     Progress,
     SnapshotSink,
     StoreError,
+    WriteBasis,
     audit_seq,
 )
 from graph_service.service_layer.services import NetworkService
@@ -110,6 +111,10 @@ class FakeStore:
     def changes_since(self, version: int) -> Changes:
         """The rows written after `version`, and the version they bring the reader to."""
         self.ping()
+        return self._changes(version)
+
+    def _changes(self, version: int) -> Changes:
+        """`changes_since` without the closed check (also what a write's basis is verified on)."""
         contents = self._contents
         with contents.lock:
             divisions = [division for division, written in contents.divisions.values() if written > version]
@@ -173,15 +178,17 @@ class FakeStore:
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
         stations: Sequence[Station] = (),
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `divisions` by code, with `editions`, `names` (replacing a code's history),
         `successors` (replacing a retired code's) and the `stations` an edition moves (with their
         placement history); `StoreError` (nothing written) when a code is missing or a parent_code
-        names no division, stored or written."""
+        names no division, stored or written; `BasisChanged` when `basis` no longer holds."""
         self.ping()
         with self._contents.lock:
             if not (divisions or editions or names or successors or stations):
                 return self._contents.version
+            self._verify(basis)
             _require_keys("division code", [d.code for d in divisions])
             written = {d.code: d for d in divisions}
             known = self._contents.divisions.keys() | written.keys()
@@ -210,14 +217,16 @@ class FakeStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `stations` by id; `ConflictError` when a stored version is not the expected
-        one, `StoreError` when an id is missing or a division_code or parent_id names nothing (nothing
-        written either way)."""
+        one or `basis` no longer holds, `StoreError` when an id is missing or a division_code or
+        parent_id names nothing (nothing written either way)."""
         self.ping()
         with self._contents.lock:
             if not stations:
                 return self._contents.version
+            self._verify(basis)
             _require_keys("station id", [s.id for s in stations])
             stored = self._contents.stations
             versions = {
@@ -265,6 +274,11 @@ class FakeStore:
         return f"FakeStore({self.url!r}, version {self._contents.version})"
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    def _verify(self, basis: WriteBasis | None) -> None:
+        """Verify `basis` (when given) against the contents, under their lock."""
+        if basis is not None:
+            basis.verify(self._contents.version, self._changes, lambda: dict(self._contents.editions))
 
     def _report_batches(self, rows: int, progress: Progress | None) -> None:
         """Tell `progress` the rows written after each batch, as a store writing in batches does."""

@@ -44,6 +44,8 @@ RETURN d.code AS code, d.names AS names, d.names_from AS names_from
 WRITE_SUCCESSORS = """
 UNWIND $rows AS row
 MATCH (o:Division {code: row.old_code})
+SET o.changed_in = $version
+WITH o, row
 OPTIONAL MATCH (o)-[old:SUCCEEDED_BY]->()
 DELETE old
 WITH DISTINCT o, row

@@ -228,7 +228,7 @@ class Neo4jStore:
             if names:
                 write_names(tx, names)
             if successors:
-                write_successors(tx, successors)
+                write_successors(tx, successors, version)
             if stations:
                 write_stations(tx, version, stations, None, self.batch_size)
 
@@ -406,8 +406,9 @@ class Neo4jStore:
 
 
 def read_changes(tx: Transaction, current: int, version: int) -> Changes:
-    """Every division and station whose `changed_in` is above `version` (retired divisions with their
-    successor links), read in `tx`, bringing the reader to data version `current`."""
+    """Every division and station whose `changed_in` is above `version` (divisions with their successor
+    links: a write of links marks the division written), read in `tx`, bringing the reader to data
+    version `current`."""
     divisions = [
         division_from_row(row, to_date)
         for record in tx.run(DIVISIONS_CHANGED, since=version, chunk=CHANGES_CHUNK)
@@ -418,8 +419,7 @@ def read_changes(tx: Transaction, current: int, version: int) -> Changes:
         for record in tx.run(STATIONS_CHANGED, since=version, chunk=CHANGES_CHUNK)
         for row in record[0]
     ]
-    retired = [d.code for d in divisions if d.valid_to is not None]
-    links = read_successors(tx, retired) if retired else {}
+    links = read_successors(tx, [d.code for d in divisions]) if divisions else {}
     return Changes(current, divisions, stations, links)
 
 

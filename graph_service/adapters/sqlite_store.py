@@ -185,7 +185,7 @@ class SqliteStore:
         def write(conn: sqlite3.Connection, version: int) -> None:
             _verify(basis, conn, version)
             write_editions(conn, editions or {})
-            write_successors(conn, successors or {})
+            write_successors(conn, successors or {}, version)
             write_names(conn, names or {})
 
             def upsert(batch: Sequence[Division]) -> None:
@@ -387,7 +387,8 @@ class SqliteStore:
 
 def read_changes(conn: sqlite3.Connection, version: int) -> Changes:
     """Every division and station whose `changed_in` is above `version` (stations with their
-    placements, retired divisions with their successor links), and the data version they bring the
+    placements, divisions with their successor links: a write of links marks the division written),
+    and the data version they bring the
     reader to, read on `conn` (inside the caller's transaction)."""
     current = read_version(conn)
     divisions = [
@@ -400,8 +401,7 @@ def read_changes(conn: sqlite3.Connection, version: int) -> Changes:
         f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
     ).fetchall()
     placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
-    retired = [d.code for d in divisions if d.valid_to is not None]
-    links = read_successor_links(conn, retired) if retired else {}
+    links = read_successor_links(conn, [d.code for d in divisions]) if divisions else {}
     stations = [
         station_from_row(row if row[0] not in placed else (*row, placed[row[0]]), iso_date) for row in rows
     ]

@@ -118,12 +118,15 @@ class FakeStore:
         contents = self._contents
         with contents.lock:
             divisions = [division for division, written in contents.divisions.values() if written > version]
-            retired = [d.code for d in divisions if d.valid_to is not None]
             return Changes(
                 contents.version,
                 divisions,
                 [station for station, written in contents.stations.values() if written > version],
-                {code: list(contents.successors[code]) for code in retired if contents.successors.get(code)},
+                {
+                    d.code: list(contents.successors[d.code])
+                    for d in divisions
+                    if contents.successors.get(d.code)
+                },
             )
 
     def applied_editions(self) -> dict[str, AppliedEdition]:
@@ -206,6 +209,9 @@ class FakeStore:
             self._contents.names.update({code: list(history) for code, history in (names or {}).items()})
             for code, division in written.items():
                 self._contents.divisions[code] = (division, version)
+            for code in successors or {}:  # a write of links marks the division written
+                if code in self._contents.divisions and code not in written:
+                    self._contents.divisions[code] = (self._contents.divisions[code][0], version)
             for station in stations:
                 self._contents.stations[station.id] = (station, version)
             return self._commit(version, audit)

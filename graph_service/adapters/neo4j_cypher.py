@@ -16,10 +16,15 @@ MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
 SET m.version = m.version + 1
 RETURN m.version AS version
 """
-# Takes the same lock without changing anything, so no write can interleave with a read.
+# Takes the same lock without changing anything, so no write can interleave with a read. The lock is
+# taken by writing a property that is removed again, and the version read only then: `SET m.version =
+# m.version` read the version before waiting for the lock and wrote that stale value back once it had
+# it, undoing a write that committed meanwhile (the next write then reused its data version: two
+# AuditWrite nodes of one version, an audit entry listed twice, and changes a follower never saw).
 LOCK_VERSION = """
 MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
-SET m.version = m.version
+SET m.locked = true
+REMOVE m.locked
 RETURN m.version AS version
 """
 # The latest edition of the division table applied to each province (spec §6), one node per province.

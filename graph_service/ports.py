@@ -17,6 +17,7 @@ from graph_service.domain.changes import Changes as Changes  # re-exported: part
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
+from graph_service.domain.write_basis import WrittenSince
 
 DEFAULT_BATCH_SIZE = 10_000
 """Rows per write batch (and per read batch of a load) when nothing else is configured."""
@@ -88,17 +89,20 @@ class WriteBasis:
     (`BasisChanged`, nothing written)."""
 
     version: int
-    check: Callable[[Changes, Mapping[str, AppliedEdition]], list[str]]
+    check: Callable[[WrittenSince, Mapping[str, AppliedEdition]], list[str]]
+    station_ids: frozenset[str] | None = None
+    """Only the stations with these ids matter to `check` (None: every station written since)."""
 
     def verify(
         self,
         stored: int,
-        read_changes: Callable[[int], Changes],
+        read_written: Callable[[int, frozenset[str] | None], WrittenSince],
         read_editions: Callable[[], Mapping[str, AppliedEdition]],
     ) -> None:
         """Raise `BasisChanged` unless the write still holds over the store at data version `stored`
-        (the writes since `version` read with `read_changes(version)` only when there are any)."""
-        since = read_changes(self.version) if stored > self.version else Changes(stored)
+        (what was written since `version`, of the stations `station_ids` only, read with
+        `read_written(version, station_ids)` only when anything was)."""
+        since = read_written(self.version, self.station_ids) if stored > self.version else WrittenSince()
         reasons = self.check(since, read_editions())
         if reasons:
             raise BasisChanged(reasons)

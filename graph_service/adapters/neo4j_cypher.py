@@ -274,5 +274,13 @@ WITH collect({_STATION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
 """
+# What a write's basis is checked against (`domain.write_basis.WrittenSince`): codes and places only.
+DIVISION_CODES_CHANGED = "MATCH (d:Division) WHERE d.changed_in > $since RETURN d.code AS code"
+STATION_PLACES_CHANGED = f"""
+MATCH (s:Station) WHERE s.changed_in > $since AND ($ids IS NULL OR s.id IN $ids)
+{_SITS_NOW}
+OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
+RETURN s.id AS id, d.code AS division_code, p.id AS parent_id, s.level AS level
+"""
 CHANGES_CHUNK = 2_000
 """How many changed rows one record of `changes_since` carries."""

@@ -35,7 +35,7 @@ trail in `neo4j_audit`, row ordering and encoding in `neo4j_rows`, the division 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import partial
 from typing import TypeVar
@@ -63,11 +63,13 @@ from graph_service.adapters.neo4j_cypher import (
     ALL_SUCCESSORS,
     BUMP_VERSION,
     CHANGES_CHUNK,
+    DIVISION_CODES_CHANGED,
     DIVISION_PAGE,
     DIVISIONS_CHANGED,
     LOCK_VERSION,
     READ_VERSION,
     STATION_PAGE,
+    STATION_PLACES_CHANGED,
     STATIONS_CHANGED,
 )
 from graph_service.adapters.neo4j_editions import (
@@ -95,6 +97,7 @@ from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
+from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
@@ -423,8 +426,20 @@ def read_changes(tx: Transaction, current: int, version: int) -> Changes:
     return Changes(current, divisions, stations, links)
 
 
+def read_written_since(tx: Transaction, version: int, ids: Collection[str] | None) -> WrittenSince:
+    """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
+    whose `changed_in` is above `version`, read in `tx` (index reads of a few properties)."""
+    codes = list(tx.run(DIVISION_CODES_CHANGED, since=version).value("code"))
+    wanted = None if ids is None else sorted(ids)
+    places = [
+        StationPlace(r["id"], r["division_code"], r["parent_id"], r["level"])
+        for r in tx.run(STATION_PLACES_CHANGED, since=version, ids=wanted)
+    ]
+    return WrittenSince(codes, places)
+
+
 def _verify(basis: WriteBasis | None, tx: Transaction, version: int) -> None:
     """Verify `basis` (when given) inside the write transaction that makes data version `version`
     (it holds the write lock: nothing else commits meanwhile)."""
     if basis is not None:
-        basis.verify(version - 1, partial(read_changes, tx, version - 1), partial(read_editions, tx))
+        basis.verify(version - 1, partial(read_written_since, tx), partial(read_editions, tx))

@@ -21,12 +21,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from functools import partial
 
 from graph_service.adapters.batching import (
     RowsWritten,
+    batches,
     check_batch_size,
     check_versions,
     write_in_batches,
@@ -72,6 +73,7 @@ from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
+from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
@@ -408,7 +410,23 @@ def read_changes(conn: sqlite3.Connection, version: int) -> Changes:
     return Changes(current, divisions, stations, links)
 
 
+def read_written_since(conn: sqlite3.Connection, version: int, ids: Collection[str] | None) -> WrittenSince:
+    """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
+    whose `changed_in` is above `version`: index reads of four columns at most."""
+    codes = [code for (code,) in conn.execute("SELECT code FROM divisions WHERE changed_in > ?", (version,))]
+    query = "SELECT id, division_code, parent_id, level FROM stations WHERE changed_in > ?"
+    if ids is None:
+        return WrittenSince(codes, [StationPlace(*row) for row in conn.execute(query, (version,))])
+    places = []
+    for batch in batches(sorted(ids), IDS_PER_QUERY):
+        marks = ", ".join("?" * len(batch))
+        places += [
+            StationPlace(*row) for row in conn.execute(f"{query} AND id IN ({marks})", (version, *batch))
+        ]
+    return WrittenSince(codes, places)
+
+
 def _verify(basis: WriteBasis | None, conn: sqlite3.Connection, version: int) -> None:
     """Verify `basis` (when given) inside the write transaction that makes data version `version`."""
     if basis is not None:
-        basis.verify(version - 1, partial(read_changes, conn), partial(read_editions, conn))
+        basis.verify(version - 1, partial(read_written_since, conn), partial(read_editions, conn))

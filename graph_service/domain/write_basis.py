@@ -4,8 +4,9 @@ A write is planned over the network as read at some data version (the engine's, 
 snapshot). Another process may commit in between, so the store re-checks, inside the write's own
 transaction and after taking the write lock, that nothing committed since that version touches
 what the plan relied on (`ports.WriteBasis`). These are the pure checks: given what was written
-since (`Changes`) and the editions applied now, the reasons the plan no longer holds (none: it
-holds). Precise on purpose: unrelated writes (a station elsewhere) never refuse a write.
+since (`WrittenSince`: the codes and the stations' places only, cheap to read even after a large
+import) and the editions applied now, the reasons the plan no longer holds (none: it holds).
+Precise on purpose: unrelated writes (a station elsewhere) never refuse a write.
 """
 
 from __future__ import annotations
@@ -13,13 +14,37 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from graph_service.domain.changes import Changes
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import codes_above
 
 SHOWN = 10
 """At most this many codes or ids are named in one reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class StationPlace:
+    """Where a station written since sits, whom it reports to and its level (as stored: its value),
+    all a check needs."""
+
+    id: str
+    division_code: str
+    parent_id: str | None
+    level: str
+
+    @classmethod
+    def of(cls, station: Station) -> StationPlace:
+        """The place of `station`."""
+        return cls(station.id, station.division_code, station.parent_id, station.level.value)
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenSince:
+    """What was written after a write's basis: the codes of the divisions and the places of the
+    stations (`Store` reads them inside the write's transaction)."""
+
+    division_codes: list[str] = field(default_factory=list)
+    stations: list[StationPlace] = field(default_factory=list)
 
 
 def _named(items: Iterable[str]) -> str:
@@ -32,13 +57,13 @@ def _edition_text(edition: AppliedEdition | None) -> str:
     return "none" if edition is None else edition.day.isoformat()
 
 
-def divisions_unchanged(since: Changes, applied_now: Mapping[str, AppliedEdition]) -> list[str]:
+def divisions_unchanged(since: WrittenSince, applied_now: Mapping[str, AppliedEdition]) -> list[str]:
     """The check of a write planned over the whole division table (a plain division import keeps each
     stored division's validity, an edition plans over all of them): any division written since
     refuses it."""
-    if not since.divisions:
+    if not since.division_codes:
         return []
-    return [f"divisions were written meanwhile: {_named(d.code for d in since.divisions)}"]
+    return [f"divisions were written meanwhile: {_named(since.division_codes)}"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +78,7 @@ class EditionBasis:
     stations: frozenset[str]
     read: Callable[[str], Station | None]
 
-    def conflicts(self, since: Changes, applied_now: Mapping[str, AppliedEdition]) -> list[str]:
+    def conflicts(self, since: WrittenSince, applied_now: Mapping[str, AppliedEdition]) -> list[str]:
         """Why the edition no longer holds after `since` (written after its basis) with the editions
         `applied_now`: another edition of one of its provinces, any division written, or a station
         written that it moves, re-parents or would have to (sitting, now or then, in a division it
@@ -72,11 +97,12 @@ class EditionBasis:
             )
         return reasons
 
-    def _touches(self, station: Station) -> bool:
+    def _touches(self, station: StationPlace) -> bool:
         """True when `station`, as written now or as the plan read it, is one the plan relied on."""
         if station.id in self.stations:
             return True
-        versions = [station] + ([old] if (old := self.read(station.id)) is not None else [])
+        old = self.read(station.id)
+        versions = [station] + ([StationPlace.of(old)] if old is not None else [])
         return any(
             s.division_code in self.divisions or (s.parent_id is not None and s.parent_id in self.stations)
             for s in versions
@@ -116,18 +142,18 @@ class StationBasis:
         }
         return cls(frozenset(lines), parents)
 
-    def conflicts(self, since: Changes, applied_now: Mapping[str, AppliedEdition]) -> list[str]:
+    def conflicts(self, since: WrittenSince, applied_now: Mapping[str, AppliedEdition]) -> list[str]:
         """Why the stations no longer validate as they did after `since`: a division they sit in (or
         above them) was written (an edition retired or re-parented it), or a parent station they
         report to now sits elsewhere or has another level."""
         reasons = []
-        divisions = [d.code for d in since.divisions if d.code in self.divisions]
+        divisions = [code for code in since.division_codes if code in self.divisions]
         if divisions:
             reasons.append(f"divisions the stations sit in were written meanwhile: {_named(divisions)}")
         parents = [
             s.id
             for s in since.stations
-            if s.id in self.parents and self.parents[s.id] != (s.division_code, s.level.value)
+            if s.id in self.parents and self.parents[s.id] != (s.division_code, s.level)
         ]
         if parents:
             reasons.append(f"parent stations were moved meanwhile: {_named(parents)}")

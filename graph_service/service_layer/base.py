@@ -195,7 +195,7 @@ class ServiceBase:
         """What a write of `stations` (which sat in `old_codes`) was validated against: the engine at
         data version `version` (read before validating), re-checked by the store as it writes."""
         basis = StationBasis.of(stations, old_codes, self.engine.division, self.engine.station)
-        return WriteBasis(version, basis.conflicts)
+        return WriteBasis(version, basis.conflicts, frozenset(basis.parents))
 
     def _catch_up_after_write(self, written: Changes | None = None) -> None:
         """Bring the engine up to the store after a write (committed or not); if the store cannot be

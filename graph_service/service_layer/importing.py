@@ -139,7 +139,7 @@ class Imports(ServiceBase):
                 to_write,
                 audit=trail,
                 progress=_per_batch(progress, len(to_write)),
-                basis=WriteBasis(read_at, divisions_unchanged),
+                basis=WriteBasis(read_at, divisions_unchanged, frozenset()),
             )
             return Changes(version, divisions=to_write)
 

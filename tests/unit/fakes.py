@@ -14,7 +14,7 @@ them unseen.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from threading import RLock
@@ -31,6 +31,7 @@ from graph_service.domain.audit import (
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
+from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -281,10 +282,17 @@ class FakeStore:
 
     # --- helpers ---------------------------------------------------------------------------------
 
+    def _written_since(self, version: int, ids: Collection[str] | None) -> WrittenSince:
+        """The codes and places of what was written after `version` (of the stations `ids` only, unless
+        None): what a write's basis is checked on."""
+        changes = self._changes(version)
+        places = [StationPlace.of(s) for s in changes.stations if ids is None or s.id in ids]
+        return WrittenSince([d.code for d in changes.divisions], places)
+
     def _verify(self, basis: WriteBasis | None) -> None:
         """Verify `basis` (when given) against the contents, under their lock."""
         if basis is not None:
-            basis.verify(self._contents.version, self._changes, lambda: dict(self._contents.editions))
+            basis.verify(self._contents.version, self._written_since, lambda: dict(self._contents.editions))
 
     def _report_batches(self, rows: int, progress: Progress | None) -> None:
         """Tell `progress` the rows written after each batch, as a store writing in batches does."""

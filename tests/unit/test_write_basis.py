@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from graph_service.domain.changes import Changes
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.levels import DivisionLevel, StationLevel
 from graph_service.domain.model import Division, Station
-from graph_service.domain.write_basis import EditionBasis, StationBasis, divisions_unchanged
+from graph_service.domain.write_basis import (
+    EditionBasis,
+    StationBasis,
+    StationPlace,
+    WrittenSince,
+    divisions_unchanged,
+)
 
 D2020 = AppliedEdition(date(2020, 6, 30), "a")
 DIVISIONS = {
@@ -28,14 +33,19 @@ ELSEWHERE = Station("TS-2", "另一站", StationLevel.TOWNSHIP_STATION, "5202019
 BEFORE = {s.id: s for s in (GS, TS)}
 
 
+def since(divisions: list[Division] | None = None, stations: list[Station] | None = None) -> WrittenSince:
+    """What was written since a basis: these divisions and stations."""
+    return WrittenSince([d.code for d in divisions or []], [StationPlace.of(s) for s in stations or []])
+
+
 def edition() -> EditionBasis:
     """An edition retiring 木果镇 (its station TS moves) planned with the 2020 edition applied."""
     return EditionBasis({"52": D2020}, frozenset({"520221111"}), frozenset({"TS"}), BEFORE.get)
 
 
 def test_an_edition_holds_when_nothing_it_relied_on_was_written() -> None:
-    assert edition().conflicts(Changes(5), {"52": D2020}) == []
-    assert edition().conflicts(Changes(5, stations=[ELSEWHERE]), {"52": D2020}) == []
+    assert edition().conflicts(since(), {"52": D2020}) == []
+    assert edition().conflicts(since(stations=[ELSEWHERE]), {"52": D2020}) == []
 
 
 def test_an_edition_names_each_thing_that_changed() -> None:
@@ -43,7 +53,7 @@ def test_an_edition_names_each_thing_that_changed() -> None:
     new_here = Station("TS-3", "新站", StationLevel.TOWNSHIP_STATION, "520221111")
     reporting = Station("VR", "室", StationLevel.VILLAGE_ROOM, "520201999", parent_id="TS")
     reasons = edition().conflicts(
-        Changes(9, divisions=[DIVISIONS["520201"]], stations=[new_here, reporting, ELSEWHERE]), {"52": later}
+        since(divisions=[DIVISIONS["520201"]], stations=[new_here, reporting, ELSEWHERE]), {"52": later}
     )
     assert reasons == [
         "the latest edition of province 52 is now 2022-10-31, not 2020-06-30 as when the edition was checked",
@@ -56,25 +66,25 @@ def test_a_station_moved_out_of_a_retired_division_since_is_seen_by_where_it_sat
     """Read at the basis in 木果镇, now written elsewhere: the edition planned with it where it was."""
     away = Station("TS-4", "站", StationLevel.TOWNSHIP_STATION, "520201999")
     basis = EditionBasis({}, frozenset({"520221111"}), frozenset(), {"TS-4": TS}.get)
-    assert basis.conflicts(Changes(3, stations=[away]), {}) != []
+    assert basis.conflicts(since(stations=[away]), {}) != []
 
 
 def test_a_station_write_is_refused_only_by_divisions_on_its_line_and_moved_parents() -> None:
     basis = StationBasis.of([TS], [], DIVISIONS.get, BEFORE.get)
     assert basis.divisions == {"520221111", "520221", "5202", "52"}
-    assert basis.conflicts(Changes(4, divisions=[DIVISIONS["520201"]], stations=[ELSEWHERE]), {}) == []
+    assert basis.conflicts(since(divisions=[DIVISIONS["520201"]], stations=[ELSEWHERE]), {}) == []
     retired = Division("520221111", "木果镇", DivisionLevel.TOWNSHIP, "520221", valid_to=date(2021, 10, 31))
     staffed = Station("GS", "总站", StationLevel.GENERAL_STATION, "520221", staff=3)
-    assert basis.conflicts(Changes(4, stations=[staffed]), {}) == []
+    assert basis.conflicts(since(stations=[staffed]), {}) == []
     moved = Station("GS", "总站", StationLevel.GENERAL_STATION, "520201")
-    assert basis.conflicts(Changes(4, divisions=[retired], stations=[moved]), {}) == [
+    assert basis.conflicts(since(divisions=[retired], stations=[moved]), {}) == [
         "divisions the stations sit in were written meanwhile: 520221111",
         "parent stations were moved meanwhile: GS",
     ]
 
 
 def test_a_plain_division_import_is_refused_by_any_division_written() -> None:
-    assert divisions_unchanged(Changes(2, stations=[ELSEWHERE]), {}) == []
-    assert divisions_unchanged(Changes(2, divisions=[DIVISIONS["52"]]), {}) == [
+    assert divisions_unchanged(since(stations=[ELSEWHERE]), {}) == []
+    assert divisions_unchanged(since(divisions=[DIVISIONS["52"]]), {}) == [
         "divisions were written meanwhile: 52"
     ]

@@ -16,7 +16,14 @@ from graph_service.bootstrap import open_service
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.editions import apply_stored_edition
 from graph_service.service_layer.services import NetworkService
-from tests.support.editions import DIVISIONS_2020, DIVISIONS_2021, STATIONS, assert_answers_like_a_fresh_load
+from tests.support.editions import (
+    DIVISIONS_2020,
+    DIVISIONS_2021,
+    STATIONS,
+    SUCCESSORS_2021,
+    assert_answers_like_a_fresh_load,
+    edition_args,
+)
 from tests.support.network import settings_for
 from tests.support.servers import run_cli
 from tests.support.stores import StoreFactory
@@ -29,14 +36,6 @@ SUCCESSORS_2022 = """\
 old_code,new_code
 520204002,520204003
 520204002001,520204003001
-"""
-SUCCESSORS = """\
-old_code,new_code
-520221,520204
-520221001,520204002
-520221111,520201104
-520111103,520111012
-520221001001,520204002001
 """
 # Listed with today's codes: opened before their divisions existed (counted in the predecessors then).
 TODAYS_CODES = """\
@@ -65,7 +64,7 @@ def followers(store_factory: StoreFactory) -> Iterator[tuple[NetworkService, Net
         second.close()
 
 
-def seed(url: str, tmp_path: Path, *args: str) -> None:
+def seed(url: str, *args: str) -> None:
     """Run `graph-service seed ARGS --store URL` in another process (it must succeed)."""
     done = run_cli("seed", *args, "--store", url)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -78,19 +77,10 @@ def test_a_follower_answers_like_a_fresh_load_after_an_edition(
     url = step_by_step.store.url
     table, successors, stations = (tmp_path / name for name in ("d2021.csv", "s.csv", "stations.csv"))
     table.write_text(DIVISIONS_2021, encoding="utf-8")
-    successors.write_text(SUCCESSORS, encoding="utf-8")
+    successors.write_text(SUCCESSORS_2021, encoding="utf-8")
     stations.write_text(TODAYS_CODES, encoding="utf-8")
 
-    seed(
-        url,
-        tmp_path,
-        "divisions",
-        str(table),
-        "--edition",
-        D2021.isoformat(),
-        "--successors",
-        str(successors),
-    )
+    seed(url, *edition_args(table, D2021, successors))
     assert step_by_step.refresh(force=True)
     moved = step_by_step.engine.station("TS-520221111")
     assert moved is not None and moved.division_code == "520201104" and len(moved.placements) == 2
@@ -98,7 +88,7 @@ def test_a_follower_answers_like_a_fresh_load_after_an_edition(
     assert retired is not None and retired.valid_to == D2021
     assert_answers_like_a_fresh_load(step_by_step)
 
-    seed(url, tmp_path, "stations", str(stations))
+    seed(url, "stations", str(stations))
     assert step_by_step.refresh(force=True)
     assert_answers_like_a_fresh_load(step_by_step)
     # Before 2021-10-31 the village room listed under 520204002001 counts in its predecessor.
@@ -107,16 +97,7 @@ def test_a_follower_answers_like_a_fresh_load_after_an_edition(
 
     table.write_text(DIVISIONS_2022, encoding="utf-8")
     successors.write_text(SUCCESSORS_2022, encoding="utf-8")
-    seed(
-        url,
-        tmp_path,
-        "divisions",
-        str(table),
-        "--edition",
-        D2022.isoformat(),
-        "--successors",
-        str(successors),
-    )
+    seed(url, *edition_args(table, D2022, successors))
     assert step_by_step.refresh(force=True)
     assert_answers_like_a_fresh_load(step_by_step)
     twice = step_by_step.engine.station("TS-520221001")
@@ -128,4 +109,3 @@ def test_a_follower_answers_like_a_fresh_load_after_an_edition(
 
     assert at_once.refresh(force=True)
     assert_answers_like_a_fresh_load(at_once)
-

@@ -24,21 +24,20 @@ from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.editions import apply_stored_edition
 from graph_service.service_layer.errors import Conflict
 from graph_service.service_layer.services import NetworkService
-from tests.support.editions import DIVISIONS_2020, DIVISIONS_2021, STATIONS, assert_answers_like_a_fresh_load
+from tests.support.editions import (
+    DIVISIONS_2020,
+    DIVISIONS_2021,
+    STATIONS,
+    SUCCESSORS_2021,
+    assert_answers_like_a_fresh_load,
+    edition_args,
+)
 from tests.support.network import settings_for
 from tests.support.servers import run_cli
 from tests.support.stores import StoreFactory
 
 ADMIN = Principal.local_admin()
 D2020, D2021, D2022 = date(2020, 6, 30), date(2021, 10, 31), date(2022, 10, 31)
-SUCCESSORS = """\
-old_code,new_code
-520221,520204
-520221001,520204002
-520221111,520201104
-520111103,520111012
-520221001001,520204002001
-"""
 NEW_STATION = "\n".join(
     [
         STATIONS.splitlines()[0],
@@ -97,13 +96,13 @@ def test_an_edition_checked_before_a_later_one_committed_is_refused(
 ) -> None:
     """Another process applies the table as the edition of 2022 while this one applies it as 2021:
     without the check both commit and the latest edition goes back to 2021 (editions out of date order)."""
-    paths = files(tmp_path, table=DIVISIONS_2021, successors=SUCCESSORS)
-    later = ("seed", "divisions", paths["table"], "--edition", D2022.isoformat())
+    paths = files(tmp_path, table=DIVISIONS_2021, successors=SUCCESSORS_2021)
+    later = ("seed", *edition_args(paths["table"], D2022, paths["successors"]))
     with (
-        other_process_first(service, "upsert_divisions", *later, "--successors", paths["successors"]) as runs,
+        other_process_first(service, "upsert_divisions", *later) as runs,
         pytest.raises(Conflict) as refused,
     ):
-        apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS)
+        apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS_2021)
     assert runs, "the other process ran"
     assert "latest edition of province 52 is now 2022-10-31, not 2020-06-30" in refused.value.message
     assert "nothing was written" in refused.value.message
@@ -115,26 +114,18 @@ def test_an_edition_checked_before_a_later_one_committed_is_refused(
     ]
     assert_answers_like_a_fresh_load(service)
     # Checked again now, it is the out-of-order edition the rules refuse, naming why.
-    again = apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS)
+    again = apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS_2021)
     assert not again.applied and "2022-10-31" in str(again.preview.division_problems)
 
 
 def test_the_same_edition_from_two_processes_is_written_once(service: NetworkService, tmp_path: Path) -> None:
-    paths = files(tmp_path, table=DIVISIONS_2021, successors=SUCCESSORS)
-    same = (
-        "seed",
-        "divisions",
-        paths["table"],
-        "--edition",
-        D2021.isoformat(),
-        "--successors",
-        paths["successors"],
-    )
+    paths = files(tmp_path, table=DIVISIONS_2021, successors=SUCCESSORS_2021)
+    same = ("seed", *edition_args(paths["table"], D2021, paths["successors"]))
     edition_now = "latest edition of province 52 is now 2021-10-31"
     with other_process_first(service, "upsert_divisions", *same), pytest.raises(Conflict, match=edition_now):
-        apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS)
+        apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS_2021)
     version, entries = service.store.data_version(), import_entries(service)
-    rerun = apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS)
+    rerun = apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS_2021)
     assert rerun.applied and rerun.written == 0
     assert (service.store.data_version(), import_entries(service)) == (version, entries)
     assert [n.name for n in service.store.division_names(["5201"])["5201"]] == ["贵阳市", "贵阳"]
@@ -146,16 +137,8 @@ def test_a_station_import_checked_before_an_edition_retired_its_division_is_refu
 ) -> None:
     """The import puts an operating station in 木果镇, which the other process's edition retires (moving
     its stations): committed after it, the new station would stay in a retired township."""
-    paths = files(tmp_path, table=DIVISIONS_2021, successors=SUCCESSORS)
-    edition = (
-        "seed",
-        "divisions",
-        paths["table"],
-        "--edition",
-        D2021.isoformat(),
-        "--successors",
-        paths["successors"],
-    )
+    paths = files(tmp_path, table=DIVISIONS_2021, successors=SUCCESSORS_2021)
+    edition = ("seed", *edition_args(paths["table"], D2021, paths["successors"]))
     with (
         other_process_first(service, "upsert_stations", *edition),
         pytest.raises(Conflict, match="divisions the stations sit in were written meanwhile: .*520221111"),
@@ -176,11 +159,11 @@ def test_an_edition_checked_before_a_station_import_into_a_retired_division_is_r
     other = ("seed", "stations", paths["stations"])
     moving = "stations the edition moves or re-parents were written meanwhile: TS-520221111-2"
     with other_process_first(service, "upsert_divisions", *other), pytest.raises(Conflict, match=moving):
-        apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS)
+        apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS_2021)
     assert "52" in service.store.applied_editions()
     assert service.store.applied_editions()["52"].day == D2020
     assert service.engine.division("520221111").valid_to is None
-    applied = apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS)
+    applied = apply_stored_edition(service, ADMIN, DIVISIONS_2021, D2021, SUCCESSORS_2021)
     assert applied.applied and applied.written
     second = service.engine.station("TS-520221111-2")
     assert second is not None and second.division_code == "520201104"

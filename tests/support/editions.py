@@ -45,6 +45,16 @@ code,name,level,parent_code
 520204002001,新村社区居民委员会,village,520204002
 """
 
+SUCCESSORS_2021 = """\
+old_code,new_code
+520221,520204
+520221001,520204002
+520221111,520201104
+520111103,520111012
+520221001001,520204002001
+"""
+"""The successors of the divisions the 2021 table retires (each station that has not closed moves)."""
+
 STATIONS = """\
 id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers
 GC-5202,六盘水市社会工作指导中心,guidance_centre,5202,,operating,2018-07-06,,6,2,65
@@ -55,6 +65,12 @@ TS-520221111,木果镇社会工作服务站,township_station,520221111,GS-520221
 TS-520221103,化乐镇社会工作服务站,township_station,520221103,GS-520221,closed,2019-09-01,2021-03-31,1,0,0
 TS-520111103,党武镇社会工作服务站,township_station,520111103,,building,,,0,0,0
 """
+
+
+def edition_args(table: object, day: date, successors: object) -> tuple[str, ...]:
+    """The arguments of `graph-service seed` that apply the division file `table` as the edition of
+    `day` with the successors file `successors` (paths)."""
+    return ("divisions", str(table), "--edition", day.isoformat(), "--successors", str(successors))
 
 
 EDITION_DAYS = [

@@ -19,6 +19,7 @@ divisions but no edition (one seeded by a plain import, such as an older demo's)
 anything is written: the 2020 edition would retire every code it lacks.
 
     python seed/demo.py [--store URL]      # default: GRAPH_SERVICE_STORE, else sqlite:///graph-service.db
+    python seed/demo.py --before 2021-10-31 # only the steps before that edition (README's worked example)
 
 (a relative SQLite path is taken from the repository's root, where the commands run.)
 
@@ -99,9 +100,14 @@ def demo_steps(folder: Path = HERE) -> list[Step]:
     return steps
 
 
-def steps_to_run(steps: list[Step], latest: date | None) -> list[Step]:
-    """The steps a store whose latest applied edition is `latest` still needs (all for none)."""
-    return [step for step in steps if latest is None or step.day >= latest]
+def steps_to_run(steps: list[Step], latest: date | None, before: date | None = None) -> list[Step]:
+    """The steps a store whose latest applied edition is `latest` still needs (all for none), only
+    those of the editions dated before `before` when given."""
+    return [
+        step
+        for step in steps
+        if (latest is None or step.day >= latest) and (before is None or step.day < before)
+    ]
 
 
 def latest_edition(store_url: str | None) -> date | None:
@@ -140,11 +146,13 @@ def run_step(step: Step, store_url: str | None, say: Callable[[str], object]) ->
         raise DemoSeedError(f"`{step.describe()}` failed (exit status {done.returncode})")
 
 
-def seed_demo(store_url: str | None = None, say: Callable[[str], object] = print) -> int:
+def seed_demo(
+    store_url: str | None = None, say: Callable[[str], object] = print, before: date | None = None
+) -> int:
     """Seed the demo into the store `store_url` (None: GRAPH_SERVICE_STORE, else the default), running
-    the steps it still needs; returns how many ran. Relative SQLite paths are taken from the
-    repository's root."""
-    steps = steps_to_run(demo_steps(), latest_edition(store_url))
+    the steps it still needs (only those of the editions dated before `before`, when given); returns
+    how many ran. Relative SQLite paths are taken from the repository's root."""
+    steps = steps_to_run(demo_steps(), latest_edition(store_url), before)
     for step in steps:
         run_step(step, store_url, say)
     return len(steps)
@@ -154,10 +162,17 @@ def main(argv: list[str] | None = None) -> int:
     """`python seed/demo.py [--store URL]`: seed the demo; exit status 0 done, 1 a step failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", metavar="URL", default=None, help="the store (default: as graph-service)")
+    parser.add_argument(
+        "--before",
+        metavar="DATE",
+        type=date.fromisoformat,
+        default=None,
+        help="stop before the edition of DATE (e.g. 2021-10-31, to preview and apply it by hand)",
+    )
     args = parser.parse_args(argv)
     os.chdir(REPO)  # a relative SQLite path means the same file here and in the steps' commands
     try:
-        seed_demo(args.store, say=lambda line: print(line, flush=True))
+        seed_demo(args.store, say=lambda line: print(line, flush=True), before=args.before)
     except DemoSeedError as error:
         print(f"demo: {error}", file=sys.stderr)
         return 1

@@ -391,6 +391,11 @@ def test_an_interrupted_seeding_resumes_where_it_stopped() -> None:
         (EDITIONS[2023], "divisions"),
         (EDITIONS[2023], "stations"),
     ]  # the rows with 2020 codes are not seeded again once the 2021 edition moved them
+    first = steps_to_run(steps, None, before=EDITIONS[2021])  # `seed/demo.py --before 2021-10-31`
+    assert [(step.day, step.arguments[1]) for step in first] == [
+        (EDITIONS[2020], "divisions"),
+        (EDITIONS[2020], "stations"),
+    ]
 
 
 def _townships(engine: NetworkEngine, day: date) -> tuple[int, int]:

@@ -15,9 +15,14 @@ dates. Successor links are `(:Division)-[:SUCCEEDED_BY {position}]->(:Division)`
 array (`audit_batch_bytes`) (a national import's 670,000 entries as nodes would not fit in one
 transaction's memory). All unlinked, created in the transaction of the write they record.
 
-Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
-makes concurrent writers (in any process) take turns, and makes `load` and `changes_since`, which take
-the same lock, see whole writes only (Neo4j reads are read-committed, not snapshots).
+Every write is one explicit transaction that bumps `Meta.version`: that write lock makes concurrent
+writers (in any process) take turns, and makes `load` and `changes_since`, which take the same lock,
+see whole writes only (Neo4j reads are read-committed, not snapshots). Most writes take it with their
+first statement. A large station write (an import of `LATE_LOCK_ROWS` stations or more, without
+expected versions) takes it with its last statements instead, so other writers and readers are not
+held for the whole import, only for its end: its rows are written with a pending token in
+`changed_in`, then the version is bumped and given to them (`RESTAMP_STATIONS`), then the audit
+trail is recorded, then it commits. Rows it writes are still locked row by row until it commits.
 
 Failures: a server that cannot be reached, or a transient error (a deadlock, a lock wait cut short),
 raises `StoreUnavailable` after being retried with backoff for up to `RETRY_SECONDS` where that is safe
@@ -34,6 +39,7 @@ trail in `neo4j_audit`, row ordering and encoding in `neo4j_rows`, the division 
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -67,6 +73,7 @@ from graph_service.adapters.neo4j_cypher import (
     DIVISIONS_CHANGED,
     LOCK_VERSION,
     READ_VERSION,
+    RESTAMP_STATIONS,
     STATION_PAGE,
     STATIONS_CHANGED,
 )
@@ -106,6 +113,8 @@ from graph_service.ports import (
 
 __all__ = ["Neo4jStore", "Transient", "check_url", "retrying", "schema_statements", "schema_text"]
 
+LATE_LOCK_ROWS = 1_000
+"""A station write of this many rows or more (without expected versions) takes the version lock last."""
 WRITE_GRACE_SECONDS = 30.0
 WRITE_SECONDS_PER_ROW = 0.002
 """A write's own allowance per row on top of the grace (15× the rows/s measured on a small box)."""
@@ -294,7 +303,8 @@ class Neo4jStore:
                 check_versions(expected_versions, partial(stored_versions, tx), self.batch_size)
             write_stations(tx, version, stations, progress, self.batch_size)
 
-        return self._write("upsert stations", write, len(stations), audit)
+        late = RESTAMP_STATIONS if len(stations) >= LATE_LOCK_ROWS and not expected_versions else None
+        return self._write("upsert stations", write, len(stations), audit, late)
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (`neo4j_audit.read_audit_entries`)."""
@@ -371,19 +381,30 @@ class Neo4jStore:
         body: Callable[[Transaction, int], None],
         rows: int,
         audit: AuditTrail | None = None,
+        restamp: str | None = None,
     ) -> int:
         """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
         the write lock) and ends by recording `audit`; return the new version once committed. When
         another writer holds the lock for more than `lock_timeout` seconds, nothing is written
         (`StoreUnavailable`); the write itself may take `WRITE_GRACE_SECONDS` plus
-        `WRITE_SECONDS_PER_ROW` for each of its `rows`."""
+        `WRITE_SECONDS_PER_ROW` for each of its `rows`.
+
+        With `restamp` (a statement giving the rows stamped with `$token` the data `$version`), the
+        lock is taken last instead: `body` runs with a pending token (negative, unique to this
+        attempt) for the version, then the version is bumped and `restamp` run, then `audit`."""
 
         def attempt() -> int:
             self._wait_for_lock(action)
             timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
             with self._transaction(action, timeout) as tx:
-                version = run_version(tx, BUMP_VERSION)
-                body(tx, version)
+                if restamp is None:
+                    version = run_version(tx, BUMP_VERSION)
+                    body(tx, version)
+                else:
+                    token = -1 - secrets.randbelow(1 << 53)
+                    body(tx, token)
+                    version = run_version(tx, BUMP_VERSION)  # the write lock, held from here to the commit
+                    tx.run(restamp, token=token, version=version).consume()
                 if audit is not None and audit.changes:
                     record_audit(tx, audit, version, self.batch_size)
             return version

@@ -219,7 +219,9 @@ def _merged(
         raise _TooLarge
     old_keys = (np.repeat(np.array(members, dtype=np.int64), lengths) << DAY_BITS) | old_days
     new_keys = (divisions << DAY_BITS) | days
-    keys = np.union1d(old_keys, new_keys)
+    keys = np.concatenate((old_keys, new_keys))
+    keys.sort()
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     merged_divisions = keys >> DAY_BITS
     merged = _at_or_before(old_keys, old_rows, keys, merged_divisions)
     merged += _at_or_before(new_keys, totals, keys, merged_divisions)
@@ -250,17 +252,15 @@ def _split(
     datas: list[Attributes], divisions: Ints, days: Ints, totals: Ints, starts: Ints
 ) -> list[tuple[Attributes, Timeline | None]]:
     """One `Timeline` per division run of the arrays, paired with the division's attributes."""
-    day_bytes = memoryview(days.astype(np.intc).tobytes())
-    row_bytes = memoryview(np.ascontiguousarray(totals).tobytes())
+    day_bytes = days.astype(np.intc).tobytes()
+    row_bytes = np.ascontiguousarray(totals).tobytes()
     day_size, row_size = np.dtype(np.intc).itemsize, WIDTH * 8
     ends = np.append(starts[1:], len(divisions)).tolist()
     made: list[tuple[Attributes, Timeline | None]] = []
     new = Timeline.__new__
     for member, start, end in zip(divisions[starts].tolist(), starts.tolist(), ends, strict=True):
         timeline = new(Timeline)
-        timeline.days = array("i")
-        timeline.days.frombytes(day_bytes[start * day_size : end * day_size])
-        rows = timeline.rows = array("q")
-        rows.frombytes(row_bytes[start * row_size : end * row_size])
+        timeline.days = array("i", day_bytes[start * day_size : end * day_size])
+        timeline.rows = array("q", row_bytes[start * row_size : end * row_size])
         made.append((datas[member], timeline))
     return made

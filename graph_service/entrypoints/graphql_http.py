@@ -41,6 +41,7 @@ from graph_service.entrypoints.graphql.errors import (
     format_error,
     operation_problem,
 )
+from graph_service.entrypoints.graphql.execution import execute_known_query
 from graph_service.entrypoints.http_common import RequestRefused, error_body
 from graph_service.entrypoints.response_cache import ResponseCache, operation_key
 from graph_service.service_layer.auth import Principal, read_token
@@ -225,7 +226,8 @@ class GraphQLEndpoint:
         with views.consistent() if is_query else nullcontext(views.version) as version:
             context = GraphQLContext(self.service, principal, request_id, today, payload["operation_name"])
             try:
-                result = schema.execute_sync(
+                known = execute_known_query(payload["query"], payload["variables"], context)
+                result = known or schema.execute_sync(
                     payload["query"],
                     variable_values=payload["variables"],
                     context_value=context,

@@ -28,22 +28,9 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from bench.load import COVERAGE_Q, GAPS_Q, ROLLUP_Q
 from bench.uncached import COVERAGE_ROLLUP_Q, FIRST_DAY, codes_from_generator
 
-COVERAGE_Q = (
-    "query LoadCoverage($code: String!, $day: Date!) { division(code: $code) { "
-    "coverage(asOf: $day) { level total covered } } }"
-)
-ROLLUP_Q = (
-    "query LoadRollup($code: String!, $day: Date!) { division(code: $code) { rollup(asOf: $day) { "
-    "guidanceCentres generalStations townshipStations villageRooms staff certifiedStaff volunteers } } }"
-)
-GAPS_Q = (
-    "query LoadGaps($under: String!, $level: DivisionLevel!, $day: Date!) { "
-    "uncoveredDivisions(under: $under, level: $level, asOf: $day, first: 20) { "
-    "totalCount edges { node { code } } } }"
-)
-"""The load run's questions (`bench.load`), and the one-at-a-time benchmark's (`bench.uncached`)."""
 LAST_DAY = date(2025, 12, 31)
 GAP_LEVELS = {"province": "TOWNSHIP", "city": "TOWNSHIP", "county": "VILLAGE", "township": "VILLAGE"}
 
@@ -155,7 +142,9 @@ def measure(
     return figures
 
 
-def profile(caller: Caller, codes: dict[str, list[str]], kinds: Sequence[str], requests: int, path: str) -> None:
+def profile(
+    caller: Caller, codes: dict[str, list[str]], kinds: Sequence[str], requests: int, path: str
+) -> None:
     """A cProfile of one round of each kind, written to `path`.KIND (one file per kind). Work the app
     would hand to a worker thread runs on the event loop's thread meanwhile, so the profile sees it."""
     import graph_service.entrypoints.graphql_http as endpoint

@@ -13,7 +13,8 @@ mutation) goes the whole way through strawberry, which decides and reports it as
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import AsyncIterable
+from typing import Any, TypeGuard
 
 from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -50,7 +51,8 @@ def execute_known_query(
         return None
     if VALIDATED.peek(document, STANDARD_RULES) != []:
         return None
-    if refusal(document, operation_name, operation_name is None, variables) is not None:
+    named = operation_name if operation_name is not None else operation.name.value if operation.name else None
+    if refusal(document, named, operation_name is None, variables) is not None:  # as strawberry keys it
         return None
     plan = PLANS.get(document, operation_name, lambda: plan_of(schema._schema, document, operation_name))
     if plan is not None:
@@ -65,7 +67,7 @@ def execute_known_query(
             variable_values=variables,
             operation_name=operation_name,
             executor_class=StrawberryGraphQLCoreExecutionContext,
-            is_awaitable=optimized_is_awaitable,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # as strawberry passes it
             is_async_iterable=_never,
         )
     except Exception as error:  # as strawberry does: an error escaping execution becomes a result
@@ -73,9 +75,9 @@ def execute_known_query(
         return ExecutionResult(data=None, errors=[coerced])
     if not isinstance(result, ExecutionResult):
         raise RuntimeError("GraphQL execution failed to complete synchronously")
-    return cast(ExecutionResult, result)
+    return result
 
 
-def _never(_value: Any) -> bool:
+def _never(_value: Any) -> TypeGuard[AsyncIterable[Any]]:
     """No value is an async iterable here (synchronous execution, as strawberry's `execute_sync`)."""
     return False

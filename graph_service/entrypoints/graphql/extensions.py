@@ -51,10 +51,14 @@ class DocumentMemo(Generic[V]):
         self._lock = threading.Lock()
 
     def peek(self, document: DocumentNode, key: Hashable) -> V | None:
-        """The value kept for (`document`, `key`), or None when none is kept (nothing is worked out)."""
+        """The value kept for (`document`, `key`) (a hit), or None when none is kept (nothing is worked
+        out, and it is not counted as a miss)."""
         with self._lock:
             entry = self._entries.get((id(document), key))
-        return entry[1] if entry is not None and entry[0] is document else None
+            if entry is None or entry[0] is not document:
+                return None
+            self.hits += 1
+            return entry[1]
 
     def get(self, document: DocumentNode, key: Hashable, work_out: Callable[[], V]) -> V:
         """The value kept for (`document`, `key`), worked out by `work_out()` the first time."""

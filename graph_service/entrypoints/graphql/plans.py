@@ -191,7 +191,7 @@ def _completer(type_: GraphQLOutputType, node: FieldNode) -> Completer:
 
         return listed
     if is_leaf_type(type_):
-        serialize = type_.serialize  # type: ignore[union-attr]
+        serialize = type_.serialize
 
         def leaf(value: Any, run: _Run, path: Path) -> Any:
             if value is None:
@@ -261,7 +261,7 @@ def _info(run: _Run, plan: FieldPlan, path: Path) -> Any:
         run.is_awaitable,
         None,
         None,
-        None,
+        None,  # type: ignore[arg-type]  # no operation extensions: strawberry passes None too
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeGuard
 from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from graph_service.entrypoints.graphql.context import GraphQLContext
@@ -40,21 +41,20 @@ PLANS: DocumentMemo[Plan | None] = DocumentMemo()
 
 def execute_operation(
     query: str, variables: dict[str, Any] | None, context: GraphQLContext, *, is_query: bool
-) -> ExecutionResult:
+) -> ExecutionResult | StrawberryExecutionResult:
     """Run one operation (the one `context.operation_name` names): a query whose document is known to
     be valid by the fast path (`execute_known_query`), anything else through strawberry's whole
     pipeline, which may raise strawberry's errors for a missing query or a disallowed operation."""
     known = execute_known_query(query, variables, context) if is_query else None
     if known is not None:
         return known
-    result: ExecutionResult = schema.execute_sync(
+    return schema.execute_sync(
         query,
         variable_values=variables,
         context_value=context,
         operation_name=context.operation_name,
         allowed_operation_types=ALLOWED_OPERATIONS,
     )
-    return result
 
 
 def execute_known_query(

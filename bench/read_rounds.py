@@ -3,10 +3,10 @@
 
 The load run's readers (`bench.load`: 16 clients back to back, never-repeating coverage, roll-up and
 gap-list questions) and its `/healthz` poller, without the writer and the import, against a server
-started from each checkout in turn (`python -m bench.serve app` run inside that checkout, so it
-serves that checkout's code) on the same store; the rounds alternate base, after, base, after... and
-each server is stopped before the next starts (one national network in memory per worker at a
-time). Prints p50/p99 per kind, reads per second and the server's CPU seconds, with the load
+started from each checkout in turn (`bench.http.Server`: `python -m bench.serve app` run inside that
+checkout, so it serves that checkout's code) on the same store; the rounds alternate base, after,
+base, after... and each server is stopped before the next starts (one national network in memory
+per worker at a time). Prints p50/p99 per kind, reads per second and the server's CPU seconds, with the load
 average before and after each round. Every loop is bounded in time.
 """
 
@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -24,40 +23,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from bench.http import HOST, STARTED, free_port, process_tree, summary
+from bench.http import Server, summary
 from bench.load import KINDS, LoadRun, Plan, cpu_seconds
 from bench.uncached import codes_from_generator
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def start_server(
-    checkout: Path, store_url: str, workers: int, log: Path
-) -> tuple[subprocess.Popen[bytes], int]:
-    """`python -m bench.serve app` inside `checkout`, ready (every worker started) within 10 minutes."""
-    port = free_port()
-    command = [sys.executable, "-m", "bench.serve", "app", "--store", store_url, "--port", str(port)]
-    if workers > 1:
-        command += ["--workers", str(workers)]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=checkout, stdout=out, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server from {checkout} exited; see {log}")
-        try:
-            if httpx.get(f"http://{HOST}:{port}/healthz", timeout=2).status_code == 200 and (
-                workers == 1 or log.read_text().count(STARTED) >= workers
-            ):
-                return process, port
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    process.terminate()
-    raise RuntimeError(f"the server from {checkout} was not ready in 10 minutes")
 
 
 def one_round(
@@ -108,18 +78,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     for number in range(args.rounds):
         for label, checkout in (("base", args.base), ("after", args.after)):
-            log = args.log_dir / f"read-rounds-{label}.log"
-            process, port = start_server(checkout.resolve(), args.store, args.workers, log)
-            try:
-                pids = process_tree(process.pid)
+            with Server(
+                ["app", "--store", args.store],
+                name=f"read-rounds-{label}",
+                log_dir=args.log_dir,
+                workers=args.workers,
+                checkout=checkout.resolve(),
+            ) as server:
                 time.sleep(2)
-                result = {"round": number + 1, "label": label, **one_round(port, pids, codes, args)}
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                result = {
+                    "round": number + 1,
+                    "label": label,
+                    **one_round(server.port, server.pids(), codes, args),
+                }
             results.append(result)
             lat = result["latency"]
             print(

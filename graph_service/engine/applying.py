@@ -26,7 +26,7 @@ from graph_service.engine.graphs import (
     sum_totals,
 )
 from graph_service.engine.state import EngineState
-from graph_service.engine.timeline import COVERED_COLUMN, Delta, Timeline
+from graph_service.engine.timeline import COVERED_COLUMN, Delta, SharedTimeline, Timeline
 from graph_service.engine.values import Attributes, station_node
 
 SMALL_CHANGE = 64
@@ -280,7 +280,11 @@ class Applying(EngineState):
 
     @staticmethod
     def _timeline_of(data: Attributes) -> Timeline:
+        """A division's timeline, ready to be changed in place: a new one if it has none, a copy of
+        its own if it holds a shared one (`SharedTimeline`, see `Building._build_aggregates`)."""
         timeline: Timeline | None = data["timeline"]
         if timeline is None:
             timeline = data["timeline"] = Timeline()
+        elif timeline.__class__ is SharedTimeline:
+            timeline = data["timeline"] = timeline.copy()
         return timeline

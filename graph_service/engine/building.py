@@ -41,6 +41,7 @@ from graph_service.engine.daily import (
 )
 from graph_service.engine.graphs import (
     UNIT_TOTALS,
+    ZERO_TOTALS,
     add_edges_in_bulk,
     add_nodes_in_bulk,
     note_visits,
@@ -49,8 +50,11 @@ from graph_service.engine.graphs import (
     walk_down,
 )
 from graph_service.engine.state import EngineState
-from graph_service.engine.timeline import COVERED_COLUMN, WIDTH, Timeline
+from graph_service.engine.timeline import COVERED_COLUMN, WIDTH, Delta, SharedTimeline, Timeline
 from graph_service.engine.values import StationNode, StoredProblem, station_node
+
+Days = tuple[tuple[int, Delta], ...]
+"""Per-day (column, change) deltas, as a key."""
 
 
 class Building(EngineState):
@@ -247,16 +251,11 @@ class Building(EngineState):
                 if code in nodes:
                     for day, delta in deltas:
                         add_full(by_code[code], day, delta)
-        for group in by_rank:
-            for division in group:
-                if division.valid_from is not None or division.valid_to is not None:
-                    changes = daily[division.level.rank][division.code]
-                    for day, delta in validity_deltas(division, +1):
-                        add_full(changes, day, delta)
         for code, delta_by_day in self._all_coverage_changes(stations).items():
             level = nodes[code]["division"].level
             for day, change in delta_by_day.items():
                 add_full(daily[level.rank][code], day, ((COVERED_COLUMN[level], change),))
+        self._add_validity(by_rank, daily)
         for rank in reversed(range(len(by_rank))):
             for code, changes in daily[rank].items():
                 if not changes:  # only stations that never opened
@@ -269,6 +268,50 @@ class Building(EngineState):
                     merge_daily(daily[parent_rank][parent_code], changes)
             daily[rank].clear()
 
+    def _add_validity(
+        self, by_rank: list[list[Division]], daily: list[dict[str, dict[int, list[int]]]]
+    ) -> None:
+        """Add each division's validity days (`validity_deltas`) to the per-day changes `daily`
+        (division code -> day -> full-width changes, by rank), bottom-up.
+
+        A division with nothing else in its subtree's changes (the common case after an edition: a
+        village with only its `valid_from`) gets no per-day map of its own: it holds a
+        `SharedTimeline`, one for every division with the same validity days at its level, and its
+        days go straight into its parent's map, counted once per parent and validity (what merging
+        its own map would have done). A division with a map makes sure its parent has one (the
+        final pass merges into it)."""
+        nodes = self._node
+        known: dict[tuple[DivisionLevel, date | None, date | None], tuple[Days, SharedTimeline]] = {}
+        for rank in reversed(range(len(by_rank))):
+            own = daily[rank]
+            lone: Counter[tuple[str, Days]] = Counter()  # (parent code, validity days) -> divisions
+            for division in by_rank[rank]:
+                if division.valid_from is None and division.valid_to is None:
+                    continue
+                key = (division.level, division.valid_from, division.valid_to)
+                entry = known.get(key)
+                if entry is None:
+                    deltas = tuple(validity_deltas(division, +1))
+                    entry = known[key] = (deltas, SharedTimeline.from_daily_changes(_add_days({}, deltas)))
+                deltas, timeline = entry
+                code, parent_code = division.code, division.parent_code
+                if not deltas:
+                    continue
+                if code not in own and parent_code is not None:
+                    nodes[code]["timeline"] = timeline
+                    lone[parent_code, deltas] += 1
+                else:
+                    _add_days(own[code], deltas)
+            for code in own:
+                parent_code = nodes[code]["division"].parent_code
+                if parent_code is not None:
+                    daily[nodes[parent_code]["division"].level.rank].setdefault(parent_code, {})
+            for (parent_code, deltas), count in lone.items():
+                scaled = [
+                    (day, [(column, change * count) for column, change in delta]) for day, delta in deltas
+                ]
+                _add_days(daily[nodes[parent_code]["division"].level.rank][parent_code], scaled)
+
     def _add_totals_to_parents(self, divisions: list[Division], rank: int) -> None:
         """Add the (complete) totals of `divisions`, all of level `rank`, to their parents."""
         nodes = self._node
@@ -280,7 +323,7 @@ class Building(EngineState):
             assert parent_code is not None, "a division below a province has a parent"
             if totals is lone:  # the common case, a division with nothing below it: just count it
                 lone_children[parent_code] += 1
-            else:
+            elif totals is not ZERO_TOTALS:  # (a lone division valid from a day adds nothing here)
                 parent = nodes[parent_code]
                 parent["totals"] = sum_totals(parent["totals"], totals)
         column = rank - 1
@@ -301,3 +344,10 @@ class Building(EngineState):
             code: coverage_changes(members, nodes[code]["division"], self._spans_of)
             for code, members in by_division.items()
         }
+
+
+def _add_days(changes: dict[int, list[int]], deltas: Iterable[tuple[int, Delta]]) -> dict[int, list[int]]:
+    """Add per-day (column, change) deltas to full-width per-day `changes`; returns `changes`."""
+    for day, delta in deltas:
+        add_full(changes, day, delta)
+    return changes

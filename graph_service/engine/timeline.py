@@ -12,6 +12,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, MutableSequence, Sequence
 from operator import add
+from typing import Self
 
 from graph_service.domain.levels import COVERAGE_LEVELS, STATION_LEVELS, DivisionLevel, StationLevel
 
@@ -49,7 +50,7 @@ class Timeline:
         self.rows: Rows = array("q")
 
     @classmethod
-    def from_daily_changes(cls, changes: Mapping[int, Sequence[int]]) -> Timeline:
+    def from_daily_changes(cls, changes: Mapping[int, Sequence[int]]) -> Self:
         """Build from full-width per-day changes (day → WIDTH deltas), in O(days · WIDTH)."""
         timeline = cls.__new__(cls)
         days = sorted(changes)
@@ -125,6 +126,24 @@ class Timeline:
             row = self.rows[index * WIDTH : (index + 1) * WIDTH]
             yield day, [now - before for now, before in zip(row, previous, strict=True)]
             previous = row
+
+
+class SharedTimeline(Timeline):
+    """A timeline that several divisions hold at once (the same content: e.g. the lone validity step
+    of every village valid from one edition's day), so it is never changed in place: `add` refuses,
+    and whoever needs to change it takes a `copy` (see `applying.Applying._timeline_of`)."""
+
+    __slots__ = ()
+
+    def add(self, day: int, delta: Delta) -> None:
+        """Refuse: a shared timeline is read-only (change a `copy` instead)."""
+        raise TypeError("a shared timeline is read-only: change a copy of it")
+
+    def copy(self) -> Timeline:
+        """A timeline of its own with the same content, free to change."""
+        own = Timeline.__new__(Timeline)
+        own.days, own.rows = self.days[:], self.rows[:]
+        return own
 
 
 def _zero_row_like(rows: Rows) -> Rows:

@@ -20,6 +20,7 @@ from graph_service.domain.validation import (
     validate_stations,
 )
 from graph_service.engine import EngineLoadError, NetworkEngine
+from graph_service.engine.timeline import SharedTimeline
 from graph_service.ports import Changes
 from tests.support.oracle import (
     BASE,
@@ -328,3 +329,44 @@ def test_guizhou_table_and_demo_figures() -> None:
                 code, day
             )
             assert dataclasses.astuple(engine.rollup(code, day)) == oracle.rollup(code, day)
+
+
+def test_divisions_with_only_their_validity_share_one_timeline_changed_by_copy() -> None:
+    """Divisions with nothing below them and no stations, valid over the same days at one level, hold
+    one shared timeline (`SharedTimeline`: an edition's villages cost one timeline, not one each);
+    a write to one of them changes its own copy, never the others', and every answer stays that of
+    the recount."""
+    d1, d2 = BASE + timedelta(days=5), BASE + timedelta(days=20)
+    divisions = [
+        Division("P", "省", P),
+        Division("P.C", "市", C, "P"),
+        Division("P.C.X", "县", X, "P.C", valid_from=d1),
+        Division("P.C.X.T", "镇", T, "P.C.X", valid_from=d1),
+        *[Division(f"P.C.X.T.{n}", f"村{n}", V, "P.C.X.T", valid_from=d1) for n in range(3)],
+        Division("P.C.X.T.3", "村3", V, "P.C.X.T", valid_from=d1, valid_to=d2),
+        Division("P.C.X.U", "乡", T, "P.C.X", valid_from=d1),
+    ]
+    stations = [station("S0", StationLevel.TOWNSHIP_STATION, "P.C.X.T", d1 + timedelta(days=2), staff=3)]
+    engine = NetworkEngine.from_records(divisions, stations)
+    nodes = engine.graph.nodes
+    shared = nodes["P.C.X.T.0"]["timeline"]
+    assert isinstance(shared, SharedTimeline)
+    assert all(nodes[f"P.C.X.T.{n}"]["timeline"] is shared for n in (1, 2))
+    assert nodes["P.C.X.T.3"]["timeline"] is not shared  # other days: another shared one
+    assert not isinstance(nodes["P.C.X.T"]["timeline"], SharedTimeline)  # a station and villages below
+    assert isinstance(nodes["P.C.X.U"]["timeline"], SharedTimeline)  # a lone township
+    days = [BASE, d1, d1 + timedelta(days=2), d2, d2 + timedelta(days=1)]
+    assert_matches(engine, Oracle(divisions, stations), days)
+    with pytest.raises(TypeError, match="read-only"):
+        shared.add(d1.toordinal(), ((0, 1),))
+    before = (list(shared.days), list(shared.rows))
+
+    moved = dataclasses.replace(divisions[4], valid_to=d2)  # village 0 retired: a revalidation
+    added = station("S1", StationLevel.VILLAGE_ROOM, "P.C.X.T.1", d1 + timedelta(days=1), staff=2)
+    engine.apply(Changes(1, divisions=[moved], stations=[added]))
+    divisions[4] = moved
+    stations.append(added)
+    assert (list(shared.days), list(shared.rows)) == before
+    assert nodes["P.C.X.T.2"]["timeline"] is shared
+    assert all(nodes[f"P.C.X.T.{n}"]["timeline"] is not shared for n in (0, 1))
+    assert_matches(engine, Oracle(divisions, stations), days)

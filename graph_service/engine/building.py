@@ -281,35 +281,36 @@ class Building(EngineState):
         its own map would have done). A division with a map makes sure its parent has one (the
         final pass merges into it)."""
         nodes = self._node
-        known: dict[tuple[DivisionLevel, date | None, date | None], tuple[Days, SharedTimeline]] = {}
+        # (validity, rank) -> its kind's index in `kinds`: the validity days and their shared timeline.
+        known: dict[tuple[date | None, date | None, int], int] = {}
+        kinds: list[tuple[Days, SharedTimeline]] = []
         for rank in reversed(range(len(by_rank))):
             own = daily[rank]
-            lone: Counter[tuple[str, Days]] = Counter()  # (parent code, validity days) -> divisions
+            lone: Counter[tuple[str, int]] = Counter()  # (parent code, kind) -> divisions
             for division in by_rank[rank]:
                 if division.valid_from is None and division.valid_to is None:
                     continue
-                key = (division.level, division.valid_from, division.valid_to)
-                entry = known.get(key)
-                if entry is None:
+                key = (division.valid_from, division.valid_to, rank)
+                kind = known.get(key)
+                if kind is None:
                     deltas = tuple(validity_deltas(division, +1))
-                    entry = known[key] = (deltas, SharedTimeline.from_daily_changes(_add_days({}, deltas)))
-                deltas, timeline = entry
+                    kind = known[key] = len(kinds)
+                    kinds.append((deltas, SharedTimeline.from_daily_changes(_add_days({}, deltas))))
+                deltas, timeline = kinds[kind]
                 code, parent_code = division.code, division.parent_code
                 if not deltas:
                     continue
                 if code not in own and parent_code is not None:
                     nodes[code]["timeline"] = timeline
-                    lone[parent_code, deltas] += 1
+                    lone[parent_code, kind] += 1
                 else:
                     _add_days(own[code], deltas)
             for code in own:
                 parent_code = nodes[code]["division"].parent_code
                 if parent_code is not None:
                     daily[nodes[parent_code]["division"].level.rank].setdefault(parent_code, {})
-            for (parent_code, deltas), count in lone.items():
-                scaled = [
-                    (day, [(column, change * count) for column, change in delta]) for day, delta in deltas
-                ]
+            for (parent_code, kind), count in lone.items():
+                scaled = [(day, [(c, n * count) for c, n in delta]) for day, delta in kinds[kind][0]]
                 _add_days(daily[nodes[parent_code]["division"].level.rank][parent_code], scaled)
 
     def _add_totals_to_parents(self, divisions: list[Division], rank: int) -> None:

@@ -104,13 +104,17 @@ _STATION_PROJECTION = (
         "d.code" if c == _DIVISION_COLUMN else "p.id" if c == _PARENT_COLUMN else f"s.{c}"
         for c in STORED_STATION_COLUMNS
     )
-    + ", [(s)-[h:SITS_IN]->(x) WHERE h.from IS NOT NULL OR h.to IS NOT NULL | [x.code, h.from, h.to]]]"
+    + ", [(s)-[h:SITS_IN]->(x) WHERE h.from IS NOT NULL OR h.to IS NOT NULL | [x.code, h.from, h.to]]"
+    + ", [(s)-[r:REPORTS_TO]->(x) WHERE r.from IS NOT NULL OR r.to IS NOT NULL | [x.id, r.from, r.to]]]"
 )
 """A station read back: `s` with its division `d` and parent `p`, as a row of `STORED_STATION_COLUMNS`,
 then its placement history (spec §6: a moved station's SITS_IN links carry `from`/`to`; empty for a
-station that always sat where it sits)."""
-_SITS_NOW = "OPTIONAL MATCH (s)-[now:SITS_IN]->(d) WHERE now.to IS NULL"
-"""The division a station sits in today: its SITS_IN link without a `to`."""
+station that always sat where it sits), then its dated reporting lines (REPORTS_TO links with
+`from`/`to`; the lines to nobody are the gaps between them)."""
+_SITS_NOW = """OPTIONAL MATCH (s)-[now:SITS_IN]->(d) WHERE now.to IS NULL
+OPTIONAL MATCH (s)-[reports:REPORTS_TO]->(p) WHERE reports.to IS NULL"""
+"""The division a station sits in and the station it reports to now: its SITS_IN and REPORTS_TO links
+without a `to`."""
 # The placement history of stations an edition moved (spec §6): one SITS_IN per placement, the
 # current one without `to`, replacing every link the station had.
 WRITE_PLACEMENTS = """
@@ -128,6 +132,27 @@ CREATE (s)-[:SITS_IN {from: placement.from, to: placement.to}]->(d)
 CLEAR_PLACEMENTS = """
 UNWIND $ids AS id
 MATCH (:Station {id: id})-[link:SITS_IN]->()
+WHERE link.from IS NOT NULL OR link.to IS NOT NULL
+REMOVE link.from, link.to
+"""
+# The reporting history of stations whose line an edition changed (spec §6): one REPORTS_TO {from, to}
+# per line to a station (a line to nobody has no link), the current one without `to`, replacing every
+# REPORTS_TO link the station had.
+WRITE_REPORTING_LINES = """
+UNWIND $rows AS row
+MATCH (s:Station {id: row.id})
+OPTIONAL MATCH (s)-[old:REPORTS_TO]->()
+DELETE old
+WITH DISTINCT s, row
+UNWIND row.lines AS line
+MATCH (p:Station {id: line.parent})
+CREATE (s)-[:REPORTS_TO {from: line.from, to: line.to}]->(p)
+"""
+# A station written without a reporting history (spec §6: always reported to its parent): its one
+# REPORTS_TO link loses any dates.
+CLEAR_REPORTING_LINES = """
+UNWIND $ids AS id
+MATCH (:Station {id: id})-[link:REPORTS_TO]->()
 WHERE link.from IS NOT NULL OR link.to IS NOT NULL
 REMOVE link.from, link.to
 """
@@ -246,7 +271,6 @@ STATION_PAGE = f"""
 MATCH (s:Station) WHERE s.id > $after
 WITH s ORDER BY s.id LIMIT $limit
 {_SITS_NOW}
-OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
 RETURN collect({_STATION_PROJECTION}) AS rows
 """
 # Changes are read through the changed_in indexes, in records of `CHANGES_CHUNK` rows each: one Bolt
@@ -262,7 +286,6 @@ RETURN rows[start..start + $chunk] AS rows
 STATIONS_CHANGED = f"""
 MATCH (s:Station) WHERE s.changed_in > $since
 {_SITS_NOW}
-OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
 WITH collect({_STATION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows

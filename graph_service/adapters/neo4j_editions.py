@@ -1,6 +1,6 @@
 """The Neo4j store's edition history (spec §6), read and written inside a transaction the store opens:
 applied editions (`Edition` nodes), name histories (lists on `Division` nodes), successor links
-(`SUCCEEDED_BY`) and station placements (dated `SITS_IN`)."""
+(`SUCCEEDED_BY`), station placements (dated `SITS_IN`) and reporting lines (dated `REPORTS_TO`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from neo4j import Transaction
 
 from graph_service.adapters.neo4j_cypher import (
     CLEAR_PLACEMENTS,
+    CLEAR_REPORTING_LINES,
     READ_EDITIONS,
     READ_NAMES,
     READ_PREDECESSORS,
@@ -18,6 +19,7 @@ from graph_service.adapters.neo4j_cypher import (
     WRITE_EDITIONS,
     WRITE_NAMES,
     WRITE_PLACEMENTS,
+    WRITE_REPORTING_LINES,
     WRITE_SUCCESSORS,
 )
 from graph_service.adapters.neo4j_rows import to_date
@@ -53,7 +55,8 @@ def write_successors(tx: Transaction, successors: Mapping[str, Sequence[str]]) -
 
 def write_placements(tx: Transaction, stations: Sequence[Station], stored: Collection[str]) -> None:
     """Write the placement history of each of `stations` (one SITS_IN per placement, with
-    `from`/`to`), and drop the dated ones of a stored station that has no history."""
+    `from`/`to`), and drop the dated ones of a stored station that has no history; then their
+    reporting lines (`write_reporting_lines`)."""
     placed = [
         {
             "id": s.id,
@@ -67,6 +70,30 @@ def write_placements(tx: Transaction, stations: Sequence[Station], stored: Colle
     unplaced = [s.id for s in stations if not s.placements and s.id in stored]
     if unplaced:
         tx.run(CLEAR_PLACEMENTS, ids=unplaced).consume()
+    write_reporting_lines(tx, stations, stored)
+
+
+def write_reporting_lines(tx: Transaction, stations: Sequence[Station], stored: Collection[str]) -> None:
+    """Write the reporting history of each of `stations` (one REPORTS_TO per line to a station, with
+    `from`/`to`; a line to nobody has none), and drop the dated ones of a stored station that has no
+    reporting history."""
+    lined = [
+        {
+            "id": s.id,
+            "lines": [
+                {"parent": line.parent_id, "from": line.from_, "to": line.to}
+                for line in s.reporting_lines
+                if line.parent_id is not None
+            ],
+        }
+        for s in stations
+        if s.reporting_lines
+    ]
+    if lined:
+        tx.run(WRITE_REPORTING_LINES, rows=lined).consume()
+    unlined = [s.id for s in stations if not s.reporting_lines and s.id in stored]
+    if unlined:
+        tx.run(CLEAR_REPORTING_LINES, ids=unlined).consume()
 
 
 def read_editions(tx: Transaction) -> dict[str, AppliedEdition]:

@@ -150,4 +150,4 @@ def test_a_schema_3_store_gets_division_validity_in_place(tmp_path: Path) -> Non
     ]
     store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (5,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (6,)

@@ -102,10 +102,10 @@ def changed_history(history: Sequence[Dated], opened: Dated, day: date) -> list[
     history with no open entry, or whose open entry already has that value, is kept as is."""
     if not history or history[-1].to is not None or _same_value(history[-1], opened):
         return list(history)
-    last = history[-1]
+    *kept, last = history
     if last.from_ is not None and last.from_ >= day:
-        return [*history[:-1], replace(opened, from_=last.from_, to=None)]
-    return [*history[:-1], replace(last, to=day), replace(opened, from_=day, to=None)]
+        return [*kept, replace(opened, from_=last.from_, to=None)]
+    return [*kept, replace(last, to=day), replace(opened, from_=day, to=None)]
 
 
 def _same_value(first: Dated, second: Dated) -> bool:

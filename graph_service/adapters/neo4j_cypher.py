@@ -115,47 +115,37 @@ _SITS_NOW = """OPTIONAL MATCH (s)-[now:SITS_IN]->(d) WHERE now.to IS NULL
 OPTIONAL MATCH (s)-[reports:REPORTS_TO]->(p) WHERE reports.to IS NULL"""
 """The division a station sits in and the station it reports to now: its SITS_IN and REPORTS_TO links
 without a `to`."""
-# The placement history of stations an edition moved (spec §6): one SITS_IN per placement, the
-# current one without `to`, replacing every link the station had.
-WRITE_PLACEMENTS = """
+
+
+def _dated_links(link: str, target: str, key: str) -> tuple[str, str]:
+    """The two statements on a station's dated `link`s to `target` nodes (found by `key`), spec §6:
+    writing a history (one link per `row.entries` entry, with its `from`/`to`, replacing every `link`
+    the station had) and, for a station written without one, taking the dates off its one link."""
+    write = f"""
 UNWIND $rows AS row
-MATCH (s:Station {id: row.id})
-OPTIONAL MATCH (s)-[old:SITS_IN]->()
+MATCH (s:Station {{id: row.id}})
+OPTIONAL MATCH (s)-[old:{link}]->()
 DELETE old
 WITH DISTINCT s, row
-UNWIND row.placements AS placement
-MATCH (d:Division {code: placement.code})
-CREATE (s)-[:SITS_IN {from: placement.from, to: placement.to}]->(d)
+UNWIND row.entries AS entry
+MATCH (t:{target} {{{key}: entry.key}})
+CREATE (s)-[:{link} {{from: entry.from, to: entry.to}}]->(t)
 """
-# A station written without a history (spec §6: always sat where it sits): its one SITS_IN link
-# loses any dates.
-CLEAR_PLACEMENTS = """
+    clear = f"""
 UNWIND $ids AS id
-MATCH (:Station {id: id})-[link:SITS_IN]->()
+MATCH (:Station {{id: id}})-[link:{link}]->()
 WHERE link.from IS NOT NULL OR link.to IS NOT NULL
 REMOVE link.from, link.to
 """
-# The reporting history of stations whose line an edition changed (spec §6): one REPORTS_TO {from, to}
-# per line to a station (a line to nobody has no link), the current one without `to`, replacing every
-# REPORTS_TO link the station had.
-WRITE_REPORTING_LINES = """
-UNWIND $rows AS row
-MATCH (s:Station {id: row.id})
-OPTIONAL MATCH (s)-[old:REPORTS_TO]->()
-DELETE old
-WITH DISTINCT s, row
-UNWIND row.lines AS line
-MATCH (p:Station {id: line.parent})
-CREATE (s)-[:REPORTS_TO {from: line.from, to: line.to}]->(p)
-"""
-# A station written without a reporting history (spec §6: always reported to its parent): its one
-# REPORTS_TO link loses any dates.
-CLEAR_REPORTING_LINES = """
-UNWIND $ids AS id
-MATCH (:Station {id: id})-[link:REPORTS_TO]->()
-WHERE link.from IS NOT NULL OR link.to IS NOT NULL
-REMOVE link.from, link.to
-"""
+    return write, clear
+
+
+# The placement history of stations an edition moved: one SITS_IN per placement, the current one
+# without `to`.
+WRITE_PLACEMENTS, CLEAR_PLACEMENTS = _dated_links("SITS_IN", "Division", "code")
+# The reporting history of stations whose line an edition changed: one REPORTS_TO per line to a
+# station (a line to nobody has no link), the current one without `to`.
+WRITE_REPORTING_LINES, CLEAR_REPORTING_LINES = _dated_links("REPORTS_TO", "Station", "id")
 WRITE_STATION_NODES = f"""
 UNWIND $rows AS row
 MERGE (s:Station {{id: {_ID}}})

@@ -55,45 +55,41 @@ def write_successors(tx: Transaction, successors: Mapping[str, Sequence[str]]) -
 
 def write_placements(tx: Transaction, stations: Sequence[Station], stored: Collection[str]) -> None:
     """Write the placement history of each of `stations` (one SITS_IN per placement, with
-    `from`/`to`), and drop the dated ones of a stored station that has no history; then their
-    reporting lines (`write_reporting_lines`)."""
-    placed = [
-        {
-            "id": s.id,
-            "placements": [{"code": p.division_code, "from": p.from_, "to": p.to} for p in s.placements],
-        }
-        for s in stations
-        if s.placements
-    ]
-    if placed:
-        tx.run(WRITE_PLACEMENTS, rows=placed).consume()
-    unplaced = [s.id for s in stations if not s.placements and s.id in stored]
-    if unplaced:
-        tx.run(CLEAR_PLACEMENTS, ids=unplaced).consume()
-    write_reporting_lines(tx, stations, stored)
+    `from`/`to`) and its reporting history (one REPORTS_TO per line to a station, with `from`/`to`;
+    a line to nobody has none); and drop the dated links of a stored station that has no such history."""
+    _write_dated(
+        tx,
+        (WRITE_PLACEMENTS, CLEAR_PLACEMENTS),
+        {s.id: [(p.division_code, p.from_, p.to) for p in s.placements] for s in stations},
+        stored,
+    )
+    _write_dated(
+        tx,
+        (WRITE_REPORTING_LINES, CLEAR_REPORTING_LINES),
+        {s.id: [(line.parent_id, line.from_, line.to) for line in s.reporting_lines] for s in stations},
+        stored,
+    )
 
 
-def write_reporting_lines(tx: Transaction, stations: Sequence[Station], stored: Collection[str]) -> None:
-    """Write the reporting history of each of `stations` (one REPORTS_TO per line to a station, with
-    `from`/`to`; a line to nobody has none), and drop the dated ones of a stored station that has no
-    reporting history."""
-    lined = [
-        {
-            "id": s.id,
-            "lines": [
-                {"parent": line.parent_id, "from": line.from_, "to": line.to}
-                for line in s.reporting_lines
-                if line.parent_id is not None
-            ],
-        }
-        for s in stations
-        if s.reporting_lines
+def _write_dated(
+    tx: Transaction,
+    statements: tuple[str, str],
+    histories: Mapping[str, Sequence[tuple[str | None, date | None, date | None]]],
+    stored: Collection[str],
+) -> None:
+    """Run the `statements` (write, clear) of one kind of dated link (`neo4j_cypher._dated_links`) for
+    the stations of `histories` (by id: each entry's target key, or None for no link, from, to)."""
+    write, clear = statements
+    rows = [
+        {"id": sid, "entries": [{"key": k, "from": a, "to": b} for k, a, b in history if k is not None]}
+        for sid, history in histories.items()
+        if history
     ]
-    if lined:
-        tx.run(WRITE_REPORTING_LINES, rows=lined).consume()
-    unlined = [s.id for s in stations if not s.reporting_lines and s.id in stored]
-    if unlined:
-        tx.run(CLEAR_REPORTING_LINES, ids=unlined).consume()
+    if rows:
+        tx.run(write, rows=rows).consume()
+    bare = [sid for sid, history in histories.items() if not history and sid in stored]
+    if bare:
+        tx.run(clear, ids=bare).consume()
 
 
 def read_editions(tx: Transaction) -> dict[str, AppliedEdition]:

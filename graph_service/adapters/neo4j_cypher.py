@@ -111,7 +111,7 @@ _STATION_PROJECTION = (
 then its placement history (spec §6: a moved station's SITS_IN links carry `from`/`to`; empty for a
 station that always sat where it sits), then its dated reporting lines (REPORTS_TO links with
 `from`/`to`; the lines to nobody are the gaps between them)."""
-_SITS_NOW = """OPTIONAL MATCH (s)-[now:SITS_IN]->(d) WHERE now.to IS NULL
+_LINKS_NOW = """OPTIONAL MATCH (s)-[now:SITS_IN]->(d) WHERE now.to IS NULL
 OPTIONAL MATCH (s)-[reports:REPORTS_TO]->(p) WHERE reports.to IS NULL"""
 """The division a station sits in and the station it reports to now: its SITS_IN and REPORTS_TO links
 without a `to`."""
@@ -260,7 +260,7 @@ RETURN collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS r
 STATION_PAGE = f"""
 MATCH (s:Station) WHERE s.id > $after
 WITH s ORDER BY s.id LIMIT $limit
-{_SITS_NOW}
+{_LINKS_NOW}
 RETURN collect({_STATION_PROJECTION}) AS rows
 """
 # Changes are read through the changed_in indexes, in records of `CHANGES_CHUNK` rows each: one Bolt
@@ -275,7 +275,7 @@ RETURN rows[start..start + $chunk] AS rows
 """
 STATIONS_CHANGED = f"""
 MATCH (s:Station) WHERE s.changed_in > $since
-{_SITS_NOW}
+{_LINKS_NOW}
 WITH collect({_STATION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows

@@ -37,7 +37,7 @@ trail in `neo4j_audit`, row ordering and encoding in `neo4j_rows`, the division 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import partial
 from typing import TypeVar
@@ -65,11 +65,13 @@ from graph_service.adapters.neo4j_cypher import (
     ALL_SUCCESSORS,
     BUMP_VERSION,
     CHANGES_CHUNK,
+    DIVISION_CODES_CHANGED,
     DIVISION_PAGE,
     DIVISIONS_CHANGED,
     LOCK_VERSION,
     READ_VERSION,
     STATION_PAGE,
+    STATION_PLACES_CHANGED,
     STATIONS_CHANGED,
 )
 from graph_service.adapters.neo4j_editions import (
@@ -97,6 +99,7 @@ from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
+from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
@@ -104,6 +107,7 @@ from graph_service.ports import (
     Progress,
     SnapshotSink,
     StoreError,
+    WriteBasis,
 )
 
 __all__ = ["Neo4jStore", "Transient", "check_url", "retrying", "schema_statements", "schema_text"]
@@ -183,21 +187,7 @@ class Neo4jStore:
 
         def read() -> Changes:
             with self._transaction("read the changes") as tx:
-                current = run_version(tx, LOCK_VERSION)
-                chunk = CHANGES_CHUNK
-                divisions = [
-                    division_from_row(row, to_date)
-                    for record in tx.run(DIVISIONS_CHANGED, since=version, chunk=chunk)
-                    for row in record[0]
-                ]
-                stations = [
-                    station_from_row(row, to_date)
-                    for record in tx.run(STATIONS_CHANGED, since=version, chunk=chunk)
-                    for row in record[0]
-                ]
-                retired = [d.code for d in divisions if d.valid_to is not None]
-                links = read_successors(tx, retired) if retired else {}
-            return Changes(current, divisions, stations, links)
+                return read_changes(tx, run_version(tx, LOCK_VERSION), version)
 
         return retrying(read)
 
@@ -211,6 +201,7 @@ class Neo4jStore:
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
         stations: Sequence[Station] = (),
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
         sequence than its children); return the new data version. The `stations` an edition moves
@@ -225,7 +216,9 @@ class Neo4jStore:
 
         `audit` is recorded in the same transaction, in batches after the rows; so are `editions`
         (`Edition` nodes, one per province), `names` (lists on the nodes, after the rows) and
-        `successors` (`SUCCEEDED_BY` relationships, after the rows).
+        `successors` (`SUCCEEDED_BY` relationships, after the rows). `basis` is verified first, once
+        the transaction holds the write lock (`BasisChanged`, nothing written, when another writer
+        broke it).
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
@@ -233,13 +226,14 @@ class Neo4jStore:
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
+            _verify(basis, tx, version)
             if editions:
                 write_editions(tx, editions)
             write_divisions(tx, version, divisions, progress, self.batch_size)
             if names:
                 write_names(tx, names)
             if successors:
-                write_successors(tx, successors)
+                write_successors(tx, successors, version)
             if stations:
                 write_stations(tx, version, stations, None, self.batch_size)
 
@@ -279,10 +273,12 @@ class Neo4jStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `stations` by id in one transaction, with their SITS_IN and REPORTS_TO
         links (a parent station may come later in the sequence); return the new data version. New ids
-        take the fast path of `upsert_divisions`, the others are merged; `progress` and `audit` as there.
+        take the fast path of `upsert_divisions`, the others are merged; `progress`, `audit` and
+        `basis` as there.
 
         Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
         the transaction, after taking the write lock), and `StoreError` when a division_code or
@@ -292,6 +288,7 @@ class Neo4jStore:
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
+            _verify(basis, tx, version)
             if expected_versions:
                 check_versions(expected_versions, partial(stored_versions, tx), self.batch_size)
             write_stations(tx, version, stations, progress, self.batch_size)
@@ -411,3 +408,40 @@ class Neo4jStore:
         else:
             hint = "it needs a password: set NEO4J_PASSWORD (and NEO4J_USER if not 'neo4j')"
         return translated_errors(self.url, action, self.lock_timeout, hint)
+
+
+def read_changes(tx: Transaction, current: int, version: int) -> Changes:
+    """Every division and station whose `changed_in` is above `version` (divisions with their successor
+    links: a write of links marks the division written), read in `tx`, bringing the reader to data
+    version `current`."""
+    divisions = [
+        division_from_row(row, to_date)
+        for record in tx.run(DIVISIONS_CHANGED, since=version, chunk=CHANGES_CHUNK)
+        for row in record[0]
+    ]
+    stations = [
+        station_from_row(row, to_date)
+        for record in tx.run(STATIONS_CHANGED, since=version, chunk=CHANGES_CHUNK)
+        for row in record[0]
+    ]
+    links = read_successors(tx, [d.code for d in divisions]) if divisions else {}
+    return Changes(current, divisions, stations, links)
+
+
+def read_written_since(tx: Transaction, version: int, ids: Collection[str] | None) -> WrittenSince:
+    """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
+    whose `changed_in` is above `version`, read in `tx` (index reads of a few properties)."""
+    codes = list(tx.run(DIVISION_CODES_CHANGED, since=version).value("code"))
+    wanted = None if ids is None else sorted(ids)
+    places = [
+        StationPlace(r["id"], r["division_code"], r["parent_id"], r["level"])
+        for r in tx.run(STATION_PLACES_CHANGED, since=version, ids=wanted)
+    ]
+    return WrittenSince(codes, places)
+
+
+def _verify(basis: WriteBasis | None, tx: Transaction, version: int) -> None:
+    """Verify `basis` (when given) inside the write transaction that makes data version `version`
+    (it holds the write lock: nothing else commits meanwhile)."""
+    if basis is not None:
+        basis.verify(version - 1, partial(read_written_since, tx), partial(read_editions, tx))

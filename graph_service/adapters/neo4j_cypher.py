@@ -291,8 +291,7 @@ RETURN rows[start..start + $chunk] AS rows
 DIVISION_CODES_CHANGED = "MATCH (d:Division) WHERE d.changed_in > $since RETURN d.code AS code"
 STATION_PLACES_CHANGED = f"""
 MATCH (s:Station) WHERE s.changed_in > $since AND ($ids IS NULL OR s.id IN $ids)
-{_SITS_NOW}
-OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
+{_LINKS_NOW}
 RETURN s.id AS id, d.code AS division_code, p.id AS parent_id, s.level AS level
 """
 CHANGES_CHUNK = 2_000

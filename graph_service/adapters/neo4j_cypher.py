@@ -16,6 +16,9 @@ MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
 SET m.version = m.version + 1
 RETURN m.version AS version
 """
+# A large station write takes the lock last (see `Neo4jStore._write`): its rows are stamped with a
+# pending token (negative: never a data version) and given the version it got, through the index.
+RESTAMP_STATIONS = "MATCH (s:Station) WHERE s.changed_in = $token SET s.changed_in = $version"
 # Takes the same lock without changing anything, so no write can interleave with a read. The lock is
 # taken by writing a property that is removed again, and the version read only then: `SET m.version =
 # m.version` read the version before waiting for the lock and wrote that stale value back once it had
@@ -253,6 +256,15 @@ RETURN w.version AS version, w.at AS at, w.actor AS actor, w.role AS role, w.ope
 STORED_VERSIONS = """
 UNWIND $ids AS id
 MATCH (s:Station {id: id})
+RETURN s.id AS id, s.version AS version
+"""
+# The same, once each station's write lock is held (as LOCK_VERSION does for Meta): a write that takes
+# the version lock last checks its expected versions with this, so none can change before it commits.
+LOCKED_VERSIONS = """
+UNWIND $ids AS id
+MATCH (s:Station {id: id})
+SET s.locked = true
+REMOVE s.locked
 RETURN s.id AS id, s.version AS version
 """
 # Whole-network reads go page by page in key order (the uniqueness index gives that order for

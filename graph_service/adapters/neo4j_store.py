@@ -17,9 +17,15 @@ line to a station (a line to nobody has no link), the current one without `to`. 
 array (`audit_batch_bytes`) (a national import's 670,000 entries as nodes would not fit in one
 transaction's memory). All unlinked, created in the transaction of the write they record.
 
-Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
-makes concurrent writers (in any process) take turns, and makes `load` and `changes_since`, which take
-the same lock, see whole writes only (Neo4j reads are read-committed, not snapshots).
+Every write is one explicit transaction that bumps `Meta.version`: that write lock makes concurrent
+writers (in any process) take turns, and makes `load` and `changes_since`, which take the same lock,
+see whole writes only (Neo4j reads are read-committed, not snapshots). Most writes take it with their
+first statement. A large station write (an import of `LATE_LOCK_ROWS` stations or more) takes it
+with its last statements instead, so other writers and readers are not held for the whole import,
+only for its end: it first locks the stored stations it replaces and checks their expected versions
+(`LOCKED_VERSIONS`), writes its rows with a pending token in `changed_in`, then bumps the version
+and gives it to them (`RESTAMP_STATIONS`), verifies its basis, records the audit trail and commits.
+Rows it writes stay locked row by row until it commits.
 
 Failures: a server that cannot be reached, or a transient error (a deadlock, a lock wait cut short),
 raises `StoreUnavailable` after being retried with backoff for up to `RETRY_SECONDS` where that is safe
@@ -36,6 +42,7 @@ trail in `neo4j_audit`, row ordering and encoding in `neo4j_rows`, the division 
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -70,6 +77,7 @@ from graph_service.adapters.neo4j_cypher import (
     DIVISIONS_CHANGED,
     LOCK_VERSION,
     READ_VERSION,
+    RESTAMP_STATIONS,
     STATION_PAGE,
     STATION_PLACES_CHANGED,
     STATIONS_CHANGED,
@@ -112,6 +120,9 @@ from graph_service.ports import (
 
 __all__ = ["Neo4jStore", "Transient", "check_url", "retrying", "schema_statements", "schema_text"]
 
+LATE_LOCK_ROWS = 1_000
+"""A station write of this many rows or more takes the version lock last (its expected versions are
+checked once it holds each station's own lock)."""
 WRITE_GRACE_SECONDS = 30.0
 WRITE_SECONDS_PER_ROW = 0.002
 """A write's own allowance per row on top of the grace (15× the rows/s measured on a small box)."""
@@ -226,7 +237,6 @@ class Neo4jStore:
             return self.data_version()
 
         def write(tx: Transaction, version: int) -> None:
-            _verify(basis, tx, version)
             if editions:
                 write_editions(tx, editions)
             write_divisions(tx, version, divisions, progress, self.batch_size)
@@ -237,7 +247,7 @@ class Neo4jStore:
             if stations:
                 write_stations(tx, version, stations, None, self.batch_size)
 
-        return self._write("upsert divisions", write, len(divisions), audit)
+        return self._write("upsert divisions", write, len(divisions), audit, basis=basis)
 
     def applied_editions(self) -> dict[str, AppliedEdition]:
         """The latest edition applied to each province, from the `Edition` nodes."""
@@ -287,13 +297,15 @@ class Neo4jStore:
         if not stations:
             return self.data_version()
 
+        late = RESTAMP_STATIONS if len(stations) >= LATE_LOCK_ROWS else None
+
         def write(tx: Transaction, version: int) -> None:
-            _verify(basis, tx, version)
             if expected_versions:
-                check_versions(expected_versions, partial(stored_versions, tx), self.batch_size)
+                read = partial(stored_versions, tx, lock=late is not None)
+                check_versions(expected_versions, read, self.batch_size)
             write_stations(tx, version, stations, progress, self.batch_size)
 
-        return self._write("upsert stations", write, len(stations), audit)
+        return self._write("upsert stations", write, len(stations), audit, late, basis)
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (`neo4j_audit.read_audit_entries`)."""
@@ -370,19 +382,34 @@ class Neo4jStore:
         body: Callable[[Transaction, int], None],
         rows: int,
         audit: AuditTrail | None = None,
+        restamp: str | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
         """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
         the write lock) and ends by recording `audit`; return the new version once committed. When
         another writer holds the lock for more than `lock_timeout` seconds, nothing is written
         (`StoreUnavailable`); the write itself may take `WRITE_GRACE_SECONDS` plus
-        `WRITE_SECONDS_PER_ROW` for each of its `rows`."""
+        `WRITE_SECONDS_PER_ROW` for each of its `rows`.
+
+        With `restamp` (a statement giving the rows stamped with `$token` the data `$version`), the
+        lock is taken last instead: `body` runs with a pending token (negative, unique to this
+        attempt) for the version, then the version is bumped and `restamp` run, then `audit`. Either
+        way `basis` is verified as soon as the lock is held, before anything is committed."""
 
         def attempt() -> int:
             self._wait_for_lock(action)
             timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
             with self._transaction(action, timeout) as tx:
-                version = run_version(tx, BUMP_VERSION)
-                body(tx, version)
+                if restamp is None:
+                    version = run_version(tx, BUMP_VERSION)
+                    _verify(basis, tx, version)
+                    body(tx, version)
+                else:
+                    token = -1 - secrets.randbelow(1 << 53)
+                    body(tx, token)
+                    version = run_version(tx, BUMP_VERSION)  # the write lock, held from here to the commit
+                    _verify(basis, tx, version)
+                    tx.run(restamp, token=token, version=version).consume()
                 if audit is not None and audit.changes:
                     record_audit(tx, audit, version, self.batch_size)
             return version

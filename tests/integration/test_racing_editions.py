@@ -18,6 +18,7 @@ from unittest import mock
 
 import pytest
 
+from graph_service.adapters.neo4j_store import LATE_LOCK_ROWS
 from graph_service.bootstrap import open_service
 from graph_service.domain.audit import AuditQuery
 from graph_service.service_layer.auth import Principal
@@ -132,19 +133,25 @@ def test_the_same_edition_from_two_processes_is_written_once(service: NetworkSer
     assert_answers_like_a_fresh_load(service)
 
 
+@pytest.mark.parametrize("planned", [0, LATE_LOCK_ROWS], ids=["small", "large"])
 def test_a_station_import_checked_before_an_edition_retired_its_division_is_refused(
-    service: NetworkService, tmp_path: Path
+    service: NetworkService, tmp_path: Path, planned: int
 ) -> None:
     """The import puts an operating station in 木果镇, which the other process's edition retires (moving
-    its stations): committed after it, the new station would stay in a retired township."""
+    its stations): committed after it, the new station would stay in a retired township. A large
+    import (Neo4j takes its write lock last) is checked as a small one is."""
     paths = files(tmp_path, table=DIVISIONS_2021, successors=SUCCESSORS_2021)
     edition = ("seed", *edition_args(paths["table"], D2021, paths["successors"]))
+    extra = "".join(
+        f"TS-PLANNED-{n},规划站{n},township_station,520221111,,planned,,,0,0,0\n" for n in range(planned)
+    )
     with (
         other_process_first(service, "upsert_stations", *edition),
         pytest.raises(Conflict, match="divisions the stations sit in were written meanwhile: .*520221111"),
     ):
-        service.import_stations(ADMIN, NEW_STATION)
+        service.import_stations(ADMIN, NEW_STATION + extra)
     assert service.engine.station("TS-520221111-2") is None
+    assert service.engine.station("TS-PLANNED-0") is None
     assert service.store.applied_editions()["52"].day == D2021
     assert_answers_like_a_fresh_load(service)
 

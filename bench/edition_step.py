@@ -211,7 +211,9 @@ STEPS: dict[str, Callable[[NetworkService, argparse.Namespace], dict[str, Any]]]
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.edition_step", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="python -m bench.edition_step",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
     )
     parser.add_argument("step", choices=sorted(STEPS))
     parser.add_argument("file", nargs="?", type=Path, help="the division table (apply, preview)")

@@ -61,9 +61,7 @@ def stations(seed: int = 2023, shape: Shape = Shape(), provinces: int = PROVINCE
     return stations_over(divisions(seed, shape, provinces), seed, shape)
 
 
-def stations_over(
-    over: Iterable[Division], seed: int = 2023, shape: Shape = Shape()
-) -> Iterator[Station]:
+def stations_over(over: Iterable[Division], seed: int = 2023, shape: Shape = Shape()) -> Iterator[Station]:
     """Stations over the divisions `over` (parents before children; generated ones, or a real NBS
     table), each reporting to the station of its parent division, if any; deterministic for a seed."""
     rng = random.Random(seed + 1)

@@ -107,7 +107,8 @@ def run(store_url: str, work_dir: Path, tables: dict[int, Path] | None = None) -
             table = work_dir / f"divisions-national-{year}-without-reappearing.csv"
             step["dropped_rows"] = without_codes(tables[year], set(back), table)
             step["dropped"] = [
-                {"code": code, "name": name, "retired_by": retired[code]} for code, name in sorted(back.items())
+                {"code": code, "name": name, "retired_by": retired[code]}
+                for code, name in sorted(back.items())
             ]
         successors = work_dir / f"successors-national-{year}.csv"
         note(f"national editions: {year}, the dry run and its proposal")
@@ -142,7 +143,8 @@ def _levels(counts: dict[str, int]) -> str:
 
 def _run_line(step: dict[str, Any]) -> str:
     """Time, CPU and memory of one step."""
-    return f"{step['wall_s']:.1f} s ({step['cpu_s']:.1f} s CPU, peak RSS {step['peak_rss_bytes'] / 2**20:,.0f} MiB)"
+    peak = step["peak_rss_bytes"] / 2**20
+    return f"{step['wall_s']:.1f} s ({step['cpu_s']:.1f} s CPU, peak RSS {peak:,.0f} MiB)"
 
 
 def render(result: dict[str, Any]) -> list[str]:
@@ -153,8 +155,9 @@ def render(result: dict[str, Any]) -> list[str]:
         if "refusal" in step:
             refusal = step["refusal"]
             lines.append(
-                f"  {year}, whole table: refused ({'yes' if refusal['refused'] else 'NO'}) in {_run_line(refusal)}; "
-                f"{refusal['problem_count']} problems, rows {', '.join(map(str, refusal['problem_rows'][:12]))}"
+                f"  {year}, whole table: refused ({'yes' if refusal['refused'] else 'NO'}) in "
+                f"{_run_line(refusal)}; {refusal['problem_count']} problems, rows "
+                + ", ".join(map(str, refusal["problem_rows"][:12]))
             )
             lines += [f"      {problem}" for problem in refusal["problems"][:3]]
             lines.append(
@@ -166,18 +169,21 @@ def render(result: dict[str, Any]) -> list[str]:
             lines.append(
                 f"  {year}, dry run: {_run_line(preview)}; retired with a proposed successor: "
                 f"{_levels(preview['proposed'])} (of {_levels(preview['retired'])}); stations in retired "
-                f"divisions with none proposed: {preview['stranded_stations']:,} in {preview['stranded_divisions']:,} "
-                f"divisions, {preview['fallback']:,} of them given the lowest-code division under the nearest "
-                "surviving ancestor"
+                f"divisions with none proposed: {preview['stranded_stations']:,} in "
+                f"{preview['stranded_divisions']:,} divisions, {preview['fallback']:,} of them given the "
+                "lowest-code division under the nearest surviving ancestor"
             )
         apply = step["apply"]
         lines.append(
-            f"  {year}, applied: {_run_line(apply)}; {apply['rows']:,} rows; created {_levels(apply['created'])}; "
-            f"retired {_levels(apply['retired'])}; renamed {_levels(apply['renamed'])}; "
+            f"  {year}, applied: {_run_line(apply)}; {apply['rows']:,} rows; "
+            f"created {_levels(apply['created'])}; retired {_levels(apply['retired'])}; "
+            f"renamed {_levels(apply['renamed'])}; "
             f"stations moved {apply['moves']:,}, reporting lines changed {apply['reporting_changes']:,}"
         )
     stations = result["stations"]
-    lines.append(f"  stations generated over the 2020 codes: {stations['created']:,} imported in {_run_line(stations)}")
+    lines.append(
+        f"  stations generated over the 2020 codes: {stations['created']:,} imported in {_run_line(stations)}"
+    )
     cold = result["cold_start"]
     lines.append(
         f"  cold start after the four editions: {cold['cold_start_s']:.2f} s (load {cold['load_s']:.2f} s + "
@@ -205,7 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/graph-service-bench-editions"))
     parser.add_argument("--store", default=None, help="an empty store (default: SQLite in the work dir)")
     parser.add_argument(
-        "--guizhou", metavar="DATA_DIR", type=Path, default=None, help="the Guizhou tables instead (a quick run)"
+        "--guizhou",
+        metavar="DATA_DIR",
+        type=Path,
+        default=None,
+        help="the Guizhou tables instead (a quick run)",
     )
     args = parser.parse_args(argv)
     store = args.store or f"sqlite:///{args.work_dir / 'editions.db'}"

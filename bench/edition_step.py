@@ -94,12 +94,14 @@ def fallback_successors(
     has no proposed successor (a merged village keeps no name of its own): the lowest-code division of
     its level valid on `day` under its nearest ancestor that survives (an ancestor retired too standing
     for its proposed successor). Divisions with no such division are left out."""
+    levels = {after[code].level for code in codes}
     lowest: dict[tuple[str, str], str] = {}
     for division in after.values():
-        if division.parent_code and is_valid_on(division, day):
-            key = (division.parent_code, str(division.level))
-            if key not in lowest or division.code < lowest[key]:
-                lowest[key] = division.code
+        if division.level in levels and is_valid_on(division, day):
+            for ancestor in codes_above(division.code, after.get):
+                key = (ancestor, str(division.level))
+                if key not in lowest or division.code < lowest[key]:
+                    lowest[key] = division.code
     chosen: dict[str, str] = {}
     for code in codes:
         old = after[code]

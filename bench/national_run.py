@@ -38,8 +38,9 @@ WRITES = 10
 """Single writes (createStation) timed before the later editions and after them."""
 
 
-def edition_step(step: str, store_url: str, *options: str) -> dict[str, Any]:
-    """Run `bench.edition_step STEP` in a fresh process and return its JSON line."""
+def run_step(step: str, store_url: str, *options: str, log: Path | None = None) -> dict[str, Any]:
+    """Run `bench.edition_step STEP` in a fresh process and return its JSON line (appended to `log`
+    too, if given, so that a run stopped half-way keeps what it measured)."""
     done = subprocess.run(
         [sys.executable, "-m", "bench.edition_step", step, *options, "--store", store_url],
         cwd=REPO,
@@ -49,7 +50,11 @@ def edition_step(step: str, store_url: str, *options: str) -> dict[str, Any]:
     )
     if done.returncode != 0:
         raise RuntimeError(f"bench.edition_step {step} failed: {done.stderr.strip()[-2000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    line = done.stdout.strip().splitlines()[-1]
+    if log is not None:
+        with log.open("a", encoding="utf-8") as file:
+            file.write(line + "\n")
+    result: dict[str, Any] = json.loads(line)
     return result
 
 
@@ -84,15 +89,18 @@ def run(store_url: str, work_dir: Path, tables: dict[int, Path] | None = None) -
     write_in = sorted(code for code in lasting if code.startswith(root))[: 2 * WRITES]
     out: dict[str, Any] = {"store": store_url, "root": root, "editions": []}
 
+    def edition_step(step: str, *options: str) -> dict[str, Any]:
+        return run_step(step, store_url, *options, log=work_dir / "steps.jsonl")
+
     note(f"national editions: {first} into an empty store ({store_url})")
     edition = str(EDITION_DATES[first])
     out["editions"].append(
-        {"year": first, "apply": edition_step("apply", store_url, str(tables[first]), "--edition", edition)}
+        {"year": first, "apply": edition_step("apply", str(tables[first]), "--edition", edition)}
     )
     note("national editions: stations over the 2020 codes")
-    out["stations"] = edition_step("stations", store_url, "--seed-table", str(tables[first]))
+    out["stations"] = edition_step("stations", "--seed-table", str(tables[first]))
     probe = ("--code", root, "--days", ",".join(PROBE_DAYS))
-    out["probe_before"] = edition_step("probe", store_url, *probe, "--write-in", ",".join(write_in[:WRITES]))
+    out["probe_before"] = edition_step("probe", *probe, "--write-in", ",".join(write_in[:WRITES]))
 
     applied = {code for code, _ in codes[first]}
     retired: dict[str, int] = {}
@@ -103,7 +111,7 @@ def run(store_url: str, work_dir: Path, tables: dict[int, Path] | None = None) -
         back = {code: name for code, name in codes[year] if code in retired}
         if back:
             note(f"national editions: {year}, the whole table (it brings back {len(back)} retired codes)")
-            step["refusal"] = edition_step("apply", store_url, str(table), "--edition", edition)
+            step["refusal"] = edition_step("apply", str(table), "--edition", edition)
             table = work_dir / f"divisions-national-{year}-without-reappearing.csv"
             step["dropped_rows"] = without_codes(tables[year], set(back), table)
             step["dropped"] = [
@@ -113,11 +121,11 @@ def run(store_url: str, work_dir: Path, tables: dict[int, Path] | None = None) -
         successors = work_dir / f"successors-national-{year}.csv"
         note(f"national editions: {year}, the dry run and its proposal")
         step["preview"] = edition_step(
-            "preview", store_url, str(table), "--edition", edition, "--write-successors", str(successors)
+            "preview", str(table), "--edition", edition, "--write-successors", str(successors)
         )
         note(f"national editions: {year}, applied with the proposal as the successors file")
         step["apply"] = edition_step(
-            "apply", store_url, str(table), "--edition", edition, "--successors", str(successors)
+            "apply", str(table), "--edition", edition, "--successors", str(successors)
         )
         if not step["apply"]["applied"]:
             raise RuntimeError(f"the {year} edition was refused: {step['apply']['problems'][:3]}")
@@ -131,7 +139,7 @@ def run(store_url: str, work_dir: Path, tables: dict[int, Path] | None = None) -
     note("national editions: cold start after the four editions")
     out["cold_start"] = run_coldstarts(store_url, 1)
     out["probe_after"] = edition_step(
-        "probe", store_url, *probe, "--write-in", ",".join(write_in[WRITES:]), "--tag", "after"
+        "probe", *probe, "--write-in", ",".join(write_in[WRITES:]), "--tag", "after"
     )
     return out
 

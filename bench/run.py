@@ -645,7 +645,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-editions",
         action="store_true",
-        help="leave out the national editions (bench/national_run.py: about 15 min on the embedded store)",
+        help="leave out the national editions (bench/national_run.py: about 7 CPU minutes, embedded)",
     )
     parser.add_argument(
         "--editions-neo4j",

@@ -3,8 +3,9 @@
     python -m bench.dashboard speed [--runs N]        the figures of the README's dashboard section
     python -m bench.dashboard screenshots [--out DIR] regenerate docs/screenshots/*.png
 
-Both seed the demo (seed/) into a temporary SQLite store and serve it with uvicorn on a free loopback
-port in this process; the browser tests (tests/e2e/browser/) use the same `DemoServer`.
+Both seed the demo (seed/demo.py: the four editions and the demo stations) into a temporary SQLite
+store and serve it with uvicorn on a free loopback port in this process; the browser tests
+(tests/e2e/browser/) use the same `DemoServer`.
 
 Speed is read from the page's own Performance API: `document.body.dataset.drawnAt` is
 `performance.now()` when every panel of a view is drawn (for a first load, milliseconds since the
@@ -30,31 +31,15 @@ import uvicorn
 
 from graph_service.bootstrap import open_service
 from graph_service.entrypoints.app import create_app
-from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
+from seed.demo import seed_demo
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 AS_OF = "2021-12-31"
 DRILL = ("52", "5223", "522324", "522324105")
 """The drill-down walked: 贵州省 → 黔西南州 → 晴隆县 → 花贡镇."""
-
-
-def seed_demo(store_url: str) -> None:
-    """Seed the Guizhou demo (seed/) into the store, as the local administrator."""
-    service = open_service(Settings(store_url=store_url))
-    try:
-        admin = Principal.local_admin()
-        for importer, name in (
-            (service.import_divisions, "divisions-guizhou-2023.csv"),
-            (service.import_stations, "stations-guizhou-demo.csv"),
-        ):
-            report = importer(admin, (REPO / "seed" / name).read_bytes())
-            if not report.applied or report.errors:
-                raise RuntimeError(f"seeding {name} failed: {report.errors[:5]}")
-    finally:
-        service.close()
 
 
 def free_port() -> int:

@@ -58,18 +58,12 @@ from graph_service.domain.division_rules import codes_above  # noqa: E402  (afte
 from graph_service.domain.edition_history import Edition, History, apply_editions, table_rows  # noqa: E402
 from graph_service.domain.station_fields import STATION_COLUMNS  # noqa: E402
 from graph_service.domain.validity import counting_division, predecessors_of  # noqa: E402
+from seed.demo import EDITIONS  # noqa: E402  (the demo's editions: date, table, successors file)
 
 DEFAULT_DIVISIONS = HERE / "divisions-guizhou-2023.csv"
 DEFAULT_OUT = HERE / "stations-guizhou-demo.csv"
 DEFAULT_EDITIONS_OUT = HERE / "stations-guizhou-demo-editions.csv"
 
-EDITIONS = (
-    (date(2020, 6, 30), "divisions-guizhou-2020.csv", None),
-    (date(2021, 10, 31), "divisions-guizhou-2021.csv", "successors-guizhou-2021.csv"),
-    (date(2022, 10, 31), "divisions-guizhou-2022.csv", "successors-guizhou-2022.csv"),
-    (date(2023, 6, 30), "divisions-guizhou-2023.csv", "successors-guizhou-2023.csv"),
-)
-"""The demo's editions in the order they are applied: date, table, successors file (in `seed/`)."""
 RECODED_COUNTY = "520221"  # 水城县, re-coded (with all its townships) by the edition below
 RECODING_DAY = date(2021, 10, 31)
 LEVEL_ORDER = ("guidance_centre", "general_station", "township_station", "village_room")

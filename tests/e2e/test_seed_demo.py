@@ -1,7 +1,10 @@
-"""The committed seed files: real divisions, and demo stations that match Guizhou's published figures.
+"""The committed seed files: the real 2023 divisions, and the demo stations listed with today's codes
+(`stations-guizhou-demo.csv`, for a store holding the 2023 table alone) matching Guizhou's published
+figures.
 
 Counts are redone here with plain Python from the two CSV files (spec §3 "active on D"), so these
-tests do not depend on the query engine.
+tests do not depend on the query engine. The demo as `scripts/demo` seeds it (the four editions and
+`stations-guizhou-demo-editions.csv`) is checked in `test_seed_demo_editions.py`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The demo over the four NBS editions, proved from the committed files alone: the Guizhou tables of
 2020-06-30, 2021-10-31, 2022-10-31 and 2023-06-30, the reviewed successors files and
 `seed/stations-guizhou-demo-editions.csv`, recounted by brute force (domain/edition_history.py) over
-the editions in force on each day (spec §6), not by the engine or a store; and the service seeded
-with them around the editions, checked against that recount."""
+the editions in force on each day (spec §6), not by the engine or a store; and the demo as
+`scripts/demo` seeds it (`seed/demo.py`: the commands, in order, in a store of its own): the published
+figures over the editions, 水城县's stations moved by the 2021 edition, a retired township no longer
+counted, the engine agreeing with the recount, and running it again changing nothing."""
 
 from __future__ import annotations
 
@@ -11,14 +13,14 @@ import dataclasses
 import importlib.util
 import subprocess
 import sys
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from graph_service.bootstrap import open_service
+from graph_service.bootstrap import open_service, open_store
 from graph_service.domain.division_rules import codes_above
 from graph_service.domain.edition_history import (
     Edition,
@@ -33,9 +35,11 @@ from graph_service.domain.levels import DivisionLevel, StationLevel
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import STATION_COLUMNS, read_csv_rows, validate_stations
 from graph_service.domain.validity import Placement
+from graph_service.engine.network import NetworkEngine
 from graph_service.service_layer.auth import Principal
-from graph_service.service_layer.editions import apply_stored_edition
+from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
+from seed.demo import DemoSeedError, demo_steps, listed_in, seed_demo, steps_to_run
 from tests.support.paths import REPO
 
 SEED = REPO / "seed"
@@ -191,20 +195,24 @@ class Stored:
 def test_the_file_can_be_seeded_around_the_editions(
     history: History, stations: list[Station], placements: dict[str, list[Placement]]
 ) -> None:
-    # The rows listing a code of the 2020 table pass spec §2 against it (seeded before the 2021
-    # edition, which moves 水城县's); the other rows pass against every edition's divisions and those
-    # stations where the editions put them (seeded after the 2023 edition).
-    rows, problems = read_csv_rows(STATIONS_CSV.read_text(encoding="utf-8"), STATION_COLUMNS)
-    assert problems == []
+    # The two parts seed/demo.py seeds: the rows listing a code of the 2020 table pass spec §2 against
+    # it (seeded before the 2021 edition, which moves 水城县's 15); the rows listing a code of the 2023
+    # table pass against every edition's divisions and the first part's stations where the editions
+    # put them (seeded after the 2023 edition). Together they are every row, the 15 in the first only.
+    text = STATIONS_CSV.read_text(encoding="utf-8")
+    parts = [listed_in(text, _text(f"divisions-guizhou-{year}.csv")) for year in (2020, 2023)]
+    (first, problems), (second, more) = (read_csv_rows(part, STATION_COLUMNS) for part in parts)
+    assert problems == more == []
     table_2020 = {d.code: d for _, d in table_rows(_text("divisions-guizhou-2020.csv"))}
-    first = [(row, values) for row, values in rows if values["division_code"] in table_2020]
-    second = [(row, values) for row, values in rows if values["division_code"] not in table_2020]
     seeded, problems = validate_stations(first, Stored(table_2020, {}))
     assert [str(p) for p in problems] == []
     moved = {s.id: dataclasses.replace(s, division_code=placements[s.id][-1].division_code) for s in seeded}
     _, problems = validate_stations(second, Stored(history.divisions, moved))
     assert [str(p) for p in problems] == []
-    assert len(first) + len(second) == len(stations)
+    ids = [{values["id"] for _, values in part} for part in (first, second)]
+    assert (len(ids[0]), len(ids[1])) == (7553, 8130)
+    assert ids[0] | ids[1] == {s.id for s in stations}
+    assert len(ids[0] - ids[1]) == 15
 
 
 def _generator() -> ModuleType:
@@ -258,52 +266,139 @@ def test_the_generator_relists_early_stations_and_reports_to_the_station_above_t
     assert (shuangshui.division_code, shuangshui.parent_id) == ("520204002", "GZ-GS-520221")
 
 
-def test_the_service_seeded_around_the_editions_agrees_with_the_recount(
-    tmp_path: Path, history: History, stations: list[Station], placements: dict[str, list[Placement]]
-) -> None:
-    """The files seeded through the service as the demo's editions are meant to be (the 2020 edition,
-    the rows with 2020 codes, the 2021–2023 editions with their successors files, the other rows): the
-    2021 edition moves 水城县's 15 stations, and on every day the engine counts what the brute-force
-    recount counts (spec §6: divisions valid that day, stations where they sat, stations listed with
-    today's codes in their predecessors)."""
-    text = STATIONS_CSV.read_text(encoding="utf-8")
-    header, *lines = text.splitlines(keepends=True)
-    table_2020 = {d.code for _, d in table_rows(_text("divisions-guizhou-2020.csv"))}
-    code_at = header.rstrip("\r\n").split(",").index("division_code")
-    first = [line for line in lines if next(csv.reader([line]))[code_at] in table_2020]
-    second = [line for line in lines if line not in first]
-    admin = Principal.command_line("test")
-    service = open_service(Settings.from_env(store_url=f"sqlite:///{tmp_path / 'demo.db'}"))
+# --- the demo as scripts/demo seeds it (seed/demo.py) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, NetworkService]]:
+    """A store seeded by `seed/demo.py` (the commands scripts/demo runs), and the service over it."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    said: list[str] = []
+    assert seed_demo(url, say=said.append) == 6, said
+    assert any("15 stations moved, 0 reporting lines changed" in line for line in said), said
+    service = open_service(Settings.from_env(store_url=url))
     try:
-        for year, day in EDITIONS.items():
-            successors = _text(f"successors-guizhou-{year}.csv") if year > 2020 else None
-            data = _text(f"divisions-guizhou-{year}.csv")
-            result = apply_stored_edition(service, admin, data, day, successors)
-            assert result.applied, year
-            assert result.preview.report is not None
-            assert len(result.preview.report.moves) == (15 if year == 2021 else 0)
-            if year == 2020:
-                assert service.import_stations(admin, header + "".join(first)).applied
-        assert service.import_stations(admin, header + "".join(second)).applied
-        engine = service.engine
-        for station in stations:
-            held = engine.station(station.id)
-            assert held is not None
-            expected = placements[station.id]
-            assert held.history() == (
-                tuple(expected) if len(expected) > 1 else (Placement(station.division_code),)
-            )
-        for day in (date(2020, 12, 31), date(2021, 10, 30), REPORT_DAY, date(2022, 12, 31), TARGET_DAY):
-            figures = figures_on(history, stations, placements, day)
-            township = next(c for c in engine.coverage("52", day) if c.level is DivisionLevel.TOWNSHIP)
-            rollup = engine.rollup("52", day)
-            assert (township.total, township.covered) == (
-                figures.totals[DivisionLevel.TOWNSHIP],
-                figures.covered[DivisionLevel.TOWNSHIP],
-            ), day
-            assert (rollup.township_stations, rollup.staff) == (
-                figures.stations[StationLevel.TOWNSHIP_STATION],
-                figures.staff,
-            ), day
+        yield url, service
     finally:
         service.close()
+
+
+def test_the_demo_shows_the_published_figures_over_the_editions(demo: tuple[str, NetworkService]) -> None:
+    engine = demo[1].engine
+    township = {day: _townships(engine, day) for day in (REPORT_DAY, TARGET_DAY)}
+    assert township[REPORT_DAY] == (1511, 430)  # the 2021 table in force; 430 covered
+    rollup = engine.rollup("52", REPORT_DAY)
+    assert (rollup.township_stations, rollup.staff) == (430, 900)
+    assert township[TARGET_DAY] == (1510, 1510)  # the 2023 table; every township covered
+    assert engine.uncovered("52", DivisionLevel.TOWNSHIP, TARGET_DAY).total == 0
+    assert engine.uncovered("52", DivisionLevel.TOWNSHIP, date(2024, 12, 31)).total > 0
+
+
+def test_the_demo_agrees_with_the_recount_on_every_day_and_station(
+    demo: tuple[str, NetworkService],
+    history: History,
+    stations: list[Station],
+    placements: dict[str, list[Placement]],
+) -> None:
+    """Stations listed with today's codes count in their predecessors, moved ones where they sat,
+    divisions only while valid: the engine counts what the brute-force recount counts (spec §6)."""
+    engine = demo[1].engine
+    for station in stations:
+        held = engine.station(station.id)
+        assert held is not None
+        assert held.history() == tuple(placements[station.id]), station.id
+    for day in (date(2020, 12, 31), date(2021, 10, 30), REPORT_DAY, date(2022, 12, 31), TARGET_DAY):
+        figures = figures_on(history, stations, placements, day)
+        rollup = engine.rollup("52", day)
+        assert _townships(engine, day) == (
+            figures.totals[DivisionLevel.TOWNSHIP],
+            figures.covered[DivisionLevel.TOWNSHIP],
+        ), day
+        assert (rollup.township_stations, rollup.staff) == (
+            figures.stations[StationLevel.TOWNSHIP_STATION],
+            figures.staff,
+        ), day
+
+
+def test_the_2021_edition_moved_shuichengs_stations_with_their_placements(
+    demo: tuple[str, NetworkService],
+) -> None:
+    engine, day = demo[1].engine, EDITIONS[2021]
+    moved = [s for s in engine.station_records() if len(s.history()) > 1]
+    assert len(moved) == 15
+    assert {s.history()[0].division_code[:6] for s in moved} == {SHUICHENG}
+    county = engine.station("GZ-GS-520221")
+    assert county is not None and county.division_code == "520204"  # 水城县 -> 水城区
+    assert county.history() == (Placement("520221", None, day), Placement("520204", day, None))
+    shuangshui = engine.station("GZ-TS-520221001")  # 双水街道 520221001 -> 520204002
+    assert shuangshui is not None and shuangshui.parent_id == "GZ-GS-520221"
+    assert [p.division_code for p in shuangshui.history()] == ["520221001", "520204002"]
+    assert engine.covered("520221001", day - timedelta(days=1)) is True
+    assert engine.covered("520221001", day) is False  # retired: the station counts in 520204002
+    assert engine.covered("520204002", day) is True
+    assert engine.covered("520204002", day - timedelta(days=1)) is False  # not valid yet
+
+
+def test_a_retired_township_is_not_counted_after_its_edition(demo: tuple[str, NetworkService]) -> None:
+    engine, day = demo[1].engine, EDITIONS[2023]  # 羊艾农场 520111400 retired, 湖潮乡 520111204 created
+
+    def uncovered(on: date) -> list[str]:
+        return [d.code for d in engine.uncovered("520111", DivisionLevel.TOWNSHIP, on).items]
+
+    assert "520111400" in uncovered(day - timedelta(days=1))
+    assert "520111400" not in uncovered(day)
+    assert "520111204" not in uncovered(day - timedelta(days=1))
+    before, after = _townships(engine, day - timedelta(days=1)), _townships(engine, day)
+    assert before[0] == after[0]  # one retired, one created under 花溪区's province
+    assert engine.covered("520111400", day) is False
+
+
+def test_running_the_demo_again_changes_nothing(demo: tuple[str, NetworkService]) -> None:
+    url, service = demo
+    version = service.store.data_version()
+    said: list[str] = []
+    assert seed_demo(url, say=said.append) == 2, said  # the 2023 edition and today's rows: no-ops
+    assert any("already applied, nothing changed" in line for line in said), said
+    assert any(": 0 created, 0 updated, 8,130 unchanged" in line for line in said), said
+    assert service.store.data_version() == version
+
+
+def test_a_store_seeded_without_editions_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    service = open_service(Settings.from_env(store_url=url))
+    try:
+        admin = Principal.command_line("test")
+        assert service.import_divisions(admin, _text("divisions-guizhou-2023.csv")).applied
+        version = service.store.data_version()
+    finally:
+        service.close()
+    with pytest.raises(DemoSeedError, match="seeded without editions"):
+        seed_demo(url, say=lambda line: None)
+    store = open_store(Settings.from_env(store_url=url))
+    try:
+        assert store.data_version() == version
+    finally:
+        store.close()
+
+
+def test_an_interrupted_seeding_resumes_where_it_stopped() -> None:
+    steps = demo_steps()
+    assert [step.day for step in steps_to_run(steps, None)] == [step.day for step in steps]
+    after_2021 = steps_to_run(steps, EDITIONS[2021])
+    assert [(step.day, step.arguments[1]) for step in after_2021] == [
+        (EDITIONS[2021], "divisions"),
+        (EDITIONS[2022], "divisions"),
+        (EDITIONS[2023], "divisions"),
+        (EDITIONS[2023], "stations"),
+    ]  # the rows with 2020 codes are not seeded again once the 2021 edition moved them
+    first = steps_to_run(steps, None, before=EDITIONS[2021])  # `seed/demo.py --before 2021-10-31`
+    assert [(step.day, step.arguments[1]) for step in first] == [
+        (EDITIONS[2020], "divisions"),
+        (EDITIONS[2020], "stations"),
+    ]
+
+
+def _townships(engine: NetworkEngine, day: date) -> tuple[int, int]:
+    """Guizhou's townships valid on `day`, and how many of them are covered."""
+    township = next(c for c in engine.coverage("52", day) if c.level is DivisionLevel.TOWNSHIP)
+    return township.total, township.covered

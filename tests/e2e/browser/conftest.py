@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bench.dashboard import DemoServer as Server
-from bench.dashboard import seed_demo
+from seed.demo import seed_demo
 from tests.support.browser import CHROMIUM, SECRET, Watched, watch
 
 

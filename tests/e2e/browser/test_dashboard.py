@@ -89,7 +89,7 @@ def test_a_planners_path_through_qinglong(demo: Server, open_page: Any, tmp_path
     page.fill("#asof", "2021-12-31")
     wait_view(page, "522324", "2021-12-31")
 
-    # Its 13 uncovered townships, as the CLI lists them.
+    # Its 14 uncovered townships (of 16 in the 2021 table, in force that day), as the CLI lists them.
     expected_csv = cli(
         "export",
         "uncovered",
@@ -103,14 +103,14 @@ def test_a_planners_path_through_qinglong(demo: Server, open_page: Any, tmp_path
         demo.store_url,
     ).stdout
     expected_rows = list(csv.reader(io.StringIO(expected_csv.decode())))
-    assert len(expected_rows) == 14
-    assert page.locator("#gap-count").inner_text() == "共 13 个"
+    assert len(expected_rows) == 15
+    assert page.locator("#gap-count").inner_text() == "共 14 个"
     assert texts(page, "#gaps tbody tr td:first-child") == [row[0] for row in expected_rows[1:]]
     coverage = {
         row.get_attribute("data-level"): row.locator("td").all_inner_texts()
         for row in page.locator("#coverage tbody tr").all()
     }
-    assert coverage["township"][:3] == ["2", "15", "13.3%"]
+    assert coverage["township"][:3] == ["2", "16", "12.5%"]
 
     # Both downloads hold exactly the CLI's rows.
     assert download(page, "#download-csv") == expected_csv
@@ -177,7 +177,13 @@ def test_a_planners_path_through_qinglong(demo: Server, open_page: Any, tmp_path
         )
         for level in ("township", "village")
     )
-    assert first_covered == 1  # the chart starts the month before the first station covered anything
+    # The chart starts the month before the first station covered anything; in the demo no division is
+    # valid before its first edition (2020-06-30), so that month has no rate (no dot) and the first
+    # dot, on the edition's day, already counts the stations opened before it.
+    assert first_covered == 0
+    assert page.locator('#trend g[data-series="township"] circle').first.get_attribute("data-date") == (
+        "2020-06-30"
+    )
     goal = page.locator("#trend g.goal")
     assert goal.get_attribute("data-date") == "2025-12-31" and goal.get_attribute("data-rate") == "1"
     top_line = goal.locator("line").first
@@ -217,11 +223,11 @@ def test_the_page_asks_for_a_token_when_reading_is_private(private_demo: Server,
     page.fill("#token-input", viewer)
     page.click("#token button[type=submit]")
     wait_view(page, "522324", "2021-12-31")
-    assert page.locator("#gap-count").inner_text() == "共 13 个"
+    assert page.locator("#gap-count").inner_text() == "共 14 个"
     assert page.evaluate("sessionStorage.getItem('graph-service-token')") == viewer
     assert page.evaluate("Object.values({...localStorage}).some(v => v.includes('.'))") is False
     rows = list(csv.reader(io.StringIO(download(page, "#download-csv").decode())))
-    assert len(rows) == 14
+    assert len(rows) == 15
 
     # Kept for this tab only: another tab asks again.
     other: Watched = open_page(private_demo.url)

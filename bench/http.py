@@ -50,6 +50,7 @@ class Server:
         log_dir: Path,
         ready_timeout: float = 600.0,
         workers: int = 1,
+        checkout: Path = REPO,
     ) -> None:
         self.workers = workers
         self.port = free_port()
@@ -61,7 +62,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.serve", *args, "--port", str(self.port)]
             + (["--workers", str(workers)] if workers > 1 else []),
-            cwd=REPO,
+            cwd=checkout,  # `python -m` puts it first on the path: the server runs that checkout's code
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=os.environ.copy(),

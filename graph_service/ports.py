@@ -9,6 +9,7 @@ adapters (`graph_service.adapters`) implement it, and `graph_service.bootstrap` 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
@@ -16,6 +17,7 @@ from graph_service.domain.changes import Changes as Changes  # re-exported: part
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
+from graph_service.domain.write_basis import WrittenSince
 
 DEFAULT_BATCH_SIZE = 10_000
 """Rows per write batch (and per read batch of a load) when nothing else is configured."""
@@ -66,6 +68,44 @@ class ConflictError(StoreError):
             for station_id, (want, have) in sorted(self.conflicts.items())
         )
         super().__init__(f"stations changed since they were read: {details}")
+
+
+class BasisChanged(ConflictError):
+    """Another writer committed, after a write was checked, something that write relied on (spec §6:
+    an edition of the same province, a division retired under a station import); nothing was
+    written. `reasons` names what changed."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        self.conflicts = {}
+        self.reasons = list(reasons)
+        Exception.__init__(self, "the network changed since this write was checked: " + "; ".join(reasons))
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBasis:
+    """What a write was checked against, re-checked by the store inside the write's transaction once
+    it holds the write lock: `check(written since version, latest edition of each province)` gives
+    the reasons the write no longer holds (`domain.write_basis`); any reason refuses the write
+    (`BasisChanged`, nothing written)."""
+
+    version: int
+    check: Callable[[WrittenSince, Mapping[str, AppliedEdition]], list[str]]
+    station_ids: frozenset[str] | None = None
+    """Only the stations with these ids matter to `check` (None: every station written since)."""
+
+    def verify(
+        self,
+        stored: int,
+        read_written: Callable[[int, frozenset[str] | None], WrittenSince],
+        read_editions: Callable[[], Mapping[str, AppliedEdition]],
+    ) -> None:
+        """Raise `BasisChanged` unless the write still holds over the store at data version `stored`
+        (what was written since `version`, of the stations `station_ids` only, read with
+        `read_written(version, station_ids)` only when anything was)."""
+        since = read_written(self.version, self.station_ids) if stored > self.version else WrittenSince()
+        reasons = self.check(since, read_editions())
+        if reasons:
+            raise BasisChanged(reasons)
 
 
 class SnapshotSink(Protocol):
@@ -120,6 +160,7 @@ class Store(Protocol):
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
         stations: Sequence[Station] = (),
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace divisions by code (parent links included) in one transaction, written in
         batches; return the new data version. An empty sequence (and no `editions`) writes nothing and
@@ -129,7 +170,9 @@ class Store(Protocol):
         and `names` (code of a division written -> its whole dated name history, replacing any) and
         `successors` (code of a retired division -> its successors' codes in order, replacing any),
         and the `stations` an edition moves or re-parents, each with its placement history (spec §6;
-        written as `upsert_stations` writes them, their history replacing any stored)."""
+        written as `upsert_stations` writes them, their history replacing any stored). `basis`, when
+        given, is verified inside the transaction before anything is written (`WriteBasis.verify`:
+        `BasisChanged` and nothing written when another writer broke it)."""
         ...
 
     def applied_editions(self) -> dict[str, AppliedEdition]:
@@ -153,13 +196,14 @@ class Store(Protocol):
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace stations by id (division and parent links included) in one transaction.
 
         `expected_versions` maps station ids to the version the caller read (None: must not exist yet);
         when any stored version differs, raise `ConflictError` and write nothing. Stations are stored
-        with the `version` they carry. Returns the new data version. `progress` and `audit` as for
-        divisions.
+        with the `version` they carry. Returns the new data version. `progress`, `audit` and `basis` as
+        for divisions.
         """
         ...
 

@@ -16,10 +16,18 @@ MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
 SET m.version = m.version + 1
 RETURN m.version AS version
 """
-# Takes the same lock without changing anything, so no write can interleave with a read.
+# A large station write takes the lock last (see `Neo4jStore._write`): its rows are stamped with a
+# pending token (negative: never a data version) and given the version it got, through the index.
+RESTAMP_STATIONS = "MATCH (s:Station) WHERE s.changed_in = $token SET s.changed_in = $version"
+# Takes the same lock without changing anything, so no write can interleave with a read. The lock is
+# taken by writing a property that is removed again, and the version read only then: `SET m.version =
+# m.version` read the version before waiting for the lock and wrote that stale value back once it had
+# it, undoing a write that committed meanwhile (the next write then reused its data version: two
+# AuditWrite nodes of one version, an audit entry listed twice, and changes a follower never saw).
 LOCK_VERSION = """
 MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
-SET m.version = m.version
+SET m.locked = true
+REMOVE m.locked
 RETURN m.version AS version
 """
 # The latest edition of the division table applied to each province (spec §6), one node per province.
@@ -44,6 +52,8 @@ RETURN d.code AS code, d.names AS names, d.names_from AS names_from
 WRITE_SUCCESSORS = """
 UNWIND $rows AS row
 MATCH (o:Division {code: row.old_code})
+SET o.changed_in = $version
+WITH o, row
 OPTIONAL MATCH (o)-[old:SUCCEEDED_BY]->()
 DELETE old
 WITH DISTINCT o, row
@@ -233,6 +243,15 @@ UNWIND $ids AS id
 MATCH (s:Station {id: id})
 RETURN s.id AS id, s.version AS version
 """
+# The same, once each station's write lock is held (as LOCK_VERSION does for Meta): a write that takes
+# the version lock last checks its expected versions with this, so none can change before it commits.
+LOCKED_VERSIONS = """
+UNWIND $ids AS id
+MATCH (s:Station {id: id})
+SET s.locked = true
+REMOVE s.locked
+RETURN s.id AS id, s.version AS version
+"""
 # Whole-network reads go page by page in key order (the uniqueness index gives that order for
 # free), each page one record holding a list of rows: far cheaper for the Python driver than one
 # Bolt message per row.
@@ -266,6 +285,14 @@ OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
 WITH collect({_STATION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
+"""
+# What a write's basis is checked against (`domain.write_basis.WrittenSince`): codes and places only.
+DIVISION_CODES_CHANGED = "MATCH (d:Division) WHERE d.changed_in > $since RETURN d.code AS code"
+STATION_PLACES_CHANGED = f"""
+MATCH (s:Station) WHERE s.changed_in > $since AND ($ids IS NULL OR s.id IN $ids)
+{_SITS_NOW}
+OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
+RETURN s.id AS id, d.code AS division_code, p.id AS parent_id, s.level AS level
 """
 CHANGES_CHUNK = 2_000
 """How many changed rows one record of `changes_since` carries."""

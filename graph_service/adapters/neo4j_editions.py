@@ -45,10 +45,11 @@ def write_names(tx: Transaction, names: Mapping[str, Sequence[DivisionName]]) ->
     tx.run(WRITE_NAMES, rows=rows).consume()
 
 
-def write_successors(tx: Transaction, successors: Mapping[str, Sequence[str]]) -> None:
-    """Link each retired division to its successors (`SUCCEEDED_BY {position}`)."""
+def write_successors(tx: Transaction, successors: Mapping[str, Sequence[str]], version: int) -> None:
+    """Link each retired division to its successors (`SUCCEEDED_BY {position}`), marking it written by
+    data version `version` (so `changes_since` carries its new links, whether its row changed or not)."""
     links = [{"old_code": old, "new_codes": list(news)} for old, news in successors.items()]
-    tx.run(WRITE_SUCCESSORS, rows=links).consume()
+    tx.run(WRITE_SUCCESSORS, rows=links, version=version).consume()
 
 
 def write_placements(tx: Transaction, stations: Sequence[Station], stored: Collection[str]) -> None:

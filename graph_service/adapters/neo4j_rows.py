@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from neo4j import Transaction
 
 from graph_service.adapters.batching import RowsWritten, batches, write_in_batches
-from graph_service.adapters.neo4j_cypher import STORED_VERSIONS
+from graph_service.adapters.neo4j_cypher import LOCKED_VERSIONS, STORED_VERSIONS
 from graph_service.domain.model import Division, Station
 from graph_service.domain.station_fields import stored_values
 from graph_service.ports import Progress
@@ -78,9 +78,10 @@ def _by_depth(fresh: dict[str, T], parent: Callable[[T], Any]) -> list[T]:
     return [fresh[k] for _, _, k in ordered]
 
 
-def stored_versions(tx: Transaction, ids: Sequence[str]) -> Iterator[tuple[str, int]]:
-    """The (id, version) of each stored station of `ids`."""
-    for record in tx.run(STORED_VERSIONS, ids=list(ids)):
+def stored_versions(tx: Transaction, ids: Sequence[str], lock: bool = False) -> Iterator[tuple[str, int]]:
+    """The (id, version) of each stored station of `ids`; with `lock`, read once `tx` holds each one's
+    write lock (held until it ends)."""
+    for record in tx.run(LOCKED_VERSIONS if lock else STORED_VERSIONS, ids=list(ids)):
         yield record["id"], record["version"]
 
 

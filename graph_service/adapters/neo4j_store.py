@@ -15,9 +15,15 @@ dates. Successor links are `(:Division)-[:SUCCEEDED_BY {position}]->(:Division)`
 array (`audit_batch_bytes`) (a national import's 670,000 entries as nodes would not fit in one
 transaction's memory). All unlinked, created in the transaction of the write they record.
 
-Every write is one explicit transaction whose first statement bumps `Meta.version`: that write lock
-makes concurrent writers (in any process) take turns, and makes `load` and `changes_since`, which take
-the same lock, see whole writes only (Neo4j reads are read-committed, not snapshots).
+Every write is one explicit transaction that bumps `Meta.version`: that write lock makes concurrent
+writers (in any process) take turns, and makes `load` and `changes_since`, which take the same lock,
+see whole writes only (Neo4j reads are read-committed, not snapshots). Most writes take it with their
+first statement. A large station write (an import of `LATE_LOCK_ROWS` stations or more) takes it
+with its last statements instead, so other writers and readers are not held for the whole import,
+only for its end: it first locks the stored stations it replaces and checks their expected versions
+(`LOCKED_VERSIONS`), writes its rows with a pending token in `changed_in`, then bumps the version
+and gives it to them (`RESTAMP_STATIONS`), verifies its basis, records the audit trail and commits.
+Rows it writes stay locked row by row until it commits.
 
 Failures: a server that cannot be reached, or a transient error (a deadlock, a lock wait cut short),
 raises `StoreUnavailable` after being retried with backoff for up to `RETRY_SECONDS` where that is safe
@@ -34,8 +40,9 @@ trail in `neo4j_audit`, row ordering and encoding in `neo4j_rows`, the division 
 
 from __future__ import annotations
 
+import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import partial
 from typing import TypeVar
@@ -63,11 +70,14 @@ from graph_service.adapters.neo4j_cypher import (
     ALL_SUCCESSORS,
     BUMP_VERSION,
     CHANGES_CHUNK,
+    DIVISION_CODES_CHANGED,
     DIVISION_PAGE,
     DIVISIONS_CHANGED,
     LOCK_VERSION,
     READ_VERSION,
+    RESTAMP_STATIONS,
     STATION_PAGE,
+    STATION_PLACES_CHANGED,
     STATIONS_CHANGED,
 )
 from graph_service.adapters.neo4j_editions import (
@@ -95,6 +105,7 @@ from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
+from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
@@ -102,10 +113,14 @@ from graph_service.ports import (
     Progress,
     SnapshotSink,
     StoreError,
+    WriteBasis,
 )
 
 __all__ = ["Neo4jStore", "Transient", "check_url", "retrying", "schema_statements", "schema_text"]
 
+LATE_LOCK_ROWS = 1_000
+"""A station write of this many rows or more takes the version lock last (its expected versions are
+checked once it holds each station's own lock)."""
 WRITE_GRACE_SECONDS = 30.0
 WRITE_SECONDS_PER_ROW = 0.002
 """A write's own allowance per row on top of the grace (15× the rows/s measured on a small box)."""
@@ -181,21 +196,7 @@ class Neo4jStore:
 
         def read() -> Changes:
             with self._transaction("read the changes") as tx:
-                current = run_version(tx, LOCK_VERSION)
-                chunk = CHANGES_CHUNK
-                divisions = [
-                    division_from_row(row, to_date)
-                    for record in tx.run(DIVISIONS_CHANGED, since=version, chunk=chunk)
-                    for row in record[0]
-                ]
-                stations = [
-                    station_from_row(row, to_date)
-                    for record in tx.run(STATIONS_CHANGED, since=version, chunk=chunk)
-                    for row in record[0]
-                ]
-                retired = [d.code for d in divisions if d.valid_to is not None]
-                links = read_successors(tx, retired) if retired else {}
-            return Changes(current, divisions, stations, links)
+                return read_changes(tx, run_version(tx, LOCK_VERSION), version)
 
         return retrying(read)
 
@@ -209,6 +210,7 @@ class Neo4jStore:
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
         stations: Sequence[Station] = (),
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction (a parent may come later in the
         sequence than its children); return the new data version. The `stations` an edition moves
@@ -223,7 +225,9 @@ class Neo4jStore:
 
         `audit` is recorded in the same transaction, in batches after the rows; so are `editions`
         (`Edition` nodes, one per province), `names` (lists on the nodes, after the rows) and
-        `successors` (`SUCCEEDED_BY` relationships, after the rows).
+        `successors` (`SUCCEEDED_BY` relationships, after the rows). `basis` is verified first, once
+        the transaction holds the write lock (`BasisChanged`, nothing written, when another writer
+        broke it).
 
         Raises `StoreError` (nothing written) when a parent_code names no division.
         """
@@ -237,11 +241,11 @@ class Neo4jStore:
             if names:
                 write_names(tx, names)
             if successors:
-                write_successors(tx, successors)
+                write_successors(tx, successors, version)
             if stations:
                 write_stations(tx, version, stations, None, self.batch_size)
 
-        return self._write("upsert divisions", write, len(divisions), audit)
+        return self._write("upsert divisions", write, len(divisions), audit, basis=basis)
 
     def applied_editions(self) -> dict[str, AppliedEdition]:
         """The latest edition applied to each province, from the `Edition` nodes."""
@@ -277,10 +281,12 @@ class Neo4jStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `stations` by id in one transaction, with their SITS_IN and REPORTS_TO
         links (a parent station may come later in the sequence); return the new data version. New ids
-        take the fast path of `upsert_divisions`, the others are merged; `progress` and `audit` as there.
+        take the fast path of `upsert_divisions`, the others are merged; `progress`, `audit` and
+        `basis` as there.
 
         Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
         the transaction, after taking the write lock), and `StoreError` when a division_code or
@@ -289,12 +295,15 @@ class Neo4jStore:
         if not stations:
             return self.data_version()
 
+        late = RESTAMP_STATIONS if len(stations) >= LATE_LOCK_ROWS else None
+
         def write(tx: Transaction, version: int) -> None:
             if expected_versions:
-                check_versions(expected_versions, partial(stored_versions, tx), self.batch_size)
+                read = partial(stored_versions, tx, lock=late is not None)
+                check_versions(expected_versions, read, self.batch_size)
             write_stations(tx, version, stations, progress, self.batch_size)
 
-        return self._write("upsert stations", write, len(stations), audit)
+        return self._write("upsert stations", write, len(stations), audit, late, basis)
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (`neo4j_audit.read_audit_entries`)."""
@@ -371,19 +380,34 @@ class Neo4jStore:
         body: Callable[[Transaction, int], None],
         rows: int,
         audit: AuditTrail | None = None,
+        restamp: str | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
         """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
         the write lock) and ends by recording `audit`; return the new version once committed. When
         another writer holds the lock for more than `lock_timeout` seconds, nothing is written
         (`StoreUnavailable`); the write itself may take `WRITE_GRACE_SECONDS` plus
-        `WRITE_SECONDS_PER_ROW` for each of its `rows`."""
+        `WRITE_SECONDS_PER_ROW` for each of its `rows`.
+
+        With `restamp` (a statement giving the rows stamped with `$token` the data `$version`), the
+        lock is taken last instead: `body` runs with a pending token (negative, unique to this
+        attempt) for the version, then the version is bumped and `restamp` run, then `audit`. Either
+        way `basis` is verified as soon as the lock is held, before anything is committed."""
 
         def attempt() -> int:
             self._wait_for_lock(action)
             timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
             with self._transaction(action, timeout) as tx:
-                version = run_version(tx, BUMP_VERSION)
-                body(tx, version)
+                if restamp is None:
+                    version = run_version(tx, BUMP_VERSION)
+                    _verify(basis, tx, version)
+                    body(tx, version)
+                else:
+                    token = -1 - secrets.randbelow(1 << 53)
+                    body(tx, token)
+                    version = run_version(tx, BUMP_VERSION)  # the write lock, held from here to the commit
+                    _verify(basis, tx, version)
+                    tx.run(restamp, token=token, version=version).consume()
                 if audit is not None and audit.changes:
                     record_audit(tx, audit, version, self.batch_size)
             return version
@@ -409,3 +433,40 @@ class Neo4jStore:
         else:
             hint = "it needs a password: set NEO4J_PASSWORD (and NEO4J_USER if not 'neo4j')"
         return translated_errors(self.url, action, self.lock_timeout, hint)
+
+
+def read_changes(tx: Transaction, current: int, version: int) -> Changes:
+    """Every division and station whose `changed_in` is above `version` (divisions with their successor
+    links: a write of links marks the division written), read in `tx`, bringing the reader to data
+    version `current`."""
+    divisions = [
+        division_from_row(row, to_date)
+        for record in tx.run(DIVISIONS_CHANGED, since=version, chunk=CHANGES_CHUNK)
+        for row in record[0]
+    ]
+    stations = [
+        station_from_row(row, to_date)
+        for record in tx.run(STATIONS_CHANGED, since=version, chunk=CHANGES_CHUNK)
+        for row in record[0]
+    ]
+    links = read_successors(tx, [d.code for d in divisions]) if divisions else {}
+    return Changes(current, divisions, stations, links)
+
+
+def read_written_since(tx: Transaction, version: int, ids: Collection[str] | None) -> WrittenSince:
+    """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
+    whose `changed_in` is above `version`, read in `tx` (index reads of a few properties)."""
+    codes = list(tx.run(DIVISION_CODES_CHANGED, since=version).value("code"))
+    wanted = None if ids is None else sorted(ids)
+    places = [
+        StationPlace(r["id"], r["division_code"], r["parent_id"], r["level"])
+        for r in tx.run(STATION_PLACES_CHANGED, since=version, ids=wanted)
+    ]
+    return WrittenSince(codes, places)
+
+
+def _verify(basis: WriteBasis | None, tx: Transaction, version: int) -> None:
+    """Verify `basis` (when given) inside the write transaction that makes data version `version`
+    (it holds the write lock: nothing else commits meanwhile)."""
+    if basis is not None:
+        basis.verify(version - 1, partial(read_written_since, tx), partial(read_editions, tx))

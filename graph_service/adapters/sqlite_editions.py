@@ -20,8 +20,12 @@ def write_editions(conn: sqlite3.Connection, editions: Mapping[str, AppliedEditi
     )
 
 
-def write_successors(conn: sqlite3.Connection, successors: Mapping[str, Sequence[str]]) -> None:
-    """Replace the successors of each retired division, in their order."""
+def write_successors(conn: sqlite3.Connection, successors: Mapping[str, Sequence[str]], version: int) -> None:
+    """Replace the successors of each retired division, in their order, and mark the division written
+    by data version `version` (so `changes_since` carries its new links, whether its row changed or not)."""
+    conn.executemany(
+        "UPDATE divisions SET changed_in = ? WHERE code = ?", [(version, old) for old in successors]
+    )
     for old_code, news in successors.items():
         conn.execute("DELETE FROM division_successors WHERE old_code = ?", (old_code,))
         conn.executemany(

@@ -21,12 +21,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from functools import partial
 
 from graph_service.adapters.batching import (
     RowsWritten,
+    batches,
     check_batch_size,
     check_versions,
     write_in_batches,
@@ -72,6 +73,7 @@ from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
+from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
@@ -80,6 +82,7 @@ from graph_service.ports import (
     SnapshotSink,
     StoreError,
     StoreUnavailable,
+    WriteBasis,
 )
 
 __all__ = ["URL_PREFIX", "SqliteStore", "path_from_url"]
@@ -154,26 +157,9 @@ class SqliteStore:
             conn = self._read_conn
             conn.execute("BEGIN")
             try:
-                current = read_version(conn)
-                divisions = [
-                    division_from_row(row)
-                    for row in conn.execute(
-                        f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE changed_in > ?", (version,)
-                    )
-                ]
-                rows = conn.execute(
-                    f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
-                ).fetchall()
-                placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
-                retired = [d.code for d in divisions if d.valid_to is not None]
-                links = read_successor_links(conn, retired) if retired else {}
-                stations = [
-                    station_from_row(row if row[0] not in placed else (*row, placed[row[0]]), iso_date)
-                    for row in rows
-                ]
+                return read_changes(conn, version)
             finally:
                 conn.execute("COMMIT")
-            return Changes(current, divisions, stations, links)
 
     def upsert_divisions(
         self,
@@ -185,11 +171,13 @@ class SqliteStore:
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
         stations: Sequence[Station] = (),
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `divisions` by code in one transaction; return the new data version.
         `progress` is called with the number of rows written so far after each batch; `audit`,
         `editions`, `names`, `successors` and the `stations` an edition moves (with their placement
-        history, spec §6) are recorded in the same transaction.
+        history, spec §6) are recorded in the same transaction. `basis` is verified first, inside it
+        (`BasisChanged`, nothing written, when another writer broke it).
 
         Raises `StoreError` (nothing written) when a parent_code names no division, stored or written.
         """
@@ -197,8 +185,9 @@ class SqliteStore:
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
+            _verify(basis, conn, version)
             write_editions(conn, editions or {})
-            write_successors(conn, successors or {})
+            write_successors(conn, successors or {}, version)
             write_names(conn, names or {})
 
             def upsert(batch: Sequence[Division]) -> None:
@@ -224,10 +213,11 @@ class SqliteStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `stations` by id in one transaction; return the new data version.
         `progress` is called with the number of rows written so far after each batch; `audit` is
-        recorded in the same transaction.
+        recorded in the same transaction; `basis` is verified first, as for divisions.
 
         Raises `ConflictError` when a stored version differs from `expected_versions` (checked inside
         the transaction), and `StoreError` when a division_code or parent_id names nothing; in both
@@ -237,6 +227,7 @@ class SqliteStore:
             return self.data_version()
 
         def write(conn: sqlite3.Connection, version: int) -> None:
+            _verify(basis, conn, version)
             if expected_versions:
                 check_versions(expected_versions, partial(stored_versions, conn), IDS_PER_QUERY)
 
@@ -394,3 +385,48 @@ class SqliteStore:
         except sqlite3.Error as error:
             message = describe(self.url, self.path, self.lock_timeout, error, action)
             raise (StoreUnavailable if is_busy(error) else StoreError)(message) from error
+
+
+def read_changes(conn: sqlite3.Connection, version: int) -> Changes:
+    """Every division and station whose `changed_in` is above `version` (stations with their
+    placements, divisions with their successor links: a write of links marks the division written),
+    and the data version they bring the
+    reader to, read on `conn` (inside the caller's transaction)."""
+    current = read_version(conn)
+    divisions = [
+        division_from_row(row)
+        for row in conn.execute(
+            f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE changed_in > ?", (version,)
+        )
+    ]
+    rows = conn.execute(
+        f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
+    ).fetchall()
+    placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
+    links = read_successor_links(conn, [d.code for d in divisions]) if divisions else {}
+    stations = [
+        station_from_row(row if row[0] not in placed else (*row, placed[row[0]]), iso_date) for row in rows
+    ]
+    return Changes(current, divisions, stations, links)
+
+
+def read_written_since(conn: sqlite3.Connection, version: int, ids: Collection[str] | None) -> WrittenSince:
+    """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
+    whose `changed_in` is above `version`: index reads of four columns at most."""
+    codes = [code for (code,) in conn.execute("SELECT code FROM divisions WHERE changed_in > ?", (version,))]
+    query = "SELECT id, division_code, parent_id, level FROM stations WHERE changed_in > ?"
+    if ids is None:
+        return WrittenSince(codes, [StationPlace(*row) for row in conn.execute(query, (version,))])
+    places = []
+    for batch in batches(sorted(ids), IDS_PER_QUERY):
+        marks = ", ".join("?" * len(batch))
+        places += [
+            StationPlace(*row) for row in conn.execute(f"{query} AND id IN ({marks})", (version, *batch))
+        ]
+    return WrittenSince(codes, places)
+
+
+def _verify(basis: WriteBasis | None, conn: sqlite3.Connection, version: int) -> None:
+    """Verify `basis` (when given) inside the write transaction that makes data version `version`."""
+    if basis is not None:
+        basis.verify(version - 1, partial(read_written_since, conn), partial(read_editions, conn))

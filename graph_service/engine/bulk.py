@@ -9,6 +9,7 @@ from operator import add
 
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Station
+from graph_service.engine.columnar import DivisionChanges, timelines_in_bulk
 from graph_service.engine.daily import (
     Span,
     add_full,
@@ -19,7 +20,15 @@ from graph_service.engine.daily import (
 )
 from graph_service.engine.graphs import RANK, add_edges_in_bulk, graph_dicts
 from graph_service.engine.state import EngineState
-from graph_service.engine.timeline import COVERED_COLUMN, Timeline
+from graph_service.engine.timeline import (
+    CERTIFIED_STAFF,
+    COVERED_COLUMN,
+    STAFF,
+    STATION_COLUMN,
+    VOLUNTEERS,
+    WIDTH,
+    Timeline,
+)
 from graph_service.engine.values import Attributes, Links, Node, station_node
 
 
@@ -64,7 +73,9 @@ class BulkApplying(EngineState):
             else:
                 members.append(station)
         changes = _own_changes(nodes, pred, arriving, leaving, latest)
-        timelines = _timelines_with(nodes, changes)
+        timelines = timelines_in_bulk(nodes, changes)
+        if timelines is None:  # a total that may not fit 64 bits: the exact way, in Python integers
+            timelines = _timelines_with(nodes, changes.as_dicts())
         new_succ: dict[Node, Links] = {}
         back_links: list[tuple[Links, Node, Attributes]] = []
         for node, attributes in new_nodes.items():
@@ -123,11 +134,11 @@ def _own_changes(
     arriving: Mapping[str, list[Station]],
     leaving: Mapping[str, list[Station]],
     latest: Mapping[str, Station],
-) -> dict[str, tuple[Attributes, dict[int, list[int]]]]:
-    """The node attributes and full-width per-day changes of each division that stations arrive in
-    or leave, coverage included: what the stations bring and take away, and the days the division
-    starts and stops being covered (its new members against its old ones)."""
-    changes_of: dict[str, tuple[Attributes, dict[int, list[int]]]] = {}
+) -> DivisionChanges:
+    """The full-width per-day changes of each division that stations arrive in or leave, coverage
+    included: what the stations bring and take away, and the days the division starts and stops
+    being covered (its new members against its old ones)."""
+    collected = DivisionChanges()
 
     def spans(station: Station) -> Sequence[Span]:
         """The spans a station is counted by: kept on its node (spec §6: moved, or counting in a
@@ -138,13 +149,10 @@ def _own_changes(
     for code in arriving.keys() | leaving.keys():
         coming = arriving.get(code, [])
         going = leaving.get(code)
-        changes: dict[int, list[int]] = {}
-        for station in coming:
-            add_station_days(changes, station, +1)
         data = nodes[code]
-        column = COVERED_COLUMN[data["division"].level]
-        linked = pred[code]
         division = data["division"]
+        column = COVERED_COLUMN[division.level]
+        linked = pred[code]
         if (
             going is None
             and len(coming) == 1
@@ -152,26 +160,33 @@ def _own_changes(
             and division.valid_to is None
             and not any(n.__class__ is tuple for n in linked)
         ):
-            # The commonest case: a division's first station, covering it while it is open (its
-            # opening and closing rows exist already).
+            # The commonest case: a division's first station, covering it while it is open.
             only = coming[0]
             if only.opened_on is not None:
-                changes[only.opened_on.toordinal()][column] += 1
+                position = collected.position(code, data)
+                row = [0] * WIDTH
+                row[STATION_COLUMN[only.level]] = 1
+                row[STAFF], row[CERTIFIED_STAFF] = only.staff, only.certified_staff
+                row[VOLUNTEERS] = only.volunteers
+                row[column] = 1
+                collected.add(position, only.opened_on.toordinal(), row)
                 if only.closed_on is not None:
-                    changes[only.closed_on.toordinal()][column] -= 1
-        else:
-            for station in going or ():
-                add_station_days(changes, station, -1)
-            here = [nodes[n]["station"] for n in linked if n.__class__ is tuple]
-            here += [nodes[("station", i)]["station"] for i in sorted(data.get("visiting", ()))]
-            covering = coverage_changes([s for s in here if s.id not in latest] + coming, division, spans)
-            covering.subtract(coverage_changes(here, division, spans))
-            for day, n in covering.items():
-                if n:
-                    add_full(changes, day, ((column, n),))
-        if changes:
-            changes_of[code] = (data, changes)
-    return changes_of
+                    collected.add(position, only.closed_on.toordinal(), [-n for n in row])
+            continue
+        changes: dict[int, list[int]] = {}
+        for station in coming:
+            add_station_days(changes, station, +1)
+        for station in going or ():
+            add_station_days(changes, station, -1)
+        here = [nodes[n]["station"] for n in linked if n.__class__ is tuple]
+        here += [nodes[("station", i)]["station"] for i in sorted(data.get("visiting", ()))]
+        covering = coverage_changes([s for s in here if s.id not in latest] + coming, division, spans)
+        covering.subtract(coverage_changes(here, division, spans))
+        for day, n in covering.items():
+            if n:
+                add_full(changes, day, ((column, n),))
+        collected.add_all(code, data, changes)
+    return collected
 
 
 def _timelines_with(

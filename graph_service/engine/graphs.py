@@ -121,4 +121,4 @@ def walk_down(pred: dict[Node, Links], starts: Iterable[str], visit: Callable[[s
     while stack:
         code = stack.pop()
         if visit(code):
-            stack.extend(node for node in pred[code] if node.__class__ is str)
+            stack.extend([node for node in pred[code] if node.__class__ is str])

@@ -218,8 +218,8 @@ class Queries(EngineState):
             if timeline is None:
                 covered, total = 0, data["totals"][slot]
             else:
-                row = timeline.row_at(ordinal)
-                covered, total = row[column], data["totals"][slot] + row[valid]
+                covered, added = timeline.pair_at(ordinal, column, valid)
+                total = data["totals"][slot] + added
             if total == covered:
                 return False
             if data["division"].level is level:

@@ -78,6 +78,14 @@ class Timeline:
         index = bisect_right(self.days, day)
         return self.rows[(index - 1) * WIDTH + column] if index else 0
 
+    def pair_at(self, day: int, first: int, second: int) -> tuple[int, int]:
+        """The totals of two counters on `day` (one binary search, no row copied)."""
+        index = bisect_right(self.days, day)
+        if not index:
+            return 0, 0
+        rows, start = self.rows, (index - 1) * WIDTH
+        return rows[start + first], rows[start + second]
+
     def add(self, day: int, delta: Delta) -> None:
         """Apply `delta` from `day` on; costs O(log n) plus the rows on or after `day`."""
         days, rows = self.days, self.rows

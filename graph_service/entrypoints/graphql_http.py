@@ -31,16 +31,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types.graphql import OperationType
 
 from graph_service.entrypoints import http_common
-from graph_service.entrypoints.graphql import GraphQLContext, is_quick_read, parse_document, schema
+from graph_service.entrypoints.graphql import GraphQLContext, is_quick_read, parse_document
 from graph_service.entrypoints.graphql.errors import (
     INTERNAL,
     INTERNAL_MESSAGE,
     format_error,
     operation_problem,
 )
+from graph_service.entrypoints.graphql.execution import execute_operation
 from graph_service.entrypoints.http_common import RequestRefused, error_body
 from graph_service.entrypoints.response_cache import ResponseCache, operation_key
 from graph_service.service_layer.auth import Principal, read_token
@@ -70,7 +70,6 @@ _ACCEPTED: Mapping[str, tuple[str, int]] = {
 }
 """Each media range the service can answer, with the media type it answers in and its preference
 among ranges of equal quality (the more specific first)."""
-_ALLOWED_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
 class GraphQLEndpoint:
@@ -225,13 +224,7 @@ class GraphQLEndpoint:
         with views.consistent() if is_query else nullcontext(views.version) as version:
             context = GraphQLContext(self.service, principal, request_id, today, payload["operation_name"])
             try:
-                result = schema.execute_sync(
-                    payload["query"],
-                    variable_values=payload["variables"],
-                    context_value=context,
-                    operation_name=payload["operation_name"],
-                    allowed_operation_types=_ALLOWED_OPERATIONS,
-                )
+                result = execute_operation(payload["query"], payload["variables"], context, is_query=is_query)
             except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as error:
                 problem = error_body(operation_problem(error), BAD_USER_INPUT, request_id)
                 return 400, {"errors": [problem]}, None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date
 
@@ -23,8 +23,9 @@ from graph_service.domain.audit import (
 )
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import MAX_SUM
+from graph_service.domain.write_basis import StationBasis
 from graph_service.engine import NetworkEngine, SumExcess
-from graph_service.ports import Changes, Store, StoreUnavailable
+from graph_service.ports import Changes, Store, StoreUnavailable, WriteBasis
 from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.errors import Forbidden, NotFound, Unauthenticated, Unavailable
 from graph_service.service_layer.settings import Settings
@@ -187,6 +188,14 @@ class ServiceBase:
             )
             for new, old in changed
         ]
+
+    def _station_basis(
+        self, version: int, stations: Sequence[Station], old_codes: Iterable[str]
+    ) -> WriteBasis:
+        """What a write of `stations` (which sat in `old_codes`) was validated against: the engine at
+        data version `version` (read before validating), re-checked by the store as it writes."""
+        basis = StationBasis.of(stations, old_codes, self.engine.division, self.engine.station)
+        return WriteBasis(version, basis.conflicts, frozenset(basis.parents))
 
     def _catch_up_after_write(self, written: Changes | None = None) -> None:
         """Bring the engine up to the store after a write (committed or not); if the store cannot be

@@ -33,6 +33,8 @@ from graph_service.domain.validation import (
     validate_divisions,
 )
 from graph_service.domain.validity import DivisionName, renamed_history
+from graph_service.domain.write_basis import EditionBasis
+from graph_service.ports import WriteBasis
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import store_busy_is_unavailable
 from graph_service.service_layer.importing import ImportProgress, ImportReport, decoded_csv, read_rows
@@ -235,12 +237,35 @@ def apply_stored_edition(
         names=_renamed_histories(service, snapshot, report.plan.renamed, edition),
         successors=report.successors,
         stations=moved,
+        basis=edition_basis(snapshot, report, applied),
         follow=follow,
         progress=progress,
     )
     if problems:
         return EditionResult(replace(preview, file_problems=problems), False)
     return EditionResult(preview, True, len(to_write))
+
+
+def edition_basis(
+    snapshot: Snapshot, report: EditionReport, applied: Mapping[str, AppliedEdition]
+) -> WriteBasis:
+    """What the edition `report` plans was checked against: `snapshot` (its data version, its stations)
+    and the `applied` editions of its provinces; what the plan relied on is what it retires, its
+    successors and their lines, and the stations it moves or re-parents and those reporting to them."""
+    divisions = {d.code for d in report.plan.retired}
+    for news in report.successors.values():
+        for code in news:
+            divisions.add(code)
+            divisions.update(codes_above(code, report.after.get))
+    stations = {move.station_id for move in report.moves} | {change.station_id for change in report.reporting}
+    stations |= {s.id for moved in list(stations) for s in snapshot.stations_reporting_to(moved)}
+    basis = EditionBasis(
+        {province: applied.get(province) for province in report.plan.applied},
+        frozenset(divisions),
+        frozenset(stations),
+        snapshot.station,
+    )
+    return WriteBasis(snapshot.version, basis.conflicts)
 
 
 def division_links(service: NetworkService, code: str) -> tuple[list[str], list[str]]:

@@ -21,7 +21,8 @@ from graph_service.domain.validation import (
     validate_stations,
 )
 from graph_service.domain.validity import DivisionName
-from graph_service.ports import Changes, ConflictError, Progress
+from graph_service.domain.write_basis import divisions_unchanged
+from graph_service.ports import Changes, ConflictError, Progress, WriteBasis
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import ServiceBase, excess_message, store_busy_is_unavailable
 from graph_service.service_layer.errors import Conflict
@@ -61,6 +62,7 @@ class Imports(ServiceBase):
         is read; an editor's scope once its rows are known.
         """
         self.check_writer(principal)
+        read_at = self.engine.version
         rows, problems = read_rows(data, STATION_COLUMNS)
         if problems and not rows:
             return ImportReport(errors=problems)
@@ -87,12 +89,13 @@ class Imports(ServiceBase):
             new.with_version(old.version + 1 if old else left_out.get(new.id, 0) + 1) for new, old in changed
         ]
         expected = {new.id: old.version if old else left_out.get(new.id) for new, old in changed}
+        basis = self._station_basis(read_at, to_write, [old.division_code for _, old in changed if old])
 
         def write() -> Changes:
             pairs = [(new, old) for new, (_, old) in zip(to_write, changed, strict=True)]
             trail = self._trail(principal, self._station_changes(IMPORT_OPERATION, pairs))
             version = self.store.upsert_stations(
-                to_write, expected, audit=trail, progress=_per_batch(progress, len(to_write))
+                to_write, expected, audit=trail, progress=_per_batch(progress, len(to_write)), basis=basis
             )
             return Changes(version, stations=to_write)
 
@@ -112,6 +115,7 @@ class Imports(ServiceBase):
         `follow` and `progress` as for `import_stations`.
         """
         self.check_division_write(principal)
+        read_at = self.engine.version
         rows, problems = read_rows(data, DIVISION_COLUMNS)
         if problems and not rows:
             return ImportReport(errors=problems)
@@ -132,7 +136,10 @@ class Imports(ServiceBase):
         def write() -> Changes:
             trail = self._trail(principal, self._division_changes(divisions, changed))
             version = self.store.upsert_divisions(
-                to_write, audit=trail, progress=_per_batch(progress, len(to_write))
+                to_write,
+                audit=trail,
+                progress=_per_batch(progress, len(to_write)),
+                basis=WriteBasis(read_at, divisions_unchanged, frozenset()),
             )
             return Changes(version, divisions=to_write)
 
@@ -148,15 +155,17 @@ class Imports(ServiceBase):
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
         stations: Sequence[Station] = (),
+        basis: WriteBasis | None = None,
         follow: bool = True,
         progress: ImportProgress | None = None,
     ) -> list[Problem]:
         """Write the divisions of an edition (planned by `service_layer.editions`, dates set) and the
         `editions` it makes the latest (and the renamed divisions' `names` histories, the retired
-        ones' `successors`, the `stations` it moves or re-parents, spec §6), in one
-        transaction, audited as an import; catch the engine up
-        unless not `follow`. Returns the refusals of a re-parenting that would take a roll-up past
-        `MAX_SUM` (blamed on the rows `row_of` names), and then writes nothing."""
+        ones' `successors`, the `stations` it moves or re-parents, spec §6), in one transaction,
+        audited as an import; catch the engine up unless not `follow`. `basis`: what the edition was
+        planned against, re-checked by the store as it writes (`Conflict`, nothing written, when
+        another writer broke it). Returns the refusals of a re-parenting that would take a roll-up
+        past `MAX_SUM` (blamed on the rows `row_of` names), and then writes nothing."""
         changed = [(division, self.engine.division(division.code)) for division in divisions]
         problems = self._move_sum_problems(changed, row_of)
         if problems:
@@ -176,15 +185,26 @@ class Imports(ServiceBase):
                 successors=successors,
                 stations=stations,
                 progress=_per_batch(progress, len(divisions)),
+                basis=basis,
             )
             links = {old: list(news) for old, news in (successors or {}).items()}
             return Changes(version, divisions=list(divisions), stations=list(stations), successors=links)
 
-        with store_busy_is_unavailable():
-            written = write()
+        self._run_write(write, follow)
+        return []
+
+    def _run_write(self, write: Callable[[], Changes], follow: bool) -> None:
+        """Run `write` (which returns what it committed) and catch the engine up with it unless not
+        `follow`; a conflict (a stale version, or a basis another writer broke) writes nothing and is
+        refused as `Conflict`, after catching up with what the other writer did."""
+        try:
+            with store_busy_is_unavailable():
+                written = write()
+        except ConflictError as error:
+            self._catch_up_after_write()
+            raise Conflict(f"{error}; nothing was written, try again") from error
         if follow:
             self._catch_up_after_write(written)
-        return []
 
     def _keeping_validity(self, division: Division) -> Division:
         """`division` with the validity of the stored division of its code (as read: none when new)."""
@@ -244,15 +264,8 @@ class Imports(ServiceBase):
         if dry_run or not (report.created or report.updated):
             report.applied = not dry_run
             return report
-        try:
-            with store_busy_is_unavailable():
-                written = write()
-        except ConflictError as error:
-            self._catch_up_after_write()
-            raise Conflict(f"{error}; nothing was written, try again") from error
+        self._run_write(write, follow)
         report.applied = True
-        if follow:
-            self._catch_up_after_write(written)
         return report
 
 

@@ -13,7 +13,7 @@ from graph_service.domain.audit import AuditChange
 from graph_service.domain.levels import StationLevel, StationStatus
 from graph_service.domain.model import Station
 from graph_service.domain.validation import Problem, placement_problems, station_field_problems
-from graph_service.ports import Changes, ConflictError
+from graph_service.ports import Changes, ConflictError, WriteBasis
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import ServiceBase, excess_message, store_busy_is_unavailable
 from graph_service.service_layer.errors import BadUserInput, Conflict
@@ -36,6 +36,7 @@ class StationWrites(ServiceBase):
     def create_station(self, principal: Principal | None, fields: Mapping[str, Any]) -> Station:
         """Create a station from its fields (the station CSV's, snake_case)."""
         self.check_writer(principal)
+        read_at = self.engine.version
         station = _station_from_fields(fields)
         self.check_station_write(principal, self._known_divisions(station.division_code))
         if self.engine.station(station.id) is not None:
@@ -51,6 +52,7 @@ class StationWrites(ServiceBase):
             {station.id: None},
             self._station_changes(CREATE_OPERATION, [(station, None)]),
             principal,
+            self._station_basis(read_at, [station], []),
         )
         return self._as_written(station)
 
@@ -63,6 +65,7 @@ class StationWrites(ServiceBase):
     ) -> Station:
         """Change some fields of a station; with `expected_version`, only if it is still that version."""
         self.check_writer(principal)
+        read_at = self.engine.version
         current = self.require_station(station_id)
         unknown = set(patch) - (STATION_FIELDS - {"id"})
         if unknown:
@@ -80,12 +83,14 @@ class StationWrites(ServiceBase):
             {station_id: current.version},
             self._station_changes(UPDATE_OPERATION, [(changed, current)]),
             principal,
+            self._station_basis(read_at, [changed], [current.division_code]),
         )
         return self._as_written(changed)
 
     def close_station(self, principal: Principal | None, station_id: str, on: date) -> Station:
         """Mark a station closed from `on` (it is active up to the day before)."""
         self.check_writer(principal)
+        read_at = self.engine.version
         current = self.require_station(station_id)
         self.check_station_write(principal, [current.division_code])
         if current.opened_on is None:
@@ -103,6 +108,7 @@ class StationWrites(ServiceBase):
             {station_id: current.version},
             self._station_changes(CLOSE_OPERATION, [(closed, current)]),
             principal,
+            self._station_basis(read_at, [closed], []),
         )
         return self._as_written(closed)
 
@@ -143,12 +149,14 @@ class StationWrites(ServiceBase):
         expected: Mapping[str, int | None],
         changes: Sequence[AuditChange],
         principal: Principal | None,
+        basis: WriteBasis,
     ) -> None:
-        """Write `stations` (checked against the `expected` versions) with their audit `changes`."""
+        """Write `stations` (checked against the `expected` versions and the `basis` they were
+        validated on) with their audit `changes`."""
         try:
             with store_busy_is_unavailable():
                 version = self.store.upsert_stations(
-                    stations, expected, audit=self._trail(principal, changes)
+                    stations, expected, audit=self._trail(principal, changes), basis=basis
                 )
         except ConflictError as error:
             self._catch_up_after_write()

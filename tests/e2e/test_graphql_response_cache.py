@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from graph_service.entrypoints import graphql as graphql_schema
 from tests.support.network import Api, token
+from tests.support.spies import count_executions
 
 pytestmark = pytest.mark.anyio
 COVERAGE = '{ division(code: "5223") { coverage(asOf: "2021-06-01") { level total covered } } }'
-
-
-def count_executions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    runs: list[str] = []
-    original = graphql_schema.schema.execute_sync
-
-    def counted(query: str, *args: Any, **kwargs: Any) -> Any:
-        runs.append(query)
-        return original(query, *args, **kwargs)
-
-    monkeypatch.setattr(graphql_schema.schema, "execute_sync", counted)
-    return runs
 
 
 async def test_a_repeated_query_runs_once_until_the_network_changes(

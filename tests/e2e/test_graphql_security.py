@@ -23,7 +23,7 @@ from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import Settings
 from graph_service.service_layer.syncing import load_engine
 from tests.support.network import STATION_HEADER, Api, app_client, seed, settings_for, single_error, token
-from tests.support.spies import forbid
+from tests.support.spies import count_executions, forbid
 
 pytestmark = pytest.mark.anyio
 
@@ -103,14 +103,7 @@ async def test_introspection_needs_a_token_on_a_private_server(private_api: Api)
 
 
 async def test_cached_answers_are_kept_per_role_and_scope(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    runs: list[str] = []
-    original = graphql_schema.schema.execute_sync
-
-    def counted(query: str, *args: Any, **kwargs: Any) -> Any:
-        runs.append(query)
-        return original(query, *args, **kwargs)
-
-    monkeypatch.setattr(graphql_schema.schema, "execute_sync", counted)
+    runs = count_executions(monkeypatch)
     viewer, other = token("viewer", "52"), token("viewer", "5201")
     for bearer in (viewer, viewer, None, None, other, token("viewer", "52")):
         await api.data(READ, bearer=bearer)

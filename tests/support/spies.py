@@ -23,3 +23,19 @@ def forbid(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[str]:
 
 
 # --- finding 2: access before any other work ---------------------------------------------------
+
+
+def count_executions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the query of every operation the GraphQL endpoint executes (fast path or strawberry's
+    pipeline alike; not one answered from the response cache); returns the list of them."""
+    from graph_service.entrypoints import graphql_http
+
+    runs: list[str] = []
+    original = graphql_http.execute_operation
+
+    def counted(query: str, *args: Any, **kwargs: Any) -> Any:
+        runs.append(query)
+        return original(query, *args, **kwargs)
+
+    monkeypatch.setattr(graphql_http, "execute_operation", counted)
+    return runs

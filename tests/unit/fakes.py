@@ -14,7 +14,7 @@ them unseen.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from threading import RLock
@@ -31,6 +31,7 @@ from graph_service.domain.audit import (
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
+from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     Changes,
@@ -38,6 +39,7 @@ from graph_service.ports import (
     Progress,
     SnapshotSink,
     StoreError,
+    WriteBasis,
     audit_seq,
 )
 from graph_service.service_layer.services import NetworkService
@@ -110,15 +112,22 @@ class FakeStore:
     def changes_since(self, version: int) -> Changes:
         """The rows written after `version`, and the version they bring the reader to."""
         self.ping()
+        return self._changes(version)
+
+    def _changes(self, version: int) -> Changes:
+        """`changes_since` without the closed check (also what a write's basis is verified on)."""
         contents = self._contents
         with contents.lock:
             divisions = [division for division, written in contents.divisions.values() if written > version]
-            retired = [d.code for d in divisions if d.valid_to is not None]
             return Changes(
                 contents.version,
                 divisions,
                 [station for station, written in contents.stations.values() if written > version],
-                {code: list(contents.successors[code]) for code in retired if contents.successors.get(code)},
+                {
+                    d.code: list(contents.successors[d.code])
+                    for d in divisions
+                    if contents.successors.get(d.code)
+                },
             )
 
     def applied_editions(self) -> dict[str, AppliedEdition]:
@@ -173,15 +182,17 @@ class FakeStore:
         names: Mapping[str, Sequence[DivisionName]] | None = None,
         successors: Mapping[str, Sequence[str]] | None = None,
         stations: Sequence[Station] = (),
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `divisions` by code, with `editions`, `names` (replacing a code's history),
         `successors` (replacing a retired code's) and the `stations` an edition moves (with their
         placement history); `StoreError` (nothing written) when a code is missing or a parent_code
-        names no division, stored or written."""
+        names no division, stored or written; `BasisChanged` when `basis` no longer holds."""
         self.ping()
         with self._contents.lock:
             if not (divisions or editions or names or successors or stations):
                 return self._contents.version
+            self._verify(basis)
             _require_keys("division code", [d.code for d in divisions])
             written = {d.code: d for d in divisions}
             known = self._contents.divisions.keys() | written.keys()
@@ -199,6 +210,9 @@ class FakeStore:
             self._contents.names.update({code: list(history) for code, history in (names or {}).items()})
             for code, division in written.items():
                 self._contents.divisions[code] = (division, version)
+            for code in successors or {}:  # a write of links marks the division written
+                if code in self._contents.divisions and code not in written:
+                    self._contents.divisions[code] = (self._contents.divisions[code][0], version)
             for station in stations:
                 self._contents.stations[station.id] = (station, version)
             return self._commit(version, audit)
@@ -210,14 +224,16 @@ class FakeStore:
         *,
         progress: Progress | None = None,
         audit: AuditTrail | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
         """Insert or replace `stations` by id; `ConflictError` when a stored version is not the expected
-        one, `StoreError` when an id is missing or a division_code or parent_id names nothing (nothing
-        written either way)."""
+        one or `basis` no longer holds, `StoreError` when an id is missing or a division_code or
+        parent_id names nothing (nothing written either way)."""
         self.ping()
         with self._contents.lock:
             if not stations:
                 return self._contents.version
+            self._verify(basis)
             _require_keys("station id", [s.id for s in stations])
             stored = self._contents.stations
             versions = {
@@ -265,6 +281,18 @@ class FakeStore:
         return f"FakeStore({self.url!r}, version {self._contents.version})"
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    def _written_since(self, version: int, ids: Collection[str] | None) -> WrittenSince:
+        """The codes and places of what was written after `version` (of the stations `ids` only, unless
+        None): what a write's basis is checked on."""
+        changes = self._changes(version)
+        places = [StationPlace.of(s) for s in changes.stations if ids is None or s.id in ids]
+        return WrittenSince([d.code for d in changes.divisions], places)
+
+    def _verify(self, basis: WriteBasis | None) -> None:
+        """Verify `basis` (when given) against the contents, under their lock."""
+        if basis is not None:
+            basis.verify(self._contents.version, self._written_since, lambda: dict(self._contents.editions))
 
     def _report_batches(self, rows: int, progress: Progress | None) -> None:
         """Tell `progress` the rows written after each batch, as a store writing in batches does."""

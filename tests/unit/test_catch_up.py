@@ -7,6 +7,7 @@ import dataclasses
 import random
 import time
 from datetime import date, timedelta
+from typing import Any
 from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from graph_service.domain.levels import DivisionLevel, StationLevel
 from graph_service.domain.model import Division, Station
-from graph_service.engine import NetworkEngine, applying, daily
+from graph_service.engine import NetworkEngine, applying, bulk, columnar, daily
 from graph_service.engine.timeline import WIDTH, Timeline
 from graph_service.ports import Changes
 from tests.support.oracle import (
@@ -230,3 +231,33 @@ def test_applying_changes_leaves_what_building_them_builds(data: st.DataObject, 
         assert _steps(engine, division.code) == _steps(built, division.code), division.code
     assert set(engine.graph.edges) == set(built.graph.edges)
     assert engine.version == 1 and not engine.stale
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), huge=st.booleans())
+def test_column_wise_timelines_equal_the_per_division_merge(data: st.DataObject, huge: bool) -> None:
+    """The bulk catch-up's column-wise timelines (numpy, `columnar.timelines_in_bulk`) are exactly
+    those of the per-division merge (`bulk._timelines_with`) for the same own changes of divisions at
+    any levels (old timelines or none; levels skipped); a change that may not fit 64 bits makes it
+    hand over to the exact per-division way (None)."""
+    divisions = data.draw(forests())
+    engine = NetworkEngine.from_records(divisions, data.draw(stations_for(divisions)))
+    nodes = engine._node
+    changes = columnar.DivisionChanges()
+    for division in data.draw(st.lists(st.sampled_from(divisions), min_size=1, max_size=8)):
+        own = data.draw(st.dictionaries(st.integers(730_000, 740_000), FULL_ROWS, min_size=1, max_size=4))
+        if huge:  # one staff sum far past 64 bits
+            own = {day: [n * 2**70 + (c == 4) * 2**70 for c, n in enumerate(row)] for day, row in own.items()}
+        changes.add_all(division.code, nodes[division.code], own)
+    per_division = bulk._timelines_with(nodes, changes.as_dicts())
+    column_wise = columnar.timelines_in_bulk(nodes, changes)
+    if huge:
+        assert column_wise is None
+        return
+    assert column_wise is not None
+
+    def by_code(made: list[tuple[dict[str, Any], Timeline | None]]) -> dict[str, tuple[list[int], list[int]]]:
+        """Each division's new timeline as plain lists, by code."""
+        return {data["division"].code: (list(t.days), list(t.rows)) if t else ([], []) for data, t in made}
+
+    assert by_code(column_wise) == by_code(per_division)

@@ -17,6 +17,10 @@ layer; nothing here imports the engine or the adapters):
 - `rules`: the document rules (shape, cost, bounded field merging, `is_quick_read`).
 - `extensions`: the strawberry extensions applying the limits, and `NetworkSchema`.
 - `schema`: the executable `schema` and `sdl()`.
+- `plans`: the lean executor of plain query documents (planned once per document, happy path only).
+- `execution`: `execute_operation`, the one way a request's operation runs: a query whose document
+  is already known valid straight through graphql-core (or its plan), anything else through
+  strawberry's whole pipeline.
 - `errors`: the error mapping (`format_error`: ServiceError codes, BAD_USER_INPUT, masked INTERNAL).
 
 This package re-exports what the other entry points and the tests use.

@@ -19,6 +19,7 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     OperationDefinitionNode,
+    specified_rules,
 )
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.extensions.parser_cache import _get_parse_cache
@@ -49,6 +50,16 @@ class DocumentMemo(Generic[V]):
         self._entries: OrderedDict[tuple[int, Hashable], tuple[DocumentNode, V]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def peek(self, document: DocumentNode, key: Hashable) -> V | None:
+        """The value kept for (`document`, `key`) (a hit), or None when none is kept (nothing is worked
+        out, and it is not counted as a miss)."""
+        with self._lock:
+            entry = self._entries.get((id(document), key))
+            if entry is None or entry[0] is not document:
+                return None
+            self.hits += 1
+            return entry[1]
+
     def get(self, document: DocumentNode, key: Hashable, work_out: Callable[[], V]) -> V:
         """The value kept for (`document`, `key`), worked out by `work_out()` the first time."""
         slot = (id(document), key)
@@ -70,6 +81,9 @@ class DocumentMemo(Generic[V]):
 
 VALIDATED: DocumentMemo[list[GraphQLError]] = DocumentMemo()
 """Each document's validation errors (none: valid), by the validation rules used."""
+STANDARD_RULES = validation_rules(tuple(specified_rules))
+"""The validation rules every request is checked with (strawberry's default, GraphQL's specified
+rules, with the bounded field-merging rule): `VALIDATED`'s key for them."""
 PAGE_SIZE_VARIABLES: DocumentMemo[tuple[str, ...]] = DocumentMemo()
 """The variables each document passes as `first` (`first_variables`)."""
 REFUSALS: DocumentMemo[str | None] = DocumentMemo()
@@ -95,36 +109,46 @@ class RequestLimits(SchemaExtension):
         yield
 
     def _refusal(self) -> str | None:
-        """Why the operation must not run (None when it may), worked out once per document, operation
-        and page sizes given in variables."""
+        """Why the operation must not run (None when it may): see `refusal`."""
         context = self.execution_context
         document = context.graphql_document
         if document is None:
             return None
         request = context.context
         unnamed = isinstance(request, GraphQLContext) and request.operation_name is None
-        variables = context.variables or {}
-        names = PAGE_SIZE_VARIABLES.get(document, None, lambda: first_variables(document))
-        sizes = tuple(_hashable(variables.get(name)) for name in names)
-        return REFUSALS.get(
-            document,
-            (context.operation_name, unnamed, sizes),
-            lambda: self._work_out_refusal(document, unnamed),
-        )
+        return refusal(document, context.operation_name, unnamed, context.variables)
 
-    def _work_out_refusal(self, document: DocumentNode, unnamed: bool) -> str | None:
-        context = self.execution_context
-        operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
-        if operations > 1 and unnamed:
-            # GraphQL's GetOperation; strawberry alone would quietly run the first operation.
-            return "the document holds several operations: name the one to run in operationName"
-        cost = estimated_cost(document, context.operation_name, context.variables)
-        if cost > MAX_COST:
-            return (
-                f"the query asks for too much (over {MAX_COST} fields at the page sizes given); "
-                "ask for smaller pages (first) or fewer nested lists"
-            )
-        return None
+
+def refusal(
+    document: DocumentNode, operation_name: str | None, unnamed: bool, variables: dict[str, Any] | None
+) -> str | None:
+    """Why the operation `operation_name` of `document` must not run with `variables` (None when it
+    may): several operations and none named (`unnamed`: the client sent no operationName), or a cost
+    over MAX_COST. Worked out once per document, operation and page sizes given in variables."""
+    given = variables or {}
+    names = PAGE_SIZE_VARIABLES.get(document, None, lambda: first_variables(document))
+    sizes = tuple(_hashable(given.get(name)) for name in names)
+    return REFUSALS.get(
+        document,
+        (operation_name, unnamed, sizes),
+        lambda: _work_out_refusal(document, operation_name, unnamed, variables),
+    )
+
+
+def _work_out_refusal(
+    document: DocumentNode, operation_name: str | None, unnamed: bool, variables: dict[str, Any] | None
+) -> str | None:
+    operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+    if operations > 1 and unnamed:
+        # GraphQL's GetOperation; strawberry alone would quietly run the first operation.
+        return "the document holds several operations: name the one to run in operationName"
+    cost = estimated_cost(document, operation_name, variables)
+    if cost > MAX_COST:
+        return (
+            f"the query asks for too much (over {MAX_COST} fields at the page sizes given); "
+            "ask for smaller pages (first) or fewer nested lists"
+        )
+    return None
 
 
 def parse_document(query: str) -> DocumentNode:

@@ -4,6 +4,7 @@ first by row, by subtree and by time, page by page."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -200,3 +201,64 @@ def test_entries_written_in_several_batches_read_back_in_order(store_factory: St
         None,
         "黔西南州（新）",
     )
+
+
+def test_reads_under_way_never_make_a_write_reuse_a_data_version(store_factory: StoreFactory) -> None:
+    """Reads that take the write lock for a consistent view (`changes_since`, `load`), from another
+    handle while writes commit, never undo a write: every write gets its own data version, and a
+    station's history lists each write once, under its own operation. (On Neo4j the lock taken as
+    `SET m.version = m.version` wrote back the version read before waiting for it: the next write
+    reused the version, and an entry was listed twice, once as another write's operation.)"""
+    writer, reader = store_factory(), store_factory()
+    writer.upsert_divisions(DIVISIONS)
+    writes = 40
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                reader.changes_since(0)
+                reader.load(_Discarding())
+        except BaseException as error:  # reported by the test, not lost in the thread
+            failures.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    versions = []
+    try:
+        for index in range(writes):
+            operation = "updateStation" if index % 2 else "closeStation"
+            before = station("GC-1", "5201", version=index) if index else None
+            after = station("GC-1", "5201", staff=index, version=index + 1)
+            versions.append(
+                writer.upsert_stations([after], audit=station_trail(operation, [(after, before)]))
+            )
+    finally:
+        done.set()
+        for thread in readers:
+            thread.join(timeout=60)
+    assert failures == []
+    assert versions == list(range(2, writes + 2))
+    assert writer.data_version() == writes + 1
+    history = writer.audit_entries(AuditQuery(target="GC-1", limit=100))
+    assert [(e.operation, e.after["staff"]) for e in history] == [
+        ("updateStation" if index % 2 else "closeStation", index) for index in reversed(range(writes))
+    ]
+
+
+class _Discarding:
+    """A `SnapshotSink` that keeps nothing."""
+
+    def add_division(self, division: Division) -> None:
+        pass
+
+    def add_station(self, station: Station) -> None:
+        pass
+
+    def add_successors(self, old_code: str, new_codes: list[str]) -> None:
+        pass
+
+    def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
+        pass

@@ -104,3 +104,60 @@ def test_new_rows_are_created_parents_first_and_cycles_are_merged() -> None:
     assert [d.code for d in merged] == ["x", "y", "s", "d", "t", "t"]
     in_order = [division("a", None), division("b", "a"), division("c", "zz")]
     assert _parents_first(in_order, _division_key, _division_parent, set()) == (in_order, [])
+
+
+@pytest.mark.neo4j
+def test_a_large_station_import_takes_the_version_lock_last(
+    neo4j_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(issue 9: in the Neo4j load run, writes got UNAVAILABLE during another process's import) An
+    import of many stations holds the version lock only from its last statements to its commit: while
+    its rows are being written, another process's write is taken at once and read back whole; the
+    import then commits at the next version, its rows stamped with it, and read back exactly."""
+    import threading
+
+    from graph_service.adapters import neo4j_store
+
+    monkeypatch.setattr(neo4j_store, "LATE_LOCK_ROWS", 2)  # the import below counts as large
+    written, release = threading.Event(), threading.Event()
+    real_write_stations = neo4j_store.write_stations
+
+    def write_then_hold(tx: Any, version: int, stations: Any, *args: Any) -> None:
+        real_write_stations(tx, version, stations, *args)
+        if len(stations) >= 2:  # the import: hold its transaction open, rows written, not committed
+            written.set()
+            release.wait(timeout=60)
+
+    monkeypatch.setattr(neo4j_store, "write_stations", write_then_hold)
+    importer = Neo4jStore(neo4j_url, lock_timeout=0.5)
+    other = Neo4jStore(neo4j_url, lock_timeout=0.5)
+    try:
+        importer.upsert_divisions(DIVISIONS)
+        imported, single = STATIONS[:-1], STATIONS[-1]
+        outcome: list[int | BaseException] = []
+
+        def run_import() -> None:
+            try:
+                outcome.append(importer.upsert_stations(imported))
+            except BaseException as error:  # noqa: BLE001 - reported by the assertions below
+                outcome.append(error)
+
+        thread = threading.Thread(target=run_import)
+        thread.start()
+        try:
+            assert written.wait(timeout=60)
+            # Before the change, this waited for the import's lock and gave up after 0.5 s.
+            assert other.upsert_stations([single]) == 2
+            changes = other.changes_since(1)
+            assert changes.version == 2 and [s.id for s in changes.stations] == [single.id]
+        finally:
+            release.set()
+            thread.join(timeout=60)
+        assert outcome == [3]
+        changes = other.changes_since(2)
+        assert changes.version == 3
+        assert sorted(s.id for s in changes.stations) == sorted(s.id for s in imported)
+        assert other.changes_since(3).stations == []
+    finally:
+        importer.close()
+        other.close()

@@ -562,8 +562,12 @@ def test_successor_links_are_written_with_the_divisions_in_order(store: Store) -
     successors, predecessors = store.division_links(["520102001", "522324002", "522324100"])
     assert successors == {"520102001": ["522324002", "520102001001"], "522324100": ["522324002"]}
     assert predecessors == {"522324002": ["520102001", "522324100"]}
-    store.upsert_divisions([], successors={"520102001": ["520102001001"]})
+    version = store.upsert_divisions([], successors={"520102001": ["520102001001"]})
     assert store.division_links(["520102001"])[0] == {"520102001": ["520102001001"]}
+    # Links written without their division's row still reach a follower (spec §6; issue 12).
+    changes = store.changes_since(version - 1)
+    assert [d.code for d in changes.divisions] == ["520102001"]
+    assert changes.successors == {"520102001": ["520102001001"]}
     sink = CollectingSink()
     store.load(sink)  # every link, for the engine's predecessor rule (spec §6)
     assert sink.successors == {"520102001": ["520102001001"], "522324100": ["522324002"]}

@@ -200,7 +200,9 @@ LINE_STATIONS = (
 )
 REPORTING = """
 query {
-  moved: station(id: "TS-530102001") { parent { id } reportingLines { parent { id name } from to } }
+  moved: station(id: "TS-530102001") {
+    division { code } parent { id } reportingLines { parent { id name } from to }
+  }
   general: station(id: "GS-530102") { parent { id } reportingLines { parent { id } from to } }
 }
 """
@@ -209,7 +211,8 @@ query {
 async def test_a_reporting_line_changed_by_an_edition_is_dated(api: Api) -> None:
     """Spec §6 over GraphQL: a station that moves to another county reports, from the edition's day,
     to that county's one general station; `Station.reportingLines` is the dated history and
-    `Station.parent` today's line, which an edition dated after today does not change yet."""
+    `Station.parent` today's line, which an edition dated after today does not change yet (nor
+    `Station.division`, where it sits today)."""
     await api.data(IMPORT, {"csv": LINES_2020, "edition": "2020-06-30"}, bearer=ADMIN)
     report = (await api.data(STATIONS_IMPORT, {"csv": LINE_STATIONS}, bearer=ADMIN))["importStations"]
     assert report["applied"] is True, report
@@ -225,6 +228,7 @@ async def test_a_reporting_line_changed_by_an_edition_is_dated(api: Api) -> None
         assert report["applied"] is True and report["errors"] == [], report
     data = await api.data(REPORTING)
     assert data["moved"] == {
+        "division": {"code": "530103001"},
         "parent": {"id": "GS-530103"},  # today's: the 2099 edition's change is not in force yet
         "reportingLines": [
             {"parent": {"id": "GS-530102", "name": "五华区总站"}, "from": None, "to": "2021-10-31"},

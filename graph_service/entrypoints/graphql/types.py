@@ -12,7 +12,7 @@ from strawberry import UNSET
 from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
-from graph_service.domain.validity import parent_on
+from graph_service.domain.validity import parent_on, placement_on
 from graph_service.entrypoints.graphql.context import Info, day, service_of
 from graph_service.entrypoints.graphql.coverage import CoveragePoint, LevelCoverageType, RollupType
 from graph_service.entrypoints.graphql.limits import MAX_PAGE_SIZE
@@ -223,7 +223,8 @@ class StationType:
 
     @strawberry.field(description="The division the station sits in today.")
     def division(self, info: Info) -> DivisionType:
-        return DivisionType(record=service_of(info).require_division(self.record.division_code))
+        code = placement_on(self.record.history(), day(info, None)) or self.record.division_code
+        return DivisionType(record=service_of(info).require_division(code))
 
     @strawberry.field(
         description="Where the station sat through time, oldest first (spec §6): one placement per "

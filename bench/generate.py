@@ -8,7 +8,7 @@ and 15% of villages, with opening and closing histories between 2015 and 2025.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -58,9 +58,15 @@ def divisions(seed: int = 2023, shape: Shape = Shape(), provinces: int = PROVINC
 
 def stations(seed: int = 2023, shape: Shape = Shape(), provinces: int = PROVINCES) -> Iterator[Station]:
     """Stations over `divisions(seed)`, each reporting to the station of its parent division, if any."""
+    return stations_over(divisions(seed, shape, provinces), seed, shape)
+
+
+def stations_over(over: Iterable[Division], seed: int = 2023, shape: Shape = Shape()) -> Iterator[Station]:
+    """Stations over the divisions `over` (parents before children; generated ones, or a real NBS
+    table), each reporting to the station of its parent division, if any; deterministic for a seed."""
     rng = random.Random(seed + 1)
     station_of: dict[str, str] = {}
-    for division in divisions(seed, shape, provinces):
+    for division in over:
         level = division.level.station_level
         if level is None:
             continue

@@ -12,7 +12,10 @@
    against a bare Starlette endpoint answering the same bytes, measured right after in the same run.
 5. The same coverage and roll-up questions as Cypher aggregations straight to Neo4j (answers checked
    equal to the service's), and the ratio.
-6. Print a table and write the JSON (`--out`).
+6. The four national NBS editions applied in order to a fresh embedded store, as an admin would
+   (`bench.national_run`; `--skip-editions` leaves it out, `--editions-neo4j` runs it on a fresh Neo4j
+   too).
+7. Print a table and write the JSON (`--out`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from bench import cypher, uncached
+from bench import cypher, national_run, uncached
 from bench.generate import PROVINCES, divisions, stations
 from bench.http import REPO, Server, graphql, summary, throughput, time_calls
 from bench.neo4j_local import DEFAULT_PORT, LocalNeo4j
@@ -578,6 +581,11 @@ def render(result: dict[str, Any]) -> str:
                 f"(p50 under load {t['app']['latency_under_load']['p50_ms']:.1f} ms vs "
                 f"{t['bare_starlette']['latency_under_load']['p50_ms']:.1f} ms)"
             )
+    for kind, editions in result.get("national_editions", {}).items():
+        lines.append("")
+        lines += national_run.render(editions)
+        load = editions["load_average"]
+        lines.append(f"  ({kind}; load average {load['before'][0]:.2f} before, {load['after'][0]:.2f} after)")
     lines.append("")
     lines.append("Targets")
     for row in result["targets"]:
@@ -634,6 +642,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="connections for the throughput run")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of each throughput run")
     parser.add_argument("--coldstart-runs", type=int, default=3)
+    parser.add_argument(
+        "--skip-editions",
+        action="store_true",
+        help="leave out the national editions (bench/national_run.py: about 7 CPU minutes, embedded)",
+    )
+    parser.add_argument(
+        "--editions-neo4j",
+        action="store_true",
+        help="also apply the national editions to a fresh Neo4j (started with neo4j-local on --neo4j-port "
+        "after the rest; slow)",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error("--scale must be in (0, 1]")
@@ -741,6 +760,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             note("stopping Neo4j")
             local.stop()
 
+    if not args.skip_editions:
+        result["national_editions"] = editions_section(args, work_dir)
+
     if "cypher" in result:
         result["cypher"]["answers"] = {k: _jsonable(v) for k, v in result["cypher"]["answers"].items()}
         result["cypher_answers_equal"] = all(
@@ -759,6 +781,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     for problem in problems:
         print(f"ERROR: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def editions_section(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
+    """The national editions (`bench.national_run`) on a fresh embedded store, and with
+    --editions-neo4j on a fresh Neo4j, each with the load average before and after."""
+    section: dict[str, Any] = {}
+    runs = [("embedded", None)] + (
+        [("neo4j", LocalNeo4j(work_dir / "editions-neo4j", args.neo4j_port))] if args.editions_neo4j else []
+    )
+    for kind, local in runs:
+        folder = work_dir / f"editions-{kind}"
+        load_before = os.getloadavg()
+        if local is None:
+            section[kind] = national_run.run(f"sqlite:///{folder / 'editions.db'}", folder)
+        else:
+            note(f"starting a fresh Neo4j on port {args.neo4j_port} for the editions")
+            local.start()
+            try:
+                section[kind] = national_run.run(local.url, folder)
+            finally:
+                local.stop()
+        section[kind]["load_average"] = {"before": load_before, "after": os.getloadavg()}
+    return section
 
 
 def _jsonable(value: Any) -> Any:

@@ -7,7 +7,8 @@
 //   (:Division {code, name, level, changed_in})-[:PART_OF]->(:Division)
 //   (:Station {id, name, level, status, opened_on, closed_on, staff, certified_staff, volunteers,
 //              version, changed_in})-[:SITS_IN]->(:Division)
-//   (:Station)-[:REPORTS_TO]->(:Station)
+//   (:Station)-[:REPORTS_TO]->(:Station)   one dated REPORTS_TO {from, to} per reporting line to a
+//                                    station when an edition changed the line (spec §6)
 //   (:Meta {key: 'data', version})   the data version, bumped by every write
 //   (:AuditWrite {version, at, actor, role, operation})   the audit trail: one node per write,
 //   (:AuditEntry {seq, station, operation?, before, after, within})   one per changed station

@@ -114,33 +114,48 @@ _STATION_PROJECTION = (
         "d.code" if c == _DIVISION_COLUMN else "p.id" if c == _PARENT_COLUMN else f"s.{c}"
         for c in STORED_STATION_COLUMNS
     )
-    + ", [(s)-[h:SITS_IN]->(x) WHERE h.from IS NOT NULL OR h.to IS NOT NULL | [x.code, h.from, h.to]]]"
+    + ", [(s)-[h:SITS_IN]->(x) WHERE h.from IS NOT NULL OR h.to IS NOT NULL | [x.code, h.from, h.to]]"
+    + ", [(s)-[r:REPORTS_TO]->(x) WHERE r.from IS NOT NULL OR r.to IS NOT NULL | [x.id, r.from, r.to]]]"
 )
 """A station read back: `s` with its division `d` and parent `p`, as a row of `STORED_STATION_COLUMNS`,
 then its placement history (spec §6: a moved station's SITS_IN links carry `from`/`to`; empty for a
-station that always sat where it sits)."""
-_SITS_NOW = "OPTIONAL MATCH (s)-[now:SITS_IN]->(d) WHERE now.to IS NULL"
-"""The division a station sits in today: its SITS_IN link without a `to`."""
-# The placement history of stations an edition moved (spec §6): one SITS_IN per placement, the
-# current one without `to`, replacing every link the station had.
-WRITE_PLACEMENTS = """
+station that always sat where it sits), then its dated reporting lines (REPORTS_TO links with
+`from`/`to`; the lines to nobody are the gaps between them)."""
+_LINKS_NOW = """OPTIONAL MATCH (s)-[now:SITS_IN]->(d) WHERE now.to IS NULL
+OPTIONAL MATCH (s)-[reports:REPORTS_TO]->(p) WHERE reports.to IS NULL"""
+"""The division a station sits in and the station it reports to now: its SITS_IN and REPORTS_TO links
+without a `to`."""
+
+
+def _dated_links(link: str, target: str, key: str) -> tuple[str, str]:
+    """The two statements on a station's dated `link`s to `target` nodes (found by `key`), spec §6:
+    writing a history (one link per `row.entries` entry, with its `from`/`to`, replacing every `link`
+    the station had) and, for a station written without one, taking the dates off its one link."""
+    write = f"""
 UNWIND $rows AS row
-MATCH (s:Station {id: row.id})
-OPTIONAL MATCH (s)-[old:SITS_IN]->()
+MATCH (s:Station {{id: row.id}})
+OPTIONAL MATCH (s)-[old:{link}]->()
 DELETE old
 WITH DISTINCT s, row
-UNWIND row.placements AS placement
-MATCH (d:Division {code: placement.code})
-CREATE (s)-[:SITS_IN {from: placement.from, to: placement.to}]->(d)
+UNWIND row.entries AS entry
+MATCH (t:{target} {{{key}: entry.key}})
+CREATE (s)-[:{link} {{from: entry.from, to: entry.to}}]->(t)
 """
-# A station written without a history (spec §6: always sat where it sits): its one SITS_IN link
-# loses any dates.
-CLEAR_PLACEMENTS = """
+    clear = f"""
 UNWIND $ids AS id
-MATCH (:Station {id: id})-[link:SITS_IN]->()
+MATCH (:Station {{id: id}})-[link:{link}]->()
 WHERE link.from IS NOT NULL OR link.to IS NOT NULL
 REMOVE link.from, link.to
 """
+    return write, clear
+
+
+# The placement history of stations an edition moved: one SITS_IN per placement, the current one
+# without `to`.
+WRITE_PLACEMENTS, CLEAR_PLACEMENTS = _dated_links("SITS_IN", "Division", "code")
+# The reporting history of stations whose line an edition changed: one REPORTS_TO per line to a
+# station (a line to nobody has no link), the current one without `to`.
+WRITE_REPORTING_LINES, CLEAR_REPORTING_LINES = _dated_links("REPORTS_TO", "Station", "id")
 WRITE_STATION_NODES = f"""
 UNWIND $rows AS row
 MERGE (s:Station {{id: {_ID}}})
@@ -264,8 +279,7 @@ RETURN collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS r
 STATION_PAGE = f"""
 MATCH (s:Station) WHERE s.id > $after
 WITH s ORDER BY s.id LIMIT $limit
-{_SITS_NOW}
-OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
+{_LINKS_NOW}
 RETURN collect({_STATION_PROJECTION}) AS rows
 """
 # Changes are read through the changed_in indexes, in records of `CHANGES_CHUNK` rows each: one Bolt
@@ -280,8 +294,7 @@ RETURN rows[start..start + $chunk] AS rows
 """
 STATIONS_CHANGED = f"""
 MATCH (s:Station) WHERE s.changed_in > $since
-{_SITS_NOW}
-OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
+{_LINKS_NOW}
 WITH collect({_STATION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
@@ -290,8 +303,7 @@ RETURN rows[start..start + $chunk] AS rows
 DIVISION_CODES_CHANGED = "MATCH (d:Division) WHERE d.changed_in > $since RETURN d.code AS code"
 STATION_PLACES_CHANGED = f"""
 MATCH (s:Station) WHERE s.changed_in > $since AND ($ids IS NULL OR s.id IN $ids)
-{_SITS_NOW}
-OPTIONAL MATCH (s)-[:REPORTS_TO]->(p)
+{_LINKS_NOW}
 RETURN s.id AS id, d.code AS division_code, p.id AS parent_id, s.level AS level
 """
 CHANGES_CHUNK = 2_000

@@ -1,6 +1,6 @@
 """The Neo4j store's edition history (spec §6), read and written inside a transaction the store opens:
 applied editions (`Edition` nodes), name histories (lists on `Division` nodes), successor links
-(`SUCCEEDED_BY`) and station placements (dated `SITS_IN`)."""
+(`SUCCEEDED_BY`), station placements (dated `SITS_IN`) and reporting lines (dated `REPORTS_TO`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from neo4j import Transaction
 
 from graph_service.adapters.neo4j_cypher import (
     CLEAR_PLACEMENTS,
+    CLEAR_REPORTING_LINES,
     READ_EDITIONS,
     READ_NAMES,
     READ_PREDECESSORS,
@@ -18,6 +19,7 @@ from graph_service.adapters.neo4j_cypher import (
     WRITE_EDITIONS,
     WRITE_NAMES,
     WRITE_PLACEMENTS,
+    WRITE_REPORTING_LINES,
     WRITE_SUCCESSORS,
 )
 from graph_service.adapters.neo4j_rows import to_date
@@ -54,20 +56,41 @@ def write_successors(tx: Transaction, successors: Mapping[str, Sequence[str]], v
 
 def write_placements(tx: Transaction, stations: Sequence[Station], stored: Collection[str]) -> None:
     """Write the placement history of each of `stations` (one SITS_IN per placement, with
-    `from`/`to`), and drop the dated ones of a stored station that has no history."""
-    placed = [
-        {
-            "id": s.id,
-            "placements": [{"code": p.division_code, "from": p.from_, "to": p.to} for p in s.placements],
-        }
-        for s in stations
-        if s.placements
+    `from`/`to`) and its reporting history (one REPORTS_TO per line to a station, with `from`/`to`;
+    a line to nobody has none); and drop the dated links of a stored station that has no such history."""
+    _write_dated(
+        tx,
+        (WRITE_PLACEMENTS, CLEAR_PLACEMENTS),
+        {s.id: [(p.division_code, p.from_, p.to) for p in s.placements] for s in stations},
+        stored,
+    )
+    _write_dated(
+        tx,
+        (WRITE_REPORTING_LINES, CLEAR_REPORTING_LINES),
+        {s.id: [(line.parent_id, line.from_, line.to) for line in s.reporting_lines] for s in stations},
+        stored,
+    )
+
+
+def _write_dated(
+    tx: Transaction,
+    statements: tuple[str, str],
+    histories: Mapping[str, Sequence[tuple[str | None, date | None, date | None]]],
+    stored: Collection[str],
+) -> None:
+    """Run the `statements` (write, clear) of one kind of dated link (`neo4j_cypher._dated_links`) for
+    the stations of `histories` (by id: each entry's target key, or None for no link, from, to)."""
+    write, clear = statements
+    rows = [
+        {"id": sid, "entries": [{"key": k, "from": a, "to": b} for k, a, b in history if k is not None]}
+        for sid, history in histories.items()
+        if history
     ]
-    if placed:
-        tx.run(WRITE_PLACEMENTS, rows=placed).consume()
-    unplaced = [s.id for s in stations if not s.placements and s.id in stored]
-    if unplaced:
-        tx.run(CLEAR_PLACEMENTS, ids=unplaced).consume()
+    if rows:
+        tx.run(write, rows=rows).consume()
+    bare = [sid for sid, history in histories.items() if not history and sid in stored]
+    if bare:
+        tx.run(clear, ids=bare).consume()
 
 
 def read_editions(tx: Transaction) -> dict[str, AppliedEdition]:

@@ -6,7 +6,9 @@ Model (see `neo4j.cypher`, applied idempotently on first use):
 changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` and
 `(:Meta {key: 'data', version})`. A station an edition moved (spec §6) has one `SITS_IN {from, to}`
 per placement of its history, the current one without `to`; any other station one `SITS_IN` without
-dates. Successor links are `(:Division)-[:SUCCEEDED_BY {position}]->(:Division)`. Dates are Neo4j
+dates. Likewise a station whose reporting line an edition changed has one `REPORTS_TO {from, to}` per
+line to a station (a line to nobody has no link), the current one without `to`. Successor links are
+`(:Division)-[:SUCCEEDED_BY {position}]->(:Division)`. Dates are Neo4j
 `Date` values. The audit trail is
 `(:AuditWrite {version, at, actor, role, operation})`, one per write; one
 `(:AuditEntry {seq, station, before, after, within})` per changed station (`seq` names its write: see

@@ -79,8 +79,9 @@ def write_stations(
     batch_size: int,
 ) -> None:
     """Write `stations` (nodes, SITS_IN and REPORTS_TO links) in `tx`, then the placement history
-    of each (spec §6: one SITS_IN per placement, with `from`/`to`; none for a station that always
-    sat where it sits). Raises `StoreError` when a division_code or parent_id names nothing."""
+    and reporting lines of each (spec §6: one SITS_IN per placement and one REPORTS_TO per line, with
+    `from`/`to`; none for a station no edition moved or re-parented). Raises `StoreError` when a
+    division_code or parent_id names nothing."""
     stored = stored_keys(tx, COUNT_STATIONS, EXISTING_STATIONS, [s.id for s in stations], batch_size)
     created, merged = parents_first(stations, station_key, station_parent, stored)
     no_division: list[str] = []

@@ -17,7 +17,7 @@ from graph_service.domain.audit import (
     timestamp_text,
 )
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
-from graph_service.domain.model import Division, Placement, Station
+from graph_service.domain.model import Division, Placement, ReportingLine, Station
 from graph_service.domain.station_fields import STATION_FIELDS, STORED_STATION_COLUMNS, FieldKind
 from graph_service.ports import audit_seq
 
@@ -47,11 +47,12 @@ def division_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None] 
 def station_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None]) -> Station:
     """A station from a row of `STORED_STATION_COLUMNS` (the `Station` attributes' order), its levels
     and statuses read from their text, its dates with `to_date`, its counts as numbers (None as 0);
-    optionally followed by its placement history (`placements_from_rows`' rows; spec §6)."""
+    optionally followed by its placement history (`placements_from_rows`' rows) and then its reporting
+    history (`lines_from_rows`' rows; spec §6)."""
     values = list(row)
-    history: Sequence[Sequence[Any]] | None = None
-    if len(values) == len(STORED_STATION_COLUMNS) + 1:
-        history = values.pop()
+    extra = len(values) - len(STORED_STATION_COLUMNS)
+    history: Sequence[Sequence[Any]] = values.pop(len(STORED_STATION_COLUMNS)) if extra in (1, 2) else ()
+    lines: Sequence[Sequence[Any]] = values.pop(len(STORED_STATION_COLUMNS)) if extra == 2 else ()
     if len(values) != len(STORED_STATION_COLUMNS):
         raise ValueError(f"expected {len(STORED_STATION_COLUMNS)} values, found {len(values)}")
     for index, read in _READERS:
@@ -59,8 +60,12 @@ def station_from_row(row: Sequence[Any], to_date: Callable[[Any], date | None]) 
     for index in _DATE_POSITIONS:
         values[index] = to_date(values[index])
     station = Station(*values)
-    if history:
-        return dataclasses.replace(station, placements=placements_from_rows(history, to_date))
+    if history or lines:
+        return dataclasses.replace(
+            station,
+            placements=placements_from_rows(history, to_date),
+            reporting_lines=lines_from_rows(lines, to_date, station.parent_id),
+        )
     return station
 
 
@@ -69,8 +74,37 @@ def placements_from_rows(
 ) -> tuple[Placement, ...]:
     """A placement history from stored (division code, from, to) rows in any order: oldest first."""
     placements = [Placement(str(code), to_date(start), to_date(end)) for code, start, end in rows]
-    placements.sort(key=lambda p: (p.from_ is not None, p.from_ or date.min))
-    return tuple(placements)
+    return tuple(sorted(placements, key=_start))
+
+
+def lines_from_rows(
+    rows: Iterable[Sequence[Any]], to_date: Callable[[Any], date | None], parent_id: str | None
+) -> tuple[ReportingLine, ...]:
+    """A reporting history from stored (parent id or None, from, to) rows in any order, oldest first,
+    of a station whose current parent is `parent_id`. A store that keeps only the lines to a station
+    (Neo4j's dated REPORTS_TO) leaves out those to nobody: every gap between them, before the first
+    and after the last, is a line to nobody."""
+    stored = sorted(
+        (ReportingLine(None if p is None else str(p), to_date(a), to_date(b)) for p, a, b in rows),
+        key=_start,
+    )
+    if not stored:
+        return ()
+    lines: list[ReportingLine] = []
+    start: date | None = None
+    for line in stored:
+        if line.from_ != start:
+            lines.append(ReportingLine(None, start, line.from_))
+        lines.append(line)
+        start = line.to
+    if start is not None:
+        lines.append(ReportingLine(parent_id, start, None))
+    return tuple(lines)
+
+
+def _start(entry: Placement | ReportingLine) -> tuple[bool, date]:
+    """Sort key of a dated entry: by its first day, an entry open towards the past first."""
+    return entry.from_ is not None, entry.from_ or date.min
 
 
 def _station_level(value: Any) -> StationLevel:

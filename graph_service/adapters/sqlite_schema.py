@@ -6,7 +6,7 @@ the tests."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from datetime import date
 from pathlib import Path
@@ -17,11 +17,12 @@ from graph_service.domain.station_fields import STORED_STATION_COLUMNS, stored_v
 from graph_service.ports import StoreError
 
 URL_PREFIX = "sqlite:///"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """1: divisions, stations, meta; 2: and audit; 3: and audit_batches (every statement of `SCHEMA` is
 idempotent); 4: divisions' `valid_from`/`valid_to` (spec §6; `DIVISION_VALIDITY` adds them to an
 older store in place, every division of which stays valid always), `editions`, `division_names`
-and `division_successors`; 5: `station_placements`."""
+and `division_successors`; 5: `station_placements`; 6: `station_reporting_lines` (an older store
+gains the table, empty: every station there always reported to its `parent_id`)."""
 UPSERT_EDITION = """
     INSERT INTO editions (province, day, digest) VALUES (?, ?, ?)
     ON CONFLICT (province) DO UPDATE SET day = excluded.day, digest = excluded.digest
@@ -110,6 +111,17 @@ SCHEMA: tuple[str, ...] = (
         station_id TEXT NOT NULL,
         position INTEGER NOT NULL,
         division_code TEXT NOT NULL,
+        from_ TEXT,
+        to_ TEXT,
+        PRIMARY KEY (station_id, position)
+    )""",
+    # The reporting history of a station whose line an edition changed (spec §6; schema 6): one row
+    # per line, `parent_id` NULL for "nobody", `from_`/`to_` as for placements. A station without
+    # rows always reported to its `parent_id`.
+    """CREATE TABLE IF NOT EXISTS station_reporting_lines (
+        station_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        parent_id TEXT,
         from_ TEXT,
         to_ TEXT,
         PRIMARY KEY (station_id, position)
@@ -249,42 +261,77 @@ def station_row(station: Station, version: int) -> list[object]:
     return row
 
 
+DatedRow = tuple[str | None, str | None, str | None]
+"""One stored entry of a dated history: its value (division code or parent id), from, to (ISO text)."""
+
+
 def write_placements(conn: sqlite3.Connection, stations: Sequence[Station]) -> None:
-    """Replace the stored placement history of `stations` with theirs (none: no rows)."""
-    if (
-        not any(s.placements for s in stations)
-        and not conn.execute("SELECT 1 FROM station_placements LIMIT 1").fetchone()
-    ):
+    """Replace the stored placement history and reporting lines of `stations` with theirs (none: no
+    rows)."""
+    _write_dated(
+        conn,
+        "station_placements",
+        "division_code",
+        {s.id: [(p.division_code, p.from_, p.to) for p in s.placements] for s in stations},
+    )
+    _write_dated(
+        conn,
+        "station_reporting_lines",
+        "parent_id",
+        {s.id: [(line.parent_id, line.from_, line.to) for line in s.reporting_lines] for s in stations},
+    )
+
+
+def _write_dated(
+    conn: sqlite3.Connection,
+    table: str,
+    column: str,
+    histories: Mapping[str, Sequence[tuple[str | None, date | None, date | None]]],
+) -> None:
+    """Replace the rows of `table` (a dated history, its value in `column`) of each station in
+    `histories` (by id) with its entries, oldest first (none: no rows)."""
+    if not any(histories.values()) and not conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
         return
-    conn.executemany("DELETE FROM station_placements WHERE station_id = ?", [(s.id,) for s in stations])
+    conn.executemany(f"DELETE FROM {table} WHERE station_id = ?", [(sid,) for sid in histories])
     conn.executemany(
-        "INSERT INTO station_placements (station_id, position, division_code, from_, to_) "
-        "VALUES (?, ?, ?, ?, ?)",
+        f"INSERT INTO {table} (station_id, position, {column}, from_, to_) VALUES (?, ?, ?, ?, ?)",
         [
-            (s.id, position, p.division_code, _iso(p.from_), _iso(p.to))
-            for s in stations
-            for position, p in enumerate(s.placements)
+            (sid, position, value, _iso(start), _iso(end))
+            for sid, history in histories.items()
+            for position, (value, start, end) in enumerate(history)
         ],
     )
 
 
 def read_placements(
     conn: sqlite3.Connection, ids: Sequence[str] | None = None
-) -> dict[str, list[tuple[str, str | None, str | None]]]:
-    """The stored placement rows (division code, from, to) of the stations `ids` (None: of all)."""
-    found: dict[str, list[tuple[str, str | None, str | None]]] = {}
-    query = "SELECT station_id, division_code, from_, to_ FROM station_placements"
+) -> dict[str, tuple[list[DatedRow], list[DatedRow]]]:
+    """The stored placement rows and reporting line rows (each: value, from, to) of the stations
+    `ids` that have either (None: of all)."""
+    placed = _read_dated(conn, "station_placements", "division_code", ids)
+    lines = _read_dated(conn, "station_reporting_lines", "parent_id", ids)
+    return {sid: (placed.get(sid, []), lines.get(sid, [])) for sid in placed.keys() | lines.keys()}
+
+
+def _read_dated(
+    conn: sqlite3.Connection, table: str, column: str, ids: Sequence[str] | None
+) -> dict[str, list[DatedRow]]:
+    """The rows of `table` (a dated history, its value in `column`) of the stations `ids` (None: of
+    all), by station id, oldest first."""
+    found: dict[str, list[DatedRow]] = {}
+    query = f"SELECT station_id, {column}, from_, to_ FROM {table}"
     if ids is None:
         batches: Iterable[Sequence[str] | None] = [None]
     else:
         batches = [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
     for batch in batches:
         if batch is None:
-            rows = conn.execute(query)
+            rows = conn.execute(query + " ORDER BY station_id, position")
         else:
-            rows = conn.execute(f"{query} WHERE station_id IN ({', '.join('?' * len(batch))})", batch)
-        for station_id, code, start, end in rows:
-            found.setdefault(station_id, []).append((code, start, end))
+            marks = ", ".join("?" * len(batch))
+            rows = conn.execute(f"{query} WHERE station_id IN ({marks}) ORDER BY station_id, position", batch)
+        for station_id, value, start, end in rows:
+            found.setdefault(station_id, []).append((value, start, end))
     return found
 
 

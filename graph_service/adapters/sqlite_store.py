@@ -1,7 +1,8 @@
 """The embedded store: one SQLite file (standard library `sqlite3`), in WAL mode.
 
 Layout: `divisions`, `stations` (dates as ISO text; a station an edition moved also has its placement
-history in `station_placements`, spec §6), `meta` (the data version) and `audit` (the audit
+history in `station_placements`, one whose reporting line an edition changed its reporting history in
+`station_reporting_lines`, spec §6), `meta` (the data version) and `audit` (the audit
 trail: one row per changed row of every write, keyed by `seq`). Every division and station row carries
 `changed_in`, the data version of the write that last touched it (indexed, for `changes_since`).
 Every write is one `BEGIN IMMEDIATE` transaction, so writers in several processes take turns; it bumps
@@ -139,7 +140,7 @@ class SqliteStore:
                 while rows := cursor.fetchmany(self.batch_size):
                     for row in rows:
                         history = placed.get(row[0])
-                        load_station_row(sink, row if history is None else (*row, history), iso_date)
+                        load_station_row(sink, row if history is None else (*row, *history), iso_date)
                 conn.execute("COMMIT")
                 return version
         finally:
@@ -405,7 +406,7 @@ def read_changes(conn: sqlite3.Connection, version: int) -> Changes:
     placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
     links = read_successor_links(conn, [d.code for d in divisions]) if divisions else {}
     stations = [
-        station_from_row(row if row[0] not in placed else (*row, placed[row[0]]), iso_date) for row in rows
+        station_from_row(row if row[0] not in placed else (*row, *placed[row[0]]), iso_date) for row in rows
     ]
     return Changes(current, divisions, stations, links)
 

@@ -44,18 +44,21 @@ def report_edition(
     successors_csv: str | None = None,
     *,
     follow_proposal: bool = False,
+    propose: bool = True,
 ) -> EditionReport:
     """Plan the edition of `edition` from the file's `rows` against the `stored` divisions, the latest
     `applied` editions and the stored `stations`, with the admin's successors CSV text (if any).
     Without one, `follow_proposal` moves the stations to the proposed successors (what a preview shows
-    the admin before a successors file is written); otherwise no division has a successor."""
+    the admin before a successors file is written); otherwise no division has a successor.
+    `propose` False leaves the proposal out (`proposed` empty): an edition being applied follows only
+    the admin's successors, and the proposal is a quarter of a national apply's CPU time."""
     plan = plan_edition(stored, rows, edition, applied)
     if plan.problems:
         return EditionReport(plan)
     after = apply_plan(stored, (division for _, division in rows), plan)
     successors: Successors = {}
     problems: list[Problem] = []
-    proposed = propose_successors(plan.retired, after, edition)
+    proposed = propose_successors(plan.retired, after, edition) if propose or follow_proposal else {}
     if successors_csv is not None:
         successors, problems = read_successors(successors_csv, after.get, edition)
     elif follow_proposal:

@@ -35,7 +35,26 @@ class Placement:
 
     def holds_on(self, day: date) -> bool:
         """True when the station sat in this division on `day` (`from_ ≤ day < to`)."""
-        return (self.from_ is None or self.from_ <= day) and (self.to is None or day < self.to)
+        return _within(self.from_, self.to, day)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportingLine:
+    """A station reported to station `parent_id` (None: nobody) from `from_` (None: always) until `to`
+    (None: still)."""
+
+    parent_id: str | None
+    from_: date | None = None
+    to: date | None = None
+
+    def holds_on(self, day: date) -> bool:
+        """True when the station reported to `parent_id` on `day` (`from_ ≤ day < to`)."""
+        return _within(self.from_, self.to, day)
+
+
+def _within(start: date | None, end: date | None, day: date) -> bool:
+    """True when `start ≤ day < end` (None: unbounded on that side)."""
+    return (start is None or start <= day) and (end is None or day < end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +76,20 @@ class Station:
     placements: tuple[Placement, ...] = ()
     """Where it sat through time (spec §6), oldest first, the last one open and in `division_code`;
     empty when it always sat in `division_code` (no edition has moved it)."""
+    reporting_lines: tuple[ReportingLine, ...] = ()
+    """Whom it reported to through time (spec §6), oldest first, the last one open and to `parent_id`;
+    empty when it always reported to `parent_id` (no edition has changed its line)."""
 
     def __post_init__(self) -> None:
-        # A changed `division_code` (an import row or updateStation: a correction, spec §6) corrects
-        # where it sits in its current placement; earlier placements are kept.
+        # A changed `division_code` or `parent_id` (an import row or updateStation: a correction, spec
+        # §6) corrects its current placement or reporting line; earlier ones are kept.
         placements = self.placements
         if placements and placements[-1].division_code != self.division_code:
             last = dataclasses.replace(placements[-1], division_code=self.division_code)
             object.__setattr__(self, "placements", (*placements[:-1], last))
+        lines = self.reporting_lines
+        if lines and lines[-1].parent_id != self.parent_id:
+            object.__setattr__(self, "reporting_lines", _corrected_lines(lines, self.parent_id))
 
     def is_active_on(self, day: date) -> bool:
         """Spec §3: opened on or before `day`, and not closed on or before it."""
@@ -82,12 +107,33 @@ class Station:
         """Its placement history: `placements`, or one open placement in `division_code`."""
         return self.placements or (Placement(self.division_code),)
 
+    def lines(self) -> tuple[ReportingLine, ...]:
+        """Its reporting history: `reporting_lines`, or one open line to `parent_id`."""
+        return self.reporting_lines or (ReportingLine(self.parent_id),)
+
     def keeping_history(self, stored: Station | None) -> Station:
-        """This record (read from a file or input, without a history) with the placement history of
-        the `stored` station it rewrites: an import or update never rewrites where it sat before."""
-        if stored is None or self.placements or not stored.placements:
+        """This record (read from a file or input, without a history) with the placement history and
+        reporting lines of the `stored` station it rewrites: an import or update never rewrites where
+        it sat, or whom it reported to, before."""
+        if stored is None:
             return self
-        return dataclasses.replace(self, placements=stored.placements)
+        placements = self.placements or stored.placements
+        lines = self.reporting_lines or stored.reporting_lines
+        if placements == self.placements and lines == self.reporting_lines:
+            return self
+        return dataclasses.replace(self, placements=placements, reporting_lines=lines)
 
     def with_version(self, version: int) -> Station:
         return dataclasses.replace(self, version=version)
+
+
+def _corrected_lines(lines: tuple[ReportingLine, ...], parent_id: str | None) -> tuple[ReportingLine, ...]:
+    """The reporting history `lines` with its current line corrected to `parent_id`: merged into the
+    line before it when that one already had this parent, and empty when one line open both ways
+    is left (the station always reported to `parent_id`)."""
+    *kept, last = lines
+    if kept and kept[-1].parent_id == parent_id:
+        last = dataclasses.replace(kept.pop(), to=last.to)
+    corrected = (*kept, dataclasses.replace(last, parent_id=parent_id))
+    only = corrected[0]
+    return () if len(corrected) == 1 and only.from_ is None and only.to is None else corrected

@@ -11,7 +11,7 @@ from datetime import date
 
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import codes_above
-from graph_service.domain.validity import moved_placements
+from graph_service.domain.validity import changed_lines, moved_placements
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,7 @@ def moved_records(
     """The station records an edition of `day` writes (spec §6), each its next version, by id: a moved
     station sits in its new division, its placement history closed at `day` in the old one and open
     from `day` in the new one; a station whose reporting line changes reports to its new parent (or
-    to nobody)."""
+    to nobody) from `day`, its reporting history closed at `day` on the old parent."""
     changed: dict[str, Station] = {}
     for move in moves:
         station = stations[move.station_id]
@@ -122,7 +122,8 @@ def moved_records(
         changed[station.id] = replace(station, division_code=move.new_code, placements=history)
     for change in reporting:
         station = changed.get(change.station_id) or stations[change.station_id]
-        changed[station.id] = replace(station, parent_id=change.new_parent)
+        lines = tuple(changed_lines(station.lines(), change.new_parent, day))
+        changed[station.id] = replace(station, parent_id=change.new_parent, reporting_lines=lines)
     return [
         record.with_version(stations[station_id].version + 1)
         for station_id, record in sorted(changed.items())

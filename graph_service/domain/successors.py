@@ -117,9 +117,19 @@ def propose_successors(
         if is_valid_on(division, day):
             index.setdefault((division.level, name_core(division.name)), []).append(division)
     proposed: dict[str, str] = {}
+    ancestors: dict[str, frozenset[str]] = {}
+
+    def above(code: str) -> frozenset[str]:
+        """The codes above `code`, worked out once per candidate (common names, such as 新村, have
+        thousands of candidates nationally, each asked about for every retired namesake)."""
+        found = ancestors.get(code)
+        if found is None:
+            found = ancestors[code] = frozenset(codes_above(code, after.get))
+        return found
+
     for old in sorted(retired, key=lambda d: (d.level.rank, d.code)):
         candidates = index.get((old.level, name_core(old.name)), [])
-        choice = _choose(old, candidates, after, proposed, day) if candidates else None
+        choice = _choose(old, candidates, after, proposed, day, above) if candidates else None
         if choice is not None:
             proposed[old.code] = choice
     return proposed
@@ -131,11 +141,12 @@ def _choose(
     after: Mapping[str, Division],
     proposed: Mapping[str, str],
     day: date,
+    above: Callable[[str], frozenset[str]],
 ) -> str | None:
-    """The candidate under the nearest surviving scope above `old` (see `propose_successors`)."""
-    above_of = {c.code: set(codes_above(c.code, after.get)) for c in candidates}
+    """The candidate under the nearest surviving scope above `old` (see `propose_successors`);
+    `above` gives the codes above a candidate."""
     for scope in _scopes(old, after, proposed, day):
-        inside = [c for c in candidates if scope in above_of[c.code]]
+        inside = [c for c in candidates if scope in above(c.code)]
         if len(inside) > 1:
             inside = [c for c in inside if c.name == old.name]
         if len(inside) == 1:

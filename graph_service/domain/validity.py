@@ -1,5 +1,5 @@
 """Divisions through time (spec §6), the pure rules: when a division is valid, what it was called on a
-day, where a station sat on a day, and the division a station counts in on a day.
+day, where a station sat and whom it reported to on a day, and the division a station counts in on a day.
 
 Nothing here reads a store: callers pass the records and lookups.
 """
@@ -7,10 +7,11 @@ Nothing here reads a store: callers pass the records and lookups.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypeVar
 
-from graph_service.domain.model import Division, Placement
+from graph_service.domain.model import Division, Placement, ReportingLine
 
 Find = Callable[[str], Division | None]
 """Look a division up by code (None when there is no such division)."""
@@ -65,29 +66,62 @@ def _starts_before(first: date | None, second: date | None) -> bool:
     return first is None or first < second
 
 
-def placement_on(placements: Sequence[Placement], day: date) -> str | None:
-    """The division code a station sat in on `day`, from its placement history (None: nowhere).
+Dated = TypeVar("Dated", Placement, ReportingLine)
+"""One entry of a dated history: a placement or a reporting line."""
 
-    Before its first placement a station counts where it was first placed (a station's history starts
-    with `from_` None unless it was created by a move), so the first entry also covers earlier days.
+
+def entry_on(history: Sequence[Dated], day: date) -> Dated | None:
+    """The entry of a dated `history` (oldest first) that holds on `day` (None: none).
+
+    Before its first entry the first one counts (a history starts with `from_` None unless it was
+    created by an edition), so the first entry also covers earlier days.
     """
-    for placement in placements:
-        if placement.holds_on(day):
-            return placement.division_code
-    if placements and placements[0].from_ is not None and day < placements[0].from_:
-        return placements[0].division_code
+    for entry in history:
+        if entry.holds_on(day):
+            return entry
+    if history and history[0].from_ is not None and day < history[0].from_:
+        return history[0]
     return None
 
 
-def moved_placements(placements: Sequence[Placement], new_code: str, day: date) -> list[Placement]:
-    """The history after a move to `new_code` on `day`: the open placement closes at `day`, and a new
-    one opens there. A history with no open placement, or one already in `new_code`, is kept as is."""
-    if not placements or placements[-1].to is not None or placements[-1].division_code == new_code:
-        return list(placements)
-    last = placements[-1]
+def placement_on(placements: Sequence[Placement], day: date) -> str | None:
+    """The division code a station sat in on `day`, from its placement history (None: nowhere)."""
+    placement = entry_on(placements, day)
+    return placement.division_code if placement is not None else None
+
+
+def parent_on(lines: Sequence[ReportingLine], day: date) -> str | None:
+    """The station a station reported to on `day`, from its reporting history (None: nobody)."""
+    line = entry_on(lines, day)
+    return line.parent_id if line is not None else None
+
+
+def changed_history(history: Sequence[Dated], opened: Dated, day: date) -> list[Dated]:
+    """The dated `history` after its value becomes `opened`'s on `day`: the open entry closes at `day`
+    and `opened` follows it, open from `day` (an open entry starting on or after `day` is replaced). A
+    history with no open entry, or whose open entry already has that value, is kept as is."""
+    if not history or history[-1].to is not None or _same_value(history[-1], opened):
+        return list(history)
+    *kept, last = history
     if last.from_ is not None and last.from_ >= day:
-        return [*placements[:-1], Placement(new_code, last.from_, None)]
-    return [*placements[:-1], Placement(last.division_code, last.from_, day), Placement(new_code, day, None)]
+        return [*kept, replace(opened, from_=last.from_, to=None)]
+    return [*kept, replace(last, to=day), replace(opened, from_=day, to=None)]
+
+
+def _same_value(first: Dated, second: Dated) -> bool:
+    """True when two entries differ at most in their dates."""
+    return replace(first, from_=None, to=None) == replace(second, from_=None, to=None)
+
+
+def moved_placements(placements: Sequence[Placement], new_code: str, day: date) -> list[Placement]:
+    """The placement history after a move to `new_code` on `day` (`changed_history`)."""
+    return changed_history(placements, Placement(new_code), day)
+
+
+def changed_lines(lines: Sequence[ReportingLine], new_parent: str | None, day: date) -> list[ReportingLine]:
+    """The reporting history after the line changes to `new_parent` (None: nobody) on `day`
+    (`changed_history`)."""
+    return changed_history(lines, ReportingLine(new_parent), day)
 
 
 @dataclass(frozen=True, slots=True)

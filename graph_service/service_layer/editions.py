@@ -147,7 +147,7 @@ def preview_edition(
     province it holds, over the stored network `snapshot` (divisions with their validity) and the
     latest `applied` edition of each province, with the admin's successors file `successors`
     (`old_code,new_code`) if any. `applying`: the report of the edition about to be applied (no
-    station follows a proposed successor then: only the admin's)."""
+    station follows a proposed successor then: only the admin's; so no proposal is made)."""
     rows, problems = read_rows(data, DIVISION_COLUMNS)
     divisions: list[Division] = []
     if rows:
@@ -169,6 +169,7 @@ def preview_edition(
         snapshot.stations,
         successors_text,
         follow_proposal=successors is None and not applying,
+        propose=not applying,
     )
     if successor_problems:  # the successors file could not be read as text at all
         report = replace(report, successor_problems=successor_problems + report.successor_problems)

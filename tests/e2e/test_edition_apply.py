@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from graph_service.bootstrap import open_service
+from graph_service.bootstrap import open_service, open_store
+from graph_service.domain.audit import STATION_KIND, AuditQuery
 from graph_service.domain.levels import DivisionLevel
-from graph_service.domain.model import Placement
+from graph_service.domain.model import Placement, ReportingLine
 from graph_service.engine import NetworkEngine
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.editions import apply_stored_edition, preview_stored_edition
 from graph_service.service_layer.settings import Settings
-from tests.support.cli import data_version, run, write
+from tests.support.cli import data_version, run, section, write
 from tests.support.editions import DIVISIONS_2020, DIVISIONS_2021, SEED, STATIONS
 
 D2020, D2021 = date(2020, 6, 30), date(2021, 10, 31)
@@ -306,11 +307,19 @@ def test_an_edition_moves_stations_to_their_successors_from_its_day(
             write(tmp_path / "l.csv", SUCCESSORS_2021),
         )
         arguments = ("--successors", str(links))
+        status, previewed, err = run(
+            capsys, "seed", "divisions", str(table), "--store", url, "--edition", "2021-10-31", "--dry-run",
+            *arguments,
+        )  # fmt: skip
+        assert status == 0, err
         status, out, err = run(
             capsys, "seed", "divisions", str(table), "--store", url, "--edition", "2021-10-31", *arguments
         )
         assert status == 0, err
         assert "4 stations moved" in out and "2 reporting lines changed" in out
+        for title in ("stations that ", "reporting lines that "):  # the preview lists what is applied
+            assert section(previewed, title + "would ") == section(out, title) != []
+        assert_audited(url)
         assert running.refresh(force=True)
         fresh = open_service(Settings.from_env(store_url=url))
         try:
@@ -329,6 +338,27 @@ def test_an_edition_moves_stations_to_their_successors_from_its_day(
         capsys, "seed", "divisions", str(table), "--store", url, "--edition", "2021-10-31", *arguments
     )
     assert status == 0 and "already applied, nothing changed" in out and data_version(url) == version
+    again = open_service(Settings.from_env(store_url=url))
+    try:
+        assert_moved(again.engine)  # the reporting history too is as the first run left it
+    finally:
+        again.close()
+
+
+def assert_audited(url: str) -> None:
+    """The edition's audit entries record each reporting line it changed (spec §9: the station row
+    before and after, in the edition's write)."""
+    store = open_store(Settings.from_env(store_url=url))
+    try:
+        for station_id, old, new in (
+            ("TS-520221111", "GS-520221", "GS-520201"),
+            ("TS-520221103", "GS-520221", None),
+        ):
+            entry = store.audit_entries(AuditQuery(kind=STATION_KIND, target=station_id, limit=1))[0]
+            assert entry.before is not None and entry.after is not None
+            assert (entry.before["parent_id"], entry.after["parent_id"]) == (old, new)
+    finally:
+        store.close()
 
 
 def assert_moved(engine: NetworkEngine) -> None:
@@ -347,6 +377,12 @@ def assert_moved(engine: NetworkEngine) -> None:
     closed = engine.station("TS-520221103")  # closed before the edition: it stays
     assert closed is not None and closed.division_code == "520221103" and not closed.placements
     assert closed.parent_id is None  # its general station moved away from above it: no other there
+    assert muguo.reporting_lines == (  # dated: before the edition it still reported to 水城县's
+        ReportingLine("GS-520221", None, D2021),
+        ReportingLine("GS-520201", D2021, None),
+    )
+    assert closed.reporting_lines == (ReportingLine("GS-520221", None, D2021), ReportingLine(None, D2021))
+    assert general.reporting_lines == () and shuangshui.reporting_lines == ()  # their lines still hold
     assert township_counts(engine, "52", before) == (4, 2)  # 双水街道 and 木果镇, in 水城县
     assert township_counts(engine, "52", after) == (3, 2)  # 双水街道 (水城区), 木果镇 (钟山区)
     assert engine.covered("520221", before) and not engine.covered("520221", after)

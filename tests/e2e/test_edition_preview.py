@@ -23,7 +23,7 @@ from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.editions import Snapshot, preview_edition, preview_stored_edition
 from graph_service.service_layer.errors import Forbidden
 from graph_service.service_layer.settings import Settings
-from tests.support.cli import data_version, run, write
+from tests.support.cli import data_version, run, section, write
 from tests.support.editions import DIVISIONS_2020, DIVISIONS_2021, SEED, STATIONS
 
 D2021 = date(2021, 10, 31)
@@ -52,13 +52,6 @@ def preview(capsys: pytest.CaptureFixture[str], url: str, table: Path, *more: st
     return run(
         capsys, "seed", "divisions", str(table), "--store", url, "--edition", "2021-10-31", "--dry-run", *more
     )
-
-
-def section(out: str, title: str) -> list[str]:
-    """The lines of the report's list whose title starts with `title`."""
-    match = re.search(rf"^{re.escape(title)}[^\n]*:\n((?:  [^\n]*\n)*)", out, re.MULTILINE)
-    assert match is not None, f"no section {title!r} in:\n{out}"
-    return [line.strip() for line in match.group(1).splitlines()]
 
 
 def test_preview_reports_the_edition_and_writes_nothing(

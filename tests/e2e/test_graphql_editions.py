@@ -179,3 +179,61 @@ async def test_a_station_moved_by_an_edition_has_its_placements(api: Api) -> Non
     assert data["county"]["coverage"][0] == township and data["after"]["coverage"][0] == township
     assert data["old"] == {"covered": True, "after": False}
     assert data["new"] == {"covered": False, "after": True}
+
+
+# A re-coded township landing in another county, and back again in an edition dated after today.
+LINES_2020 = """\
+code,name,level,parent_code
+53,云南省,province,
+5301,昆明市,city,53
+530102,五华区,county,5301
+530103,盘龙区,county,5301
+530102001,老镇,township,530102
+"""
+LINES_2021 = LINES_2020.replace("530102001,老镇,township,530102", "530103001,新镇,township,530103")
+LINES_2099 = LINES_2020.replace("530102001,老镇,township,530102", "530102005,回镇,township,530102")
+LINE_STATIONS = (
+    "id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers\n"
+    "GS-530102,五华区总站,general_station,530102,,operating,2020-09-01,,2,1,0\n"
+    "GS-530103,盘龙区总站,general_station,530103,,operating,2020-09-01,,2,1,0\n"
+    "TS-530102001,老镇站,township_station,530102001,GS-530102,operating,2020-09-01,,2,1,0\n"
+)
+REPORTING = """
+query {
+  moved: station(id: "TS-530102001") {
+    division { code } parent { id } reportingLines { parent { id name } from to }
+  }
+  general: station(id: "GS-530102") { parent { id } reportingLines { parent { id } from to } }
+}
+"""
+
+
+async def test_a_reporting_line_changed_by_an_edition_is_dated(api: Api) -> None:
+    """Spec §6 over GraphQL: a station that moves to another county reports, from the edition's day,
+    to that county's one general station; `Station.reportingLines` is the dated history and
+    `Station.parent` today's line, which an edition dated after today does not change yet (nor
+    `Station.division`, where it sits today)."""
+    await api.data(IMPORT, {"csv": LINES_2020, "edition": "2020-06-30"}, bearer=ADMIN)
+    report = (await api.data(STATIONS_IMPORT, {"csv": LINE_STATIONS}, bearer=ADMIN))["importStations"]
+    assert report["applied"] is True, report
+    for table, day, successor in (
+        (LINES_2021, "2021-10-31", "530103001"),
+        (LINES_2099, "2099-06-30", "530102005"),
+    ):
+        old = "530102001" if day.startswith("2021") else "530103001"
+        links = f"old_code,new_code\n{old},{successor}\n"
+        report = (await api.data(IMPORT, {"csv": table, "edition": day, "successors": links}, bearer=ADMIN))[
+            "importDivisions"
+        ]
+        assert report["applied"] is True and report["errors"] == [], report
+    data = await api.data(REPORTING)
+    assert data["moved"] == {
+        "division": {"code": "530103001"},
+        "parent": {"id": "GS-530103"},  # today's: the 2099 edition's change is not in force yet
+        "reportingLines": [
+            {"parent": {"id": "GS-530102", "name": "五华区总站"}, "from": None, "to": "2021-10-31"},
+            {"parent": {"id": "GS-530103", "name": "盘龙区总站"}, "from": "2021-10-31", "to": "2099-06-30"},
+            {"parent": {"id": "GS-530102", "name": "五华区总站"}, "from": "2099-06-30", "to": None},
+        ],
+    }
+    assert data["general"] == {"parent": None, "reportingLines": [{"parent": None, "from": None, "to": None}]}

@@ -46,10 +46,11 @@ STATION = Station(
 
 
 def test_the_record_has_the_fields_in_the_list_order() -> None:
-    # the stored row's columns, then the placement history (spec §6), stored beside the row
+    # the stored row's columns, then the placement and reporting histories (spec §6), stored beside the row
     assert tuple(field.name for field in dataclasses.fields(Station)) == (
         *STORED_STATION_COLUMNS,
         "placements",
+        "reporting_lines",
     )
     assert STATION_COLUMNS == (
         "id",

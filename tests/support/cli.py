@@ -5,6 +5,7 @@ The fixtures built on them (`store_url`, `files`, `network`) are in tests/e2e/co
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,10 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = cli.main(list(argv))
     out, err = capsys.readouterr()
     return status, out, err
+
+
+def section(out: str, title: str) -> list[str]:
+    """The lines of a report's list whose title starts with `title`."""
+    match = re.search(rf"^{re.escape(title)}[^\n]*:\n((?:  [^\n]*\n)*)", out, re.MULTILINE)
+    assert match is not None, f"no section {title!r} in:\n{out}"
+    return [line.strip() for line in match.group(1).splitlines()]

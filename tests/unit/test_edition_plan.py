@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from hypothesis import given, settings
@@ -204,6 +205,12 @@ def test_report_of_an_edition_with_stations_and_successors() -> None:
     report = report_edition(stored, _rows(EDITION_2021), D2021, applied, stations, successors)
     assert not report.refused
     assert [m.new_code for m in report.moves] == ["520204", "520111012"]
+
+    # An edition being applied makes no proposal (nothing follows it); everything else is the same.
+    unproposed = report_edition(
+        stored, _rows(EDITION_2021), D2021, applied, stations, successors, propose=False
+    )
+    assert unproposed.proposed == {} and replace(unproposed, proposed=report.proposed) == report
 
     older = report_edition(
         stored, _rows(EDITION_2021), date(2019, 1, 1), {"52": AppliedEdition(D2020, "x")}, []

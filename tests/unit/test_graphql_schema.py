@@ -125,6 +125,25 @@ def test_every_name_and_type_of_the_spec_is_served(ours: GraphQLSchema) -> None:
                 assert not extra_required, f"{name}.{field_name} needs more arguments than the spec"
 
 
+def test_the_dated_histories_of_a_station_are_served(ours: GraphQLSchema) -> None:
+    """Spec §6's placements, and the dated reporting lines beside them (issue 12), are additive."""
+    additions = build_schema(
+        """
+        scalar Date
+        type Division { code: String! }
+        type Placement { division: Division!  from: Date  to: Date }
+        type ReportingLine { parent: Station  from: Date  to: Date }
+        type Station { placements: [Placement!]!  reportingLines: [ReportingLine!]!  parent: Station }
+        type Query { station: Station }
+        """
+    )
+    for name in ("Placement", "ReportingLine", "Station"):
+        wanted, have = additions.get_type(name), ours.get_type(name)
+        assert isinstance(wanted, GraphQLObjectType) and isinstance(have, GraphQLObjectType), name
+        for field_name, field in wanted.fields.items():
+            assert str(have.fields[field_name].type) == str(field.type), f"{name}.{field_name}"
+
+
 def test_station_input_and_patch_carry_the_csv_fields(ours: GraphQLSchema) -> None:
     station_input = ours.get_type("StationInput")
     patch = ours.get_type("StationPatch")

@@ -10,15 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
-from graph_service.domain.model import Division, Station
+from graph_service.domain.model import Division, Placement, ReportingLine, Station
 from graph_service.domain.moves import (
     Move,
     ReportingChange,
     Stranded,
+    moved_records,
     moves_on,
     plan_moves,
     reporting_changes,
 )
+from graph_service.domain.validity import parent_on, placement_on
 
 C, K, T = DivisionLevel.CITY, DivisionLevel.COUNTY, DivisionLevel.TOWNSHIP
 D2021 = date(2021, 10, 31)
@@ -118,6 +120,35 @@ def test_no_single_station_above_means_reporting_to_nobody() -> None:
     assert reporting_changes(stations, moves, AFTER.get, D2021) == [ReportingChange("TS-BD", "GS-SC", None)]
 
 
+def test_no_station_above_means_reporting_to_nobody() -> None:
+    stations = [_operating("GS-SC", GS, "520221"), _operating("TS-BD", TS, "520221102", "GS-SC")]
+    moves, _ = plan_moves(stations, RETIRED, {"520221102": ["520201115"]}, D2021)  # 钟山区 has none
+    assert reporting_changes(stations, moves, AFTER.get, D2021) == [ReportingChange("TS-BD", "GS-SC", None)]
+
+
+def test_the_records_date_the_moves_and_the_line_changes() -> None:
+    """Spec §6: from the edition's day a moved station sits in its new division and a re-parented one
+    reports to its new parent; before it, both are as they were (the history keeps the old line)."""
+    stations = [
+        _operating("GS-SC", GS, "520221"),
+        _operating("GS-ZS", GS, "520201"),
+        _operating("TS-BD", TS, "520221102", "GS-SC"),
+        _operating("TS-SS", TS, "520221001", "GS-SC"),
+    ]
+    moves, _ = plan_moves(stations, RETIRED, {**SUCCESSORS, "520221001": ["520201115"]}, D2021)
+    changes = reporting_changes(stations, moves, AFTER.get, D2021)
+    records = {r.id: r for r in moved_records({s.id: s for s in stations}, moves, changes, D2021)}
+    bide = records["TS-BD"]
+    assert bide.parent_id == "GS-ZS" and bide.version == 2
+    assert bide.reporting_lines == (ReportingLine("GS-SC", None, D2021), ReportingLine("GS-ZS", D2021, None))
+    assert bide.placements == (Placement("520221102", None, D2021), Placement("520201115", D2021, None))
+    the_day_before = date(2021, 10, 30)
+    assert parent_on(bide.lines(), the_day_before) == "GS-SC" and parent_on(bide.lines(), D2021) == "GS-ZS"
+    assert placement_on(bide.placements, the_day_before) == "520221102"
+    general = records["GS-SC"]  # moved, in line with nobody above it: its line does not change
+    assert general.reporting_lines == () and general.lines() == (ReportingLine(None),)
+
+
 # --- property: after the moves and reporting changes, every line of report runs upwards -------------
 
 _COUNTIES = ["520221", "520204", "520201"]
@@ -161,3 +192,10 @@ def test_reporting_lines_run_upwards_after_the_moves(stations: list[Station]) ->
         county = AFTER[where[change.station_id]].parent_code
         there = [s.id for s in stations if s.level is GS and where[s.id] == county and moves_on(s, D2021)]
         assert change.new_parent == (there[0] if len(there) == 1 else None)
+    records = {r.id: r for r in moved_records({s.id: s for s in stations}, moves, changes, D2021)}
+    before = date(2020, 12, 31)
+    for station in stations:  # the change is dated: the old line before the day, the new one from it
+        record = records.get(station.id, station)
+        assert parent_on(record.lines(), before) == station.parent_id
+        assert parent_on(record.lines(), D2021) == record.parent_id == parent[station.id]
+        assert bool(record.reporting_lines) == (record.parent_id != station.parent_id)

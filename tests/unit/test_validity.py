@@ -3,21 +3,24 @@ a station counts in on a day (the predecessor rule)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graph_service.domain.levels import DivisionLevel
-from graph_service.domain.model import Division
+from graph_service.domain.levels import DivisionLevel, StationLevel
+from graph_service.domain.model import Division, ReportingLine, Station
 from graph_service.domain.validity import (
     Counting,
     DivisionName,
     Placement,
+    changed_lines,
     counting_division,
     is_valid_on,
     moved_placements,
     name_on,
+    parent_on,
     placement_on,
     predecessors_of,
     renamed_history,
@@ -78,6 +81,33 @@ def test_a_move_closes_the_open_placement() -> None:
     assert moved_placements(start, "new", D2021) == [Placement("old", None, D2021), Placement("new", D2021)]
     assert moved_placements(start, "old", D2021) == start
     assert moved_placements([Placement("old", D2022)], "new", D2021) == [Placement("new", D2022)]
+
+
+def test_a_line_change_closes_the_open_line_and_is_read_by_day() -> None:
+    """Spec §6: a reporting line changed by an edition is dated like a move; the line is read by day."""
+    lines = changed_lines([ReportingLine("GS-old")], "GS-new", D2021)
+    assert lines == [ReportingLine("GS-old", None, D2021), ReportingLine("GS-new", D2021)]
+    assert parent_on(lines, D2020) == "GS-old" and parent_on(lines, D2021) == "GS-new"
+    to_nobody = changed_lines(lines, None, D2022)
+    assert to_nobody[-2:] == [ReportingLine("GS-new", D2021, D2022), ReportingLine(None, D2022)]
+    assert parent_on(to_nobody, D2022) is None and parent_on(to_nobody, D2021) == "GS-new"
+    assert changed_lines(to_nobody, None, date(2023, 1, 1)) == to_nobody  # no change: kept as is
+
+
+def test_a_parent_correction_corrects_the_current_line_only() -> None:
+    """Spec §6: a parent_id changed by an import or updateStation is a correction, not dated: the
+    current line takes it; a line left equal to the one before merges with it, and a single line open
+    both ways is no history at all."""
+    lines = (ReportingLine("A", None, D2021), ReportingLine("B", D2021, D2022), ReportingLine(None, D2022))
+    station = Station("TS", "TS", StationLevel.TOWNSHIP_STATION, "t", None, reporting_lines=lines)
+    corrected = dataclasses.replace(station, parent_id="C")
+    assert corrected.reporting_lines == (*lines[:2], ReportingLine("C", D2022))
+    merged = dataclasses.replace(station, parent_id="B")
+    assert merged.reporting_lines == (lines[0], ReportingLine("B", D2021, None))
+    assert dataclasses.replace(merged, parent_id="A").reporting_lines == ()
+    assert Station("x", "x", StationLevel.TOWNSHIP_STATION, "t", "A").lines() == (ReportingLine("A"),)
+    fresh = Station("TS", "renamed", StationLevel.TOWNSHIP_STATION, "t", None)  # an import row
+    assert fresh.keeping_history(station).reporting_lines == lines
 
 
 def _network() -> dict[str, Division]:

@@ -12,6 +12,7 @@ from strawberry import UNSET
 from graph_service.domain.calendar import Interval
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
+from graph_service.domain.validity import parent_on, placement_on
 from graph_service.entrypoints.graphql.context import Info, day, service_of
 from graph_service.entrypoints.graphql.coverage import CoveragePoint, LevelCoverageType, RollupType
 from graph_service.entrypoints.graphql.limits import MAX_PAGE_SIZE
@@ -49,6 +50,7 @@ __all__ = [
     "ImportReportType",
     "LevelCoverageType",
     "PlacementType",
+    "ReportingLineType",
     "RollupType",
     "StationType",
     "audit_page",
@@ -188,6 +190,17 @@ class PlacementType:
     to: date | None = strawberry.field(description="The day it moved away (null: it sits there still).")
 
 
+@strawberry.type(name="ReportingLine", description="A station a station reported to, and when (spec §6).")
+class ReportingLineType:
+    parent: StationType | None = strawberry.field(description="The station it reported to (null: nobody).")
+    from_: date | None = strawberry.field(
+        name="from", description="The first day it reported there (null: from the start)."
+    )
+    to: date | None = strawberry.field(
+        description="The day an edition changed its line (null: it reports there still)."
+    )
+
+
 @strawberry.type(name="Station", description="One station of the network, at its current version.")
 class StationType:
     record: strawberry.Private[Station]
@@ -210,7 +223,8 @@ class StationType:
 
     @strawberry.field(description="The division the station sits in today.")
     def division(self, info: Info) -> DivisionType:
-        return DivisionType(record=service_of(info).require_division(self.record.division_code))
+        code = placement_on(self.record.history(), day(info, None)) or self.record.division_code
+        return DivisionType(record=service_of(info).require_division(code))
 
     @strawberry.field(
         description="Where the station sat through time, oldest first (spec §6): one placement per "
@@ -228,10 +242,24 @@ class StationType:
             for p in self.record.history()
         ]
 
-    @strawberry.field(description="The station this one reports to (null for a guidance centre).")
+    @strawberry.field(
+        description="The station this one reports to today (null for a guidance centre, or when it "
+        "reports to nobody): an edition dated after today does not change it yet."
+    )
     def parent(self, info: Info) -> StationType | None:
-        parent_id = self.record.parent_id
-        return station_or_none(service_of(info).views.station(parent_id)) if parent_id else None
+        return _station_of(info, parent_on(self.record.lines(), day(info, None)))
+
+    @strawberry.field(
+        description="Whom the station reported to through time, oldest first (spec §6): one line per "
+        "parent, from the day an edition changed its line to it (null: always) until the day one "
+        "changed it again (null: still). A station no edition has re-parented has one line, open both "
+        "ways."
+    )
+    def reporting_lines(self, info: Info) -> list[ReportingLineType]:
+        return [
+            ReportingLineType(parent=_station_of(info, line.parent_id), from_=line.from_, to=line.to)
+            for line in self.record.lines()
+        ]
 
     @strawberry.field
     def opened_on(self) -> date | None:
@@ -294,6 +322,11 @@ def division_or_none(record: Division | None) -> DivisionType | None:
 
 def station_or_none(record: Station | None) -> StationType | None:
     return StationType(record=record) if record is not None else None
+
+
+def _station_of(info: Info, station_id: str | None) -> StationType | None:
+    """The GraphQL node of station `station_id` (None: none, or no such station)."""
+    return station_or_none(service_of(info).views.station(station_id)) if station_id else None
 
 
 def _linked(info: Info, codes: list[str]) -> list[DivisionType]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -20,9 +21,10 @@ from graph_service.domain.audit import (
     utc_now,
 )
 from graph_service.domain.levels import DivisionLevel
-from graph_service.domain.model import Division
+from graph_service.domain.model import Division, ReportingLine
 from graph_service.ports import StoreError, audit_seq
 from graph_service.service_layer.settings import Settings
+from tests.integration.contract.records import DIVISIONS, STATIONS
 
 
 def test_urls_name_relative_and_absolute_files() -> None:
@@ -150,4 +152,28 @@ def test_a_schema_3_store_gets_division_validity_in_place(tmp_path: Path) -> Non
     ]
     store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (5,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (6,)
+
+
+def test_a_schema_5_store_gains_reporting_lines_in_place(tmp_path: Path) -> None:
+    """A store from before reporting lines were dated (schema 5) gains `station_reporting_lines` when
+    opened; its stations keep their data and always reported to their parent, and dated lines written
+    afterwards read back."""
+    path = tmp_path / "store.db"
+    store = SqliteStore(f"sqlite:///{path}")
+    store.upsert_divisions(DIVISIONS)
+    store.upsert_stations(STATIONS)
+    store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE station_reporting_lines")
+        conn.execute("PRAGMA user_version = 5")
+    store = SqliteStore(f"sqlite:///{path}")
+    assert store.changes_since(0).stations == STATIONS
+    room = STATIONS[3]
+    lines = (ReportingLine(room.parent_id, None, date(2021, 10, 31)), ReportingLine(None, date(2021, 10, 31)))
+    changed = dataclasses.replace(room, parent_id=None, reporting_lines=lines, version=room.version + 1)
+    version = store.upsert_divisions([], stations=[changed])
+    assert store.changes_since(version - 1).stations == [changed]
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (6,)

@@ -13,7 +13,7 @@ import pytest
 
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
-from graph_service.domain.model import Division, Placement, Station
+from graph_service.domain.model import Division, Placement, ReportingLine, Station
 from graph_service.domain.validity import DivisionName
 from graph_service.ports import Changes, ConflictError, Store, StoreError
 from tests.integration.contract.records import DIVISIONS, STATIONS, C, K, P, T, V
@@ -605,3 +605,50 @@ def test_placement_histories_are_written_with_an_edition_and_read_back(store: St
     store.upsert_stations([corrected])
     _, _, stations = snapshot(store)
     assert {s.id: s for s in stations}[moved.id] == corrected
+
+
+def test_reporting_lines_are_written_with_an_edition_and_read_back(store_factory: StoreFactory) -> None:
+    """Spec §6: the stations whose reporting line an edition changes are written with their dated
+    reporting history (lines to a station and to nobody, a parent left and come back to), which
+    `load` and `changes_since` read back, in this handle and in another on the same store (a
+    follower); rewriting a station as it is keeps its lines, and a correction of its parent corrects
+    only its current line."""
+    store = store_factory()
+    seeded(store)
+    d1, d2 = date(2021, 10, 31), date(2022, 10, 31)
+    by_id = {s.id: s for s in STATIONS}
+    township, room = by_id["TS-520102001"], by_id["VR-520102001001"]
+    to_other = (
+        ReportingLine("GS-520102", None, d1),
+        ReportingLine(None, d1, d2),
+        ReportingLine("GS-522324", d2, None),
+    )
+    to_nobody = (ReportingLine("TS-520102001", None, d1), ReportingLine(None, d1, None))
+    changed = [
+        dataclasses.replace(township, parent_id="GS-522324", reporting_lines=to_other, version=3),
+        dataclasses.replace(room, parent_id=None, reporting_lines=to_nobody, version=2),
+    ]
+    version = store.upsert_divisions([], stations=changed)
+    follower = store_factory()
+    for reader in (store, follower):
+        _, _, stations = snapshot(reader)
+        loaded = {s.id: s for s in stations}
+        assert [loaded[s.id] for s in changed] == changed
+        assert type(loaded[township.id].reporting_lines[0].to) is date
+        assert loaded["GS-522324"].reporting_lines == ()
+        assert reader.changes_since(version - 1).stations == changed
+
+    again = store.upsert_stations([changed[0].with_version(4)])  # rewritten as it is
+    assert store.changes_since(again - 1).stations[0].reporting_lines == to_other
+    corrected = dataclasses.replace(changed[1], parent_id="TS-520102001", version=3)
+    assert corrected.reporting_lines == ()  # it always reported to its parent: a correction
+    corrected_township = dataclasses.replace(changed[0], parent_id=None, version=5)
+    assert corrected_township.reporting_lines == (
+        ReportingLine("GS-520102", None, d1),
+        ReportingLine(None, d1),
+    )
+    store.upsert_stations([corrected, corrected_township])
+    for reader in (store, follower):
+        _, _, stations = snapshot(reader)
+        loaded = {s.id: s for s in stations}
+        assert loaded[room.id] == corrected and loaded[township.id] == corrected_township

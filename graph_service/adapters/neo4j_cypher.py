@@ -107,6 +107,22 @@ RETURN collect(
 _DIVISION_COLUMN, _PARENT_COLUMN = columns_of(FieldKind.DIVISION)[0], columns_of(FieldKind.STATION)[0]
 _AT = {column: f"row[{index}]" for index, column in enumerate(STORED_STATION_COLUMNS)}
 _ID, _IN, _TO = _AT[STORED_STATION_COLUMNS[0]], _AT[_DIVISION_COLUMN], _AT[_PARENT_COLUMN]
+
+
+def _linked_to_division_and_parent(verb: str) -> str:
+    """The end of a statement over `row`s with a station `s`: link `s` to the division and the parent
+    station its row names, with `verb` (MERGE or CREATE), and return up to five messages naming each
+    kind of link whose other end is not stored."""
+    return f"""OPTIONAL MATCH (d:Division {{code: {_IN}}})
+OPTIONAL MATCH (p:Station {{id: {_TO}}})
+FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END | {verb} (s)-[:SITS_IN]->(d))
+FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | {verb} (s)-[:REPORTS_TO]->(p))
+RETURN
+  collect(CASE WHEN d IS NULL THEN 'station ' + {_ID} + ' sits in ' + {_IN} END)[..5] AS no_division,
+  collect(
+    CASE WHEN {_TO} IS NOT NULL AND p IS NULL THEN 'station ' + {_ID} + ' reports to ' + {_TO} END
+  )[..5] AS no_parent
+"""
 _PROPERTIES = tuple(c for c in STORED_STATION_COLUMNS[1:] if c not in (_DIVISION_COLUMN, _PARENT_COLUMN))
 _STATION_PROJECTION = (
     "["
@@ -170,16 +186,7 @@ OPTIONAL MATCH (s)-[old_to:REPORTS_TO]->(former_parent)
   WHERE {_TO} IS NULL OR former_parent.id <> {_TO}
 DELETE old_in, old_to
 WITH DISTINCT s, row
-OPTIONAL MATCH (d:Division {{code: {_IN}}})
-OPTIONAL MATCH (p:Station {{id: {_TO}}})
-FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END | MERGE (s)-[:SITS_IN]->(d))
-FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | MERGE (s)-[:REPORTS_TO]->(p))
-RETURN
-  collect(CASE WHEN d IS NULL THEN 'station ' + {_ID} + ' sits in ' + {_IN} END)[..5] AS no_division,
-  collect(
-    CASE WHEN {_TO} IS NOT NULL AND p IS NULL THEN 'station ' + {_ID} + ' reports to ' + {_TO} END
-  )[..5] AS no_parent
-"""
+""" + _linked_to_division_and_parent("MERGE")
 # The fast path for rows whose key is not stored yet (a first seed, new divisions or stations): one
 # statement creates a batch of nodes and links each to its parent, which an earlier statement of the
 # write (or an earlier row of the same batch: CREATE before MATCH makes the planner finish the CREATE
@@ -212,16 +219,7 @@ CREATE_STATIONS = f"""
 UNWIND $rows AS row
 CREATE (s:Station {{id: {_ID}, {", ".join(f"{c}: {_AT[c]}" for c in _PROPERTIES)}, changed_in: $version}})
 WITH s, row
-OPTIONAL MATCH (d:Division {{code: {_IN}}})
-OPTIONAL MATCH (p:Station {{id: {_TO}}})
-FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END | CREATE (s)-[:SITS_IN]->(d))
-FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (s)-[:REPORTS_TO]->(p))
-RETURN
-  collect(CASE WHEN d IS NULL THEN 'station ' + {_ID} + ' sits in ' + {_IN} END)[..5] AS no_division,
-  collect(
-    CASE WHEN {_TO} IS NOT NULL AND p IS NULL THEN 'station ' + {_ID} + ' reports to ' + {_TO} END
-  )[..5] AS no_parent
-"""
+""" + _linked_to_division_and_parent("CREATE")
 # One write's who, when and operation go once on an AuditWrite node; each changed row is an AuditEntry
 # holding only its own values (a national import holds all of them in one transaction's memory). An
 # entry carries `operation` only when it differs from its write's. Rows are in AUDIT_WRITE_COLUMNS and

@@ -6,8 +6,8 @@ the tests."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 
@@ -212,8 +212,7 @@ def ensure_schema(conn: sqlite3.Connection, url: str) -> None:
             f"the SQLite store {url} has schema version {found}, newer than this program "
             f"knows ({SCHEMA_VERSION}); upgrade graph-service"
         )
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         for statement in SCHEMA:
             conn.execute(statement)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(divisions)")}
@@ -221,6 +220,15 @@ def ensure_schema(conn: sqlite3.Connection, url: str) -> None:
             if column not in columns:
                 conn.execute(add_column)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction on `conn` (an autocommit connection): taken at once (`BEGIN IMMEDIATE`),
+    committed when the block ends, rolled back when it raises (nothing of it is written)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import partial
 
 from graph_service.adapters.batching import (
@@ -69,6 +69,7 @@ from graph_service.adapters.sqlite_schema import (
     station_row,
     stored_versions,
     write_placements,
+    write_transaction,
 )
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
@@ -352,19 +353,12 @@ class SqliteStore:
         with self._errors(action):
             conn = self._conn
             conn.execute(f"PRAGMA busy_timeout = {max(0, round((deadline - time.monotonic()) * 1000))}")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 version = read_version(conn) + 1
                 body(conn, version)
                 if audit is not None and audit.changes:
                     record_audit(conn, audit, version, self.batch_size)
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", (version,))
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    with suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise
             return version
 
     @contextmanager

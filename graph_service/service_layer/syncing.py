@@ -95,11 +95,7 @@ def _apply_written(engine: NetworkEngine, store: Store, written: Changes) -> boo
             return False  # caught up with already (by the background catch-up)
         if written.version != engine.version + 1 or not engine.can_apply(written):
             return None
-        try:
-            engine.apply(written)
-        except Exception:
-            logger.exception("applying data version %d failed: rebuilding from the store", written.version)
-            rebuild(engine, store)
+        _apply_or_rebuild(engine, store, written)
         return True
 
 
@@ -135,11 +131,18 @@ def _catch_up(engine: NetworkEngine, store: Store, phases: dict[str, float]) -> 
         if not appliable:
             rebuild(engine, store)
             return True
-        try:
-            engine.apply(changes)
-        except Exception:
-            logger.exception("applying data version %d failed: rebuilding from the store", changes.version)
-            rebuild(engine, store)
-            return True
-        phases.update(engine.catch_up_cpu)
+        if _apply_or_rebuild(engine, store, changes):
+            phases.update(engine.catch_up_cpu)
+    return True
+
+
+def _apply_or_rebuild(engine: NetworkEngine, store: Store, changes: Changes) -> bool:
+    """Apply `changes` (checked appliable, the engine held); when that fails all the same (a bug), log
+    it and rebuild the engine from the store instead. True when applied."""
+    try:
+        engine.apply(changes)
+    except Exception:
+        logger.exception("applying data version %d failed: rebuilding from the store", changes.version)
+        rebuild(engine, store)
+        return False
     return True

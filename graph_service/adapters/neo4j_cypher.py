@@ -280,18 +280,19 @@ WITH s ORDER BY s.id LIMIT $limit
 {_LINKS_NOW}
 RETURN collect({_STATION_PROJECTION}) AS rows
 """
-# Changes are read through the changed_in indexes, in records of `CHANGES_CHUNK` rows each: one Bolt
+# Changes are read through the changed_in indexes, those of versions up to $upto only (see
+# `neo4j_store.Neo4jStore.changes_since`), in records of `CHANGES_CHUNK` rows each: one Bolt
 # message per row would cost the driver seconds for a large import, and one message holding every row
 # would hold the GIL while the driver decodes it (the event loop answering requests waits meanwhile).
 DIVISIONS_CHANGED = """
-MATCH (d:Division) WHERE d.changed_in > $since
+MATCH (d:Division) WHERE d.changed_in > $since AND d.changed_in <= $upto
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
 WITH collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
 """
 STATIONS_CHANGED = f"""
-MATCH (s:Station) WHERE s.changed_in > $since
+MATCH (s:Station) WHERE s.changed_in > $since AND s.changed_in <= $upto
 {_LINKS_NOW}
 WITH collect({_STATION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start

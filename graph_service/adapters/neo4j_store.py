@@ -19,7 +19,8 @@ transaction's memory). All unlinked, created in the transaction of the write the
 
 Every write is one explicit transaction that bumps `Meta.version`: that write lock makes concurrent
 writers (in any process) take turns, and makes `load` and `changes_since`, which take the same lock,
-see whole writes only (Neo4j reads are read-committed, not snapshots). Most writes take it with their
+see whole writes only (Neo4j reads are read-committed, not snapshots; `changes_since` holds it only
+briefly, see there). Most writes take it with their
 first statement. A large station write (an import of `LATE_LOCK_ROWS` stations or more) takes it
 with its last statements instead, so other writers and readers are not held for the whole import,
 only for its end: it first locks the stored stations it replaces and checks their expected versions
@@ -193,12 +194,27 @@ class Neo4jStore:
         return retrying(read)
 
     def changes_since(self, version: int) -> Changes:
-        """Every division and station whose `changed_in` is above `version`, read in one transaction
-        together with the data version they bring the reader to."""
+        """Every division and station whose `changed_in` is above `version`, as of the data version
+        they bring the reader to, without holding writers back while the bulk of them is read (an
+        import's 50,000 rows take seconds to read and decode).
+
+        The version `upto` is read under the write lock, so every write up to it has committed; the
+        rows of versions up to `upto` are then read without the lock; last, under the lock again,
+        the rows written meanwhile (above `upto`, among them any row a later write changed while it
+        was being read, in its latest state) take the place of theirs."""
 
         def read() -> Changes:
             with self._transaction("read the changes") as tx:
-                return read_changes(tx, run_version(tx, LOCK_VERSION), version)
+                upto = run_version(tx, LOCK_VERSION)
+            if upto <= version:
+                return Changes(upto)
+            with self._transaction("read the changes") as tx:
+                changes = read_changes(tx, upto, version)
+            with self._transaction("read the changes") as tx:
+                current = run_version(tx, LOCK_VERSION)
+                if current == upto:
+                    return changes
+                return changes.followed_by(read_changes(tx, current, upto))
 
         return retrying(read)
 
@@ -438,18 +454,15 @@ class Neo4jStore:
 
 
 def read_changes(tx: Transaction, current: int, version: int) -> Changes:
-    """Every division and station whose `changed_in` is above `version` (divisions with their successor
-    links: a write of links marks the division written), read in `tx`, bringing the reader to data
-    version `current`."""
+    """Every division and station whose `changed_in` is above `version` and at most `current`
+    (divisions with their successor links: a write of links marks the division written), read in
+    `tx`, bringing the reader to data version `current`."""
+    bounds = {"since": version, "upto": current, "chunk": CHANGES_CHUNK}
     divisions = [
-        division_from_row(row, to_date)
-        for record in tx.run(DIVISIONS_CHANGED, since=version, chunk=CHANGES_CHUNK)
-        for row in record[0]
+        division_from_row(row, to_date) for record in tx.run(DIVISIONS_CHANGED, bounds) for row in record[0]
     ]
     stations = [
-        station_from_row(row, to_date)
-        for record in tx.run(STATIONS_CHANGED, since=version, chunk=CHANGES_CHUNK)
-        for row in record[0]
+        station_from_row(row, to_date) for record in tx.run(STATIONS_CHANGED, bounds) for row in record[0]
     ]
     links = read_successors(tx, [d.code for d in divisions]) if divisions else {}
     return Changes(current, divisions, stations, links)

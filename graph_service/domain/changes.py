@@ -18,3 +18,15 @@ class Changes:
     stations: list[Station] = field(default_factory=list)
     successors: dict[str, list[str]] = field(default_factory=dict)
     """The successor links written (spec §6): retired code -> its successors in order, replacing any."""
+
+    def followed_by(self, later: Changes) -> Changes:
+        """These changes, then `later` ones (written after them): each record as `later` has it when
+        it has one, and the version `later` brings the reader to."""
+        codes = {division.code for division in later.divisions}
+        ids = {station.id for station in later.stations}
+        return Changes(
+            later.version,
+            [division for division in self.divisions if division.code not in codes] + later.divisions,
+            [station for station in self.stations if station.id not in ids] + later.stations,
+            {**self.successors, **later.successors},
+        )

@@ -261,3 +261,18 @@ def test_column_wise_timelines_equal_the_per_division_merge(data: st.DataObject,
         return {data["division"].code: (list(t.days), list(t.rows)) if t else ([], []) for data, t in made}
 
     assert by_code(column_wise) == by_code(per_division)
+
+
+def test_changes_followed_by_later_ones_keep_each_record_s_latest_state() -> None:
+    """`Changes.followed_by` (how a store joins what it read in two parts): a record the later part
+    has replaces the earlier one, the others stay, and the later version is the one reached."""
+    room = StationLevel.VILLAGE_ROOM
+    kept, replaced, added = (station(sid, room, "a") for sid in ("S-1", "S-2", "S-3"))
+    newer = dataclasses.replace(replaced, staff=replaced.staff + 1)
+    district = Division("a", "A", DivisionLevel.PROVINCE, None)
+    renamed = dataclasses.replace(district, name="A2")
+    earlier = Changes(4, [district], [kept, replaced], {"x": ["y"]})
+    later = Changes(6, [renamed], [newer, added], {"z": ["w"]})
+    assert earlier.followed_by(later) == Changes(
+        6, [renamed], [kept, newer, added], {"x": ["y"], "z": ["w"]}
+    )

@@ -161,3 +161,49 @@ def test_a_large_station_import_takes_the_version_lock_last(
     finally:
         importer.close()
         other.close()
+
+
+@pytest.mark.neo4j
+def test_reading_changes_holds_no_writer_back_and_gives_the_latest_state(
+    neo4j_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(issue 9: in the Neo4j load run, writes got UNAVAILABLE while followers read another
+    process's 50,000-row import under the write lock) `changes_since` reads the bulk of the changes
+    without the lock: a write through another handle commits while it reads, at once (the handle
+    waits at most 0.2 s for the lock), and the answer carries that write whole, at its version, with
+    the record it changed in its latest state."""
+    import threading
+    from dataclasses import replace
+
+    from graph_service.adapters import neo4j_store
+
+    writer = Neo4jStore(neo4j_url, lock_timeout=0.2)
+    reader = Neo4jStore(neo4j_url)
+    try:
+        writer.upsert_divisions(DIVISIONS)
+        first, *others = STATIONS
+        assert writer.upsert_stations(STATIONS) == 2
+        changed = replace(first, staff=first.staff + 7, version=first.version + 1)
+        real_read_changes = neo4j_store.read_changes
+        written: list[int] = []
+
+        def read_then_write(tx: Any, current: int, version: int) -> Any:
+            changes = real_read_changes(tx, current, version)
+            if not written:  # the unlocked read: another handle's write goes through meanwhile
+                thread = threading.Thread(target=lambda: written.append(writer.upsert_stations([changed])))
+                thread.start()
+                thread.join(timeout=30)
+            return changes
+
+        monkeypatch.setattr(neo4j_store, "read_changes", read_then_write)
+        changes = reader.changes_since(1)
+        assert written == [3]
+        assert changes.version == 3
+        by_id = {station.id: station for station in changes.stations}
+        assert len(by_id) == len(changes.stations) == len(STATIONS)
+        assert by_id[first.id] == changed
+        assert [by_id[station.id] for station in others] == others
+        assert reader.changes_since(3).stations == []
+    finally:
+        writer.close()
+        reader.close()

@@ -34,6 +34,7 @@ import io
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import sys
@@ -205,10 +206,13 @@ class Tally:
     torn_reads: int = 0
     import_info: dict[str, Any] = field(default_factory=dict)
 
-    def error(self, kind: str, message: str) -> None:
+    def error(self, kind: str, message: str, at: float | None = None) -> None:
+        """Count an error of `kind`; the first ones are kept as examples, with the second of the run
+        they happened at (`at`) when given."""
         self.errors[kind] += 1
         if len(self.error_examples) < 20:
-            self.error_examples.append(f"{kind}: {message[:300]}")
+            when = "" if at is None else f" at {at:.1f} s"
+            self.error_examples.append(f"{kind}{when}: {message[:300]}")
 
 
 class LoadRun:
@@ -280,7 +284,7 @@ class LoadRun:
                     continue
                 elapsed = time.perf_counter() - started
                 if status != 200 or b'"errors"' in body:
-                    self.tally.error(kind, f"HTTP {status}: {body[:300]!r}")
+                    self.tally.error(kind, f"HTTP {status}: {body[:300]!r}", self._now())
                     continue
                 self.tally.latencies[kind].append(elapsed)
                 self.tally.timeline.append((started - self.started, kind, elapsed))
@@ -341,7 +345,7 @@ class LoadRun:
                     continue
                 elapsed = time.perf_counter() - started
                 if status != 200 or b'"errors"' in body:
-                    self.tally.error(kind, f"HTTP {status}: {body[:300]!r}")
+                    self.tally.error(kind, f"HTTP {status}: {body[:300]!r}", self._now())
                     pending = None
                     continue
                 self.tally.latencies[kind].append(elapsed)
@@ -617,6 +621,9 @@ def run_store(
         note(f"{kind}: checking answers against a recount of the store")
         checks = after_the_run(server.port, plan, load.tally, store_url)
         peak_rss = server.peak_rss_bytes()
+        catch_ups = [  # the workers' own account of each catch-up of half a second or more
+            line.strip() for line in server.log_path.read_text().splitlines() if _long_catch_up(line)
+        ]
     tally = load.tally
     duration = args.duration
     during_import: dict[str, list[float]] = defaultdict(list)
@@ -653,6 +660,7 @@ def run_store(
         + checks["writer_stations_wrong"]
         + checks["torn_reads"],
         "server_peak_rss_bytes": peak_rss,
+        "catch_ups": catch_ups,
         **cpu,
     }
 
@@ -711,7 +719,14 @@ def render(result: dict[str, Any]) -> str:
         )
         for example in r["error_examples"][:5] + checks["wrong_examples"][:5]:
             lines.append(f"    {example}")
+        lines += [f"  a worker's catch-up: {line}" for line in r.get("catch_ups", [])]
     return "\n".join(lines)
+
+
+def _long_catch_up(line: str) -> bool:
+    """Whether a server log line says "caught up from data version A to B in S s ..." with S ≥ 0.5."""
+    found = re.search(r"caught up from .* in ([0-9.]+) s", line)
+    return found is not None and float(found.group(1)) >= 0.5
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -12,7 +12,6 @@ the network; it logs uvicorn's start-up lines, one "Application startup complete
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from graph_service.entrypoints.logs import log_to_stderr
 
 HOST = "127.0.0.1"
 
@@ -66,9 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             serve_workers(args.store, host=HOST, port=args.port, workers=args.workers, access_log=False)
             return 0
         app = real_app(args.store)
-        following = logging.getLogger("graph_service.following")  # catch-up times, for bench.catchup
-        following.setLevel(logging.INFO)
-        following.addHandler(logging.StreamHandler())
+        log_to_stderr()  # catch-up times, for bench.catchup and bench.load
     else:
         if args.body_file is None:
             parser.error("bare needs --body-file")

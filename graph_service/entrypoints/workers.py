@@ -23,8 +23,10 @@ def worker_app() -> Starlette:
     worker of `serve_workers`); the service is closed when the app shuts down."""
     from graph_service.bootstrap import open_service
     from graph_service.entrypoints.app import create_app
+    from graph_service.entrypoints.logs import log_to_stderr
     from graph_service.service_layer.settings import Settings
 
+    log_to_stderr()
     return create_app(open_service(Settings.from_env()), close_service=True)
 
 

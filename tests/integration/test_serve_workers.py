@@ -119,6 +119,13 @@ def test_two_workers_answer_on_one_port_and_see_each_others_writes(tmp_path: Pat
 
         wait_for(seen_everywhere, 10, "the write to show through every connection", pause=0.05)
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+        # The other worker says so in the server's log, with its times.
+        wait_for(
+            lambda: "INFO      graph_service.following: caught up from data version" in log.read_text(),
+            10,
+            "the other worker to log its catch-up",
+            pause=0.05,
+        )
     finally:
         process.terminate()
         try:

@@ -34,6 +34,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise Failed(f"the GraphQL app cannot be loaded: {error}") from error
         import uvicorn
 
+        from graph_service.entrypoints.logs import log_to_stderr
+
+        log_to_stderr()
         app = create_app(service)
         note(
             f"serving {service.settings.store_url} on http://{args.host}:{args.port}/ (the dashboard; "

@@ -298,6 +298,11 @@ WITH collect({_STATION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
 """
+# How many divisions and stations were written in versions above $since, up to $upto (index reads).
+ROWS_CHANGED = """
+RETURN COUNT { MATCH (d:Division) WHERE d.changed_in > $since AND d.changed_in <= $upto }
+     + COUNT { MATCH (s:Station) WHERE s.changed_in > $since AND s.changed_in <= $upto } AS rows
+"""
 # What a write's basis is checked against (`domain.write_basis.WrittenSince`): codes and places only.
 DIVISION_CODES_CHANGED = "MATCH (d:Division) WHERE d.changed_in > $since RETURN d.code AS code"
 STATION_PLACES_CHANGED = f"""

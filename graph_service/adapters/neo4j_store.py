@@ -70,6 +70,7 @@ from graph_service.adapters.neo4j_cypher import (
     LOCK_VERSION,
     READ_VERSION,
     RESTAMP_STATIONS,
+    ROWS_CHANGED,
     STATION_PAGE,
 )
 from graph_service.adapters.neo4j_editions import (
@@ -104,6 +105,9 @@ from graph_service.ports import (
 
 __all__ = ["Neo4jStore", "Transient", "check_url", "retrying", "schema_statements", "schema_text"]
 
+LOCKED_READ_ROWS = 2_000
+"""`changes_since` reads up to this many changed rows in one transaction under the write lock (a
+single write's catch-up: one round trip); more are read without it (another process's import)."""
 LATE_LOCK_ROWS = 1_000
 """A station write of this many rows or more takes the version lock last (its expected versions are
 checked once it holds each station's own lock)."""
@@ -171,16 +175,20 @@ class Neo4jStore:
         they bring the reader to, without holding writers back while the bulk of them is read (an
         import's 50,000 rows take seconds to read and decode).
 
-        The version `upto` is read under the write lock, so every write up to it has committed; the
-        rows of versions up to `upto` are then read without the lock; last, under the lock again,
-        the rows written meanwhile (above `upto`, among them any row a later write changed while it
-        was being read, in its latest state) take the place of theirs."""
+        The version `upto` is read under the write lock, so every write up to it has committed (up to
+        `LOCKED_READ_ROWS` changed rows are read right there); the rows of versions up to `upto` are
+        then read without the lock; last, under the lock again, the rows written meanwhile (above
+        `upto`, among them any row a later write changed while it was being read, in its latest
+        state) take the place of theirs."""
 
         def read() -> Changes:
             with self._transactions.transaction("read the changes") as tx:
                 upto = run_version(tx, LOCK_VERSION)
-            if upto <= version:
-                return Changes(upto)
+                if upto <= version:
+                    return Changes(upto)
+                bounds = {"since": version, "upto": upto}
+                if tx.run(ROWS_CHANGED, bounds).single(strict=True)["rows"] <= LOCKED_READ_ROWS:
+                    return read_changes(tx, upto, version)
             with self._transactions.transaction("read the changes") as tx:
                 changes = read_changes(tx, upto, version)
             with self._transactions.transaction("read the changes") as tx:

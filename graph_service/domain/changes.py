@@ -21,12 +21,14 @@ class Changes:
 
     def followed_by(self, later: Changes) -> Changes:
         """These changes, then `later` ones (written after them): each record as `later` has it when
-        it has one, and the version `later` brings the reader to."""
+        it has one (a division's successor links too: none when `later` has the division without
+        links), and the version `later` brings the reader to."""
         codes = {division.code for division in later.divisions}
         ids = {station.id for station in later.stations}
+        successors = {code: links for code, links in self.successors.items() if code not in codes}
         return Changes(
             later.version,
             [division for division in self.divisions if division.code not in codes] + later.divisions,
             [station for station in self.stations if station.id not in ids] + later.stations,
-            {**self.successors, **later.successors},
+            {**successors, **later.successors},
         )

@@ -337,8 +337,9 @@ def test_changes_followed_by_later_ones_keep_each_record_s_latest_state() -> Non
     newer = dataclasses.replace(replaced, staff=replaced.staff + 1)
     district = Division("a", "A", DivisionLevel.PROVINCE, None)
     renamed = dataclasses.replace(district, name="A2")
-    earlier = Changes(4, [district], [kept, replaced], {"x": ["y"]})
-    later = Changes(6, [renamed], [newer, added], {"z": ["w"]})
+    retired, unlinked = (Division(code, code, DivisionLevel.PROVINCE, None) for code in ("x", "v"))
+    earlier = Changes(4, [district, retired, unlinked], [kept, replaced], {"x": ["y"], "v": ["u"]})
+    later = Changes(6, [renamed, unlinked], [newer, added], {"z": ["w"]})  # "v" lost its links
     assert earlier.followed_by(later) == Changes(
-        6, [renamed], [kept, newer, added], {"x": ["y"], "z": ["w"]}
+        6, [retired, renamed, unlinked], [kept, newer, added], {"x": ["y"], "z": ["w"]}
     )

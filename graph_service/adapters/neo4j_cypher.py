@@ -16,7 +16,7 @@ MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
 SET m.version = m.version + 1
 RETURN m.version AS version
 """
-# A large station write takes the lock last (see `Neo4jStore._write`): its rows are stamped with a
+# A large station write takes the lock last (see `Neo4jTransactions.write`): its rows are stamped with a
 # pending token (negative: never a data version) and given the version it got, through the index.
 RESTAMP_STATIONS = "MATCH (s:Station) WHERE s.changed_in = $token SET s.changed_in = $version"
 # Takes the same lock without changing anything, so no write can interleave with a read. The lock is

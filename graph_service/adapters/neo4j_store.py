@@ -36,87 +36,70 @@ writer (in a short transaction of its own that takes the lock and lets it go), t
 way; the write itself has a generous transaction timeout (a fixed grace plus an allowance per row).
 A connection lost during a commit leaves the outcome unknown: `OutcomeUnknown` says so.
 
-The statements are in `neo4j_cypher`, error translation and retries in `neo4j_connection`, the audit
-trail in `neo4j_audit`, row ordering and encoding in `neo4j_rows`, the division and station writes in
-`neo4j_writes`, the edition history (editions, names, successors, placements) in `neo4j_editions`.
+This module is the `Store` facade over the others: the statements are in `neo4j_cypher`, error
+translation and retries in `neo4j_connection`, the driver, the transactions and the write protocol
+above in `neo4j_transactions`, the reads of what was written since a version (`changes_since`, a
+write's basis) in `neo4j_reads`, the audit trail in `neo4j_audit`, row ordering and encoding in
+`neo4j_rows`, the division and station writes in `neo4j_writes`, the edition history (editions,
+names, successors, placements, reporting lines) in `neo4j_editions`.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
+from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import TypeVar
 
-from neo4j import Driver, GraphDatabase, Transaction
-from neo4j.exceptions import ConfigurationError, DriverError, Neo4jError
+from neo4j import Transaction
 
 from graph_service.adapters.batching import (
     check_batch_size,
     check_versions,
 )
-from graph_service.adapters.neo4j_audit import count_audit_entries, read_audit_entries, record_audit
+from graph_service.adapters.neo4j_audit import count_audit_entries, read_audit_entries
 from graph_service.adapters.neo4j_connection import (
-    CONNECTION_TIMEOUT_SECONDS,
     Transient,
-    apply_schema,
     check_url,
     retrying,
     run_version,
     schema_statements,
     schema_text,
-    translated_errors,
 )
 from graph_service.adapters.neo4j_cypher import (
     ALL_SUCCESSORS,
-    BUMP_VERSION,
-    CHANGES_CHUNK,
-    DIVISION_CODES_CHANGED,
     DIVISION_PAGE,
-    DIVISIONS_CHANGED,
     LOCK_VERSION,
     READ_VERSION,
     RESTAMP_STATIONS,
     ROWS_CHANGED,
     STATION_PAGE,
-    STATION_PLACES_CHANGED,
-    STATIONS_CHANGED,
 )
 from graph_service.adapters.neo4j_editions import (
     read_editions,
     read_links,
     read_names,
-    read_successors,
     write_editions,
     write_names,
     write_successors,
 )
+from graph_service.adapters.neo4j_reads import read_changes
 from graph_service.adapters.neo4j_rows import (
     pages,
     stored_versions,
     to_date,
 )
+from graph_service.adapters.neo4j_transactions import Neo4jTransactions
 from graph_service.adapters.neo4j_writes import write_divisions, write_stations
-from graph_service.adapters.rows import (
-    division_from_row,
-    load_division_row,
-    load_station_row,
-    station_from_row,
-)
+from graph_service.adapters.rows import load_division_row, load_station_row
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
-from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
     Changes,
     Progress,
     SnapshotSink,
-    StoreError,
     WriteBasis,
 )
 
@@ -128,10 +111,6 @@ single write's catch-up: one round trip); more are read without it (another proc
 LATE_LOCK_ROWS = 1_000
 """A station write of this many rows or more takes the version lock last (its expected versions are
 checked once it holds each station's own lock)."""
-WRITE_GRACE_SECONDS = 30.0
-WRITE_SECONDS_PER_ROW = 0.002
-"""A write's own allowance per row on top of the grace (15× the rows/s measured on a small box)."""
-T = TypeVar("T")
 
 
 class Neo4jStore:
@@ -157,20 +136,14 @@ class Neo4jStore:
         self.url = url
         self.batch_size = check_batch_size(batch_size)
         self.lock_timeout = lock_timeout
-        self._user = user
-        self._has_password = bool(password)
-        self._database = database
-        self._schema_ready = False
-        self._schema_lock = threading.Lock()
-        try:
-            self._driver: Driver = GraphDatabase.driver(
-                url,
-                auth=(self._user, password) if password else None,
-                connection_timeout=CONNECTION_TIMEOUT_SECONDS,
-                notifications_min_severity="OFF",
-            )
-        except (ConfigurationError, ValueError) as error:
-            raise StoreError(f"invalid Neo4j store URL {url!r}: {error}") from error
+        self._transactions = Neo4jTransactions(
+            url,
+            batch_size=self.batch_size,
+            lock_timeout=lock_timeout,
+            user=user,
+            password=password,
+            database=database,
+        )
 
     # --- the Store protocol -----------------------------------------------------------------------
 
@@ -178,7 +151,7 @@ class Neo4jStore:
         """Stream every division (with its parent code), then every station (with its division code
         and parent id), into `sink` from one transaction, `batch_size` records at a time; return the
         data version read in that transaction. Writers wait while a load runs (see the module doc)."""
-        with self._transaction("load the network") as tx:
+        with self._transactions.transaction("load the network") as tx:
             version = run_version(tx, LOCK_VERSION)
             for row in pages(tx, DIVISION_PAGE, self.batch_size):
                 load_division_row(sink, row, to_date)
@@ -192,7 +165,7 @@ class Neo4jStore:
         """The current data version: 0 for a store never written to."""
 
         def read() -> int:
-            with self._transaction("read the data version") as tx:
+            with self._transactions.transaction("read the data version") as tx:
                 return run_version(tx, READ_VERSION)
 
         return retrying(read)
@@ -209,16 +182,16 @@ class Neo4jStore:
         state) take the place of theirs."""
 
         def read() -> Changes:
-            with self._transaction("read the changes") as tx:
+            with self._transactions.transaction("read the changes") as tx:
                 upto = run_version(tx, LOCK_VERSION)
                 if upto <= version:
                     return Changes(upto)
                 bounds = {"since": version, "upto": upto}
                 if tx.run(ROWS_CHANGED, bounds).single(strict=True)["rows"] <= LOCKED_READ_ROWS:
                     return read_changes(tx, upto, version)
-            with self._transaction("read the changes") as tx:
+            with self._transactions.transaction("read the changes") as tx:
                 changes = read_changes(tx, upto, version)
-            with self._transaction("read the changes") as tx:
+            with self._transactions.transaction("read the changes") as tx:
                 current = run_version(tx, LOCK_VERSION)
                 if current == upto:
                     return changes
@@ -271,13 +244,13 @@ class Neo4jStore:
             if stations:
                 write_stations(tx, version, stations, None, self.batch_size)
 
-        return self._write("upsert divisions", write, len(divisions), audit, basis=basis)
+        return self._transactions.write("upsert divisions", write, len(divisions), audit, basis=basis)
 
     def applied_editions(self) -> dict[str, AppliedEdition]:
         """The latest edition applied to each province, from the `Edition` nodes."""
 
         def read() -> dict[str, AppliedEdition]:
-            with self._transaction("read the applied editions") as tx:
+            with self._transactions.transaction("read the applied editions") as tx:
                 return read_editions(tx)
 
         return retrying(read)
@@ -286,7 +259,7 @@ class Neo4jStore:
         """The successors and predecessors of `codes`, from the `SUCCEEDED_BY` relationships."""
 
         def read() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-            with self._transaction("read the successor links") as tx:
+            with self._transactions.transaction("read the successor links") as tx:
                 return read_links(tx, codes)
 
         return retrying(read)
@@ -295,7 +268,7 @@ class Neo4jStore:
         """The name histories of `codes` that have one, from their nodes, oldest first."""
 
         def read() -> dict[str, list[DivisionName]]:
-            with self._transaction("read the division names") as tx:
+            with self._transactions.transaction("read the division names") as tx:
                 return read_names(tx, codes)
 
         return retrying(read)
@@ -329,31 +302,26 @@ class Neo4jStore:
                 check_versions(expected_versions, read, self.batch_size)
             write_stations(tx, version, stations, progress, self.batch_size)
 
-        return self._write("upsert stations", write, len(stations), audit, late, basis)
+        return self._transactions.write("upsert stations", write, len(stations), audit, late, basis)
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (`neo4j_audit.read_audit_entries`)."""
-        with self._transaction("read the audit trail") as tx:
+        with self._transactions.transaction("read the audit trail") as tx:
             return read_audit_entries(tx, query)
 
     def count_audit_entries(self, query: AuditQuery) -> int:
         """How many audit entries `query` selects (its cursor and limit aside)."""
-        with self._transaction("count the audit trail") as tx:
+        with self._transactions.transaction("count the audit trail") as tx:
             return count_audit_entries(tx, query)
 
     def ping(self) -> None:
         """Raise `StoreError` (`StoreUnavailable` when it cannot be reached) unless the server answers
         `RETURN 1`."""
-
-        def ping() -> None:
-            with self._errors("answer a ping"), self._driver.session(database=self._database) as session:
-                session.run("RETURN 1").consume()
-
-        retrying(ping)
+        retrying(self._transactions.ping)
 
     def close(self) -> None:
         """Close the driver and its connections."""
-        self._driver.close()
+        self._transactions.close()
 
     def __enter__(self) -> Neo4jStore:
         return self
@@ -364,132 +332,7 @@ class Neo4jStore:
     def __repr__(self) -> str:
         return f"Neo4jStore({self.url!r})"
 
-    # --- helpers ----------------------------------------------------------------------------------
-
     def ensure_schema(self) -> None:
-        """Apply the constraints and indexes of `neo4j.cypher` (each IF NOT EXISTS) once per store
-        object, and wait for the indexes to come online."""
-        if self._schema_ready:
-            return
-        with self._schema_lock:
-            if self._schema_ready:
-                return
-            with self._errors("apply the schema"), self._driver.session(database=self._database) as session:
-                apply_schema(session)
-            self._schema_ready = True
-
-    @contextmanager
-    def _transaction(self, action: str, timeout: float | None = None) -> Iterator[Transaction]:
-        """One explicit transaction (schema applied first; ended by the server after `timeout`
-        seconds when given), committed when the block ends normally and rolled back when it raises;
-        driver errors become `StoreError`."""
-        self.ensure_schema()
-        with (
-            self._errors(action),
-            self._driver.session(database=self._database, fetch_size=self.batch_size) as session,
-        ):
-            tx = session.begin_transaction(timeout=timeout)
-            try:
-                yield tx
-                tx.commit()
-            except BaseException:
-                if not tx.closed():
-                    with suppress(Neo4jError, DriverError):
-                        tx.rollback()
-                raise
-            finally:
-                tx.close()
-
-    def _write(
-        self,
-        action: str,
-        body: Callable[[Transaction, int], None],
-        rows: int,
-        audit: AuditTrail | None = None,
-        restamp: str | None = None,
-        basis: WriteBasis | None = None,
-    ) -> int:
-        """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
-        the write lock) and ends by recording `audit`; return the new version once committed. When
-        another writer holds the lock for more than `lock_timeout` seconds, nothing is written
-        (`StoreUnavailable`); the write itself may take `WRITE_GRACE_SECONDS` plus
-        `WRITE_SECONDS_PER_ROW` for each of its `rows`.
-
-        With `restamp` (a statement giving the rows stamped with `$token` the data `$version`), the
-        lock is taken last instead: `body` runs with a pending token (negative, unique to this
-        attempt) for the version, then the version is bumped and `restamp` run, then `audit`. Either
-        way `basis` is verified as soon as the lock is held, before anything is committed."""
-
-        def attempt() -> int:
-            self._wait_for_lock(action)
-            timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
-            with self._transaction(action, timeout) as tx:
-                if restamp is None:
-                    version = run_version(tx, BUMP_VERSION)
-                    _verify(basis, tx, version)
-                    body(tx, version)
-                else:
-                    token = -1 - secrets.randbelow(1 << 53)
-                    body(tx, token)
-                    version = run_version(tx, BUMP_VERSION)  # the write lock, held from here to the commit
-                    _verify(basis, tx, version)
-                    tx.run(restamp, token=token, version=version).consume()
-                if audit is not None and audit.changes:
-                    record_audit(tx, audit, version, self.batch_size)
-            return version
-
-        return retrying(attempt)
-
-    def _wait_for_lock(self, action: str) -> None:
-        """Take the write lock and let it go again, waiting at most `lock_timeout` seconds for it: a
-        write about to start behind a long one (another process's import) fails fast instead."""
-        self.ensure_schema()
-        with self._errors(action), self._driver.session(database=self._database) as session:
-            tx = session.begin_transaction(timeout=self.lock_timeout)
-            try:
-                run_version(tx, LOCK_VERSION)
-            finally:
-                tx.close()  # rolls back: nothing to keep
-
-    def _errors(self, action: str) -> AbstractContextManager[None]:
-        """Driver errors raised inside become a `StoreError` naming the URL and what failed
-        (`neo4j_connection.translated_errors`)."""
-        if self._has_password:
-            hint = f"check NEO4J_USER (now {self._user!r}) and NEO4J_PASSWORD"
-        else:
-            hint = "it needs a password: set NEO4J_PASSWORD (and NEO4J_USER if not 'neo4j')"
-        return translated_errors(self.url, action, self.lock_timeout, hint)
-
-
-def read_changes(tx: Transaction, current: int, version: int) -> Changes:
-    """Every division and station whose `changed_in` is above `version` and at most `current`
-    (divisions with their successor links: a write of links marks the division written), read in
-    `tx`, bringing the reader to data version `current`."""
-    bounds = {"since": version, "upto": current, "chunk": CHANGES_CHUNK}
-    divisions = [
-        division_from_row(row, to_date) for record in tx.run(DIVISIONS_CHANGED, bounds) for row in record[0]
-    ]
-    stations = [
-        station_from_row(row, to_date) for record in tx.run(STATIONS_CHANGED, bounds) for row in record[0]
-    ]
-    links = read_successors(tx, [d.code for d in divisions]) if divisions else {}
-    return Changes(current, divisions, stations, links)
-
-
-def read_written_since(tx: Transaction, version: int, ids: Collection[str] | None) -> WrittenSince:
-    """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
-    whose `changed_in` is above `version`, read in `tx` (index reads of a few properties)."""
-    codes = list(tx.run(DIVISION_CODES_CHANGED, since=version).value("code"))
-    wanted = None if ids is None else sorted(ids)
-    places = [
-        StationPlace(r["id"], r["division_code"], r["parent_id"], r["level"])
-        for r in tx.run(STATION_PLACES_CHANGED, since=version, ids=wanted)
-    ]
-    return WrittenSince(codes, places)
-
-
-def _verify(basis: WriteBasis | None, tx: Transaction, version: int) -> None:
-    """Verify `basis` (when given) inside the write transaction that makes data version `version`
-    (it holds the write lock: nothing else commits meanwhile)."""
-    if basis is not None:
-        basis.verify(version - 1, partial(read_written_since, tx), partial(read_editions, tx))
+        """Apply the constraints and indexes of `neo4j.cypher` once per store object (done by every
+        call on first use; `Neo4jTransactions.ensure_schema`)."""
+        self._transactions.ensure_schema()

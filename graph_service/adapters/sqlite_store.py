@@ -12,9 +12,11 @@ the data version by one and either commits whole or not at all. A writer waits a
 through a connection of their own, so they never wait behind a write waiting for the lock (in WAL mode
 readers are not blocked by a writer).
 
-The tables and write statements are in `sqlite_schema`, the audit trail in `sqlite_audit`, the
-edition history (editions, successor links, name histories) in `sqlite_editions`, the error messages
-in `sqlite_errors`.
+This module is the `Store` facade over the others: the tables and write statements are in
+`sqlite_schema`, the division and station writes in `sqlite_writes`, the reads of the network (the
+whole of it, what was written since a version) in `sqlite_reads`, the audit trail in `sqlite_audit`,
+the edition history (editions, successor links, name histories) in `sqlite_editions`, the error
+messages in `sqlite_errors`.
 """
 
 from __future__ import annotations
@@ -22,60 +24,27 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 
-from graph_service.adapters.batching import (
-    RowsWritten,
-    batches,
-    check_batch_size,
-    check_versions,
-    write_in_batches,
-)
-from graph_service.adapters.rows import (
-    division_from_row,
-    iso_date,
-    load_division_row,
-    load_station_row,
-    station_from_row,
-)
+from graph_service.adapters.batching import check_batch_size
 from graph_service.adapters.sqlite_audit import count_audit_entries, read_audit_entries, record_audit
-from graph_service.adapters.sqlite_editions import (
-    read_editions,
-    read_links,
-    read_names,
-    write_editions,
-    write_names,
-    write_successors,
-)
+from graph_service.adapters.sqlite_editions import read_editions, read_links, read_names
 from graph_service.adapters.sqlite_errors import busy_message, describe, is_busy
+from graph_service.adapters.sqlite_reads import load_snapshot, read_changes, verify_basis
 from graph_service.adapters.sqlite_schema import (
-    DIVISION_COLUMNS_SQL,
-    DIVISIONS_WITHOUT_PARENT,
-    IDS_PER_QUERY,
-    STATION_COLUMNS_SQL,
-    STATIONS_WITHOUT_DIVISION,
-    STATIONS_WITHOUT_PARENT,
-    UPSERT_DIVISION,
-    UPSERT_STATION,
     URL_PREFIX,
-    division_row,
     ensure_schema,
     path_from_url,
-    read_placements,
-    read_successor_links,
     read_version,
-    station_row,
-    stored_versions,
-    write_placements,
     write_transaction,
 )
+from graph_service.adapters.sqlite_writes import write_divisions, write_stations
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validity import DivisionName
-from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
     LOCK_TIMEOUT_SECONDS,
@@ -128,22 +97,7 @@ class SqliteStore:
         conn = self._connect(setup=False)
         try:
             with self._errors("load the network"):
-                conn.execute("BEGIN")
-                version = read_version(conn)
-                cursor = conn.execute(f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions")
-                while rows := cursor.fetchmany(self.batch_size):
-                    for row in rows:
-                        load_division_row(sink, row)
-                for old_code, news in read_successor_links(conn).items():
-                    sink.add_successors(old_code, news)
-                placed = read_placements(conn)
-                cursor = conn.execute(f"SELECT {STATION_COLUMNS_SQL} FROM stations")
-                while rows := cursor.fetchmany(self.batch_size):
-                    for row in rows:
-                        history = placed.get(row[0])
-                        load_station_row(sink, row if history is None else (*row, *history), iso_date)
-                conn.execute("COMMIT")
-                return version
+                return load_snapshot(conn, sink, self.batch_size)
         finally:
             conn.close()
 
@@ -186,27 +140,17 @@ class SqliteStore:
         if not (divisions or editions or names or successors or stations):
             return self.data_version()
 
-        def write(conn: sqlite3.Connection, version: int) -> None:
-            _verify(basis, conn, version)
-            write_editions(conn, editions or {})
-            write_successors(conn, successors or {}, version)
-            write_names(conn, names or {})
-
-            def upsert(batch: Sequence[Division]) -> None:
-                rows = [division_row(d, version) for d in batch]
-                conn.executemany(UPSERT_DIVISION, rows)
-
-            write_in_batches(divisions, self.batch_size, upsert, RowsWritten(progress))
-            conn.executemany(UPSERT_STATION, [station_row(s, version) for s in stations])
-            write_placements(conn, stations)
-            missing = conn.execute(DIVISIONS_WITHOUT_PARENT, (version,)).fetchall()
-            if missing:
-                raise StoreError(
-                    "unknown parent division: "
-                    + ", ".join(f"{code} names parent {parent}" for code, parent in missing)
-                )
-
-        return self._write("upsert divisions", write, audit)
+        write = partial(
+            write_divisions,
+            divisions=divisions,
+            batch_size=self.batch_size,
+            progress=progress,
+            editions=editions,
+            names=names,
+            successors=successors,
+            stations=stations,
+        )
+        return self._write("upsert divisions", write, audit, basis)
 
     def upsert_stations(
         self,
@@ -228,30 +172,14 @@ class SqliteStore:
         if not stations:
             return self.data_version()
 
-        def write(conn: sqlite3.Connection, version: int) -> None:
-            _verify(basis, conn, version)
-            if expected_versions:
-                check_versions(expected_versions, partial(stored_versions, conn), IDS_PER_QUERY)
-
-            def upsert(batch: Sequence[Station]) -> None:
-                conn.executemany(UPSERT_STATION, [station_row(s, version) for s in batch])
-
-            write_in_batches(stations, self.batch_size, upsert, RowsWritten(progress))
-            write_placements(conn, stations)
-            no_division = conn.execute(STATIONS_WITHOUT_DIVISION, (version,)).fetchall()
-            if no_division:
-                raise StoreError(
-                    "unknown division: "
-                    + ", ".join(f"station {sid} sits in {code}" for sid, code in no_division)
-                )
-            no_parent = conn.execute(STATIONS_WITHOUT_PARENT, (version,)).fetchall()
-            if no_parent:
-                raise StoreError(
-                    "unknown parent station: "
-                    + ", ".join(f"station {sid} reports to {parent}" for sid, parent in no_parent)
-                )
-
-        return self._write("upsert stations", write, audit)
+        write = partial(
+            write_stations,
+            stations=stations,
+            expected_versions=expected_versions,
+            batch_size=self.batch_size,
+            progress=progress,
+        )
+        return self._write("upsert stations", write, audit, basis)
 
     def applied_editions(self) -> dict[str, AppliedEdition]:
         """The latest edition applied to each province, from the `editions` table."""
@@ -329,15 +257,16 @@ class SqliteStore:
         action: str,
         body: Callable[[sqlite3.Connection, int], None],
         audit: AuditTrail | None = None,
+        basis: WriteBasis | None = None,
     ) -> int:
-        """Run `body(connection, new_version)` in one BEGIN IMMEDIATE transaction that also records
-        `audit` and bumps the data version; commit and return the new version, or roll back everything
-        and re-raise."""
+        """Run `body(connection, new_version)` in one BEGIN IMMEDIATE transaction that first verifies
+        `basis` (`BasisChanged` when another writer broke it), then records `audit` and bumps the data
+        version; commit and return the new version, or roll back everything and re-raise."""
         deadline = time.monotonic() + self.lock_timeout
         if not self._lock.acquire(timeout=self.lock_timeout):  # another write of this process's
             raise StoreUnavailable(busy_message(self.url, self.path, self.lock_timeout, action))
         try:
-            return self._write_locked(action, body, audit, deadline)
+            return self._write_locked(action, body, audit, basis, deadline)
         finally:
             self._lock.release()
 
@@ -346,6 +275,7 @@ class SqliteStore:
         action: str,
         body: Callable[[sqlite3.Connection, int], None],
         audit: AuditTrail | None,
+        basis: WriteBasis | None,
         deadline: float,
     ) -> int:
         """`_write` once this process's other writes are out of the way: wait for other processes'
@@ -355,6 +285,7 @@ class SqliteStore:
             conn.execute(f"PRAGMA busy_timeout = {max(0, round((deadline - time.monotonic()) * 1000))}")
             with write_transaction(conn):
                 version = read_version(conn) + 1
+                verify_basis(basis, conn, version)
                 body(conn, version)
                 if audit is not None and audit.changes:
                     record_audit(conn, audit, version, self.batch_size)
@@ -380,48 +311,3 @@ class SqliteStore:
         except sqlite3.Error as error:
             message = describe(self.url, self.path, self.lock_timeout, error, action)
             raise (StoreUnavailable if is_busy(error) else StoreError)(message) from error
-
-
-def read_changes(conn: sqlite3.Connection, version: int) -> Changes:
-    """Every division and station whose `changed_in` is above `version` (stations with their
-    placements, divisions with their successor links: a write of links marks the division written),
-    and the data version they bring the
-    reader to, read on `conn` (inside the caller's transaction)."""
-    current = read_version(conn)
-    divisions = [
-        division_from_row(row)
-        for row in conn.execute(
-            f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE changed_in > ?", (version,)
-        )
-    ]
-    rows = conn.execute(
-        f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
-    ).fetchall()
-    placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
-    links = read_successor_links(conn, [d.code for d in divisions]) if divisions else {}
-    stations = [
-        station_from_row(row if row[0] not in placed else (*row, *placed[row[0]]), iso_date) for row in rows
-    ]
-    return Changes(current, divisions, stations, links)
-
-
-def read_written_since(conn: sqlite3.Connection, version: int, ids: Collection[str] | None) -> WrittenSince:
-    """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
-    whose `changed_in` is above `version`: index reads of four columns at most."""
-    codes = [code for (code,) in conn.execute("SELECT code FROM divisions WHERE changed_in > ?", (version,))]
-    query = "SELECT id, division_code, parent_id, level FROM stations WHERE changed_in > ?"
-    if ids is None:
-        return WrittenSince(codes, [StationPlace(*row) for row in conn.execute(query, (version,))])
-    places = []
-    for batch in batches(sorted(ids), IDS_PER_QUERY):
-        marks = ", ".join("?" * len(batch))
-        places += [
-            StationPlace(*row) for row in conn.execute(f"{query} AND id IN ({marks})", (version, *batch))
-        ]
-    return WrittenSince(codes, places)
-
-
-def _verify(basis: WriteBasis | None, conn: sqlite3.Connection, version: int) -> None:
-    """Verify `basis` (when given) inside the write transaction that makes data version `version`."""
-    if basis is not None:
-        basis.verify(version - 1, partial(read_written_since, conn), partial(read_editions, conn))

@@ -21,6 +21,7 @@ from graph_service.engine.daily import (
 from graph_service.engine.graphs import (
     collector_paused,
     division_attributes,
+    note_reporting,
     note_visits,
     static_totals,
     sum_totals,
@@ -229,6 +230,7 @@ class Applying(EngineState):
                 if code in nodes:
                     self._add_along_ancestry(code, deltas)
             note_visits(nodes, old, old_spans, -1)
+            note_reporting(self._reporters, old, -1)
             graph.remove_edges_from(list(graph.out_edges(node)))
         graph.add_node(node, station=station)
         data = nodes[node]
@@ -239,6 +241,7 @@ class Applying(EngineState):
         if station.parent_id is not None:
             graph.add_edge(node, station_node(station.parent_id))
         note_visits(nodes, station, spans, +1)
+        note_reporting(self._reporters, station, +1)
         for code, deltas in placed_deltas(station, +1, spans):
             if code in nodes:
                 self._add_along_ancestry(code, deltas)

@@ -44,6 +44,7 @@ from graph_service.engine.graphs import (
     ZERO_TOTALS,
     add_edges_in_bulk,
     add_nodes_in_bulk,
+    note_reporting,
     note_visits,
     static_totals,
     sum_totals,
@@ -187,6 +188,9 @@ class Building(EngineState):
                 if station.parent_id is not None:
                     links.append((station_node(station.id), station_node(station.parent_id)))
             add_edges_in_bulk(self.graph, links)
+            for station in records:
+                if station.reporting_lines:
+                    note_reporting(self._reporters, station, +1)
             kept.extend(records)
         return kept
 

@@ -18,7 +18,7 @@ from graph_service.engine.daily import (
     station_spans,
     with_changes,
 )
-from graph_service.engine.graphs import RANK, add_edges_in_bulk, graph_dicts
+from graph_service.engine.graphs import RANK, add_edges_in_bulk, graph_dicts, note_reporting
 from graph_service.engine.state import EngineState
 from graph_service.engine.timeline import (
     CERTIFIED_STAFF,
@@ -55,12 +55,15 @@ class BulkApplying(EngineState):
         new_nodes: dict[Node, Attributes] = {}
         new_pred: dict[Node, Links] = {}
         rewritten: list[tuple[Node, Station]] = []
+        dated_lines: list[Station] = []  # new stations with a dated reporting history (spec §6)
         for station in latest.values():
             node: Node = ("station", station.id)  # station_node(), inline: this loop runs once per row
             data = nodes.get(node)
             if data is None:
                 new_nodes[node] = {"station": station}
                 new_pred[node] = {}
+                if station.reporting_lines:
+                    dated_lines.append(station)
             else:
                 old: Station = data["station"]
                 if (gone := leaving.get(old.division_code)) is None:
@@ -88,7 +91,7 @@ class BulkApplying(EngineState):
                 back_links.append(
                     (new_pred[parent] if parent in new_pred else pred[parent], node, out[parent])
                 )
-        return PreparedStations(new_nodes, new_succ, new_pred, back_links, rewritten, timelines)
+        return PreparedStations(new_nodes, new_succ, new_pred, back_links, rewritten, dated_lines, timelines)
 
     def _swap_in(self, prepared: PreparedStations) -> None:
         """Put prepared stations and timelines into the graph (callers hold `lock`): a few dict
@@ -100,7 +103,13 @@ class BulkApplying(EngineState):
         for into, node, data in prepared.back_links:
             into[node] = data
         links: list[tuple[Node, Node]] = []
+        reporters = self._reporters
+        for station in prepared.dated_lines:
+            note_reporting(reporters, station, +1)
         for node, station in prepared.rewritten:
+            if (old := nodes[node]["station"]).reporting_lines or station.reporting_lines:
+                note_reporting(reporters, old, -1)
+                note_reporting(reporters, station, +1)
             nodes[node]["station"] = station
             out = succ[node]
             for head in out:
@@ -117,14 +126,15 @@ class BulkApplying(EngineState):
 @dataclass(frozen=True, slots=True)
 class PreparedStations:
     """Stations ready to go into the graph (new nodes with their attributes and links, and the links
-    to add to the nodes they point at; rewritten ones), and the new timeline for the attributes of
-    every division they affect."""
+    to add to the nodes they point at; rewritten ones; the new ones with a dated reporting history),
+    and the new timeline for the attributes of every division they affect."""
 
     new_nodes: dict[Node, Attributes]
     new_succ: dict[Node, Links]
     new_pred: dict[Node, Links]
     back_links: list[tuple[Links, Node, Attributes]]
     rewritten: list[tuple[Node, Station]]
+    dated_lines: list[Station]
     timelines: list[tuple[Attributes, Timeline | None]]
 
 

@@ -109,6 +109,22 @@ def note_visits(
             visiting.discard(station.id)
 
 
+def note_reporting(reporters: dict[str, set[str]], station: Station, sign: int) -> None:
+    """Note (+1) or forget (-1) `station` under each station its dated reporting history names
+    (`reporters`: parent id -> the ids of the stations with a dated line to it; spec §6, lines an
+    edition changed): the stations that may report to it on some day, beside those whose latest parent
+    it is. A station with no dated history is in no set."""
+    for parent_id in {line.parent_id for line in station.reporting_lines}:
+        if parent_id is None:
+            continue
+        if sign > 0:
+            reporters.setdefault(parent_id, set()).add(station.id)
+        elif (ids := reporters.get(parent_id)) is not None:
+            ids.discard(station.id)
+            if not ids:
+                del reporters[parent_id]
+
+
 def sum_totals(left: tuple[int, ...], right: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(a + b for a, b in zip(left, right, strict=True))
 

@@ -4,7 +4,8 @@ Graph layout (edges point up, as in the store):
 - a division is the node `code` (a str) with attributes `division`, `totals`, `timeline`;
   `code -> parent_code` is PART_OF;
 - a station is the node `("station", id)` with attribute `station`; `station -> division` is SITS_IN
-  and `station -> ("station", parent_id)` is REPORTS_TO.
+  and `station -> ("station", parent_id)` is REPORTS_TO (its latest reporting line; the stations with
+  a dated history, spec §6, are also listed under every station it names, in `graph.graph["reporters"]`).
 
 Aggregates: every division keeps `totals` (how many divisions of each level its subtree holds, itself
 included) and a `Timeline` of counters (active stations per level, staff sums, covered divisions per

@@ -11,7 +11,7 @@ from datetime import date
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
 from graph_service.domain.validation import codes_above
-from graph_service.domain.validity import is_valid_on
+from graph_service.domain.validity import is_valid_on, parent_on
 from graph_service.engine.graphs import walk_down
 from graph_service.engine.paging import Page, page_of
 from graph_service.engine.state import EngineState
@@ -32,15 +32,22 @@ class Queries(EngineState):
         data = self._node.get(station_node(station_id))
         return data.get("station") if data is not None else None
 
-    def stations_reporting_to(self, station_id: str) -> list[Station]:
-        """The stations whose parent is `station_id`, by id."""
+    def stations_reporting_to(self, station_id: str, day: date | None = None) -> list[Station]:
+        """The stations whose parent (latest reporting line) is `station_id`, by id; with `day`,
+        those whose reporting line valid that day points at it instead (spec §6: an edition may
+        change a line from a day on, which `parent_id` already gives)."""
         with self.lock:
             node = station_node(station_id)
             if node not in self.graph:
                 return []
-            nodes = self.graph.nodes
-            reporting = [nodes[n]["station"] for n in self.graph.pred[node] if isinstance(n, tuple)]
-            return sorted(reporting, key=lambda station: station.id)
+            nodes = self._node
+            ids = {n[1] for n in self._pred[node] if n.__class__ is tuple}
+            if day is not None:
+                ids.update(i for i in self._reporters.get(station_id, ()) if station_node(i) in nodes)
+            reporting = [nodes[station_node(i)]["station"] for i in sorted(ids)]
+            if day is None:
+                return reporting
+            return [station for station in reporting if parent_on(station.lines(), day) == station_id]
 
     def stations_below(self, code: str) -> list[Station]:
         """The stations sitting in division `code` or anywhere below it."""

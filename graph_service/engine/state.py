@@ -91,6 +91,13 @@ class EngineState:
         links: dict[str, list[str]] = self._graph.graph.setdefault("successors", {})
         return links
 
+    @property
+    def _reporters(self) -> dict[str, set[str]]:
+        """Station id -> the ids of the stations whose dated reporting history (spec §6) names it
+        (`graphs.note_reporting`). Kept with the graph (swapped in with it)."""
+        reporters: dict[str, set[str]] = self._graph.graph.setdefault("reporters", {})
+        return reporters
+
     def _set_successors(self, successors: Mapping[str, Sequence[str]]) -> None:
         """Record the successors of retired divisions (replacing any they had) both ways."""
         forward, backward = self._successors, self._predecessors
@@ -129,7 +136,7 @@ class EngineState:
     def station(self, station_id: str) -> Station | None:
         raise NotImplementedError
 
-    def stations_reporting_to(self, station_id: str) -> list[Station]:
+    def stations_reporting_to(self, station_id: str, day: date | None = None) -> list[Station]:
         raise NotImplementedError
 
     def stations_below(self, code: str) -> list[Station]:

@@ -91,9 +91,12 @@ class NetworkViews:
         """The stations sitting in division `code` itself, by id: the `first` after the id `after`."""
         return self._engine.stations_in(code, after, first)
 
-    def reporting_stations(self, station_id: str, after: str | None, first: int) -> Page[Station]:
-        """The stations reporting to `station_id`, by id: the `first` after the id `after`."""
-        by_id = {station.id: station for station in self._engine.stations_reporting_to(station_id)}
+    def reporting_stations(
+        self, station_id: str, after: str | None, first: int, day: date | None = None
+    ) -> Page[Station]:
+        """The stations reporting to `station_id` (on `day`, when given: by their reporting line
+        valid that day, spec §6; else by their latest one), by id: the `first` after the id `after`."""
+        by_id = {station.id: station for station in self._engine.stations_reporting_to(station_id, day)}
         return page_of(list(by_id), after, first, by_id.__getitem__)
 
     # --- figures on a day --------------------------------------------------------------------------

@@ -208,11 +208,9 @@ query {
 """
 
 
-async def test_a_reporting_line_changed_by_an_edition_is_dated(api: Api) -> None:
-    """Spec §6 over GraphQL: a station that moves to another county reports, from the edition's day,
-    to that county's one general station; `Station.reportingLines` is the dated history and
-    `Station.parent` today's line, which an edition dated after today does not change yet (nor
-    `Station.division`, where it sits today)."""
+async def _moved_there_and_back(api: Api) -> None:
+    """The station TS-530102001 under GS-530102, then (from 2021-10-31) under GS-530103 as its
+    township moves to 盘龙区, then (from 2099-06-30, after today) under GS-530102 again."""
     await api.data(IMPORT, {"csv": LINES_2020, "edition": "2020-06-30"}, bearer=ADMIN)
     report = (await api.data(STATIONS_IMPORT, {"csv": LINE_STATIONS}, bearer=ADMIN))["importStations"]
     assert report["applied"] is True, report
@@ -226,6 +224,14 @@ async def test_a_reporting_line_changed_by_an_edition_is_dated(api: Api) -> None
             "importDivisions"
         ]
         assert report["applied"] is True and report["errors"] == [], report
+
+
+async def test_a_reporting_line_changed_by_an_edition_is_dated(api: Api) -> None:
+    """Spec §6 over GraphQL: a station that moves to another county reports, from the edition's day,
+    to that county's one general station; `Station.reportingLines` is the dated history and
+    `Station.parent` today's line, which an edition dated after today does not change yet (nor
+    `Station.division`, where it sits today)."""
+    await _moved_there_and_back(api)
     data = await api.data(REPORTING)
     assert data["moved"] == {
         "division": {"code": "530103001"},
@@ -237,3 +243,24 @@ async def test_a_reporting_line_changed_by_an_edition_is_dated(api: Api) -> None
         ],
     }
     assert data["general"] == {"parent": None, "reportingLines": [{"parent": None, "from": None, "to": None}]}
+
+
+REPORTING_STATIONS = """
+query {
+  wuhua: station(id: "GS-530102") { reportingStations { totalCount edges { node { id parent { id } } } } }
+  panlong: station(id: "GS-530103") { reportingStations { totalCount edges { node { id parent { id } } } } }
+}
+"""
+
+
+async def test_reporting_stations_follow_the_reporting_line_valid_today(api: Api) -> None:
+    """`Station.reportingStations` lists the stations whose reporting line valid today points at the
+    station, as `Station.parent` reads it: the edition dated 2099 that gives TS-530102001 back to
+    GS-530102 (its latest parent) does not move it there yet, and GS-530103 still has it."""
+    await _moved_there_and_back(api)
+    data = await api.data(REPORTING_STATIONS)
+    assert data["wuhua"]["reportingStations"] == {"totalCount": 0, "edges": []}
+    assert data["panlong"]["reportingStations"] == {
+        "totalCount": 1,
+        "edges": [{"node": {"id": "TS-530102001", "parent": {"id": "GS-530103"}}}],
+    }

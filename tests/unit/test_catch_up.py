@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph_service.domain.levels import DivisionLevel, StationLevel
-from graph_service.domain.model import Division, Station
+from graph_service.domain.model import Division, ReportingLine, Station
 from graph_service.engine import NetworkEngine, applying, bulk, columnar, daily
 from graph_service.engine.timeline import WIDTH, Timeline
 from graph_service.ports import Changes
@@ -146,6 +146,59 @@ def test_a_bulk_catch_up_links_stations_to_their_divisions_and_parents() -> None
     assert engine.rollup("P", day) == built.rollup("P", day)
     assert engine.coverage("P", day) == built.coverage("P", day)
 
+
+
+def test_stations_reporting_to_a_station_on_a_day_follow_their_dated_lines_on_every_path() -> None:
+    """(spec §6) With a day, `stations_reporting_to` lists the stations whose reporting line valid
+    that day points at the station, not those whose latest parent it is: the same after a build, a
+    catch-up in place and a bulk one (a dated history added, rewritten and dropped)."""
+    divisions, _ = national_like(20)
+    moved, later, today = date(2021, 10, 31), date(2099, 6, 30), date(2026, 11, 29)
+    lines = (
+        ReportingLine("GS1", None, moved),
+        ReportingLine("GS2", moved, later),
+        ReportingLine("GS1", later),
+    )
+    generals = [
+        station(f"GS{n}", StationLevel.GENERAL_STATION, f"C0X{n - 1}", date(2016, 1, 1)) for n in (1, 2)
+    ]
+    dated = dataclasses.replace(
+        station("TS0", StationLevel.TOWNSHIP_STATION, "T0", date(2018, 1, 1), parent="GS1"),
+        reporting_lines=lines,
+    )
+    plain = station("TS10", StationLevel.TOWNSHIP_STATION, "T10", date(2018, 1, 1), parent="GS2")
+
+    def reporting(engine: NetworkEngine, sid: str, day: date | None) -> list[str]:
+        return [s.id for s in engine.stations_reporting_to(sid, day)]
+
+    def check(engine: NetworkEngine, gs1_today: list[str], gs2_today: list[str]) -> None:
+        assert reporting(engine, "GS1", today) == gs1_today
+        assert reporting(engine, "GS2", today) == gs2_today
+        for day in (None, date(2020, 1, 1), later):  # the latest parents; the lines before and after
+            assert reporting(engine, "GS1", day) == ["TS0"]
+            assert reporting(engine, "GS2", day) == ["TS10"]
+
+    built = NetworkEngine.from_records(divisions, [*generals, dated, plain])
+    check(built, [], ["TS0", "TS10"])
+    in_place = NetworkEngine.from_records(divisions, [*generals, plain])
+    in_place.apply(Changes(1, stations=[dated]))
+    check(in_place, [], ["TS0", "TS10"])
+    fillers = [station(f"X{n}", StationLevel.VILLAGE_ROOM, "T0V1", date(2020, 1, 1)) for n in range(70)]
+    with mock.patch.object(applying, "SMALL_CHANGE", 0):
+        in_bulk = NetworkEngine.from_records(divisions, [*generals, plain])
+        in_bulk.apply(Changes(1, stations=[dated, *fillers]))
+        check(in_bulk, [], ["TS0", "TS10"])
+        # Rewritten with its line to GS2 ending earlier, then without a dated history at all.
+        back = date(2022, 1, 1)
+        shorter = (lines[0], ReportingLine("GS2", moved, back), ReportingLine("GS1", back))
+        in_bulk.apply(Changes(2, stations=[dataclasses.replace(dated, reporting_lines=shorter), *fillers]))
+        check(in_bulk, ["TS0"], ["TS10"])
+        assert reporting(in_bulk, "GS2", date(2021, 12, 1)) == ["TS0", "TS10"]
+        in_bulk.apply(Changes(3, stations=[dataclasses.replace(dated, reporting_lines=()), *fillers]))
+        check(in_bulk, ["TS0"], ["TS10"])
+        assert reporting(in_bulk, "GS2", date(2021, 12, 1)) == ["TS10"]
+    in_place.apply(Changes(2, stations=[dataclasses.replace(dated, reporting_lines=())]))
+    check(in_place, ["TS0"], ["TS10"])
 
 FULL_ROWS = st.lists(st.integers(-3, 3), min_size=WIDTH, max_size=WIDTH)
 

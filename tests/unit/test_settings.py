@@ -103,7 +103,7 @@ def test_the_composition_root_rejects_an_unknown_store_url() -> None:
 def test_the_composition_root_passes_neo4j_credentials() -> None:
     store = open_store(Settings(store_url="bolt://127.0.0.1:9", neo4j_user="u", neo4j_password="p"))
     try:
-        assert store._user == "u" and store._has_password  # type: ignore[attr-defined]
+        assert store._transactions.user == "u" and store._transactions.has_password  # type: ignore[attr-defined]
     finally:
         store.close()
 

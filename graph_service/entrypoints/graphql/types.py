@@ -298,12 +298,16 @@ class StationType:
         page = service_of(info).station_history(info.context.principal, self.record.id, key, size)
         return audit_page(page, key)
 
-    @strawberry.field(description="The stations that report to this one, by id.")
+    @strawberry.field(
+        description="The stations that report to this one today, by id: those whose `parent` it is "
+        "(an edition dated after today does not change them yet)."
+    )
     def reporting_stations(
         self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = UNSET
     ) -> Connection[StationType]:
         size, key = paging(STATION_CURSOR, first, after)
-        return station_page(service_of(info).views.reporting_stations(self.record.id, key, size), key)
+        page = service_of(info).views.reporting_stations(self.record.id, key, size, day(info, None))
+        return station_page(page, key)
 
 
 def division_node(record: Division) -> DivisionType:

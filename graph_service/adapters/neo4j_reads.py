@@ -1,0 +1,57 @@
+"""The Neo4j store's reads of what was written since a data version, inside a transaction the store
+opens: the changes a reader catches up with (`read_changes`) and what a write's basis is checked
+against (`read_written_since`, `verify_basis`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from functools import partial
+
+from neo4j import Transaction
+
+from graph_service.adapters.neo4j_cypher import (
+    CHANGES_CHUNK,
+    DIVISION_CODES_CHANGED,
+    DIVISIONS_CHANGED,
+    STATION_PLACES_CHANGED,
+    STATIONS_CHANGED,
+)
+from graph_service.adapters.neo4j_editions import read_editions, read_successors
+from graph_service.adapters.neo4j_rows import to_date
+from graph_service.adapters.rows import division_from_row, station_from_row
+from graph_service.domain.write_basis import StationPlace, WrittenSince
+from graph_service.ports import Changes, WriteBasis
+
+
+def read_changes(tx: Transaction, current: int, version: int) -> Changes:
+    """Every division and station whose `changed_in` is above `version` and at most `current`
+    (divisions with their successor links: a write of links marks the division written), read in
+    `tx`, bringing the reader to data version `current`."""
+    bounds = {"since": version, "upto": current, "chunk": CHANGES_CHUNK}
+    divisions = [
+        division_from_row(row, to_date) for record in tx.run(DIVISIONS_CHANGED, bounds) for row in record[0]
+    ]
+    stations = [
+        station_from_row(row, to_date) for record in tx.run(STATIONS_CHANGED, bounds) for row in record[0]
+    ]
+    links = read_successors(tx, [d.code for d in divisions]) if divisions else {}
+    return Changes(current, divisions, stations, links)
+
+
+def read_written_since(tx: Transaction, version: int, ids: Collection[str] | None) -> WrittenSince:
+    """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
+    whose `changed_in` is above `version`, read in `tx` (index reads of a few properties)."""
+    codes = list(tx.run(DIVISION_CODES_CHANGED, since=version).value("code"))
+    wanted = None if ids is None else sorted(ids)
+    places = [
+        StationPlace(r["id"], r["division_code"], r["parent_id"], r["level"])
+        for r in tx.run(STATION_PLACES_CHANGED, since=version, ids=wanted)
+    ]
+    return WrittenSince(codes, places)
+
+
+def verify_basis(basis: WriteBasis | None, tx: Transaction, version: int) -> None:
+    """Verify `basis` (when given) inside the write transaction that makes data version `version`
+    (it holds the write lock: nothing else commits meanwhile)."""
+    if basis is not None:
+        basis.verify(version - 1, partial(read_written_since, tx), partial(read_editions, tx))

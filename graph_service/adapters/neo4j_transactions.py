@@ -1,0 +1,170 @@
+"""The Neo4j store's driver and the transactions it runs: the schema applied on first use, one explicit
+transaction per read, and the write protocol (the write lock, taken first or, for a large station
+write, last; the basis verified once it is held; the audit trail recorded; retries). The model and
+the locking rules are described in `neo4j_store`."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+
+from neo4j import Driver, GraphDatabase, Transaction
+from neo4j.exceptions import ConfigurationError, DriverError, Neo4jError
+
+from graph_service.adapters.neo4j_audit import record_audit
+from graph_service.adapters.neo4j_connection import (
+    CONNECTION_TIMEOUT_SECONDS,
+    apply_schema,
+    retrying,
+    run_version,
+    translated_errors,
+)
+from graph_service.adapters.neo4j_cypher import BUMP_VERSION, LOCK_VERSION
+from graph_service.adapters.neo4j_reads import verify_basis
+from graph_service.domain.audit import AuditTrail
+from graph_service.ports import StoreError, WriteBasis
+
+WRITE_GRACE_SECONDS = 30.0
+WRITE_SECONDS_PER_ROW = 0.002
+"""A write's own allowance per row on top of the grace (15× the rows/s measured on a small box)."""
+
+
+class Neo4jTransactions:
+    """The driver of one Neo4j store (`url`, `database`, credentials) and the transactions it runs,
+    fetching `batch_size` records at a time; a write waits at most `lock_timeout` seconds for another
+    writer. Safe to share between threads."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        batch_size: int,
+        lock_timeout: float,
+        user: str,
+        password: str,
+        database: str | None,
+    ) -> None:
+        """Create the driver (cheap: no connection is made until first use)."""
+        self.url = url
+        self.batch_size = batch_size
+        self.lock_timeout = lock_timeout
+        self.user = user
+        self.has_password = bool(password)
+        self._database = database
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+        try:
+            self._driver: Driver = GraphDatabase.driver(
+                url,
+                auth=(user, password) if password else None,
+                connection_timeout=CONNECTION_TIMEOUT_SECONDS,
+                notifications_min_severity="OFF",
+            )
+        except (ConfigurationError, ValueError) as error:
+            raise StoreError(f"invalid Neo4j store URL {url!r}: {error}") from error
+
+    def ensure_schema(self) -> None:
+        """Apply the constraints and indexes of `neo4j.cypher` (each IF NOT EXISTS) once per store
+        object, and wait for the indexes to come online."""
+        if self._schema_ready:
+            return
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            with self.errors("apply the schema"), self._driver.session(database=self._database) as session:
+                apply_schema(session)
+            self._schema_ready = True
+
+    @contextmanager
+    def transaction(self, action: str, timeout: float | None = None) -> Iterator[Transaction]:
+        """One explicit transaction (schema applied first; ended by the server after `timeout`
+        seconds when given), committed when the block ends normally and rolled back when it raises;
+        driver errors become `StoreError`."""
+        self.ensure_schema()
+        with (
+            self.errors(action),
+            self._driver.session(database=self._database, fetch_size=self.batch_size) as session,
+        ):
+            tx = session.begin_transaction(timeout=timeout)
+            try:
+                yield tx
+                tx.commit()
+            except BaseException:
+                if not tx.closed():
+                    with suppress(Neo4jError, DriverError):
+                        tx.rollback()
+                raise
+            finally:
+                tx.close()
+
+    def write(
+        self,
+        action: str,
+        body: Callable[[Transaction, int], None],
+        rows: int,
+        audit: AuditTrail | None = None,
+        restamp: str | None = None,
+        basis: WriteBasis | None = None,
+    ) -> int:
+        """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
+        the write lock) and ends by recording `audit`; return the new version once committed. When
+        another writer holds the lock for more than `lock_timeout` seconds, nothing is written
+        (`StoreUnavailable`); the write itself may take `WRITE_GRACE_SECONDS` plus
+        `WRITE_SECONDS_PER_ROW` for each of its `rows`.
+
+        With `restamp` (a statement giving the rows stamped with `$token` the data `$version`), the
+        lock is taken last instead: `body` runs with a pending token (negative, unique to this
+        attempt) for the version, then the version is bumped and `restamp` run, then `audit`. Either
+        way `basis` is verified as soon as the lock is held, before anything is committed."""
+
+        def attempt() -> int:
+            self.wait_for_lock(action)
+            timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
+            with self.transaction(action, timeout) as tx:
+                if restamp is None:
+                    version = run_version(tx, BUMP_VERSION)
+                    verify_basis(basis, tx, version)
+                    body(tx, version)
+                else:
+                    token = -1 - secrets.randbelow(1 << 53)
+                    body(tx, token)
+                    version = run_version(tx, BUMP_VERSION)  # the write lock, held from here to the commit
+                    verify_basis(basis, tx, version)
+                    tx.run(restamp, token=token, version=version).consume()
+                if audit is not None and audit.changes:
+                    record_audit(tx, audit, version, self.batch_size)
+            return version
+
+        return retrying(attempt)
+
+    def wait_for_lock(self, action: str) -> None:
+        """Take the write lock and let it go again, waiting at most `lock_timeout` seconds for it: a
+        write about to start behind a long one (another process's import) fails fast instead."""
+        self.ensure_schema()
+        with self.errors(action), self._driver.session(database=self._database) as session:
+            tx = session.begin_transaction(timeout=self.lock_timeout)
+            try:
+                run_version(tx, LOCK_VERSION)
+            finally:
+                tx.close()  # rolls back: nothing to keep
+
+    def ping(self) -> None:
+        """Raise `StoreError` (`StoreUnavailable` when it cannot be reached) unless the server answers
+        `RETURN 1` (once: the store retries)."""
+        with self.errors("answer a ping"), self._driver.session(database=self._database) as session:
+            session.run("RETURN 1").consume()
+
+    def close(self) -> None:
+        """Close the driver and its connections."""
+        self._driver.close()
+
+    def errors(self, action: str) -> AbstractContextManager[None]:
+        """Driver errors raised inside become a `StoreError` naming the URL and what failed
+        (`neo4j_connection.translated_errors`)."""
+        if self.has_password:
+            hint = f"check NEO4J_USER (now {self.user!r}) and NEO4J_PASSWORD"
+        else:
+            hint = "it needs a password: set NEO4J_PASSWORD (and NEO4J_USER if not 'neo4j')"
+        return translated_errors(self.url, action, self.lock_timeout, hint)

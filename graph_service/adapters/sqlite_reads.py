@@ -1,0 +1,96 @@
+"""The SQLite store's reads of the network, on a connection the store holds: the whole of it into a
+sink (`load_snapshot`), the changes a reader catches up with (`read_changes`) and what a write's
+basis is checked against (`read_written_since`, `verify_basis`)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+from functools import partial
+
+from graph_service.adapters.batching import batches
+from graph_service.adapters.rows import (
+    division_from_row,
+    iso_date,
+    load_division_row,
+    load_station_row,
+    station_from_row,
+)
+from graph_service.adapters.sqlite_editions import read_editions
+from graph_service.adapters.sqlite_schema import (
+    DIVISION_COLUMNS_SQL,
+    IDS_PER_QUERY,
+    STATION_COLUMNS_SQL,
+    read_placements,
+    read_successor_links,
+    read_version,
+)
+from graph_service.domain.write_basis import StationPlace, WrittenSince
+from graph_service.ports import Changes, SnapshotSink, WriteBasis
+
+
+def load_snapshot(conn: sqlite3.Connection, sink: SnapshotSink, batch_size: int) -> int:
+    """Stream every division (and the successor links), then every station (with its placement
+    history), into `sink` from one read transaction on `conn`, fetching `batch_size` rows at a time;
+    return the data version of that snapshot."""
+    conn.execute("BEGIN")
+    version = read_version(conn)
+    cursor = conn.execute(f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions")
+    while rows := cursor.fetchmany(batch_size):
+        for row in rows:
+            load_division_row(sink, row)
+    for old_code, news in read_successor_links(conn).items():
+        sink.add_successors(old_code, news)
+    placed = read_placements(conn)
+    cursor = conn.execute(f"SELECT {STATION_COLUMNS_SQL} FROM stations")
+    while rows := cursor.fetchmany(batch_size):
+        for row in rows:
+            history = placed.get(row[0])
+            load_station_row(sink, row if history is None else (*row, *history), iso_date)
+    conn.execute("COMMIT")
+    return version
+
+
+def read_changes(conn: sqlite3.Connection, version: int) -> Changes:
+    """Every division and station whose `changed_in` is above `version` (stations with their
+    placements, divisions with their successor links: a write of links marks the division written),
+    and the data version they bring the
+    reader to, read on `conn` (inside the caller's transaction)."""
+    current = read_version(conn)
+    divisions = [
+        division_from_row(row)
+        for row in conn.execute(
+            f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE changed_in > ?", (version,)
+        )
+    ]
+    rows = conn.execute(
+        f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
+    ).fetchall()
+    placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
+    links = read_successor_links(conn, [d.code for d in divisions]) if divisions else {}
+    stations = [
+        station_from_row(row if row[0] not in placed else (*row, *placed[row[0]]), iso_date) for row in rows
+    ]
+    return Changes(current, divisions, stations, links)
+
+
+def read_written_since(conn: sqlite3.Connection, version: int, ids: Collection[str] | None) -> WrittenSince:
+    """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
+    whose `changed_in` is above `version`: index reads of four columns at most."""
+    codes = [code for (code,) in conn.execute("SELECT code FROM divisions WHERE changed_in > ?", (version,))]
+    query = "SELECT id, division_code, parent_id, level FROM stations WHERE changed_in > ?"
+    if ids is None:
+        return WrittenSince(codes, [StationPlace(*row) for row in conn.execute(query, (version,))])
+    places = []
+    for batch in batches(sorted(ids), IDS_PER_QUERY):
+        marks = ", ".join("?" * len(batch))
+        places += [
+            StationPlace(*row) for row in conn.execute(f"{query} AND id IN ({marks})", (version, *batch))
+        ]
+    return WrittenSince(codes, places)
+
+
+def verify_basis(basis: WriteBasis | None, conn: sqlite3.Connection, version: int) -> None:
+    """Verify `basis` (when given) inside the write transaction that makes data version `version`."""
+    if basis is not None:
+        basis.verify(version - 1, partial(read_written_since, conn), partial(read_editions, conn))

@@ -6,12 +6,10 @@ changes to the engine (`NetworkService.refresh`). Requests never wait for it: th
 the engine's last complete version, and the engine swaps the next one in at once (see
 `NetworkEngine.apply`).
 
-A catch-up is CPU work in Python, and so is a write's work in the store's driver (about 4 ms of CPU
-per write on Neo4j, in a worker thread): both compete with the event loop for the GIL. While a
-follower runs (a server's whole life), the interpreter's switch interval is cut to `SWITCH_INTERVAL`
-(`handing_over_often`), so a waiting request gets the GIL within a fraction of a millisecond instead
-of the default 5 ms at each of its many hand-overs (every socket read and write gives the GIL up and
-takes it back). With no other thread busy the interval costs nothing: no switch is asked for.
+A catch-up is CPU work in Python, so it competes with the event loop for the GIL: while one runs, the
+interpreter's switch interval is cut to `CATCH_UP_SWITCH_INTERVAL` (`handing_over_often`), so a waiting
+request gets the GIL within a fraction of a millisecond instead of the default 5 ms at each of its
+many hand-overs (every socket read and write gives the GIL up and takes it back).
 
 When the store fails, the follower keeps trying, with doubling pauses up to `MAX_PAUSE` seconds, and
 says why in `problem` (what `/readyz` reports); the first answer again clears it.
@@ -35,31 +33,31 @@ MIN_PAUSE = 0.01
 """The shortest pause between two questions to the store (a refresh interval of 0 means this)."""
 MAX_PAUSE = 1.0
 """The longest pause between two tries while the store fails."""
-SWITCH_INTERVAL = 0.0005
-"""The interpreter's switch interval (seconds) while a follower runs (Python's default is 0.005)."""
+CATCH_UP_SWITCH_INTERVAL = 0.0005
+"""The interpreter's switch interval (seconds) while a catch-up runs (Python's default is 0.005)."""
 
 _switching = threading.Lock()
-_handing_over = 0  # how many blocks of `handing_over_often` (any follower's) are running
+_catching_up = 0  # how many catch-ups (of any follower in this process) are running
 _normal_interval = sys.getswitchinterval()
 
 
 @contextmanager
 def handing_over_often() -> Iterator[None]:
-    """Run the block with the interpreter's switch interval at `SWITCH_INTERVAL`, so a thread waiting
-    for the GIL (the event loop answering requests) waits at most that long at each hand-over; the
-    interval in force before is put back when the last such block in the process ends."""
-    global _handing_over, _normal_interval
+    """Run the block with the interpreter's switch interval at `CATCH_UP_SWITCH_INTERVAL`, so other
+    threads (the event loop answering requests) wait at most that long for the GIL at each hand-over;
+    the interval in force before is put back when the last such block in the process ends."""
+    global _catching_up, _normal_interval
     with _switching:
-        if _handing_over == 0:
+        if _catching_up == 0:
             _normal_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(_normal_interval, SWITCH_INTERVAL))
-        _handing_over += 1
+            sys.setswitchinterval(min(_normal_interval, CATCH_UP_SWITCH_INTERVAL))
+        _catching_up += 1
     try:
         yield
     finally:
         with _switching:
-            _handing_over -= 1
-            if _handing_over == 0:
+            _catching_up -= 1
+            if _catching_up == 0:
                 sys.setswitchinterval(_normal_interval)
 
 
@@ -98,7 +96,8 @@ class Follower:
         """Catch up once, now, and record how it went (what the thread does on each round)."""
         started, cpu, version = time.monotonic(), time.thread_time(), self.service.engine.version
         try:
-            changed = self.service.refresh(force=True)
+            with handing_over_often():
+                changed = self.service.refresh(force=True)
         except StoreUnavailable as error:
             self._failed("the store is busy or cannot be reached", error)
             raise
@@ -133,11 +132,10 @@ class Follower:
     def _run(self) -> None:
         normal = max(self.service.settings.refresh_interval, MIN_PAUSE)
         pause = normal
-        with handing_over_often():
-            while not self._stop.wait(pause):
-                try:
-                    self.check()
-                except Exception:  # recorded in `problem` by `check`
-                    pause = min(max(pause * 2, 0.1), MAX_PAUSE)
-                else:
-                    pause = normal
+        while not self._stop.wait(pause):
+            try:
+                self.check()
+            except Exception:  # recorded in `problem` by `check`
+                pause = min(max(pause * 2, 0.1), MAX_PAUSE)
+            else:
+                pause = normal

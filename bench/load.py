@@ -592,8 +592,15 @@ def summarise(values: Sequence[float]) -> dict[str, Any]:
 
 
 def run_store(
-    args: argparse.Namespace, kind: str, store_url: str, work_dir: Path, provinces: int
+    args: argparse.Namespace,
+    kind: str,
+    store_url: str,
+    work_dir: Path,
+    provinces: int,
+    store_pid: int | None = None,
 ) -> dict[str, Any]:
+    """One load run on one store (`store_pid`: the store's own server process on this machine, the
+    local Neo4j, whose CPU during the run is counted too)."""
     today = Settings.from_env(store_url=store_url).today()
     writes = int(args.duration / args.write_every) + 10
     note(f"{kind}: generating {provinces} provinces")
@@ -609,9 +616,13 @@ def run_store(
         load = LoadRun(args, plan, server.port, store_url, work_dir)
         pids = server.pids()
         before, client_before = [cpu_seconds(pid) for pid in pids], time.process_time()
+        store_before = cpu_seconds(store_pid) if store_pid is not None else None
         asyncio.run(load.run())
         each = [cpu_seconds(pid) - used for pid, used in zip(pids, before, strict=True)]
         cpu = {
+            "store_cpu_s": (
+                cpu_seconds(store_pid) - store_before if store_pid is not None and store_before else None
+            ),
             "server_cpu_s": sum(each),
             # Per process (the supervisor first, then each worker): keep-alive connections stay with
             # the worker that accepted them, so this shows how evenly the readers were spread.
@@ -688,8 +699,9 @@ def render(result: dict[str, Any]) -> str:
                 if len(r["server_cpu_s_by_process"]) > 1
                 else ""
             )
-            + f", this client {r['client_cpu_s']:.1f} s "
-            f"(of {r['duration_s'] * (m['cores'] or 1):.0f} core-seconds on the machine)"
+            + f", this client {r['client_cpu_s']:.1f} s"
+            + (f", the local Neo4j {r['store_cpu_s']:.1f} s " if r.get("store_cpu_s") is not None else " ")
+            + f"(of {r['duration_s'] * (m['cores'] or 1):.0f} core-seconds on the machine)"
         )
         lines.append(
             table.line("", "n", "p50 ms", "p99 ms", "max ms") + "   p50 / p99 during the import | outside it"
@@ -789,7 +801,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             local.start()
             url = local.url
         try:
-            result["runs"].append(run_store(args, "neo4j", url, work_dir, provinces))
+            pid = local.pid() if local is not None else None
+            result["runs"].append(run_store(args, "neo4j", url, work_dir, provinces, pid))
         finally:
             if local is not None:
                 note("stopping Neo4j")

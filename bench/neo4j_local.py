@@ -31,6 +31,14 @@ class LocalNeo4j:
         ]
         self._env = {**os.environ, "NEO4J_LOCAL_PAGECACHE": page_cache, "NEO4J_LOCAL_PASSWORD": self.password}
         self.log = work_dir / "neo4j-state" / f"neo4j-{port}.log"
+        self._pid_file = work_dir / "neo4j-state" / f"neo4j-{port}.pid"
+
+    def pid(self) -> int | None:
+        """The server's process id while it runs (the launcher's pid file), else None."""
+        try:
+            return int(self._pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
 
     def start(self) -> None:
         """Start on an emptied data directory and wait for Bolt."""

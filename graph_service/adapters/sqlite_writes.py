@@ -55,12 +55,7 @@ def write_divisions(
     write_in_batches(divisions, batch_size, upsert, RowsWritten(progress))
     conn.executemany(UPSERT_STATION, [station_row(s, version) for s in stations])
     write_placements(conn, stations)
-    missing = conn.execute(DIVISIONS_WITHOUT_PARENT, (version,)).fetchall()
-    if missing:
-        raise StoreError(
-            "unknown parent division: "
-            + ", ".join(f"{code} names parent {parent}" for code, parent in missing)
-        )
+    _refuse_dangling(conn, DIVISIONS_WITHOUT_PARENT, version, "parent division", "{} names parent {}")
 
 
 def write_stations(
@@ -84,15 +79,13 @@ def write_stations(
 
     write_in_batches(stations, batch_size, upsert, RowsWritten(progress))
     write_placements(conn, stations)
-    no_division = conn.execute(STATIONS_WITHOUT_DIVISION, (version,)).fetchall()
-    if no_division:
-        raise StoreError(
-            "unknown division: "
-            + ", ".join(f"station {sid} sits in {code}" for sid, code in no_division)
-        )
-    no_parent = conn.execute(STATIONS_WITHOUT_PARENT, (version,)).fetchall()
-    if no_parent:
-        raise StoreError(
-            "unknown parent station: "
-            + ", ".join(f"station {sid} reports to {parent}" for sid, parent in no_parent)
-        )
+    _refuse_dangling(conn, STATIONS_WITHOUT_DIVISION, version, "division", "station {} sits in {}")
+    _refuse_dangling(conn, STATIONS_WITHOUT_PARENT, version, "parent station", "station {} reports to {}")
+
+
+def _refuse_dangling(conn: sqlite3.Connection, query: str, version: int, what: str, link: str) -> None:
+    """Raise `StoreError` naming every (record, reference) pair `query` finds among the rows of data
+    version `version` that refer to an unknown `what` (each pair formatted with `link`)."""
+    dangling = conn.execute(query, (version,)).fetchall()
+    if dangling:
+        raise StoreError(f"unknown {what}: " + ", ".join(link.format(*row) for row in dangling))

@@ -221,4 +221,9 @@ class Store(Protocol):
         """Raise `StoreError` unless the store answers."""
         ...
 
+    def warm_up(self) -> None:
+        """Get the store ready to answer a server's first single writes and catch-ups as fast as
+        later ones, writing nothing (a server calls it once, at start; `StoreError` when it cannot)."""
+        ...
+
     def close(self) -> None: ...

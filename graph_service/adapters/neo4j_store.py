@@ -47,6 +47,7 @@ names, successors, placements, reporting lines) in `neo4j_editions`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from functools import partial
 
 from neo4j import Transaction
@@ -88,6 +89,7 @@ from graph_service.adapters.neo4j_rows import (
     to_date,
 )
 from graph_service.adapters.neo4j_transactions import Neo4jTransactions
+from graph_service.adapters.neo4j_warm_up import rehearse_writes
 from graph_service.adapters.neo4j_writes import write_divisions, write_stations
 from graph_service.adapters.rows import load_division_row, load_station_row
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
@@ -105,6 +107,8 @@ from graph_service.ports import (
 
 __all__ = ["Neo4jStore", "Transient", "check_url", "retrying", "schema_statements", "schema_text"]
 
+WARM_UP_SECONDS = 60.0
+"""How long Neo4j may take to plan the statements `warm_up` rehearses."""
 LOCKED_READ_ROWS = 2_000
 """`changes_since` reads up to this many changed rows in one transaction under the write lock (a
 single write's catch-up: one round trip); more are read without it (another process's import)."""
@@ -318,6 +322,17 @@ class Neo4jStore:
         """Raise `StoreError` (`StoreUnavailable` when it cannot be reached) unless the server answers
         `RETURN 1`."""
         retrying(self._transactions.ping)
+
+    def warm_up(self) -> None:
+        """Have Neo4j plan the statements of a single write and a catch-up (`rehearse_writes`), in a
+        transaction rolled back, without taking the write lock."""
+
+        class Rehearsed(Exception):
+            """Ends the rehearsal's transaction, which rolls it back."""
+
+        with suppress(Rehearsed), self._transactions.transaction("warm up", WARM_UP_SECONDS) as tx:
+            rehearse_writes(tx, self.batch_size)
+            raise Rehearsed
 
     def close(self) -> None:
         """Close the driver and its connections."""

@@ -212,6 +212,9 @@ class SqliteStore:
         with self._read_lock, self._errors("answer a ping"):
             self._read_conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
 
+    def warm_up(self) -> None:
+        """Nothing to do: SQLite prepares a statement in a few microseconds, and no lock is held meanwhile."""
+
     def close(self) -> None:
         """Close the connections (further use raises `StoreError`)."""
         with self._lock, self._read_lock:

@@ -11,8 +11,10 @@ interpreter's switch interval is cut to `CATCH_UP_SWITCH_INTERVAL` (`handing_ove
 request gets the GIL within a fraction of a millisecond instead of the default 5 ms at each of its
 many hand-overs (every socket read and write gives the GIL up and takes it back).
 
-When the store fails, the follower keeps trying, with doubling pauses up to `MAX_PAUSE` seconds, and
-says why in `problem` (what `/readyz` reports); the first answer again clears it.
+Before its first round it has the store get ready for the server's first writes (`Store.warm_up`:
+Neo4j plans their statements). When the store fails, the follower keeps trying, with doubling pauses
+up to `MAX_PAUSE` seconds, and says why in `problem` (what `/readyz` reports); the first answer again
+clears it.
 """
 
 from __future__ import annotations
@@ -129,7 +131,16 @@ class Follower:
             self.failing_since = time.time()
         self.problem = reason
 
+    def _warm_up(self) -> None:
+        """Get the store ready for the server's first writes and catch-ups (`Store.warm_up`), before
+        following it; a failure only costs those first ones some time, so it is logged, not raised."""
+        try:
+            self.service.store.warm_up()
+        except Exception as error:
+            logger.warning("the store could not be warmed up (its first writes may be slower): %s", error)
+
     def _run(self) -> None:
+        self._warm_up()
         normal = max(self.service.settings.refresh_interval, MIN_PAUSE)
         pause = normal
         while not self._stop.wait(pause):

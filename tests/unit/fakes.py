@@ -274,6 +274,9 @@ class FakeStore:
         if self.closed:
             raise StoreError(f"{self.url} is closed")
 
+    def warm_up(self) -> None:
+        """Nothing to get ready."""
+
     def close(self) -> None:
         self.closed = True
 

@@ -208,3 +208,32 @@ def test_reading_changes_holds_no_writer_back_and_gives_the_latest_state(
     finally:
         writer.close()
         reader.close()
+
+
+@pytest.mark.neo4j
+def test_warming_up_writes_nothing_and_waits_for_no_writer(neo4j_url: str) -> None:
+    """(issue 9: in the Neo4j load run the first writes after a server started held the write lock
+    while Neo4j planned their statements, and other writes got UNAVAILABLE) `warm_up` rehearses a
+    single write and a catch-up in a transaction it rolls back: it runs while another transaction
+    holds the write lock, and leaves the store as it was (no station, no audit entry, same version)."""
+    from neo4j import GraphDatabase
+
+    from graph_service.adapters.neo4j_cypher import LOCK_VERSION
+
+    with Neo4jStore(neo4j_url) as store:
+        store.upsert_divisions(DIVISIONS)
+        version = store.data_version()
+        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver, driver.session() as session:
+            holder = session.begin_transaction()
+            holder.run(LOCK_VERSION).consume()  # the write lock, held until rolled back below
+            try:
+                store.warm_up()
+            finally:
+                holder.rollback()
+            counts = session.run(
+                "RETURN COUNT { MATCH (s:Station) } AS stations, COUNT { MATCH (a:AuditEntry) } AS entries, "
+                "COUNT { MATCH (w:AuditWrite) } AS writes"
+            ).single(strict=True)
+        assert (counts["stations"], counts["entries"], counts["writes"]) == (0, 0, 0)
+        assert store.data_version() == version
+        assert store.upsert_stations(STATIONS) == version + 1

@@ -8,7 +8,7 @@ adapters (`graph_service.adapters`) implement it, and `graph_service.bootstrap` 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -110,7 +110,8 @@ class WriteBasis:
 
 class SnapshotSink(Protocol):
     """Receives a store's whole network in one streaming pass: every division, the successor links,
-    then every station."""
+    then every station; then, from a store that read without holding writers back (Neo4j), the
+    records written meanwhile: `forget` them, and each again as it now is, in the same order."""
 
     def add_division(self, division: Division) -> None: ...
 
@@ -124,6 +125,12 @@ class SnapshotSink(Protocol):
     def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
         """A stored row that cannot be read as a record (kind "division" or "station", its code or
         id, why, and a station's stored version): the load goes on without it."""
+        ...
+
+    def forget(self, codes: Collection[str], ids: Collection[str]) -> None:
+        """Drop what was given of the divisions `codes` (their successor links too) and the stations
+        `ids`, rejections included: the store gives them again as they now are (a store that reads
+        without holding writers back, and saw them written meanwhile)."""
         ...
 
 

@@ -268,17 +268,20 @@ RETURN s.id AS id, s.version AS version
 # Whole-network reads go page by page in key order (the uniqueness index gives that order for
 # free), each page one record holding a list of rows: far cheaper for the Python driver than one
 # Bolt message per row.
+# The load's pages (see `Neo4jStore.load`), each row with whether it was last written at or before data
+# version $upto (`current`: a row without a readable `changed_in` counts as such).
 DIVISION_PAGE = """
 MATCH (d:Division) WHERE d.code > $after
 WITH d ORDER BY d.code LIMIT $limit
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
-RETURN collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS rows
+RETURN collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS rows,
+       collect(coalesce(d.changed_in <= $upto, true)) AS current
 """
 STATION_PAGE = f"""
 MATCH (s:Station) WHERE s.id > $after
 WITH s ORDER BY s.id LIMIT $limit
 {_LINKS_NOW}
-RETURN collect({_STATION_PROJECTION}) AS rows
+RETURN collect({_STATION_PROJECTION}) AS rows, collect(coalesce(s.changed_in <= $upto, true)) AS current
 """
 # Changes are read through the changed_in indexes, those of versions up to $upto only (see
 # `neo4j_store.Neo4jStore.changes_since`), in records of `CHANGES_CHUNK` rows each: one Bolt

@@ -18,9 +18,14 @@ from graph_service.adapters.neo4j_cypher import (
 )
 from graph_service.adapters.neo4j_editions import read_editions, read_successors
 from graph_service.adapters.neo4j_rows import to_date
-from graph_service.adapters.rows import division_from_row, station_from_row
+from graph_service.adapters.rows import (
+    division_from_row,
+    load_division_row,
+    load_station_row,
+    station_from_row,
+)
 from graph_service.domain.write_basis import StationPlace, WrittenSince
-from graph_service.ports import Changes, WriteBasis
+from graph_service.ports import Changes, SnapshotSink, WriteBasis
 
 
 def read_changes(tx: Transaction, current: int, version: int) -> Changes:
@@ -36,6 +41,23 @@ def read_changes(tx: Transaction, current: int, version: int) -> Changes:
     ]
     links = read_successors(tx, [d.code for d in divisions]) if divisions else {}
     return Changes(current, divisions, stations, links)
+
+
+def load_written_since(tx: Transaction, sink: SnapshotSink, version: int, current: int) -> None:
+    """Give `sink` again, as they are now, the divisions (with their successor links) and stations
+    whose `changed_in` is above `version` and at most `current`, after it forgets what it was given
+    of them (a load's last step: rows written while it read)."""
+    bounds = {"since": version, "upto": current, "chunk": CHANGES_CHUNK}
+    division_rows = [row for record in tx.run(DIVISIONS_CHANGED, bounds) for row in record[0]]
+    station_rows = [row for record in tx.run(STATIONS_CHANGED, bounds) for row in record[0]]
+    codes = {str(row[0]) for row in division_rows}
+    sink.forget(codes, {str(row[0]) for row in station_rows})
+    for row in division_rows:
+        load_division_row(sink, row, to_date)
+    for code, others in read_successors(tx, sorted(codes)).items():
+        sink.add_successors(code, others)
+    for row in station_rows:
+        load_station_row(sink, row, to_date)
 
 
 def read_written_since(tx: Transaction, version: int, ids: Collection[str] | None) -> WrittenSince:

@@ -121,15 +121,17 @@ def to_date(value: Any) -> date | None:
     return native
 
 
-def pages(tx: Transaction, query: str, size: int) -> Iterator[list[Any]]:
-    """Run a paging `query` (parameters `after`, `limit`: `size`; one record with `rows`, each row's key
-    first) until it returns no rows, yielding every row; holds one page in memory at a time."""
+def pages(tx: Transaction, query: str, size: int, upto: int) -> Iterator[list[Any]]:
+    """Run a paging `query` (parameters `after`, `limit`: `size`, `upto`; one record with `rows`, each
+    row's key first, and `current`: whether each was last written at or before data version `upto`)
+    until it returns no rows, yielding every current row; holds one page in memory at a time."""
     after = ""
     while True:
-        rows: list[list[Any]] = tx.run(query, after=after, limit=size).single(strict=True)["rows"]
+        record = tx.run(query, after=after, limit=size, upto=upto).single(strict=True)
+        rows: list[list[Any]] = record["rows"]
         if not rows:
             return
-        yield from rows
+        yield from (row for row, current in zip(rows, record["current"], strict=True) if current)
         after = max(row[0] for row in rows)
 
 

@@ -82,7 +82,7 @@ from graph_service.adapters.neo4j_editions import (
     write_names,
     write_successors,
 )
-from graph_service.adapters.neo4j_reads import read_changes
+from graph_service.adapters.neo4j_reads import load_written_since, read_changes
 from graph_service.adapters.neo4j_rows import (
     pages,
     stored_versions,
@@ -153,17 +153,25 @@ class Neo4jStore:
 
     def load(self, sink: SnapshotSink) -> int:
         """Stream every division (with its parent code), then every station (with its division code
-        and parent id), into `sink` from one transaction, `batch_size` records at a time; return the
-        data version read in that transaction. Writers wait while a load runs (see the module doc)."""
+        and parent id), into `sink`, `batch_size` records at a time; return the data version they
+        are as of. Writers are held back only briefly, as `changes_since` does: the version `upto` is
+        read under the write lock (every write up to it has committed), the rows last written up to
+        it are read without the lock, then, under the lock again, the rows written meanwhile are
+        given again as they now are, in place of what was given of them (`SnapshotSink.forget`)."""
         with self._transactions.transaction("load the network") as tx:
-            version = run_version(tx, LOCK_VERSION)
-            for row in pages(tx, DIVISION_PAGE, self.batch_size):
+            upto = run_version(tx, LOCK_VERSION)
+        with self._transactions.transaction("load the network") as tx:
+            for row in pages(tx, DIVISION_PAGE, self.batch_size, upto):
                 load_division_row(sink, row, to_date)
             for record in tx.run(ALL_SUCCESSORS):
                 sink.add_successors(record["code"], list(record["others"]))
-            for row in pages(tx, STATION_PAGE, self.batch_size):
+            for row in pages(tx, STATION_PAGE, self.batch_size, upto):
                 load_station_row(sink, row, to_date)
-            return version
+        with self._transactions.transaction("load the network") as tx:
+            current = run_version(tx, LOCK_VERSION)
+            if current != upto:
+                load_written_since(tx, sink, upto, current)
+            return current
 
     def data_version(self) -> int:
         """The current data version: 0 for a store never written to."""

@@ -3,7 +3,7 @@ too large) and what it is built from (a `Snapshot`). Plain data, imported by eve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -82,6 +82,21 @@ class Snapshot:
     def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
         """A stored row that could not even be read as a record (a bad date, level…)."""
         self.problems.append(StoredProblem(kind, key, None, message, version))
+
+    def forget(self, codes: Collection[str], ids: Collection[str]) -> None:
+        """Drop what was taken of the divisions `codes` (with their successor links) and the stations
+        `ids`, rejections included (they are given again)."""
+        if codes:
+            self.divisions = [division for division in self.divisions if division.code not in codes]
+            for code in codes:
+                self.successors.pop(code, None)
+        if ids:
+            self.stations = [station for station in self.stations if station.id not in ids]
+        self.problems = [
+            problem
+            for problem in self.problems
+            if problem.key not in (codes if problem.kind == "division" else ids)
+        ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -330,3 +330,27 @@ def test_changes_followed_by_later_ones_keep_each_record_s_latest_state() -> Non
     assert earlier.followed_by(later) == Changes(
         6, [retired, renamed, unlinked], [kept, newer, added], {"x": ["y"], "z": ["w"]}
     )
+
+
+def test_a_snapshot_forgets_what_a_store_gives_again() -> None:
+    """`Snapshot.forget` (a Neo4j load's last step): the divisions, their successor links, the
+    stations and the rejections of the keys given are dropped, the others kept."""
+    from graph_service.engine import Snapshot
+
+    snapshot = Snapshot()
+    kept, again = (Division(code, code, DivisionLevel.PROVINCE, None) for code in ("a", "b"))
+    for division in (kept, again):
+        snapshot.add_division(division)
+    snapshot.add_successors("a", ["x"])
+    snapshot.add_successors("b", ["y"])
+    room = StationLevel.VILLAGE_ROOM
+    stay, redo = station("S-1", room, "a"), station("S-2", room, "a")
+    snapshot.add_station(stay)
+    snapshot.add_station(redo)
+    snapshot.reject("station", "S-3", "unreadable", 2)
+    snapshot.reject("division", "b", "unreadable")
+    snapshot.reject("station", "S-4", "unreadable", 1)
+    snapshot.forget({"b"}, {"S-2", "S-3"})
+    assert snapshot.divisions == [kept] and snapshot.successors == {"a": ["x"]}
+    assert snapshot.stations == [stay]
+    assert [(p.kind, p.key) for p in snapshot.problems] == [("station", "S-4")]

@@ -5,6 +5,7 @@ first by row, by subtree and by time, page by page."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -261,4 +262,7 @@ class _Discarding:
         pass
 
     def reject(self, kind: str, key: str, message: str, version: int | None = None) -> None:
+        pass
+
+    def forget(self, codes: Collection[str], ids: Collection[str]) -> None:
         pass

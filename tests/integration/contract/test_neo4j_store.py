@@ -237,3 +237,51 @@ def test_warming_up_writes_nothing_and_waits_for_no_writer(neo4j_url: str) -> No
         assert (counts["stations"], counts["entries"], counts["writes"]) == (0, 0, 0)
         assert store.data_version() == version
         assert store.upsert_stations(STATIONS) == version + 1
+
+
+@pytest.mark.neo4j
+def test_loading_holds_no_writer_back_and_gives_the_latest_state(
+    neo4j_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(issue 9: in the Neo4j load run, `graph-service seed` loading the network held the write lock
+    for seconds, and other processes' writes got UNAVAILABLE) `load` reads the network without the
+    lock: a write through another handle goes through while it reads (the handle waits at most 0.2 s
+    for the lock), and the snapshot is as of that write, the station it rewrote given once, in its
+    latest state, and a station it created given too."""
+    import threading
+    from dataclasses import replace
+
+    from graph_service.adapters import neo4j_store
+    from graph_service.engine import Snapshot
+
+    writer = Neo4jStore(neo4j_url, lock_timeout=0.2)
+    reader = Neo4jStore(neo4j_url, batch_size=1)  # a page per record: the write lands mid-load
+    try:
+        writer.upsert_divisions(DIVISIONS)
+        first, *others, added = STATIONS  # `added` (the last) is no station's parent
+        assert writer.upsert_stations([first, *others]) == 2
+        changed = replace(first, staff=first.staff + 7, version=first.version + 1)
+        real_load_station_row = neo4j_store.load_station_row
+        written: list[int] = []
+
+        def load_then_write(sink: Any, row: Any, to_date: Any) -> None:
+            real_load_station_row(sink, row, to_date)
+            if not written:  # the first station read: another handle's write goes through meanwhile
+                thread = threading.Thread(
+                    target=lambda: written.append(writer.upsert_stations([changed, added]))
+                )
+                thread.start()
+                thread.join(timeout=30)
+
+        monkeypatch.setattr(neo4j_store, "load_station_row", load_then_write)
+        snapshot = Snapshot()
+        assert reader.load(snapshot) == 3
+        assert written == [3]
+        by_id = {station.id: station for station in snapshot.stations}
+        assert len(by_id) == len(snapshot.stations) == len(STATIONS)
+        assert by_id[first.id] == changed and by_id[added.id] == added
+        assert [by_id[station.id] for station in others] == others
+        assert sorted(d.code for d in snapshot.divisions) == sorted(d.code for d in DIVISIONS)
+    finally:
+        writer.close()
+        reader.close()

@@ -19,8 +19,8 @@ transaction's memory). All unlinked, created in the transaction of the write the
 
 Every write is one explicit transaction that bumps `Meta.version`: that write lock makes concurrent
 writers (in any process) take turns, and makes `load` and `changes_since`, which take the same lock,
-see whole writes only (Neo4j reads are read-committed, not snapshots; `changes_since` holds it only
-briefly, see there). Most writes take it with their
+see whole writes only (Neo4j reads are read-committed, not snapshots; both hold it only briefly,
+reading the bulk of the rows without it, see there). Most writes take it with their
 first statement. A large station write (an import of `LATE_LOCK_ROWS` stations or more) takes it
 with its last statements instead, so other writers and readers are not held for the whole import,
 only for its end: it first locks the stored stations it replaces and checks their expected versions

@@ -4,8 +4,9 @@ against (`read_written_since`, `verify_basis`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import partial
+from typing import Any, TypeVar
 
 from neo4j import Transaction
 
@@ -27,18 +28,21 @@ from graph_service.adapters.rows import (
 from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import Changes, SnapshotSink, WriteBasis
 
+D = TypeVar("D")
+S = TypeVar("S")
+
 
 def read_changes(tx: Transaction, current: int, version: int) -> Changes:
     """Every division and station whose `changed_in` is above `version` and at most `current`
     (divisions with their successor links: a write of links marks the division written), read in
     `tx`, bringing the reader to data version `current`."""
-    bounds = {"since": version, "upto": current, "chunk": CHANGES_CHUNK}
-    divisions = [
-        division_from_row(row, to_date) for record in tx.run(DIVISIONS_CHANGED, bounds) for row in record[0]
-    ]
-    stations = [
-        station_from_row(row, to_date) for record in tx.run(STATIONS_CHANGED, bounds) for row in record[0]
-    ]
+    divisions, stations = _written_since(
+        tx,
+        version,
+        current,
+        partial(division_from_row, to_date=to_date),
+        partial(station_from_row, to_date=to_date),
+    )
     links = read_successors(tx, [d.code for d in divisions]) if divisions else {}
     return Changes(current, divisions, stations, links)
 
@@ -47,9 +51,7 @@ def load_written_since(tx: Transaction, sink: SnapshotSink, version: int, curren
     """Give `sink` again, as they are now, the divisions (with their successor links) and stations
     whose `changed_in` is above `version` and at most `current`, after it forgets what it was given
     of them (a load's last step: rows written while it read)."""
-    bounds = {"since": version, "upto": current, "chunk": CHANGES_CHUNK}
-    division_rows = [row for record in tx.run(DIVISIONS_CHANGED, bounds) for row in record[0]]
-    station_rows = [row for record in tx.run(STATIONS_CHANGED, bounds) for row in record[0]]
+    division_rows, station_rows = _written_since(tx, version, current, _as_is, _as_is)
     codes = {str(row[0]) for row in division_rows}
     sink.forget(codes, {str(row[0]) for row in station_rows})
     for row in division_rows:
@@ -58,6 +60,26 @@ def load_written_since(tx: Transaction, sink: SnapshotSink, version: int, curren
         sink.add_successors(code, others)
     for row in station_rows:
         load_station_row(sink, row, to_date)
+
+
+def _written_since(
+    tx: Transaction,
+    version: int,
+    current: int,
+    division: Callable[[list[Any]], D],
+    station: Callable[[list[Any]], S],
+) -> tuple[list[D], list[S]]:
+    """The divisions and the stations whose `changed_in` is above `version` and at most `current`,
+    read in `tx`, each stored row (as the load's pages give it) made into what `division` and
+    `station` make of it as its record arrives."""
+    bounds = {"since": version, "upto": current, "chunk": CHANGES_CHUNK}
+    divisions = [division(row) for record in tx.run(DIVISIONS_CHANGED, bounds) for row in record[0]]
+    stations = [station(row) for record in tx.run(STATIONS_CHANGED, bounds) for row in record[0]]
+    return divisions, stations
+
+
+def _as_is(row: list[Any]) -> list[Any]:
+    return row
 
 
 def read_written_since(tx: Transaction, version: int, ids: Collection[str] | None) -> WrittenSince:

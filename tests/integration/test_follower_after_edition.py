@@ -17,6 +17,9 @@ from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.editions import apply_stored_edition
 from graph_service.service_layer.services import NetworkService
 from tests.support.editions import (
+    D2020,
+    D2021,
+    D2022,
     DIVISIONS_2020,
     DIVISIONS_2021,
     STATIONS,
@@ -29,7 +32,6 @@ from tests.support.servers import run_cli
 from tests.support.stores import StoreFactory
 
 ADMIN = Principal.local_admin()
-D2020, D2021, D2022 = date(2020, 6, 30), date(2021, 10, 31), date(2022, 10, 31)
 # 2022: 双水街道 re-coded again (a chain of successors), its village with it.
 DIVISIONS_2022 = DIVISIONS_2021.replace("520204002", "520204003")
 SUCCESSORS_2022 = """\

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -26,6 +25,9 @@ from graph_service.service_layer.editions import apply_stored_edition
 from graph_service.service_layer.errors import Conflict
 from graph_service.service_layer.services import NetworkService
 from tests.support.editions import (
+    D2020,
+    D2021,
+    D2022,
     DIVISIONS_2020,
     DIVISIONS_2021,
     STATIONS,
@@ -38,7 +40,6 @@ from tests.support.servers import run_cli
 from tests.support.stores import StoreFactory
 
 ADMIN = Principal.local_admin()
-D2020, D2021, D2022 = date(2020, 6, 30), date(2021, 10, 31), date(2022, 10, 31)
 NEW_STATION = "\n".join(
     [
         STATIONS.splitlines()[0],

@@ -67,6 +67,10 @@ TS-520111103,党武镇社会工作服务站,township_station,520111103,,building
 """
 
 
+D2020, D2021, D2022 = date(2020, 6, 30), date(2021, 10, 31), date(2022, 10, 31)
+"""The days these tables are applied as editions in the tests (2022: a third table a test makes)."""
+
+
 def edition_args(table: object, day: date, successors: object) -> tuple[str, ...]:
     """The arguments of `graph-service seed` that apply the division file `table` as the edition of
     `day` with the successors file `successors` (paths)."""

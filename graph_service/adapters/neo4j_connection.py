@@ -134,7 +134,11 @@ def retrying(call: Callable[[], T]) -> T:
 
 def run_version(tx: Transaction, query: str) -> int:
     """Run a query that returns the data version as `version`, and return it."""
-    version = tx.run(query).single(strict=True)["version"]
+    return checked_version(tx.run(query).single(strict=True)["version"])
+
+
+def checked_version(version: object) -> int:
+    """`version`, a data version read from the Meta node, when it is a number; else `StoreError`."""
     if not isinstance(version, int):
         raise StoreError(
             f"the data version on the Meta node is {version!r}, not a number "

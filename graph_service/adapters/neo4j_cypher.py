@@ -306,6 +306,33 @@ ROWS_CHANGED = """
 RETURN COUNT { MATCH (d:Division) WHERE d.changed_in > $since AND d.changed_in <= $upto }
      + COUNT { MATCH (s:Station) WHERE s.changed_in > $since AND s.changed_in <= $upto } AS rows
 """
+# A catch-up of a few changes (up to $most rows), whole, in one statement run alone: the write lock taken
+# as LOCK_VERSION takes it, the version `upto` read once it is held, the rows written above $since up to
+# it counted, and, when there are at most $most of them, read (divisions with their successor links as
+# [position, code] pairs, stations as STATIONS_CHANGED gives them). Every read after the lock depends on
+# `upto`, read after it, so none can be made before the lock is held; the lock is let go at the commit,
+# once the record is sent. With more rows, none are read here (`Neo4jStore.changes_since` reads them
+# without the lock).
+FEW_CHANGES_LOCKED = f"""
+MERGE (m:Meta {{key: 'data'}}) ON CREATE SET m.version = 0
+SET m.locked = true
+REMOVE m.locked
+WITH m.version AS upto
+WITH upto, COUNT {{ MATCH (d:Division) WHERE d.changed_in > $since AND d.changed_in <= upto }}
+     + COUNT {{ MATCH (s:Station) WHERE s.changed_in > $since AND s.changed_in <= upto }} AS rows
+CALL (upto, rows) {{
+  MATCH (d:Division) WHERE rows <= $most AND d.changed_in > $since AND d.changed_in <= upto
+  OPTIONAL MATCH (d)-[:PART_OF]->(p)
+  RETURN collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS divisions,
+         collect([d.code, [(d)-[r:SUCCEEDED_BY]->(n) | [r.position, n.code]]]) AS links
+}}
+CALL (upto, rows) {{
+  MATCH (s:Station) WHERE rows <= $most AND s.changed_in > $since AND s.changed_in <= upto
+  {_LINKS_NOW}
+  RETURN collect({_STATION_PROJECTION}) AS stations
+}}
+RETURN upto AS version, rows, divisions, links, stations
+"""
 # What a write's basis is checked against (`domain.write_basis.WrittenSince`): codes and places only.
 DIVISION_CODES_CHANGED = "MATCH (d:Division) WHERE d.changed_in > $since RETURN d.code AS code"
 STATION_PLACES_CHANGED = f"""

@@ -1,6 +1,6 @@
 """The Neo4j store's reads of what was written since a data version, inside a transaction the store
-opens: the changes a reader catches up with (`read_changes`) and what a write's basis is checked
-against (`read_written_since`, `verify_basis`)."""
+opens: the changes a reader catches up with (`read_changes`, or `few_changes` from the one statement
+that reads a few), and what a write's basis is checked against (`read_written_since`, `verify_basis`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 from functools import partial
 from typing import Any, TypeVar
 
-from neo4j import Transaction
+from neo4j import Record, Transaction
 
 from graph_service.adapters.neo4j_cypher import (
     CHANGES_CHUNK,
@@ -44,6 +44,15 @@ def read_changes(tx: Transaction, current: int, version: int) -> Changes:
         partial(station_from_row, to_date=to_date),
     )
     links = read_successors(tx, [d.code for d in divisions]) if divisions else {}
+    return Changes(current, divisions, stations, links)
+
+
+def few_changes(record: Record, current: int) -> Changes:
+    """The changes a `FEW_CHANGES_LOCKED` record holds (divisions with their successor links, and
+    stations), bringing the reader to data version `current`."""
+    divisions = [division_from_row(row, to_date) for row in record["divisions"]]
+    stations = [station_from_row(row, to_date) for row in record["stations"]]
+    links = {code: [other for _, other in sorted(pairs)] for code, pairs in record["links"] if pairs}
     return Changes(current, divisions, stations, links)
 
 

@@ -60,6 +60,7 @@ from graph_service.adapters.neo4j_audit import count_audit_entries, read_audit_e
 from graph_service.adapters.neo4j_connection import (
     Transient,
     check_url,
+    checked_version,
     retrying,
     run_version,
     schema_statements,
@@ -68,10 +69,10 @@ from graph_service.adapters.neo4j_connection import (
 from graph_service.adapters.neo4j_cypher import (
     ALL_SUCCESSORS,
     DIVISION_PAGE,
+    FEW_CHANGES_LOCKED,
     LOCK_VERSION,
     READ_VERSION,
     RESTAMP_STATIONS,
-    ROWS_CHANGED,
     STATION_PAGE,
 )
 from graph_service.adapters.neo4j_editions import (
@@ -82,7 +83,7 @@ from graph_service.adapters.neo4j_editions import (
     write_names,
     write_successors,
 )
-from graph_service.adapters.neo4j_reads import load_written_since, read_changes
+from graph_service.adapters.neo4j_reads import few_changes, load_written_since, read_changes
 from graph_service.adapters.neo4j_rows import (
     pages,
     stored_versions,
@@ -174,11 +175,12 @@ class Neo4jStore:
             return current
 
     def data_version(self) -> int:
-        """The current data version: 0 for a store never written to."""
+        """The current data version: 0 for a store never written to (one statement, auto-committed:
+        the version of the last write that committed, taking no lock)."""
 
         def read() -> int:
-            with self._transactions.transaction("read the data version") as tx:
-                return run_version(tx, READ_VERSION)
+            record = self._transactions.one_statement("read the data version", READ_VERSION)
+            return checked_version(record["version"])
 
         return retrying(read)
 
@@ -188,19 +190,21 @@ class Neo4jStore:
         import's 50,000 rows take seconds to read and decode).
 
         The version `upto` is read under the write lock, so every write up to it has committed (up to
-        `LOCKED_READ_ROWS` changed rows are read right there); the rows of versions up to `upto` are
+        `LOCKED_READ_ROWS` changed rows are read right there, all in one statement run alone: one round
+        trip, `FEW_CHANGES_LOCKED`); the rows of versions up to `upto` are
         then read without the lock; last, under the lock again, the rows written meanwhile (above
         `upto`, among them any row a later write changed while it was being read, in its latest
         state) take the place of theirs."""
 
         def read() -> Changes:
-            with self._transactions.transaction("read the changes") as tx:
-                upto = run_version(tx, LOCK_VERSION)
-                if upto <= version:
-                    return Changes(upto)
-                bounds = {"since": version, "upto": upto}
-                if tx.run(ROWS_CHANGED, bounds).single(strict=True)["rows"] <= LOCKED_READ_ROWS:
-                    return read_changes(tx, upto, version)
+            record = self._transactions.one_statement(
+                "read the changes", FEW_CHANGES_LOCKED, since=version, most=LOCKED_READ_ROWS
+            )
+            upto = checked_version(record["version"])
+            if upto <= version:
+                return Changes(upto)
+            if record["rows"] <= LOCKED_READ_ROWS:
+                return few_changes(record, upto)
             with self._transactions.transaction("read the changes") as tx:
                 changes = read_changes(tx, upto, version)
             with self._transactions.transaction("read the changes") as tx:

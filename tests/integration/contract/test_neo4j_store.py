@@ -285,3 +285,45 @@ def test_loading_holds_no_writer_back_and_gives_the_latest_state(
     finally:
         writer.close()
         reader.close()
+
+
+@pytest.mark.neo4j
+def test_the_poll_and_a_small_catch_up_each_see_a_write_whole(neo4j_url: str) -> None:
+    """(issue 9: the background traffic's cost on Neo4j) The poll of the data version is one statement
+    that takes no lock, and a catch-up of a few rows one statement that takes it: while another
+    transaction is half way through a write (version bumped, one of its two stations rewritten), the
+    poll answers at once with the version before it, and the catch-up waits for the write's commit,
+    then gives both its stations at its version, never one of them."""
+    import threading
+
+    from neo4j import GraphDatabase
+
+    from graph_service.adapters.neo4j_cypher import BUMP_VERSION
+    from graph_service.ports import Changes
+
+    with Neo4jStore(neo4j_url) as store:
+        store.upsert_divisions(DIVISIONS)
+        assert store.upsert_stations(STATIONS) == 2
+        first, second = STATIONS[0].id, STATIONS[1].id
+        rewrite = "MATCH (s:Station {id: $id}) SET s.staff = $staff, s.changed_in = $version"
+        caught_up: list[Changes] = []
+        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver, driver.session() as session:
+            writer = session.begin_transaction()
+            try:
+                version = writer.run(BUMP_VERSION).single(strict=True)["version"]
+                writer.run(rewrite, id=first, staff=91, version=version).consume()
+                assert store.data_version() == 2  # no lock waited for: the last committed version
+                reader = threading.Thread(target=lambda: caught_up.append(store.changes_since(2)))
+                reader.start()
+                reader.join(timeout=0.5)
+                assert reader.is_alive() and not caught_up  # it waits for the write lock
+                writer.run(rewrite, id=second, staff=92, version=version).consume()
+                writer.commit()
+            finally:
+                writer.close()
+            reader.join(timeout=30)
+        assert version == 3 and store.data_version() == 3
+        [changes] = caught_up
+        assert changes.version == 3 and changes.divisions == [] and changes.successors == {}
+        assert sorted((s.id, s.staff) for s in changes.stations) == sorted([(first, 91), (second, 92)])
+        assert store.changes_since(3) == Changes(3)

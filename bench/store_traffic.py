@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # run as a file by --compare: `bench` from here, graph_service from PYTHONPATH
+if not __package__:  # run as a file by --compare: graph_service (and bench) from PYTHONPATH first
+    sys.path.pop(0)  # this folder, whose http.py would hide the standard library's
     sys.path.append(str(REPO))
 
 from bench.generate import divisions, stations  # noqa: E402

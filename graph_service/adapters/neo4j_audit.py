@@ -18,7 +18,7 @@ from graph_service.adapters.neo4j_cypher import (
     AUDIT_WRITES,
     CREATE_AUDIT,
     CREATE_AUDIT_BATCH,
-    CREATE_AUDIT_WRITE,
+    CREATE_AUDIT_WRITE_AND_ENTRIES,
     FIRST_AUDIT_WRITE_SINCE,
 )
 from graph_service.adapters.rows import (
@@ -44,8 +44,10 @@ from graph_service.ports import AUDIT_SEQ_STRIDE, StoreError, audit_seq
 def record_audit(tx: Transaction, audit: AuditTrail, version: int, batch_size: int) -> None:
     """Record `audit` (the write of data version `version`) in the write's transaction, `batch_size`
     entries a statement."""
-    tx.run(CREATE_AUDIT_WRITE, row=list(audit_write_row(audit, version))).consume()
-    for batch in batches(audit_entry_rows(audit, version), batch_size):
+    station_batches = batches(audit_entry_rows(audit, version), batch_size)
+    leading = next(station_batches, [])  # with the write's node: a single write's trail in one statement
+    tx.run(CREATE_AUDIT_WRITE_AND_ENTRIES, row=list(audit_write_row(audit, version)), rows=leading).consume()
+    for batch in station_batches:
         tx.run(CREATE_AUDIT, rows=batch).consume()
     for first, count, entries in packed_division_batches(audit, version, batch_size):
         tx.run(CREATE_AUDIT_BATCH, version=version, first=first, count=count, entries=entries).consume()

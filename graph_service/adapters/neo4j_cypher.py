@@ -10,11 +10,14 @@ from graph_service.domain.audit import DIVISION_KIND, STATION_KIND
 from graph_service.domain.station_fields import STORED_STATION_COLUMNS, FieldKind, columns_of
 from graph_service.ports import AUDIT_SEQ_STRIDE
 
-# Bumps the data version and holds the Meta node's write lock until the transaction ends.
+# Bumps the data version and holds the Meta node's write lock until the transaction ends; then, the lock
+# held, reads what a write's basis is checked against every time (`WriteBasis.verify`): the latest
+# edition applied to each province (as READ_EDITIONS, rows of [province, day, digest]).
 BUMP_VERSION = """
 MERGE (m:Meta {key: 'data'}) ON CREATE SET m.version = 0
 SET m.version = m.version + 1
-RETURN m.version AS version
+WITH m.version AS version
+RETURN version, COLLECT { MATCH (e:Edition) RETURN [e.province, e.day, e.digest] } AS editions
 """
 # A large station write takes the lock last (see `Neo4jTransactions.write`): its rows are stamped with a
 # pending token (negative: never a data version) and given the version it got, through the index.
@@ -143,11 +146,12 @@ OPTIONAL MATCH (s)-[reports:REPORTS_TO]->(p) WHERE reports.to IS NULL"""
 without a `to`."""
 
 
-def _dated_links(link: str, target: str, key: str) -> tuple[str, str]:
-    """The two statements on a station's dated `link`s to `target` nodes (found by `key`), spec §6:
-    writing a history (one link per `row.entries` entry, with its `from`/`to`, replacing every `link`
-    the station had) and, for a station written without one, taking the dates off its one link."""
-    write = f"""
+def _dated_links(link: str, target: str, key: str) -> str:
+    """The statement writing stations' histories of dated `link`s to `target` nodes (found by `key`),
+    spec §6: one link per `row.entries` entry, with its `from`/`to`, replacing every `link` the station
+    had. (A stored station written without such a history has the dates taken off its one link by
+    `WRITE_STATION_LINKS`.)"""
+    return f"""
 UNWIND $rows AS row
 MATCH (s:Station {{id: row.id}})
 OPTIONAL MATCH (s)-[old:{link}]->()
@@ -157,26 +161,22 @@ UNWIND row.entries AS entry
 MATCH (t:{target} {{{key}: entry.key}})
 CREATE (s)-[:{link} {{from: entry.from, to: entry.to}}]->(t)
 """
-    clear = f"""
-UNWIND $ids AS id
-MATCH (:Station {{id: id}})-[link:{link}]->()
-WHERE link.from IS NOT NULL OR link.to IS NOT NULL
-REMOVE link.from, link.to
-"""
-    return write, clear
 
 
 # The placement history of stations an edition moved: one SITS_IN per placement, the current one
 # without `to`.
-WRITE_PLACEMENTS, CLEAR_PLACEMENTS = _dated_links("SITS_IN", "Division", "code")
+WRITE_PLACEMENTS = _dated_links("SITS_IN", "Division", "code")
 # The reporting history of stations whose line an edition changed: one REPORTS_TO per line to a
 # station (a line to nobody has no link), the current one without `to`.
-WRITE_REPORTING_LINES, CLEAR_REPORTING_LINES = _dated_links("REPORTS_TO", "Station", "id")
+WRITE_REPORTING_LINES = _dated_links("REPORTS_TO", "Station", "id")
 WRITE_STATION_NODES = f"""
 UNWIND $rows AS row
 MERGE (s:Station {{id: {_ID}}})
 SET {", ".join(f"s.{c} = {_AT[c]}" for c in _PROPERTIES)}, s.changed_in = $version
 """
+# A stored station's links as its row has them: the division it sits in and the station it reports to,
+# other SITS_IN and REPORTS_TO links deleted, the dates of those it keeps taken off (a station written
+# with a placement or reporting history has its dated links written afresh next, `WRITE_PLACEMENTS`).
 WRITE_STATION_LINKS = f"""
 UNWIND $rows AS row
 MATCH (s:Station {{id: {_ID}}})
@@ -186,6 +186,10 @@ OPTIONAL MATCH (s)-[old_to:REPORTS_TO]->(former_parent)
   WHERE {_TO} IS NULL OR former_parent.id <> {_TO}
 DELETE old_in, old_to
 WITH DISTINCT s, row
+CALL (s) {{
+  MATCH (s)-[dated:SITS_IN|REPORTS_TO]->() WHERE dated.from IS NOT NULL OR dated.to IS NOT NULL
+  REMOVE dated.from, dated.to
+}}
 """ + _linked_to_division_and_parent("MERGE")
 # The fast path for rows whose key is not stored yet (a first seed, new divisions or stations): one
 # statement creates a batch of nodes and links each to its parent, which an earlier statement of the
@@ -232,6 +236,8 @@ UNWIND $rows AS row
 CREATE (:AuditEntry {{seq: row[0], operation: row[1], {STATION_KIND}: row[3], before: row[4], after: row[5],
                      within: row[6]}})
 """
+# The write's node and its first `batch_size` entries in one statement (a single write's whole trail).
+CREATE_AUDIT_WRITE_AND_ENTRIES = CREATE_AUDIT_WRITE + "WITH count(*) AS written" + CREATE_AUDIT
 AUDIT_WRITE_OF_ENTRY = f"MATCH (w:AuditWrite {{version: a.seq / {AUDIT_SEQ_STRIDE}}})"
 AUDIT_FIELDS = (
     "[a.seq, w.at, w.actor, w.role, coalesce(a.operation, w.operation), "

@@ -4,14 +4,13 @@ applied editions (`Edition` nodes), name histories (lists on `Division` nodes), 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from neo4j import Transaction
 
 from graph_service.adapters.neo4j_cypher import (
-    CLEAR_PLACEMENTS,
-    CLEAR_REPORTING_LINES,
     READ_EDITIONS,
     READ_NAMES,
     READ_PREDECESSORS,
@@ -54,33 +53,31 @@ def write_successors(tx: Transaction, successors: Mapping[str, Sequence[str]], v
     tx.run(WRITE_SUCCESSORS, rows=links, version=version).consume()
 
 
-def write_placements(tx: Transaction, stations: Sequence[Station], stored: Collection[str]) -> None:
-    """Write the placement history of each of `stations` (one SITS_IN per placement, with
-    `from`/`to`) and its reporting history (one REPORTS_TO per line to a station, with `from`/`to`;
-    a line to nobody has none); and drop the dated links of a stored station that has no such history."""
+def write_placements(tx: Transaction, stations: Sequence[Station]) -> None:
+    """Write the placement history of each of `stations` that has one (one SITS_IN per placement,
+    with `from`/`to`) and its reporting history (one REPORTS_TO per line to a station, with
+    `from`/`to`; a line to nobody has none). (The dates of a stored station written without such a
+    history are taken off its links as they are written, `WRITE_STATION_LINKS`.)"""
     _write_dated(
         tx,
-        (WRITE_PLACEMENTS, CLEAR_PLACEMENTS),
+        WRITE_PLACEMENTS,
         {s.id: [(p.division_code, p.from_, p.to) for p in s.placements] for s in stations},
-        stored,
     )
     _write_dated(
         tx,
-        (WRITE_REPORTING_LINES, CLEAR_REPORTING_LINES),
+        WRITE_REPORTING_LINES,
         {s.id: [(line.parent_id, line.from_, line.to) for line in s.reporting_lines] for s in stations},
-        stored,
     )
 
 
 def _write_dated(
     tx: Transaction,
-    statements: tuple[str, str],
+    write: str,
     histories: Mapping[str, Sequence[tuple[str | None, date | None, date | None]]],
-    stored: Collection[str],
 ) -> None:
-    """Run the `statements` (write, clear) of one kind of dated link (`neo4j_cypher._dated_links`) for
-    the stations of `histories` (by id: each entry's target key, or None for no link, from, to)."""
-    write, clear = statements
+    """Run `write`, the statement of one kind of dated link (`neo4j_cypher._dated_links`), for the
+    stations of `histories` that have one (by id: each entry's target key, or None for no link, from,
+    to)."""
     rows = [
         {"id": sid, "entries": [{"key": k, "from": a, "to": b} for k, a, b in history if k is not None]}
         for sid, history in histories.items()
@@ -88,18 +85,20 @@ def _write_dated(
     ]
     if rows:
         tx.run(write, rows=rows).consume()
-    bare = [sid for sid, history in histories.items() if not history and sid in stored]
-    if bare:
-        tx.run(clear, ids=bare).consume()
 
 
 def read_editions(tx: Transaction) -> dict[str, AppliedEdition]:
     """The latest edition applied to each province, from the `Edition` nodes."""
+    return editions_from_rows((r["province"], r["day"], r["digest"]) for r in tx.run(READ_EDITIONS))
+
+
+def editions_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, AppliedEdition]:
+    """The applied editions by province, from rows of (province, day, digest) as stored."""
     found = {}
-    for record in tx.run(READ_EDITIONS):
-        day = to_date(record["day"])
+    for province, stored_day, digest in rows:
+        day = to_date(stored_day)
         assert day is not None
-        found[record["province"]] = AppliedEdition(day, record["digest"])
+        found[province] = AppliedEdition(day, digest)
     return found
 
 

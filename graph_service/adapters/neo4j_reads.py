@@ -4,20 +4,22 @@ that reads a few), and what a write's basis is checked against (`read_written_si
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
 from neo4j import Record, Transaction
 
+from graph_service.adapters.neo4j_connection import checked_version
 from graph_service.adapters.neo4j_cypher import (
+    BUMP_VERSION,
     CHANGES_CHUNK,
     DIVISION_CODES_CHANGED,
     DIVISIONS_CHANGED,
     STATION_PLACES_CHANGED,
     STATIONS_CHANGED,
 )
-from graph_service.adapters.neo4j_editions import read_editions, read_successors
+from graph_service.adapters.neo4j_editions import editions_from_rows, read_editions, read_successors
 from graph_service.adapters.neo4j_rows import to_date
 from graph_service.adapters.rows import (
     division_from_row,
@@ -25,6 +27,7 @@ from graph_service.adapters.rows import (
     load_station_row,
     station_from_row,
 )
+from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import Changes, SnapshotSink, WriteBasis
 
@@ -103,8 +106,23 @@ def read_written_since(tx: Transaction, version: int, ids: Collection[str] | Non
     return WrittenSince(codes, places)
 
 
-def verify_basis(basis: WriteBasis | None, tx: Transaction, version: int) -> None:
+def bump_version(tx: Transaction) -> tuple[int, Callable[[], dict[str, AppliedEdition]]]:
+    """Bump the data version in `tx`, taking the write lock (`BUMP_VERSION`); return the new version
+    and what gives the editions applied (read by the same statement, once the lock was held) to
+    `verify_basis`."""
+    record = tx.run(BUMP_VERSION).single(strict=True)
+    editions = editions_from_rows(record["editions"])
+    return checked_version(record["version"]), lambda: dict(editions)
+
+
+def verify_basis(
+    basis: WriteBasis | None,
+    tx: Transaction,
+    version: int,
+    editions: Callable[[], Mapping[str, AppliedEdition]] | None = None,
+) -> None:
     """Verify `basis` (when given) inside the write transaction that makes data version `version`
-    (it holds the write lock: nothing else commits meanwhile)."""
+    (it holds the write lock: nothing else commits meanwhile); `editions` gives the editions applied
+    when they were read already (`bump_version`), else they are read in `tx`."""
     if basis is not None:
-        basis.verify(version - 1, partial(read_written_since, tx), partial(read_editions, tx))
+        basis.verify(version - 1, partial(read_written_since, tx), editions or partial(read_editions, tx))

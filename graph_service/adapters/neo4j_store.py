@@ -313,10 +313,14 @@ class Neo4jStore:
         late = RESTAMP_STATIONS if len(stations) >= LATE_LOCK_ROWS else None
 
         def write(tx: Transaction, version: int) -> None:
+            stored = None
             if expected_versions:
                 read = partial(stored_versions, tx, lock=late is not None)
                 check_versions(expected_versions, read, self.batch_size)
-            write_stations(tx, version, stations, progress, self.batch_size)
+                if all(station.id in expected_versions for station in stations):
+                    # Checked: those expected at a version are the stored ones (no need to ask again).
+                    stored = {key for key, expected in expected_versions.items() if expected is not None}
+            write_stations(tx, version, stations, progress, self.batch_size, stored)
 
         return self._transactions.write("upsert stations", write, len(stations), audit, late, basis)
 

@@ -19,11 +19,10 @@ from graph_service.adapters.neo4j_connection import (
     CONNECTION_TIMEOUT_SECONDS,
     apply_schema,
     retrying,
-    run_version,
     translated_errors,
 )
-from graph_service.adapters.neo4j_cypher import BUMP_VERSION, LOCK_VERSION
-from graph_service.adapters.neo4j_reads import verify_basis
+from graph_service.adapters.neo4j_cypher import LOCK_VERSION
+from graph_service.adapters.neo4j_reads import bump_version, verify_basis
 from graph_service.domain.audit import AuditTrail
 from graph_service.ports import StoreError, WriteBasis
 
@@ -138,14 +137,14 @@ class Neo4jTransactions:
             timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
             with self.transaction(action, timeout) as tx:
                 if restamp is None:
-                    version = run_version(tx, BUMP_VERSION)
-                    verify_basis(basis, tx, version)
+                    version, editions = bump_version(tx)
+                    verify_basis(basis, tx, version, editions)
                     body(tx, version)
                 else:
                     token = -1 - secrets.randbelow(1 << 53)
                     body(tx, token)
-                    version = run_version(tx, BUMP_VERSION)  # the write lock, held from here to the commit
-                    verify_basis(basis, tx, version)
+                    version, editions = bump_version(tx)  # the write lock, held from here to the commit
+                    verify_basis(basis, tx, version, editions)
                     tx.run(restamp, token=token, version=version).consume()
                 if audit is not None and audit.changes:
                     record_audit(tx, audit, version, self.batch_size)

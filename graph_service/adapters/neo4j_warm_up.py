@@ -29,8 +29,9 @@ BEYOND = 1 << 62
 
 
 def rehearse_writes(tx: Transaction, batch_size: int) -> None:
-    """Run in `tx` every statement a single station write and a small catch-up run, with parameters
-    of their real shapes: a made-up station (pending token for a version, a division that does not
+    """Run in `tx` every statement a single station write and a large catch-up run (a small catch-up
+    is one statement, which Neo4j plans before it takes the lock), with parameters of their real
+    shapes: a made-up station (pending token for a version, a division that does not
     exist) created then rewritten, its stored version, a write basis's reads, its audit entry, and
     the read of what changed. The caller rolls `tx` back; nothing here takes the write lock (the
     version's bump is only planned, with `EXPLAIN`: it has no parameters)."""

@@ -77,12 +77,15 @@ def write_stations(
     stations: Sequence[Station],
     progress: Progress | None,
     batch_size: int,
+    stored: set[str] | None = None,
 ) -> None:
     """Write `stations` (nodes, SITS_IN and REPORTS_TO links) in `tx`, then the placement history
     and reporting lines of each (spec §6: one SITS_IN per placement and one REPORTS_TO per line, with
-    `from`/`to`; none for a station no edition moved or re-parented). Raises `StoreError` when a
+    `from`/`to`; none for a station no edition moved or re-parented). `stored` names those of them
+    stored already, when the caller knows (else they are looked up). Raises `StoreError` when a
     division_code or parent_id names nothing."""
-    stored = stored_keys(tx, COUNT_STATIONS, EXISTING_STATIONS, [s.id for s in stations], batch_size)
+    if stored is None:
+        stored = stored_keys(tx, COUNT_STATIONS, EXISTING_STATIONS, [s.id for s in stations], batch_size)
     created, merged = parents_first(stations, station_key, station_parent, stored)
     no_division: list[str] = []
     no_parent: list[str] = []
@@ -103,4 +106,4 @@ def write_stations(
         raise StoreError("unknown division: " + ", ".join(no_division[:5]))
     if no_parent:
         raise StoreError("unknown parent station: " + ", ".join(no_parent[:5]))
-    write_placements(tx, stations, stored)
+    write_placements(tx, stations)

@@ -501,3 +501,31 @@ def test_guizhou_seed_files_import_and_reimport_unchanged(
         assert status == 0, err
         assert f"0 created, 0 updated, {expected[kind]:,} unchanged" in out
     assert data_version(guizhou_store) == version
+
+
+
+def test_the_console_script_ends_at_once_with_its_output_whole(
+    guizhou_store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The console script ends with os._exit (it does not free the loaded network): what it printed,
+    # buffered on a pipe, must still be there, as the same command run in this process prints it.
+    for kind, path in (("divisions", GUIZHOU_DIVISIONS), ("stations", GUIZHOU_STATIONS)):
+        status, _, err = run(capsys, "seed", kind, str(path), "--store", guizhou_store)  # if not yet
+        assert status == 0, err
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    commands = (
+        ["seed", "stations", str(GUIZHOU_STATIONS)],  # one line, printed, never flushed by the command
+        ["export", "uncovered", "--under", "52", "--level", "village", "--as-of", "2021-12-31"],
+    )
+    for args in commands:
+        status, expected, said = run(capsys, *args, "--store", guizhou_store)
+        assert status == 0, said
+        done = subprocess.run(
+            [sys.executable, "-m", "graph_service.entrypoints.cli", *args, "--store", guizhou_store],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert (done.returncode, done.stderr) == (0, said)
+        assert done.stdout == expected

@@ -7,7 +7,8 @@ service layer and the domain. `parser` defines the arguments and help of every c
 holds what the commands share (exit statuses, errors, opening the service); one module per group of
 commands runs them: `seed` (imports), `editions` (the preview of a division table's edition),
 `reports` (export uncovered, audit, check), `serve` (serve, schema) and `tokens` (token). `main`
-below parses, runs the command and turns its errors into exit statuses.
+below parses, runs the command and turns its errors into exit statuses; `run`, the console script,
+ends the process as soon as `main` has returned.
 
 Exit status: 0 done; 1 the input was rejected (nothing written, every problem printed) or the store
 could not be used; 2 a usage error (bad arguments, a file that cannot be read, a missing setting).
@@ -19,9 +20,12 @@ May import: the domain, the ports' errors, the service layer, the other entry po
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from graph_service.entrypoints.cli.common import (
     EXIT_OK,
@@ -30,11 +34,12 @@ from graph_service.entrypoints.cli.common import (
     PROG,
     Failed,
     UsageError,
+    keep_services_until_exit,
 )
 from graph_service.entrypoints.cli.parser import build_parser
 from graph_service.ports import StoreError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "run"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,3 +69,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+
+
+def run() -> NoReturn:
+    """The console script `graph-service`: `main`, then the process ends at once, its output flushed,
+    without freeing what the command loaded (`keep_services_until_exit`; Python's own exit would
+    free the loaded network object by object)."""
+    keep_services_until_exit()
+    status = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # the reader went away, or it is closed
+            stream.flush()
+    os._exit(status)

@@ -177,10 +177,7 @@ SET {", ".join(f"s.{c} = {_AT[c]}" for c in _PROPERTIES)}, s.changed_in = $versi
 # A stored station's links as its row has them: the division it sits in and the station it reports to,
 # other SITS_IN and REPORTS_TO links deleted, the dates of those it keeps taken off (a station written
 # with a placement or reporting history has its dated links written afresh next, `WRITE_PLACEMENTS`).
-WRITE_STATION_LINKS = f"""
-UNWIND $rows AS row
-MATCH (s:Station {{id: {_ID}}})
-OPTIONAL MATCH (s)-[old_in:SITS_IN]->(former_division)
+_STATION_LINKS_OF_ROW = f"""OPTIONAL MATCH (s)-[old_in:SITS_IN]->(former_division)
   WHERE former_division.code <> {_IN}
 OPTIONAL MATCH (s)-[old_to:REPORTS_TO]->(former_parent)
   WHERE {_TO} IS NULL OR former_parent.id <> {_TO}
@@ -191,6 +188,15 @@ CALL (s) {{
   REMOVE dated.from, dated.to
 }}
 """ + _linked_to_division_and_parent("MERGE")
+WRITE_STATION_LINKS = f"""
+UNWIND $rows AS row
+MATCH (s:Station {{id: {_ID}}})
+{_STATION_LINKS_OF_ROW}"""
+# The nodes and then the links of merged rows in one statement, for a write whose rows are all merged
+# and fit one batch (a single update): every row's node is written before any row's links are (the
+# planner finishes the MERGE first, as it reads Station nodes again after it), as with two statements.
+WRITE_STATIONS_WHOLE = WRITE_STATION_NODES + f"""WITH s, row
+{_STATION_LINKS_OF_ROW}"""
 # The fast path for rows whose key is not stored yet (a first seed, new divisions or stations): one
 # statement creates a batch of nodes and links each to its parent, which an earlier statement of the
 # write (or an earlier row of the same batch: CREATE before MATCH makes the planner finish the CREATE

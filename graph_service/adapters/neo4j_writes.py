@@ -9,6 +9,7 @@ from functools import partial
 
 from neo4j import Transaction
 
+from graph_service.adapters.batching import RowsWritten
 from graph_service.adapters.neo4j_cypher import (
     COUNT_DIVISIONS,
     COUNT_STATIONS,
@@ -20,6 +21,7 @@ from graph_service.adapters.neo4j_cypher import (
     WRITE_DIVISION_NODES,
     WRITE_STATION_LINKS,
     WRITE_STATION_NODES,
+    WRITE_STATIONS_WHOLE,
 )
 from graph_service.adapters.neo4j_editions import write_placements
 from graph_service.adapters.neo4j_rows import (
@@ -100,8 +102,12 @@ def write_stations(
         no_division.extend(record["no_division"])
         no_parent.extend(record["no_parent"])
 
-    create, merge_links = partial(link, CREATE_STATIONS), partial(link, WRITE_STATION_LINKS)
-    write_passes(created, merged, create, merge_nodes, merge_links, progress, batch_size)
+    if merged and not created and len(merged) <= batch_size:  # a single update: nodes and links at once
+        link(WRITE_STATIONS_WHOLE, merged)
+        RowsWritten(progress).add(len(merged))
+    else:
+        create, merge_links = partial(link, CREATE_STATIONS), partial(link, WRITE_STATION_LINKS)
+        write_passes(created, merged, create, merge_nodes, merge_links, progress, batch_size)
     if no_division:
         raise StoreError("unknown division: " + ", ".join(no_division[:5]))
     if no_parent:

@@ -327,3 +327,32 @@ def test_the_poll_and_a_small_catch_up_each_see_a_write_whole(neo4j_url: str) ->
         assert changes.version == 3 and changes.divisions == [] and changes.successors == {}
         assert sorted((s.id, s.staff) for s in changes.stations) == sorted([(first, 91), (second, 92)])
         assert store.changes_since(3) == Changes(3)
+
+
+@pytest.mark.neo4j
+def test_a_write_behind_a_held_lock_gives_up_after_the_lock_wait(neo4j_url: str) -> None:
+    """(issue 9: a busy store gives UNAVAILABLE within about 2 s) The wait for the write lock before a
+    write is one statement with a timeout of `lock_timeout`: while another transaction holds the lock,
+    a write gives up after about that long, `StoreUnavailable`, nothing written; once it is let go,
+    the same write goes through."""
+    import time
+
+    from neo4j import GraphDatabase
+
+    from graph_service.adapters.neo4j_cypher import LOCK_VERSION
+    from graph_service.ports import StoreUnavailable
+
+    with Neo4jStore(neo4j_url, lock_timeout=0.3) as store:
+        store.upsert_divisions(DIVISIONS)
+        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver, driver.session() as session:
+            holder = session.begin_transaction()
+            try:
+                holder.run(LOCK_VERSION).consume()  # the write lock, held until rolled back below
+                started = time.monotonic()
+                with pytest.raises(StoreUnavailable, match="busy: another writer held the lock"):
+                    store.upsert_stations(STATIONS)
+                assert time.monotonic() - started < 2.0
+            finally:
+                holder.rollback()
+        assert store.data_version() == 1 and store.changes_since(1).stations == []
+        assert store.upsert_stations(STATIONS) == 2

@@ -1,5 +1,6 @@
 """The Neo4j store's driver and the transactions it runs: the schema applied on first use, one explicit
-transaction per read, and the write protocol (the write lock, taken first or, for a large station
+transaction per read (or, for a read that is one statement, that statement alone, auto-committed), and
+the write protocol (the write lock, taken first or, for a large station
 write, last; the basis verified once it is held; the audit trail recorded; retries). The model and
 the locking rules are described in `neo4j_store`."""
 

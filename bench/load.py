@@ -92,6 +92,7 @@ UPDATE_M = (
     "updateStation(id: $id, input: $input, expectedVersion: $v) { id version } }"
 )
 KINDS = ("coverage", "rollup", "gap_list")
+WRITES = ("write_create", "write_update")
 KIND_WEIGHTS = (0.4, 0.4, 0.2)
 GAP_LEVELS = {
     "province": ("township",),
@@ -725,6 +726,14 @@ def run_store(
         "latency_all_reads": summarise(reads),
         "latency_during_import": {name: summarise(v) for name, v in sorted(during_import.items())},
         "latency_outside_import": {name: summarise(v) for name, v in sorted(outside_import.items())},
+        "slowest_writes": sorted(
+            (
+                [round(at, 2), name, round(elapsed * 1000, 1)]
+                for at, name, elapsed in tally.timeline
+                if name in WRITES
+            ),
+            key=lambda entry: -entry[2],
+        )[:8],
         "errors": dict(tally.errors),
         "error_count": sum(tally.errors.values()),
         "error_examples": tally.error_examples,
@@ -770,7 +779,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             table.line("", "n", "p50 ms", "p99 ms", "max ms") + "   p50 / p99 during the import | outside it"
         )
-        for name in (*KINDS, "write_create", "write_update", "healthz"):
+        for name in (*KINDS, *WRITES, "healthz"):
             s = r["latency"].get(name)
             if not s:
                 continue
@@ -779,6 +788,10 @@ def render(result: dict[str, Any]) -> str:
             )
             lines.append(table.line(name, *latency_cells(s)) + f"   {during} | {outside}")
         lines.append(table.line("all reads", *latency_cells(r["latency_all_reads"])))
+        lines.append(
+            "  slowest writes (second of the run: ms): "
+            + ", ".join(f"{at:.1f} s: {ms:,.0f}" for at, _, ms in r.get("slowest_writes", []))
+        )
         visible = imp.get("visible_after_exit_s")
         lines.append(
             f"  import: CLI {imp.get('cli_s', float('nan')):.1f} s, exit {imp.get('exit_status')}; visible "

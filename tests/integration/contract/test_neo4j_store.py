@@ -214,8 +214,9 @@ def test_reading_changes_holds_no_writer_back_and_gives_the_latest_state(
 def test_warming_up_writes_nothing_and_waits_for_no_writer(neo4j_url: str) -> None:
     """(issue 9: in the Neo4j load run the first writes after a server started held the write lock
     while Neo4j planned their statements, and other writes got UNAVAILABLE) `warm_up` rehearses a
-    single write and a catch-up in a transaction it rolls back: it runs while another transaction
-    holds the write lock, and leaves the store as it was (no station, no audit entry, same version)."""
+    single write and a catch-up in a transaction it rolls back, then a small catch-up on its own: it
+    ends while another transaction holds the write lock (the last step gives up waiting for it), and
+    leaves the store as it was (no station, no audit entry, same version)."""
     from neo4j import GraphDatabase
 
     from graph_service.adapters.neo4j_cypher import LOCK_VERSION
@@ -227,7 +228,7 @@ def test_warming_up_writes_nothing_and_waits_for_no_writer(neo4j_url: str) -> No
             holder = session.begin_transaction()
             holder.run(LOCK_VERSION).consume()  # the write lock, held until rolled back below
             try:
-                store.warm_up()
+                store.warm_up()  # would wait for ever for the lock, if it waited for it unbounded
             finally:
                 holder.rollback()
             counts = session.run(

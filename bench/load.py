@@ -93,6 +93,8 @@ UPDATE_M = (
 )
 KINDS = ("coverage", "rollup", "gap_list")
 WRITES = ("write_create", "write_update")
+COMMIT_WATCH_S = 0.1
+"""How often the import's commit is looked for in the store (`LoadRun.commit_watch`)."""
 KIND_WEIGHTS = (0.4, 0.4, 0.2)
 GAP_LEVELS = {
     "province": ("township",),
@@ -430,9 +432,10 @@ class LoadRun:
             self.tally.error("import", f"exit status {process.returncode}: {info['output_tail']}")
 
     def commit_watch(self, last_id: str, stop: threading.Event) -> None:
-        """In a thread: look for the import's last station straight in the store's rows every 20 ms
-        until it is there (the import is one transaction, so that is its commit, give or take 20 ms
-        and one lookup) or `stop` is set (the CLI exited; a last look then)."""
+        """In a thread: look for the import's last station straight in the store's rows every
+        `COMMIT_WATCH_S` until it is there (the import is one transaction, so that is its commit, give
+        or take that and one lookup) or `stop` is set (the CLI exited; a last look then). Not more
+        often: each look holds this process's GIL, which the readers' event loop needs to time them."""
         stored = StoredProbe(self.store_url, last_id)
         try:
             while True:
@@ -442,7 +445,7 @@ class LoadRun:
                     return
                 if stopping:
                     return
-                time.sleep(0.02)
+                time.sleep(COMMIT_WATCH_S)
         finally:
             stored.close()
 
@@ -797,8 +800,9 @@ def render(result: dict[str, Any]) -> str:
             f"  import: CLI {imp.get('cli_s', float('nan')):.1f} s, exit {imp.get('exit_status')}; visible "
             + (f"{visible:+.2f} s after the CLI exited" if visible is not None else "NOT SEEN")
             + (
-                f", {imp['visible_after_commit_s']:.2f} s after its commit (seen in the store at "
-                f"{imp['committed_at_s']:.1f} s, the CLI exited at {imp['exited_at_s']:.1f} s)"
+                f", {imp['visible_after_commit_s']:.2f} s after its commit (seen in the store, looked for "
+                f"every {COMMIT_WATCH_S} s, at {imp['committed_at_s']:.1f} s; the CLI exited at "
+                f"{imp['exited_at_s']:.1f} s)"
                 if imp.get("visible_after_commit_s") is not None
                 else ""
             )

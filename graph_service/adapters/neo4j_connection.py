@@ -3,6 +3,7 @@ retrying what failed transiently (see `neo4j_store` for when that is safe)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from neo4j.exceptions import (
 )
 
 from graph_service.ports import OutcomeUnknown, StoreError, StoreUnavailable
+
+logger = logging.getLogger("graph_service.neo4j")
 
 SCHEMA_RESOURCE = "neo4j.cypher"
 URL_SCHEMES = frozenset({"bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"})
@@ -125,9 +128,10 @@ def retrying(call: Callable[[], T]) -> T:
     while True:
         try:
             return call()
-        except Transient:
+        except Transient as error:
             if time.monotonic() + delay > deadline:
                 raise
+            logger.info("trying again in %.2f s: %s", delay, error)
             time.sleep(delay)
             delay *= 2
 

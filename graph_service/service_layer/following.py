@@ -28,6 +28,7 @@ from contextlib import contextmanager
 
 from graph_service.ports import StoreError, StoreUnavailable
 from graph_service.service_layer.services import NetworkService
+from graph_service.service_layer.syncing import STORE_WALL
 
 logger = logging.getLogger("graph_service.following")
 
@@ -110,14 +111,16 @@ class Follower:
             self._failed("catching up with the store failed (see the server log)", error)
             raise
         if changed:
-            phases = self.service.catch_up_cpu
+            phases = dict(self.service.catch_up_cpu)
+            store_wall = phases.pop(STORE_WALL, None)
             logger.info(
-                "caught up from data version %d to %d in %.3f s (%.3f s of CPU: %s)",
+                "caught up from data version %d to %d in %.3f s (%.3f s of CPU: %s)%s",
                 version,
                 self.service.engine.version,
                 time.monotonic() - started,
                 time.thread_time() - cpu,
                 ", ".join(f"{phase} {seconds:.3f} s" for phase, seconds in phases.items()),
+                "" if store_wall is None else f"; the store answered in {store_wall:.3f} s",
             )
         if self.problem is not None:
             logger.warning("the store answers again")

@@ -3,6 +3,7 @@ retry), found out within about the lock wait, and transient Neo4j errors are ret
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -51,7 +52,9 @@ def test_an_unreachable_neo4j_is_unavailable_after_retrying_for_about_two_second
         store.close()
 
 
-def test_transient_failures_are_retried_with_doubling_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_transient_failures_are_retried_with_doubling_pauses(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     pauses: list[float] = []
     monkeypatch.setattr(neo4j_connection.time, "sleep", pauses.append)
     attempts: list[int] = []
@@ -62,8 +65,13 @@ def test_transient_failures_are_retried_with_doubling_pauses(monkeypatch: pytest
             raise neo4j_connection.Transient("deadlock")
         return "done"
 
-    assert neo4j_connection.retrying(flaky) == "done"
+    with caplog.at_level(logging.INFO, logger="graph_service.neo4j"):
+        assert neo4j_connection.retrying(flaky) == "done"
     assert pauses == [0.1, 0.2]
+    assert [record.getMessage() for record in caplog.records] == [
+        "trying again in 0.10 s: deadlock",
+        "trying again in 0.20 s: deadlock",
+    ]  # in the server's log: a slow answer of the store says why
 
     def busy() -> None:
         attempts.append(1)

@@ -147,7 +147,6 @@ def test_a_bulk_catch_up_links_stations_to_their_divisions_and_parents() -> None
     assert engine.coverage("P", day) == built.coverage("P", day)
 
 
-
 def test_stations_reporting_to_a_station_on_a_day_follow_their_dated_lines_on_every_path() -> None:
     """(spec §6) With a day, `stations_reporting_to` lists the stations whose reporting line valid
     that day points at the station, not those whose latest parent it is: the same after a build, a
@@ -199,6 +198,7 @@ def test_stations_reporting_to_a_station_on_a_day_follow_their_dated_lines_on_ev
         assert reporting(in_bulk, "GS2", date(2021, 12, 1)) == ["TS10"]
     in_place.apply(Changes(2, stations=[dataclasses.replace(dated, reporting_lines=())]))
     check(in_place, ["TS0"], ["TS10"])
+
 
 FULL_ROWS = st.lists(st.integers(-3, 3), min_size=WIDTH, max_size=WIDTH)
 

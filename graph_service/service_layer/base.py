@@ -45,24 +45,29 @@ class ServiceBase:
         """The reads the entry points make, and the one-version-per-request context."""
         self.settings = settings
         self._refreshed_at = float("-inf")
-        self.catch_up_cpu: dict[str, float] = {}
-        """CPU seconds of the last catch-up's phases (read, check, prepare, swap: those it went through)."""
 
     def close(self) -> None:
         self.store.close()
 
-    def refresh(self, *, force: bool = False, written: Changes | None = None) -> bool:
+    def refresh(
+        self,
+        *,
+        force: bool = False,
+        written: Changes | None = None,
+        phases: dict[str, float] | None = None,
+    ) -> bool:
         """Catch up with writes made since the engine last looked (by this process or another).
 
         Asks the store at most once per `settings.refresh_interval` seconds unless `force` is true;
         the service's own writes always force it, so they show in the very next read. `written` is
         what this service has just committed (applied without reading it back when nothing else was
-        written meanwhile). True when the engine changed.
+        written meanwhile). `phases` receives what the catch-up cost (`syncing.sync`). True when the
+        engine changed.
         """
         now = time.monotonic()
         if not force and now - self._refreshed_at < self.settings.refresh_interval:
             return False
-        changed = sync(self.engine, self.store, written, self.catch_up_cpu)
+        changed = sync(self.engine, self.store, written, phases)
         self._refreshed_at = now
         return changed
 

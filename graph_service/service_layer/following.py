@@ -98,9 +98,10 @@ class Follower:
     def check(self) -> None:
         """Catch up once, now, and record how it went (what the thread does on each round)."""
         started, cpu, version = time.monotonic(), time.thread_time(), self.service.engine.version
+        phases: dict[str, float] = {}
         try:
             with handing_over_often():
-                changed = self.service.refresh(force=True)
+                changed = self.service.refresh(force=True, phases=phases)
         except StoreUnavailable as error:
             self._failed("the store is busy or cannot be reached", error)
             raise
@@ -111,7 +112,6 @@ class Follower:
             self._failed("catching up with the store failed (see the server log)", error)
             raise
         if changed:
-            phases = dict(self.service.catch_up_cpu)
             store_wall = phases.pop(STORE_WALL, None)
             logger.info(
                 "caught up from data version %d to %d in %.3f s (%.3f s of CPU: %s)%s",

@@ -60,6 +60,7 @@ def sync(
     `STORE_WALL` the wall seconds of the read.
     """
     phases = phases if phases is not None else {}
+    phases.clear()  # what an earlier catch-up measured is not this one's
     if written is not None:
         applied = _apply_written(engine, store, written)
         if applied is not None:
@@ -107,7 +108,6 @@ def _catch_up(engine: NetworkEngine, store: Store, phases: dict[str, float]) -> 
     """Read what was written since the engine's version (without holding writers back), then check
     and apply it; True when the engine changed."""
     base = engine.version
-    phases.clear()
     started, asked = time.thread_time(), time.perf_counter()
     try:
         changes = store.changes_since(base)

@@ -313,11 +313,6 @@ WITH collect({_STATION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
 """
-# How many divisions and stations were written in versions above $since, up to $upto (index reads).
-ROWS_CHANGED = """
-RETURN COUNT { MATCH (d:Division) WHERE d.changed_in > $since AND d.changed_in <= $upto }
-     + COUNT { MATCH (s:Station) WHERE s.changed_in > $since AND s.changed_in <= $upto } AS rows
-"""
 # A catch-up of a few changes (up to $most rows), whole, in one statement run alone: the write lock taken
 # as LOCK_VERSION takes it, the version `upto` read once it is held, the rows written above $since up to
 # it counted, and, when there are at most $most of them, read (divisions with their successor links as

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from neo4j import Transaction
 
 from graph_service.adapters.neo4j_audit import record_audit
-from graph_service.adapters.neo4j_cypher import BUMP_VERSION, ROWS_CHANGED
+from graph_service.adapters.neo4j_cypher import BUMP_VERSION
 from graph_service.adapters.neo4j_editions import read_editions
 from graph_service.adapters.neo4j_reads import read_changes, read_written_since
 from graph_service.adapters.neo4j_rows import stored_versions
@@ -29,9 +29,9 @@ BEYOND = 1 << 62
 
 
 def rehearse_writes(tx: Transaction, batch_size: int) -> None:
-    """Run in `tx` every statement a single station write and a large catch-up run (a small catch-up
-    is one statement, which Neo4j plans before it takes the lock), with parameters of their real
-    shapes: a made-up station (pending token for a version, a division that does not
+    """Run in `tx` every statement a single station write and a large catch-up run in a transaction (a
+    small catch-up is one statement run alone, which `Neo4jStore.warm_up` rehearses so), with
+    parameters of their real shapes: a made-up station (pending token for a version, a division that does not
     exist) created then rewritten, its stored version, a write basis's reads, its audit entry, and
     the read of what changed. The caller rolls `tx` back; nothing here takes the write lock (the
     version's bump is only planned, with `EXPLAIN`: it has no parameters)."""
@@ -57,6 +57,5 @@ def rehearse_writes(tx: Transaction, batch_size: int) -> None:
     change = AuditChange("createStation", STATION_KIND, station.id, None, "{}", "")
     # Version -1 for the entry: its sequence number (version times a stride) must fit 64 bits.
     record_audit(tx, AuditTrail("warm-up", "admin", datetime.now(UTC), [change]), -1, batch_size)
-    tx.run(ROWS_CHANGED, since=BEYOND, upto=BEYOND).consume()
     read_changes(tx, BEYOND, BEYOND)
     tx.run("EXPLAIN " + BUMP_VERSION).consume()

@@ -689,7 +689,9 @@ def run_store(
         each = [cpu_seconds(pid) - used for pid, used in zip(pids, before, strict=True)]
         cpu = {
             "store_cpu_s": (
-                cpu_seconds(store_pid) - store_before if store_pid is not None and store_before else None
+                cpu_seconds(store_pid) - store_before
+                if store_pid is not None and store_before is not None
+                else None
             ),
             "server_cpu_s": sum(each),
             # Per process (the supervisor first, then each worker): keep-alive connections stay with

@@ -9,6 +9,7 @@ process of the benchmark's own, not from the engine being checked.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date
 
 from graph_service.bootstrap import open_store
@@ -49,6 +50,18 @@ class Recount:
 
     def add_successors(self, old_code: str, new_codes: list[str]) -> None:
         """Successor links (spec §6) are not part of this recount of spec §3."""
+
+    def forget(self, codes: Collection[str], ids: Collection[str]) -> None:
+        """Drop the divisions `codes` and the stations `ids`: a store that read without holding writers
+        back (Neo4j) gives them again, as they are now."""
+        for code in codes:
+            division = self.divisions.pop(code, None)
+            if division is not None and division.parent_code is not None:
+                self.children[division.parent_code].remove(code)
+        for station_id in ids:
+            station = self.stations.pop(station_id, None)
+            if station is not None:
+                self.stations_in[station.division_code].remove(station)
 
     # --- spec §3 ---------------------------------------------------------------------------------
 

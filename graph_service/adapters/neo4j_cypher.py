@@ -126,20 +126,46 @@ RETURN
     CASE WHEN {_TO} IS NOT NULL AND p IS NULL THEN 'station ' + {_ID} + ' reports to ' + {_TO} END
   )[..5] AS no_parent
 """
+
+
 _PROPERTIES = tuple(c for c in STORED_STATION_COLUMNS[1:] if c not in (_DIVISION_COLUMN, _PARENT_COLUMN))
+_DATE_COLUMNS = frozenset(columns_of(FieldKind.DATE))
+
+
+def _date_text(value: str) -> str:
+    """A stored date read back as ISO text when it is a Neo4j Date (anything else as it is, for
+    `neo4j_rows.to_date` to read or refuse): the driver makes a `neo4j.time.Date` of every Date it
+    receives, which cost a catch-up of 50,000 stations a third of its reading CPU, where
+    `date.fromisoformat` of the text costs next to nothing."""
+    return f"CASE WHEN {value} IS :: DATE THEN toString({value}) ELSE {value} END"
+
+
 _STATION_PROJECTION = (
     "["
     + ", ".join(
-        "d.code" if c == _DIVISION_COLUMN else "p.id" if c == _PARENT_COLUMN else f"s.{c}"
+        "d.code"
+        if c == _DIVISION_COLUMN
+        else "p.id"
+        if c == _PARENT_COLUMN
+        else _date_text(f"s.{c}")
+        if c in _DATE_COLUMNS
+        else f"s.{c}"
         for c in STORED_STATION_COLUMNS
     )
-    + ", [(s)-[h:SITS_IN]->(x) WHERE h.from IS NOT NULL OR h.to IS NOT NULL | [x.code, h.from, h.to]]"
-    + ", [(s)-[r:REPORTS_TO]->(x) WHERE r.from IS NOT NULL OR r.to IS NOT NULL | [x.id, r.from, r.to]]]"
+    + ", [(s)-[h:SITS_IN]->(x) WHERE h.from IS NOT NULL OR h.to IS NOT NULL"
+    + f" | [x.code, {_date_text('h.from')}, {_date_text('h.to')}]]"
+    + ", [(s)-[r:REPORTS_TO]->(x) WHERE r.from IS NOT NULL OR r.to IS NOT NULL"
+    + f" | [x.id, {_date_text('r.from')}, {_date_text('r.to')}]]]"
 )
 """A station read back: `s` with its division `d` and parent `p`, as a row of `STORED_STATION_COLUMNS`,
 then its placement history (spec §6: a moved station's SITS_IN links carry `from`/`to`; empty for a
 station that always sat where it sits), then its dated reporting lines (REPORTS_TO links with
-`from`/`to`; the lines to nobody are the gaps between them)."""
+`from`/`to`; the lines to nobody are the gaps between them). Dates come as ISO text (`_date_text`)."""
+_DIVISION_PROJECTION = (
+    f"[d.code, d.name, d.level, p.code, {_date_text('d.valid_from')}, {_date_text('d.valid_to')}]"
+)
+"""A division read back: `d` with its parent `p`, as (code, name, level, parent code, valid from,
+valid to), the dates as ISO text (`_date_text`)."""
 _LINKS_NOW = """OPTIONAL MATCH (s)-[now:SITS_IN]->(d) WHERE now.to IS NULL
 OPTIONAL MATCH (s)-[reports:REPORTS_TO]->(p) WHERE reports.to IS NULL"""
 """The division a station sits in and the station it reports to now: its SITS_IN and REPORTS_TO links
@@ -195,8 +221,11 @@ MATCH (s:Station {{id: {_ID}}})
 # The nodes and then the links of merged rows in one statement, for a write whose rows are all merged
 # and fit one batch (a single update): every row's node is written before any row's links are (the
 # planner finishes the MERGE first, as it reads Station nodes again after it), as with two statements.
-WRITE_STATIONS_WHOLE = WRITE_STATION_NODES + f"""WITH s, row
+WRITE_STATIONS_WHOLE = (
+    WRITE_STATION_NODES
+    + f"""WITH s, row
 {_STATION_LINKS_OF_ROW}"""
+)
 # The fast path for rows whose key is not stored yet (a first seed, new divisions or stations): one
 # statement creates a batch of nodes and links each to its parent, which an earlier statement of the
 # write (or an earlier row of the same batch: CREATE before MATCH makes the planner finish the CREATE
@@ -282,11 +311,11 @@ RETURN s.id AS id, s.version AS version
 # Bolt message per row.
 # The load's pages (see `Neo4jStore.load`), each row with whether it was last written at or before data
 # version $upto (`current`: a row without a readable `changed_in` counts as such).
-DIVISION_PAGE = """
+DIVISION_PAGE = f"""
 MATCH (d:Division) WHERE d.code > $after
 WITH d ORDER BY d.code LIMIT $limit
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
-RETURN collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS rows,
+RETURN collect({_DIVISION_PROJECTION}) AS rows,
        collect(coalesce(d.changed_in <= $upto, true)) AS current
 """
 STATION_PAGE = f"""
@@ -299,10 +328,10 @@ RETURN collect({_STATION_PROJECTION}) AS rows, collect(coalesce(s.changed_in <= 
 # `neo4j_store.Neo4jStore.changes_since`), in records of `CHANGES_CHUNK` rows each: one Bolt
 # message per row would cost the driver seconds for a large import, and one message holding every row
 # would hold the GIL while the driver decodes it (the event loop answering requests waits meanwhile).
-DIVISIONS_CHANGED = """
+DIVISIONS_CHANGED = f"""
 MATCH (d:Division) WHERE d.changed_in > $since AND d.changed_in <= $upto
 OPTIONAL MATCH (d)-[:PART_OF]->(p)
-WITH collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS rows
+WITH collect({_DIVISION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
 """
@@ -330,7 +359,7 @@ WITH upto, COUNT {{ MATCH (d:Division) WHERE d.changed_in > $since AND d.changed
 CALL (upto, rows) {{
   MATCH (d:Division) WHERE rows <= $most AND d.changed_in > $since AND d.changed_in <= upto
   OPTIONAL MATCH (d)-[:PART_OF]->(p)
-  RETURN collect([d.code, d.name, d.level, p.code, d.valid_from, d.valid_to]) AS divisions,
+  RETURN collect({_DIVISION_PROJECTION}) AS divisions,
          collect([d.code, [(d)-[r:SUCCEEDED_BY]->(n) | [r.position, n.code]]]) AS links
 }}
 CALL (upto, rows) {{

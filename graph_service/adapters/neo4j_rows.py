@@ -111,11 +111,12 @@ def _same_date(day: date) -> date:
 
 
 def to_date(value: Any) -> date | None:
-    """A stored date (a Neo4j Date, or ISO text written by hand) as a `datetime.date`."""
-    if value is None:
-        return None
+    """A stored date as a `datetime.date`: ISO text (how the statements give a stored Date back, and
+    text written by hand) or a Neo4j Date."""
     if isinstance(value, str):
         return date.fromisoformat(value)
+    if value is None:
+        return None
     native = value.to_native()
     assert isinstance(native, date)
     return native

@@ -503,7 +503,6 @@ def test_guizhou_seed_files_import_and_reimport_unchanged(
     assert data_version(guizhou_store) == version
 
 
-
 def test_the_console_script_ends_at_once_with_its_output_whole(
     guizhou_store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

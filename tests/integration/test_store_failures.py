@@ -25,9 +25,7 @@ def test_a_sqlite_write_behind_another_writer_gives_up_after_the_lock_wait(tmp_p
     try:
         other.execute("BEGIN IMMEDIATE")
         started = time.monotonic()
-        with pytest.raises(
-            StoreUnavailable, match="busy: another writer held it locked for more than 0.3 s"
-        ):
+        with pytest.raises(StoreUnavailable, match="busy: another writer held it locked for more than 0.3 s"):
             store.upsert_divisions([Division("52", "贵州省", DivisionLevel.PROVINCE)])
         assert time.monotonic() - started < 2
         # Reads do not wait for the writer, nor for the write waiting behind it.

@@ -16,6 +16,10 @@ following the store), for `--duration` seconds (default 60):
   the import starts, to time when the import becomes visible (and to catch half an import: one of the
   two seen without the other).
 
+With `--warm-up S`, the same readers and writer (no import) run for S seconds first, not counted: a
+store freshly started and seeded for the run (the local Neo4j's JIT still compiling the statements the
+run makes) is then measured as a server that has been running a while would be.
+
 Afterwards: every error counted (HTTP status other than 200, GraphQL errors, timeouts); a sample of the
 readers' answers (`--sample` in all) checked against a brute-force recount of the store's rows
 (`bench.recount`); then, with the run over, today's coverage, roll-up and gap list of the divisions the
@@ -223,15 +227,34 @@ class Tally:
 
 
 class LoadRun:
+    """The load itself: `duration` seconds (default `--duration`) of readers, the writer (into
+    `writer_villages`, default the plan's) and the /healthz poller, and, unless `importing` is false
+    (a warm-up), the import halfway. Questions already in `asked` are not asked again."""
+
     def __init__(
-        self, args: argparse.Namespace, plan: Plan, port: int, store_url: str, work_dir: Path
+        self,
+        args: argparse.Namespace,
+        plan: Plan,
+        port: int,
+        store_url: str,
+        work_dir: Path,
+        *,
+        duration: float | None = None,
+        writer_villages: Sequence[str] | None = None,
+        importing: bool = True,
+        asked: set[tuple[str, str, str, int]] | None = None,
     ) -> None:
         self.args = args
         self.plan = plan
         self.port = port
         self.store_url = store_url
         self.work_dir = work_dir
+        self.duration = args.duration if duration is None else duration
+        self.writer_villages = plan.writer_villages if writer_villages is None else writer_villages
+        self.importing = importing
         self.tally = Tally()
+        if asked is not None:
+            self.tally.asked = asked
         self.token = issue_token(
             os.environ["GRAPH_SERVICE_JWT_SECRET"], Role.ADMIN, "*", timedelta(hours=2), "load-writer"
         )
@@ -242,12 +265,10 @@ class LoadRun:
 
     async def run(self) -> None:
         self.started = time.perf_counter()
-        self.ends = self.started + self.args.duration
+        self.ends = self.started + self.duration
         tasks = [self.reader(i) for i in range(self.args.clients)]
-        tasks += [self.writer(), self.health(), self.importer()]
-        await asyncio.wait_for(
-            asyncio.gather(*tasks), self.args.duration * 2 + self.args.visibility_timeout + 420
-        )
+        tasks += [self.writer(), self.health()] + ([self.importer()] if self.importing else [])
+        await asyncio.wait_for(asyncio.gather(*tasks), self.duration * 2 + self.args.visibility_timeout + 420)
 
     def _now(self) -> float:
         return time.perf_counter() - self.started
@@ -307,7 +328,7 @@ class LoadRun:
         """createStation, then updateStation of it, alternately, one every `write_every` seconds."""
         connection = Connection(self.port)
         headers = f"Authorization: Bearer {self.token}\r\n"
-        villages = iter(self.plan.writer_villages)
+        villages = iter(self.writer_villages)
         pending: tuple[str, int] | None = None
         tick = 0
         try:
@@ -401,7 +422,7 @@ class LoadRun:
         path = self.work_dir / "load-import.csv"
         first_id, last_id = import_file(path, self.plan.import_villages, self.plan.today)
         info.update({"rows": len(self.plan.import_villages), "first_id": first_id, "last_id": last_id})
-        await asyncio.sleep(max(0.0, self.started + self.args.duration / 2 - time.perf_counter()))
+        await asyncio.sleep(max(0.0, self.started + self.duration / 2 - time.perf_counter()))
         command = [str(Path(sys.executable).parent / "graph-service"), "seed", "stations", str(path)]
         command += ["--store", self.store_url]
         info["started_at_s"] = self._now()
@@ -412,7 +433,7 @@ class LoadRun:
         seen_stored = threading.Event()
         committed = asyncio.ensure_future(asyncio.to_thread(self.commit_watch, last_id, seen_stored))
         try:
-            output, _ = await asyncio.wait_for(process.communicate(), self.args.duration + 300)
+            output, _ = await asyncio.wait_for(process.communicate(), self.duration + 300)
         except TimeoutError:
             process.kill()
             output = b"(killed: took too long)"
@@ -671,8 +692,11 @@ def run_store(
     local Neo4j, whose CPU during the run is counted too)."""
     today = Settings.from_env(store_url=store_url).today()
     writes = int(args.duration / args.write_every) + 10
+    warm_up_writes = int(args.warm_up / args.write_every) + 10 if args.warm_up else 0
     note(f"{kind}: generating {provinces} provinces")
-    plan, division_records, station_records = generate(provinces, args.import_rows, writes, today)
+    plan, division_records, station_records = generate(
+        provinces, args.import_rows, writes + warm_up_writes, today
+    )
     note(f"{kind}: seeding {store_url}")
     seeding = seed(store_url, division_records, station_records)
     del division_records, station_records
@@ -680,8 +704,39 @@ def run_store(
     with Server(
         ["app", "--store", store_url], name=f"load-{kind}", log_dir=work_dir, workers=args.workers
     ) as server:
-        note(f"{kind}: ready after {server.ready_s:.1f} s; {args.clients} readers for {args.duration:.0f} s")
-        load = LoadRun(args, plan, server.port, store_url, work_dir)
+        note(f"{kind}: ready after {server.ready_s:.1f} s")
+        warm_up: dict[str, Any] = {}
+        asked: set[tuple[str, str, str, int]] = set()
+        if args.warm_up:
+            note(f"{kind}: warming up for {args.warm_up:.0f} s (readers and writer, not counted)")
+            warming = LoadRun(
+                args,
+                plan,
+                server.port,
+                store_url,
+                work_dir,
+                duration=args.warm_up,
+                writer_villages=plan.writer_villages[writes:],
+                importing=False,
+                asked=asked,
+            )
+            asyncio.run(warming.run())
+            warm_up = {
+                "seconds": args.warm_up,
+                "errors": dict(warming.tally.errors),
+                "error_examples": warming.tally.error_examples,
+                "reads": sum(len(warming.tally.latencies[k]) for k in KINDS),
+            }
+        note(f"{kind}: {args.clients} readers for {args.duration:.0f} s")
+        load = LoadRun(
+            args,
+            plan,
+            server.port,
+            store_url,
+            work_dir,
+            writer_villages=plan.writer_villages[:writes],
+            asked=asked,
+        )
         pids = server.pids()
         before, client_before = [cpu_seconds(pid) for pid in pids], time.process_time()
         store_before = cpu_seconds(store_pid) if store_pid is not None else None
@@ -731,6 +786,7 @@ def run_store(
         "latency_all_reads": summarise(reads),
         "latency_during_import": {name: summarise(v) for name, v in sorted(during_import.items())},
         "latency_outside_import": {name: summarise(v) for name, v in sorted(outside_import.items())},
+        "warm_up": warm_up,
         "slowest_writes": sorted(
             (
                 [round(at, 2), name, round(elapsed * 1000, 1)]
@@ -770,6 +826,12 @@ def render(result: dict[str, Any]) -> str:
             f"({r['reads_per_s']:,.0f} reads/s), a write every {result['options']['write_every']} s, "
             f"a {imp.get('rows', 0):,}-row import from another process at {imp.get('started_at_s', 0):.1f} s"
         )
+        if warm := r.get("warm_up"):
+            lines.append(
+                f"  after a warm-up of {warm['seconds']:.0f} s (the same readers and writer, no import, not "
+                f"counted): {warm['reads']:,} reads, {sum(warm['errors'].values())} errors"
+                + "".join(f"\n    {example}" for example in warm["error_examples"][:5])
+            )
         lines.append(
             f"  CPU during the load: server {r['server_cpu_s']:.1f} s"
             + (
@@ -843,6 +905,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--workers", type=int, default=1, help="server worker processes, each loading the network (default 1)"
     )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=0.0,
+        help="seconds of readers and writer before the load, not counted (the store's JIT, caches)",
+    )
     parser.add_argument(
         "--think", type=float, default=0.0, help="seconds each reader waits between requests (default none)"
     )

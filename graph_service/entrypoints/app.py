@@ -34,7 +34,6 @@ from graph_service.entrypoints.health import health_routes
 from graph_service.entrypoints.http_common import REQUEST_ID_HEADER, ResponseHeadersMiddleware
 from graph_service.entrypoints.workers import (
     WORKER_APP,
-    NoDelayHttpToolsProtocol,
     serve_workers,
     worker_app,
 )
@@ -44,7 +43,6 @@ from graph_service.service_layer.services import NetworkService
 __all__ = [
     "MAX_BODY_BYTES",
     "WORKER_APP",
-    "NoDelayHttpToolsProtocol",
     "create_app",
     "serve_workers",
     "worker_app",

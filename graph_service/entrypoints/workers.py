@@ -1,21 +1,27 @@
 """Several service processes on one port (`graph-service serve --workers N`): uvicorn's supervisor
 runs `worker_app` in each, and every worker loads the network and follows the store itself, as separate
-service processes sharing a store do. `NoDelayHttpToolsProtocol` turns Nagle's algorithm off on the
-connections of the shared socket."""
+service processes sharing a store do.
+
+Each worker listens on a socket of its own, all bound to the one address with `SO_REUSEPORT`, so the
+kernel spreads new connections over the workers evenly (by a hash of each connection's addresses). On
+one shared socket, whichever worker woke first took the next connection: in load runs one worker
+sometimes got all 16 keep-alive connections and the other none."""
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import socket
 from contextlib import suppress
+from typing import Any
 
 from starlette.applications import Starlette
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from graph_service.service_layer.settings import pass_store_url_on
 
 WORKER_APP = "graph_service.entrypoints.workers:worker_app"
 """The app factory each process of `serve_workers` runs (uvicorn imports it by this name)."""
+
+logger = logging.getLogger("uvicorn.error")
 
 
 def worker_app() -> Starlette:
@@ -33,42 +39,75 @@ def worker_app() -> Starlette:
 def serve_workers(
     store_url: str, *, host: str, port: int, workers: int, log_level: str = "info", access_log: bool = True
 ) -> None:
-    """Serve on `host:port` with `workers` processes sharing the listening socket (uvicorn's
-    supervisor, which replaces a worker that dies and stops when one fails to start). Each worker
-    opens `store_url` and loads the whole network itself (memory grows by one network per worker)
-    and follows the store like any process sharing it: a write through one worker is seen through
-    the others once they catch up (within the refresh interval). Returns when the server stops."""
+    """Serve on `host:port` with `workers` processes, each listening on its own socket
+    (`WorkerListener`; uvicorn's supervisor replaces a worker that dies and stops when one fails to
+    start). Each worker opens `store_url` and loads the whole network itself (memory grows by one
+    network per worker) and follows the store like any process sharing it: a write through one worker
+    is seen through the others once they catch up (within the refresh interval). Returns when the
+    server stops."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     pass_store_url_on(store_url)  # the workers are fresh processes: they read it from the environment
-    uvicorn.run(
+    config = uvicorn.Config(
         WORKER_APP,
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        http=NoDelayHttpToolsProtocol,
         log_level=log_level,
         access_log=access_log,
         # A worker loading a national network is busy for seconds: give its health check room.
         timeout_worker_healthcheck=60,
     )
+    with WorkerListener.bound(host, port) as listener:
+        address = listener.getsockname()
+        logger.info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", address[0], address[1])
+        with suppress(KeyboardInterrupt):  # Ctrl+C: the supervisor has stopped the workers
+            Multiprocess(config, sockets=[listener]).run()
 
 
-class NoDelayHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol (httptools) with Nagle's algorithm off on every connection. With
-    several workers uvicorn binds the shared socket itself as `socket.socket(family)`, whose protocol
-    number is 0, so asyncio does not set TCP_NODELAY on the connections it accepts (it does only for
-    sockets made with IPPROTO_TCP): an answer written as headers, then body, then waits for the
-    client's delayed acknowledgement, about 40 ms per request on Linux."""
+class WorkerListener(socket.socket):
+    """The supervisor's socket on the service's address: bound with `SO_REUSEPORT`, never listening
+    (so the kernel hands it no connection), it holds the address for the workers. What a worker
+    receives in its place (this class pickles as `own_listener` of its address) is a socket of its own
+    on the same address, which the worker listens on."""
 
-    # uvicorn's own connection_made takes an asyncio.Transport where asyncio's BaseProtocol says
-    # BaseTransport (uvicorn ignores the same override error); this keeps uvicorn's signature.
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            with suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().connection_made(transport)
+    @classmethod
+    def bound(cls, host: str, port: int) -> WorkerListener:
+        """A listener bound to `host:port` (port 0: a free port, the same for every worker)."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            _share_address(listener)
+            listener.bind((host, port))
+        except BaseException:
+            listener.close()
+            raise
+        return listener
+
+    def __reduce__(self) -> tuple[Any, tuple[int, tuple[Any, ...]]]:
+        return own_listener, (int(self.family), self.getsockname())
+
+
+def own_listener(family: int, address: tuple[Any, ...]) -> socket.socket:
+    """A worker's own socket on `address`, beside the other workers' (`SO_REUSEPORT`). Made with
+    protocol `IPPROTO_TCP`, so asyncio turns Nagle's algorithm off on each connection it accepts
+    (on a socket of protocol 0 it does not, and every answer, headers then body, waited about 40 ms
+    for the client's delayed acknowledgement)."""
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        _share_address(sock)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _share_address(sock: socket.socket) -> None:
+    """Let `sock` bind to an address in use by the service's other sockets (and one left in TIME_WAIT)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graph_service.entrypoints.app import WORKER_APP, NoDelayHttpToolsProtocol
+from graph_service.entrypoints import workers as workers_module
+from graph_service.entrypoints.app import WORKER_APP
+from graph_service.entrypoints.workers import WorkerListener
 from tests.support.cli import run
 from tests.support.network import DIVISIONS_CSV, STATIONS_CSV, token
 from tests.support.servers import CLI, child_env, free_port, graphql, run_cli, wait_for
@@ -24,24 +26,35 @@ CREATE = "mutation ($input: StationInput!) { createStation(input: $input) { id v
 def test_workers_are_served_by_the_factory_after_the_store_is_checked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import uvicorn
+    from uvicorn import supervisors
 
-    calls: list[tuple[object, dict[str, object]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append((app, kwargs)))
+    calls: list[tuple[object, list[socket.socket]]] = []
+
+    class Supervisor:
+        def __init__(self, config: object, sockets: list[socket.socket]) -> None:
+            calls.append((config, sockets))
+
+        def run(self) -> None:
+            (listener,) = calls[0][1]
+            assert isinstance(listener, WorkerListener) and listener.getsockname()[0] == "127.0.0.1"
+
+    monkeypatch.setattr(supervisors, "Multiprocess", Supervisor)
     # serve_workers sets it for the workers; set here first so the test's end takes it away again.
     monkeypatch.setenv("GRAPH_SERVICE_STORE", "sqlite:///unused.db")
     url = f"sqlite:///{tmp_path / 's.db'}"
-    status, _, err = run(capsys, "serve", "--store", url, "--port", "8765", "--workers", "2")
+    port = free_port()
+    status, _, err = run(capsys, "serve", "--store", url, "--port", str(port), "--workers", "2")
     assert status == 0, err
     assert len(calls) == 1
-    app, options = calls[0]
-    assert app == WORKER_APP
-    assert {key: options[key] for key in ("factory", "workers", "host", "port")} == {
-        "factory": True,
-        "workers": 2,
-        "host": "127.0.0.1",
-        "port": 8765,
-    }
+    config, sockets = calls[0]
+    assert config.app == WORKER_APP  # type: ignore[attr-defined]
+    assert (config.factory, config.workers, config.host, config.port) == (  # type: ignore[attr-defined]
+        True,
+        2,
+        "127.0.0.1",
+        port,
+    )
+    assert sockets[0].fileno() == -1  # the supervisor's socket is closed once it returns
     assert "with 2 worker processes" in err
     assert os.environ["GRAPH_SERVICE_STORE"] == url  # what each worker opens
 
@@ -49,12 +62,10 @@ def test_workers_are_served_by_the_factory_after_the_store_is_checked(
 def test_workers_are_not_started_on_an_unusable_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import uvicorn
-
     def never(*args: object, **kwargs: object) -> None:
-        raise AssertionError("uvicorn.run must not be reached")
+        raise AssertionError("no worker may be started")
 
-    monkeypatch.setattr(uvicorn, "run", never)
+    monkeypatch.setattr(workers_module.WorkerListener, "bound", never)
     url = f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'x.db'}"
     status, _, err = run(capsys, "serve", "--store", url, "--workers", "2")
     assert status == 1 and "cannot use the store" in err
@@ -143,42 +154,49 @@ def _command(pid: int) -> str:
         return ""
 
 
-def test_worker_connections_have_nagles_algorithm_off() -> None:
-    """uvicorn binds the workers' shared socket with protocol number 0, so asyncio leaves Nagle's
-    algorithm on for what it accepts (each answer then waited ~40 ms for a delayed acknowledgement);
-    the workers' protocol turns it off on every connection."""
+def test_each_worker_listens_on_its_own_socket_with_nagles_algorithm_off() -> None:
+    """What a worker receives for the supervisor's listener is a socket of its own on the same address
+    (SO_REUSEPORT: the kernel spreads connections over the workers' sockets), and the connections it
+    accepts have Nagle's algorithm off (else each answer waited ~40 ms for a delayed acknowledgement)."""
     import asyncio
+    import pickle
 
-    import uvicorn
-    from uvicorn.server import ServerState
+    async def accepted(listeners: list[socket.socket]) -> list[tuple[int, int]]:
+        """(which listener, TCP_NODELAY) of each of 32 connections to the listeners' address."""
+        seen: list[tuple[int, int]] = []
 
-    async def app(scope: object, receive: object, send: object) -> None:
-        return None
+        def on_connection(number: int) -> asyncio.Protocol:
+            class Accepted(asyncio.Protocol):
+                def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                    sock = transport.get_extra_info("socket")
+                    seen.append((number, int(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))))
 
-    async def accepted_no_delay() -> int:
-        config = uvicorn.Config(app, http=NoDelayHttpToolsProtocol, lifespan="off")
-        config.load()
-        listener = socket.socket(family=socket.AF_INET)  # as uvicorn's Config.bind_socket makes it
-        listener.bind(("127.0.0.1", 0))
-        protocols: list[NoDelayHttpToolsProtocol] = []
+            return Accepted()
 
-        def protocol() -> NoDelayHttpToolsProtocol:
-            made = NoDelayHttpToolsProtocol(config=config, server_state=ServerState(), app_state={})
-            protocols.append(made)
-            return made
-
-        server = await asyncio.get_running_loop().create_server(protocol, sock=listener)
-        try:
-            _, writer = await asyncio.open_connection(*listener.getsockname())
-            for _ in range(500):
-                if protocols and protocols[0].transport is not None:
-                    break
-                await asyncio.sleep(0.01)
-            accepted = protocols[0].transport.get_extra_info("socket")
-            value = int(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        loop = asyncio.get_running_loop()
+        servers = [
+            await loop.create_server(lambda n=n: on_connection(n), sock=listener)  # type: ignore[misc]
+            for n, listener in enumerate(listeners)
+        ]
+        writers = []
+        for _ in range(32):
+            _, writer = await asyncio.open_connection(*listeners[0].getsockname())
+            writers.append(writer)
+        for _ in range(500):
+            if len(seen) == 32:
+                break
+            await asyncio.sleep(0.01)
+        for writer in writers:
             writer.close()
-            return value
-        finally:
+        for server in servers:
             server.close()
+        return seen
 
-    assert asyncio.run(accepted_no_delay()) == 1
+    with WorkerListener.bound("127.0.0.1", 0) as supervisors:
+        workers = [pickle.loads(pickle.dumps(supervisors)) for _ in range(2)]
+        assert all(type(w) is socket.socket and w.getsockname() == supervisors.getsockname() for w in workers)
+        seen = asyncio.run(accepted(workers))
+    assert len(seen) == 32
+    assert {nodelay for _, nodelay in seen} == {1}
+    # Spread by a hash of each connection's addresses: all 32 on one worker would be 1 in 2**31.
+    assert {number for number, _ in seen} == {0, 1}

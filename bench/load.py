@@ -36,6 +36,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 import random
 import re
@@ -680,6 +681,19 @@ def summarise(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
+SLICE_S = 5.0
+"""The length of the slices of the run in which the coverage and roll-up p99 is given on its own."""
+
+
+def coverage_p99_by_slice(timeline: Sequence[tuple[float, str, float]], duration: float) -> list[float]:
+    """The p99 (ms) of the coverage and roll-up questions asked in each `SLICE_S` seconds of the run."""
+    slices: list[list[float]] = [[] for _ in range(math.ceil(duration / SLICE_S))]
+    for at, name, elapsed in timeline:
+        if name in ("coverage", "rollup") and 0 <= at < duration:
+            slices[int(at // SLICE_S)].append(elapsed)
+    return [round(percentile(values, 0.99) * 1000, 1) if values else float("nan") for values in slices]
+
+
 def run_store(
     args: argparse.Namespace,
     kind: str,
@@ -786,6 +800,7 @@ def run_store(
         "latency_all_reads": summarise(reads),
         "latency_during_import": {name: summarise(v) for name, v in sorted(during_import.items())},
         "latency_outside_import": {name: summarise(v) for name, v in sorted(outside_import.items())},
+        "coverage_p99_by_slice": coverage_p99_by_slice(tally.timeline, duration),
         "warm_up": warm_up,
         "slowest_writes": sorted(
             (
@@ -855,6 +870,11 @@ def render(result: dict[str, Any]) -> str:
             )
             lines.append(table.line(name, *latency_cells(s)) + f"   {during} | {outside}")
         lines.append(table.line("all reads", *latency_cells(r["latency_all_reads"])))
+        if slices := r.get("coverage_p99_by_slice"):
+            lines.append(
+                f"  coverage and roll-up p99 ms by {SLICE_S:.0f} s of the run: "
+                + " ".join(f"{value:.1f}" for value in slices)
+            )
         lines.append(
             "  slowest writes (second of the run: ms): "
             + ", ".join(f"{at:.1f} s: {ms:,.0f}" for at, _, ms in r.get("slowest_writes", []))

@@ -16,7 +16,7 @@ following the store), for `--duration` seconds (default 60):
   the import starts, to time when the import becomes visible (and to catch half an import: one of the
   two seen without the other).
 
-With `--warm-up S`, the same readers and writer (no import) run for S seconds first, not counted: a
+With `--warmup S`, the same readers and writer (no import) run for S seconds first, not counted: a
 store freshly started and seeded for the run (the local Neo4j's JIT still compiling the statements the
 run makes) is then measured as a server that has been running a while would be.
 
@@ -706,7 +706,7 @@ def run_store(
     local Neo4j, whose CPU during the run is counted too)."""
     today = Settings.from_env(store_url=store_url).today()
     writes = int(args.duration / args.write_every) + 10
-    warm_up_writes = int(args.warm_up / args.write_every) + 10 if args.warm_up else 0
+    warm_up_writes = int(args.warmup / args.write_every) + 10 if args.warmup else 0
     note(f"{kind}: generating {provinces} provinces")
     plan, division_records, station_records = generate(
         provinces, args.import_rows, writes + warm_up_writes, today
@@ -721,22 +721,22 @@ def run_store(
         note(f"{kind}: ready after {server.ready_s:.1f} s")
         warm_up: dict[str, Any] = {}
         asked: set[tuple[str, str, str, int]] = set()
-        if args.warm_up:
-            note(f"{kind}: warming up for {args.warm_up:.0f} s (readers and writer, not counted)")
+        if args.warmup:
+            note(f"{kind}: warming up for {args.warmup:.0f} s (readers and writer, not counted)")
             warming = LoadRun(
                 args,
                 plan,
                 server.port,
                 store_url,
                 work_dir,
-                duration=args.warm_up,
+                duration=args.warmup,
                 writer_villages=plan.writer_villages[writes:],
                 importing=False,
                 asked=asked,
             )
             asyncio.run(warming.run())
             warm_up = {
-                "seconds": args.warm_up,
+                "seconds": args.warmup,
                 "errors": dict(warming.tally.errors),
                 "error_examples": warming.tally.error_examples,
                 "reads": sum(len(warming.tally.latencies[k]) for k in KINDS),
@@ -926,7 +926,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument(
-        "--warm-up",
+        "--warmup",
         type=float,
         default=0.0,
         help="seconds of readers and writer before the load, not counted (the store's JIT, caches)",

@@ -41,12 +41,14 @@ def open_store(settings: Settings) -> Store:
     )
 
 
-def open_service(settings: Settings) -> NetworkService:
+def open_service(settings: Settings, *, aggregates: bool = True) -> NetworkService:
     """Open the configured store and build the service over it, its engine loaded from the store
-    (`EngineLoadError` if the stored network is invalid; the store is closed again on any failure)."""
+    (`EngineLoadError` if the stored network is invalid; the store is closed again on any failure).
+    `aggregates=False`: a service that only imports, whose engine answers no coverage (see
+    `NetworkEngine.load`)."""
     store = open_store(settings)
     try:
-        return NetworkService(store, load_engine(store), settings)
+        return NetworkService(store, load_engine(store, aggregates=aggregates), settings)
     except BaseException:
         store.close()
         raise

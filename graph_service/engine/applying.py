@@ -76,6 +76,7 @@ class Applying(EngineState):
             self._stale = False
             self.graph, self.version, self._names = other.graph, other.version, None
             self.problems, self._root_peaks, self._roots = other.problems, None, None
+            self._unbuilt = other._unbuilt
             self._uncovered_lists.clear()
 
     def apply(self, changes: Changes) -> None:
@@ -98,6 +99,7 @@ class Applying(EngineState):
 
     def _apply(self, changes: Changes) -> None:
         """`apply`, without the bookkeeping of a failure."""
+        self.build_aggregates()
         self.catch_up_cpu.clear()
         if (
             changes.divisions

@@ -32,6 +32,7 @@ from graph_service.engine.checks import (
 )
 from graph_service.engine.daily import (
     add_full,
+    added_totals,
     coverage_changes,
     merge_daily,
     placed_deltas,
@@ -44,6 +45,7 @@ from graph_service.engine.graphs import (
     ZERO_TOTALS,
     add_edges_in_bulk,
     add_nodes_in_bulk,
+    collector_paused,
     note_reporting,
     note_visits,
     static_totals,
@@ -61,9 +63,11 @@ Days = tuple[tuple[int, Delta], ...]
 class Building(EngineState):
     """Building the network and its aggregates from the records taken (`NetworkEngine.load`)."""
 
-    def _build(self) -> None:
+    def _build(self, aggregates: bool = True) -> None:
         """Keep the loaded records that meet the rules (listing the others in `problems`), add them
-        in bulk, then compute every aggregate bottom-up."""
+        in bulk, then compute every aggregate bottom-up. Unless `aggregates`: leave the aggregates for
+        later (`build_aggregates`) when the stations' own totals show that no roll-up can pass
+        `MAX_SUM` (then no stored division breaks that rule, which only they can tell otherwise)."""
         graph = self.graph
         divisions, self._loading_divisions = self._loading_divisions, []
         stations, self._loading_stations = self._loading_stations, []
@@ -88,8 +92,26 @@ class Building(EngineState):
             [(d.code, d.parent_code) for group in by_rank[1:] for d in group if d.parent_code is not None],
         )
         stations = self._valid_stations(stations)
+        if not aggregates:
+            bound = added_totals(stations)  # no roll-up total can be larger
+            if all(bound[column] <= MAX_SUM for column in SUM_COLUMNS):
+                self._root_peaks, self._peaks_exact = bound, False
+                self._unbuilt = by_rank, stations
+                return
         self._build_aggregates(by_rank, stations)
         self.problems.extend(self._sums_over_limit())
+
+    def build_aggregates(self) -> None:
+        """Build the aggregates a load without them left for later (`NetworkEngine.load`); nothing
+        when they are built. Never called while holding `lock`."""
+        if self._unbuilt is None:
+            return
+        with self.updating, self.lock:
+            if self._unbuilt is None:
+                return
+            (by_rank, stations), self._unbuilt = self._unbuilt, None
+            with collector_paused():
+                self._build_aggregates(by_rank, stations)
 
     def _valid_divisions(self, divisions: list[Division]) -> list[list[Division]]:
         """The divisions that meet the rules and hang under a kept division of a higher level, by

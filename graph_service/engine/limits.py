@@ -27,6 +27,11 @@ class Limits(EngineState):
         timeline of each division they reach, from the first day they change.
         """
         old, new = list(old), list(new)
+        if self._unbuilt is not None:
+            with self.lock:
+                if self._surely_within_limit(new):
+                    return []
+            self.build_aggregates()
         with self.lock:
             if self._surely_within_limit(new):
                 return []
@@ -56,6 +61,9 @@ class Limits(EngineState):
         root's, since counts and staff are never negative). The roots' peaks are kept as an upper
         bound that writes raise (`apply`), and measured again only when that bound is not enough."""
         added = added_totals(new)
+        if self._unbuilt is not None:  # the peaks are the bound the load left, nothing to measure
+            assert self._root_peaks is not None
+            return all(self._root_peaks[c] + added[c] <= MAX_SUM for c in SUM_COLUMNS)
         for exact in (False, True):
             if self._root_peaks is None or (exact and not self._peaks_exact):
                 self._root_peaks, self._peaks_exact = self._measure_root_peaks(), True
@@ -87,6 +95,7 @@ class Limits(EngineState):
         """Where moving divisions (code -> new parent code, the new parents looked up with `find`, which
         knows the divisions about to be written) would take a roll-up total of their new ancestors
         past `MAX_SUM`: each moved subtree's totals leave its old ancestors and join its new ones."""
+        self.build_aggregates()
         with self.lock:
             nodes = self._node
             changes_of: dict[str, dict[int, list[int]]] = defaultdict(dict)

@@ -139,6 +139,7 @@ class Queries(EngineState):
 
     def covered(self, code: str, day: date) -> bool | None:
         """Whether an active station of the division's own level sits in it on `day` (None: a province)."""
+        self._check_built()
         with self.lock:
             data = self.graph.nodes[code]
             level: DivisionLevel = data["division"].level
@@ -148,6 +149,7 @@ class Queries(EngineState):
 
     def coverage(self, code: str, day: date) -> list[LevelCoverage]:
         """For every level below the division, top-down: its subtree's divisions and how many are covered."""
+        self._check_built()
         with self.lock:
             data = self.graph.nodes[code]
             timeline: Timeline | None = data["timeline"]
@@ -164,6 +166,7 @@ class Queries(EngineState):
 
     def coverage_trend(self, code: str, level: DivisionLevel, days: Iterable[date]) -> list[LevelCoverage]:
         """The coverage of one level below the division on each of `days`: one lookup per day."""
+        self._check_built()
         with self.lock:
             data = self.graph.nodes[code]
             timeline: Timeline | None = data["timeline"]
@@ -179,6 +182,7 @@ class Queries(EngineState):
 
     def rollup(self, code: str, day: date) -> Rollup:
         """The stations active on `day` in the division's subtree: counts per level and staff sums."""
+        self._check_built()
         with self.lock:
             timeline: Timeline | None = self.graph.nodes[code]["timeline"]
             if timeline is None:
@@ -195,6 +199,7 @@ class Queries(EngineState):
         the cost follows the size of the answer, not of the subtree) and kept until the next write,
         so walking the pages costs one search, not one per page.
         """
+        self._check_built()
         with self.lock:
             key = (code, level, day)
             codes = self._uncovered_lists.pop(key, None)

@@ -50,6 +50,9 @@ class EngineState:
         # (the problems list it was made from, station id -> stored version) of the stations left out
         self._left_out_versions: tuple[list[StoredProblem], dict[str, int]] | None = None
         self._roots: list[str] | None = None  # the codes of the divisions with no parent
+        # What `_build` kept (divisions by rank, stations) while their aggregates wait to be built
+        # (`Building.build_aggregates`); None once built, as after every full build.
+        self._unbuilt: tuple[list[list[Division]], list[Station]] | None = None
         self.problems: list[StoredProblem] = []
         """The stored records left out at the last load, and why (empty for a sound store)."""
         self.catch_up_cpu: dict[str, float] = {}
@@ -127,6 +130,17 @@ class EngineState:
         data = self._node.get(("station", station.id))
         kept = data.get("spans") if data is not None else None
         return kept if kept is not None else station_spans(station)
+
+    def _check_built(self) -> None:
+        """Refuse to answer from aggregates that were left unbuilt (an engine loaded only to check
+        writes against, `NetworkEngine.load(..., aggregates=False)`)."""
+        if self._unbuilt is not None:
+            raise RuntimeError("this engine was loaded without its aggregates: it answers no coverage")
+
+    # Building what a load left unbuilt (defined in `building`, used by `limits` and `applying`).
+
+    def build_aggregates(self) -> None:
+        raise NotImplementedError
 
     # The lookups every part uses (defined in `queries`).
 

@@ -34,13 +34,14 @@ DIVISIONS_REBUILT = 1_000
 live one and swaps it in, instead of updating the live one in place."""
 
 
-def load_engine(store: Store) -> NetworkEngine:
+def load_engine(store: Store, *, aggregates: bool = True) -> NetworkEngine:
     """A new engine holding the whole stored network, built in one streaming pass (records that today's
-    rules refuse are left out and listed in its `problems`, never fatal)."""
+    rules refuse are left out and listed in its `problems`, never fatal); `aggregates=False`: one only
+    to check writes against (see `NetworkEngine.load`)."""
     snapshot = Snapshot()
     with collector_paused():
         version = store.load(snapshot)
-        return NetworkEngine.load(snapshot, version)
+        return NetworkEngine.load(snapshot, version, aggregates=aggregates)
 
 
 def sync(

@@ -361,6 +361,34 @@ def test_every_bad_row_is_reported_not_only_the_first(
     ]
 
 
+def test_an_import_whose_sums_would_pass_int_max_is_rejected_and_one_row_fewer_is_not(
+    seeded: str, files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command checks its rows against a network loaded without its aggregates, built only when a
+    sum may pass the limit: the refusal is the service's, and the import just under it goes in."""
+    status, _, err = run(capsys, "seed", "stations", str(files["stations"]), "--store", seeded)
+    assert status == 0, err
+
+    def rooms(count: int) -> Path:
+        rows = "".join(
+            f"VR-BIG-{n},大室{n},village_room,522324002002,TS-522324002,operating,2023-01-01,,1000000,0,0\n"
+            for n in range(count)
+        )
+        return write(tmp_path / f"rooms-{count}.csv", STATION_HEADER + "\n" + rows)
+
+    before = data_version(seeded)
+    status, out, err = run(capsys, "seed", "stations", str(rooms(2_148)), "--store", seeded)
+    assert status == 1 and out == ""
+    assert "row 2149, column staff:" in err
+    assert "5 problems in 1 row" in err
+    province = "the sum of staff under 52 贵州省 would reach 2,148,000,010 on 2023-01-01"
+    assert f"{province}, more than 2,147,483,647" in err
+    assert data_version(seeded) == before
+    status, out, err = run(capsys, "seed", "stations", str(rooms(2_147)), "--store", seeded)
+    assert status == 0, err
+    assert "2,147 created, 0 updated, 0 unchanged" in out
+
+
 def test_stations_before_divisions_are_rejected_with_a_hint(
     store_url: str, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

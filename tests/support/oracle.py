@@ -6,6 +6,7 @@ networks (hypothesis strategies) and the comparison the property tests use them 
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 
@@ -128,6 +129,34 @@ def station(
         (StationStatus.CLOSED if closed else StationStatus.OPERATING) if opened else StationStatus.PLANNED
     )
     return Station(sid, sid, level, code, parent, status, opened, closed, staff, certified, volunteers)
+
+
+def national_like(townships: int) -> tuple[list[Division], list[Station]]:
+    """A province with 10 cities, 10 counties each, `townships` townships spread over them, 5
+    villages per township; and one station per village and township, opened over ten years, some
+    closed (seeded: the same every run)."""
+    rng = random.Random(9)
+    divisions = [Division("P", "省", DivisionLevel.PROVINCE)]
+    divisions += [Division(f"C{c}", "市", DivisionLevel.CITY, "P") for c in range(10)]
+    divisions += [
+        Division(f"C{c}X{x}", "县", DivisionLevel.COUNTY, f"C{c}") for c in range(10) for x in range(10)
+    ]
+    stations: list[Station] = []
+    for t in range(townships):
+        county = f"C{t % 10}X{t // 10 % 10}"
+        divisions.append(Division(f"T{t}", "镇", DivisionLevel.TOWNSHIP, county))
+        places = [(f"T{t}", StationLevel.TOWNSHIP_STATION)]
+        for v in range(5):
+            divisions.append(Division(f"T{t}V{v}", "村", DivisionLevel.VILLAGE, f"T{t}"))
+            places.append((f"T{t}V{v}", StationLevel.VILLAGE_ROOM))
+        for code, level in places:
+            opened = date(2015, 1, 1) + timedelta(days=rng.randrange(3650))
+            closed = opened + timedelta(days=rng.randrange(1, 400)) if rng.random() < 0.1 else None
+            staff = rng.randrange(10)
+            stations.append(
+                station(f"S{code}", level, code, opened, closed, staff, staff // 2, rng.randrange(5))
+            )
+    return divisions, stations
 
 
 # --- random networks for the property tests ------------------------------------------------

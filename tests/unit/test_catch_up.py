@@ -4,7 +4,6 @@ in at once, right, and about as costly as building those stations (not one updat
 from __future__ import annotations
 
 import dataclasses
-import random
 import time
 from datetime import date, timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from tests.support.oracle import (
     Oracle,
     assert_matches,
     forests,
+    national_like,
     station,
     station_at,
     stations_for,
@@ -54,34 +54,6 @@ def test_a_bulk_catch_up_matches_the_recount(data: st.DataObject) -> None:
         engine.apply(Changes(1, stations=written))
     assert engine.version == 1
     assert_matches(engine, after, days)
-
-
-def national_like(townships: int) -> tuple[list[Division], list[Station]]:
-    """A province with 10 cities, 10 counties each, `townships` townships spread over them, 5
-    villages per township; and one station per village and township, opened over ten years, some
-    closed (seeded: the same every run)."""
-    rng = random.Random(9)
-    divisions = [Division("P", "省", DivisionLevel.PROVINCE)]
-    divisions += [Division(f"C{c}", "市", DivisionLevel.CITY, "P") for c in range(10)]
-    divisions += [
-        Division(f"C{c}X{x}", "县", DivisionLevel.COUNTY, f"C{c}") for c in range(10) for x in range(10)
-    ]
-    stations: list[Station] = []
-    for t in range(townships):
-        county = f"C{t % 10}X{t // 10 % 10}"
-        divisions.append(Division(f"T{t}", "镇", DivisionLevel.TOWNSHIP, county))
-        places = [(f"T{t}", StationLevel.TOWNSHIP_STATION)]
-        for v in range(5):
-            divisions.append(Division(f"T{t}V{v}", "村", DivisionLevel.VILLAGE, f"T{t}"))
-            places.append((f"T{t}V{v}", StationLevel.VILLAGE_ROOM))
-        for code, level in places:
-            opened = date(2015, 1, 1) + timedelta(days=rng.randrange(3650))
-            closed = opened + timedelta(days=rng.randrange(1, 400)) if rng.random() < 0.1 else None
-            staff = rng.randrange(10)
-            stations.append(
-                station(f"S{code}", level, code, opened, closed, staff, staff // 2, rng.randrange(5))
-            )
-    return divisions, stations
 
 
 def test_catching_up_with_an_import_costs_about_what_building_it_costs() -> None:

@@ -67,9 +67,10 @@ def keep_services_until_exit() -> None:
         _kept_until_exit = []
 
 
-def open_service(store_url: str | None, *, quiet: bool = False) -> NetworkService:
+def open_service(store_url: str | None, *, quiet: bool = False, aggregates: bool = True) -> NetworkService:
     """The service over the store the arguments or the environment name (Failed when unusable).
-    Unless `quiet`, says on stderr how many stored rows break the rules (they are left out)."""
+    Unless `quiet`, says on stderr how many stored rows break the rules (they are left out).
+    `aggregates=False` for a command that only imports stations (`bootstrap.open_service`)."""
     from graph_service.bootstrap import open_service as build_service
 
     try:
@@ -77,7 +78,7 @@ def open_service(store_url: str | None, *, quiet: bool = False) -> NetworkServic
     except SettingsError as error:
         raise UsageError(str(error)) from error
     try:
-        service = build_service(settings)
+        service = build_service(settings, aggregates=aggregates)
     except (StoreError, EngineLoadError) as error:
         raise Failed(f"cannot use the store {settings.store_url}: {error}") from error
     if _kept_until_exit is not None:

@@ -27,7 +27,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
         return cmd_seed_edition(args)
     kind: str = args.kind
     data, source = read_input(args.file)
-    service = open_service(args.store)
+    # A station import checks its rows against the network, not its coverage: no aggregates needed.
+    service = open_service(args.store, aggregates=kind != "stations")
     store_url = service.settings.store_url
     bar = ProgressBar(kind)
     try:

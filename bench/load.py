@@ -56,9 +56,11 @@ from typing import Any
 import httpx
 import neo4j
 
+from bench.cypher import driver
 from bench.generate import PROVINCES, divisions, stations
 from bench.http import HOST, REPO, Server, percentile
 from bench.neo4j_local import LocalNeo4j
+from bench.proc import cpu_seconds
 from bench.recount import Recount
 from bench.report import Table, latency_cells, machine_text, note, p50_p99
 from bench.run import machine
@@ -519,10 +521,8 @@ class StoredProbe:
         if store_url.startswith("sqlite:"):
             self.sqlite = sqlite3.connect(f"file:{path_from_url(store_url)}?mode=ro", uri=True)
         else:
-            settings = Settings.from_env(store_url=store_url)
-            auth = (settings.neo4j_user, settings.neo4j_password) if settings.neo4j_password else None
-            self.driver = neo4j.GraphDatabase.driver(store_url, auth=auth)
-            self.database = settings.neo4j_database
+            self.driver = driver(store_url)
+            self.database = Settings.from_env(store_url=store_url).neo4j_database
 
     def __call__(self) -> bool:
         if self.sqlite is not None:
@@ -661,15 +661,6 @@ def after_the_run(port: int, plan: Plan, tally: Tally, store_url: str) -> dict[s
 
 
 # --- one store --------------------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (from /proc; NaN where there is none)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def summarise(values: Sequence[float]) -> dict[str, Any]:

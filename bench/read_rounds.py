@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.http import Server, summary
-from bench.load import KINDS, LoadRun, Plan, cpu_seconds
+from bench.load import KINDS, LoadRun, Plan
+from bench.proc import cpu_seconds
 from bench.uncached import codes_from_generator
 
 REPO = Path(__file__).resolve().parent.parent

@@ -45,13 +45,13 @@ if not __package__:  # run as a file by --compare: graph_service (and bench) fro
     sys.path.append(str(REPO))
 
 from bench.generate import divisions, stations  # noqa: E402
+from bench.proc import cpu_seconds  # noqa: E402
 from graph_service.bootstrap import open_service, open_store  # noqa: E402
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus  # noqa: E402
 from graph_service.domain.model import Station  # noqa: E402
 from graph_service.service_layer.auth import Principal  # noqa: E402
 from graph_service.service_layer.settings import Settings  # noqa: E402
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 KINDS = ("poll", "catch_up", "follower_round", "write_create", "write_update")
 """poll: `Store.data_version`; catch_up: `Store.changes_since` after one station written by another
 handle; follower_round: the follower's whole round after such a write (`NetworkService.refresh`:
@@ -61,10 +61,7 @@ all."""
 
 def server_cpu(pid: int | None) -> float:
     """CPU seconds (user + system) process `pid` has used so far; 0 without a pid."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return 0.0 if pid is None else cpu_seconds(pid)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import socket
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 
@@ -22,6 +22,8 @@ WORKER_APP = "graph_service.entrypoints.workers:worker_app"
 """The app factory each process of `serve_workers` runs (uvicorn imports it by this name)."""
 
 logger = logging.getLogger("uvicorn.error")
+
+S = TypeVar("S", bound=socket.socket)
 
 
 def worker_app() -> Starlette:
@@ -79,14 +81,7 @@ class WorkerListener(socket.socket):
     def bound(cls, host: str, port: int) -> WorkerListener:
         """A listener bound to `host:port` (port 0: a free port, the same for every worker)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        listener = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        try:
-            _share_address(listener)
-            listener.bind((host, port))
-        except BaseException:
-            listener.close()
-            raise
-        return listener
+        return _bound_beside_others(cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP), (host, port))
 
     def __reduce__(self) -> tuple[Any, tuple[int, tuple[Any, ...]]]:
         return own_listener, (int(self.family), self.getsockname())
@@ -97,17 +92,17 @@ def own_listener(family: int, address: tuple[Any, ...]) -> socket.socket:
     protocol `IPPROTO_TCP`, so asyncio turns Nagle's algorithm off on each connection it accepts
     (on a socket of protocol 0 it does not, and every answer, headers then body, waited about 40 ms
     for the client's delayed acknowledgement)."""
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    return _bound_beside_others(socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP), address)
+
+
+def _bound_beside_others(sock: S, address: tuple[Any, ...]) -> S:
+    """`sock` bound to `address`, which the service's other sockets (and one left in TIME_WAIT) may
+    hold too; closed again when that fails."""
     try:
-        _share_address(sock)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
     except BaseException:
         sock.close()
         raise
     return sock
-
-
-def _share_address(sock: socket.socket) -> None:
-    """Let `sock` bind to an address in use by the service's other sockets (and one left in TIME_WAIT)."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

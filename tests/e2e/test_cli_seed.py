@@ -27,6 +27,7 @@ from tests.support.cli import (
     run,
     write,
 )
+from tests.support.network import big_rooms_csv
 from tests.support.paths import REPO
 
 GUIZHOU_DIVISIONS = REPO / "seed" / "divisions-guizhou-2023.csv"
@@ -370,11 +371,7 @@ def test_an_import_whose_sums_would_pass_int_max_is_rejected_and_one_row_fewer_i
     assert status == 0, err
 
     def rooms(count: int) -> Path:
-        rows = "".join(
-            f"VR-BIG-{n},大室{n},village_room,522324002002,TS-522324002,operating,2023-01-01,,1000000,0,0\n"
-            for n in range(count)
-        )
-        return write(tmp_path / f"rooms-{count}.csv", STATION_HEADER + "\n" + rows)
+        return write(tmp_path / f"rooms-{count}.csv", big_rooms_csv(count))
 
     before = data_version(seeded)
     status, out, err = run(capsys, "seed", "stations", str(rooms(2_148)), "--store", seeded)

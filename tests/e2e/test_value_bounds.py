@@ -20,6 +20,7 @@ from tests.support.network import (
     STATION_HEADER,
     Api,
     assert_engine_agrees_with_store,
+    big_rooms_csv,
     single_error,
     token,
 )
@@ -139,13 +140,6 @@ async def test_two_rows_of_one_and_a_half_billion_are_both_refused(api: Api) -> 
 # (the seeded network's 14 active staff included), 483,633 below GraphQL's Int limit.
 BIG_ROOMS = 2_147
 SEEDED_STAFF = 14
-
-
-def big_rooms_csv(count: int, prefix: str = "VR-BIG") -> str:
-    return STATION_HEADER + "".join(
-        f"{prefix}-{n},大室{n},village_room,522324002002,TS-522324002,operating,2023-01-01,,1000000,0,0\n"
-        for n in range(count)
-    )
 
 
 async def test_an_import_that_takes_a_sum_past_int_max_is_refused_whole(api: Api) -> None:

@@ -54,6 +54,17 @@ DIVISIONS_CSV = """code,name,level,parent_code
 STATION_HEADER = (
     "id,name,level,division_code,parent_id,status,opened_on,closed_on,staff,certified_staff,volunteers\n"
 )
+
+
+def big_rooms_csv(count: int, prefix: str = "VR-BIG") -> str:
+    """A station file of `count` village rooms in 南街社区, each with a million staff (the most one may
+    have): 2,148 of them take the roll-ups above it past 2,147,483,647."""
+    return STATION_HEADER + "".join(
+        f"{prefix}-{n},大室{n},village_room,522324002002,TS-522324002,operating,2023-01-01,,1000000,0,0\n"
+        for n in range(count)
+    )
+
+
 STATIONS_CSV = (
     STATION_HEADER
     + """\

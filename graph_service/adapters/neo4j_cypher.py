@@ -7,7 +7,7 @@ the other fields properties."""
 from __future__ import annotations
 
 from graph_service.domain.audit import DIVISION_KIND, STATION_KIND
-from graph_service.domain.station_fields import STORED_STATION_COLUMNS, FieldKind, columns_of
+from graph_service.domain.station_fields import DATE_COLUMNS, STORED_STATION_COLUMNS, FieldKind, columns_of
 from graph_service.ports import AUDIT_SEQ_STRIDE
 
 # Bumps the data version and holds the Meta node's write lock until the transaction ends; then, the lock
@@ -129,7 +129,6 @@ RETURN
 
 
 _PROPERTIES = tuple(c for c in STORED_STATION_COLUMNS[1:] if c not in (_DIVISION_COLUMN, _PARENT_COLUMN))
-_DATE_COLUMNS = frozenset(columns_of(FieldKind.DATE))
 
 
 def _date_text(value: str) -> str:
@@ -148,7 +147,7 @@ _STATION_PROJECTION = (
         else "p.id"
         if c == _PARENT_COLUMN
         else _date_text(f"s.{c}")
-        if c in _DATE_COLUMNS
+        if c in DATE_COLUMNS
         else f"s.{c}"
         for c in STORED_STATION_COLUMNS
     )

@@ -4,9 +4,11 @@ basis is checked against (`read_written_since`, `verify_basis`)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from functools import partial
+from typing import Any
 
 from graph_service.adapters.batching import batches
 from graph_service.adapters.rows import (
@@ -63,15 +65,32 @@ def read_changes(conn: sqlite3.Connection, version: int) -> Changes:
             f"SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE changed_in > ?", (version,)
         )
     ]
-    rows = conn.execute(
-        f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > ?", (version,)
-    ).fetchall()
-    placed = read_placements(conn, [row[0] for row in rows]) if rows else {}
+    rows = _stations_written_since(conn, version)
+    placed = read_placements(conn, version) if rows else {}
     links = read_successor_links(conn, [d.code for d in divisions]) if divisions else {}
     stations = [
         station_from_row(row if row[0] not in placed else (*row, *placed[row[0]]), iso_date) for row in rows
     ]
     return Changes(current, divisions, stations, links)
+
+
+def _stations_written_since(conn: sqlite3.Connection, version: int) -> list[Sequence[Any]]:
+    """The rows of the stations whose `changed_in` is above `version`, made by SQLite into one JSON
+    array in one step rather than fetched one step per row: every step gives the GIL up, and a busy
+    event loop takes it each time (a 50,000-row catch-up's read under load took about 1 s of wall
+    time that way, against 0.1 s so). A row JSON cannot hold (a BLOB: a damaged store) is read row
+    by row instead, for the reader to refuse it by name."""
+    where = "FROM stations WHERE changed_in > ?"
+    try:
+        (text,) = conn.execute(
+            f"SELECT json_group_array(json_array({STATION_COLUMNS_SQL})) {where}", (version,)
+        ).fetchone()
+    except sqlite3.OperationalError as error:
+        if "BLOB" not in str(error):
+            raise
+        return conn.execute(f"SELECT {STATION_COLUMNS_SQL} {where}", (version,)).fetchall()
+    rows: list[Sequence[Any]] = json.loads(text)
+    return rows
 
 
 def read_written_since(conn: sqlite3.Connection, version: int, ids: Collection[str] | None) -> WrittenSince:

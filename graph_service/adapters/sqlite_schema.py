@@ -312,34 +312,31 @@ def _write_dated(
 
 
 def read_placements(
-    conn: sqlite3.Connection, ids: Sequence[str] | None = None
+    conn: sqlite3.Connection, since: int | None = None
 ) -> dict[str, tuple[list[DatedRow], list[DatedRow]]]:
-    """The stored placement rows and reporting line rows (each: value, from, to) of the stations
-    `ids` that have either (None: of all)."""
-    placed = _read_dated(conn, "station_placements", "division_code", ids)
-    lines = _read_dated(conn, "station_reporting_lines", "parent_id", ids)
+    """The stored placement rows and reporting line rows (each: value, from, to) of the stations that
+    have either, of those written since data version `since` only (None: of all)."""
+    placed = _read_dated(conn, "station_placements", "division_code", since)
+    lines = _read_dated(conn, "station_reporting_lines", "parent_id", since)
     return {sid: (placed.get(sid, []), lines.get(sid, [])) for sid in placed.keys() | lines.keys()}
 
 
 def _read_dated(
-    conn: sqlite3.Connection, table: str, column: str, ids: Sequence[str] | None
+    conn: sqlite3.Connection, table: str, column: str, since: int | None
 ) -> dict[str, list[DatedRow]]:
-    """The rows of `table` (a dated history, its value in `column`) of the stations `ids` (None: of
-    all), by station id, oldest first."""
+    """The rows of `table` (a dated history, its value in `column`) of the stations written since
+    data version `since` (None: of all), by station id, oldest first: one statement."""
     found: dict[str, list[DatedRow]] = {}
     query = f"SELECT station_id, {column}, from_, to_ FROM {table}"
-    if ids is None:
-        batches: Iterable[Sequence[str] | None] = [None]
+    if since is None:
+        rows = conn.execute(f"{query} ORDER BY station_id, position")
     else:
-        batches = [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
-    for batch in batches:
-        if batch is None:
-            rows = conn.execute(query + " ORDER BY station_id, position")
-        else:
-            marks = ", ".join("?" * len(batch))
-            rows = conn.execute(f"{query} WHERE station_id IN ({marks}) ORDER BY station_id, position", batch)
-        for station_id, value, start, end in rows:
-            found.setdefault(station_id, []).append((value, start, end))
+        written = "SELECT id FROM stations WHERE changed_in > ?"
+        rows = conn.execute(
+            f"{query} WHERE station_id IN ({written}) ORDER BY station_id, position", (since,)
+        )
+    for station_id, value, start, end in rows:
+        found.setdefault(station_id, []).append((value, start, end))
     return found
 
 

@@ -6,6 +6,7 @@ when a total might not fit in 64 bits)."""
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections.abc import Mapping
 
 import numpy as np
@@ -98,7 +99,8 @@ def timelines_in_bulk(
     One level at a time, bottom-up, with arrays instead of per-day dicts: the level's changes
     (its divisions' own and their children's) are sorted by division and day and summed per day,
     handed to the parents as they are, accumulated per division, and merged with the old timelines
-    (for each day of either, the old total then plus the changes' total then)."""
+    (for each day of either, the old total then plus the changes' total then; an old timeline's days
+    before its division's first change are copied as they are, not merged)."""
     try:
         return _timelines(nodes, changes)
     except _TooLarge:
@@ -137,13 +139,22 @@ def _timelines(
         parent_rank: list[int] = []
         old: list[tuple[array[int], array[int]]] = []
         old_members: list[int] = []
-        for member in members:
+        kept: dict[int, tuple[array[int], array[int]]] = {}
+        for member, first_day in zip(members, days[starts].tolist(), strict=True):
             timeline = old_of[member]
             if timeline is not None and timeline.days:
                 rows = timeline.rows
                 if not isinstance(rows, array):
                     raise _TooLarge
-                old.append((timeline.days, rows))
+                old_days = timeline.days
+                # Only the rows from the last one before the first change on are merged; the ones
+                # before it stay as they are (a copy), however long the history.
+                before = bisect_left(old_days, first_day) - 1
+                if before > 0:
+                    kept[member] = (old_days[:before], rows[: before * WIDTH])
+                    old.append((old_days[before:], rows[before * WIDTH :]))
+                else:
+                    old.append((old_days, rows))
                 old_members.append(member)
             parent_code = parents[member]
             if parent_code is None:
@@ -165,7 +176,7 @@ def _timelines(
         if old:
             divisions, days, totals = _merged(old, old_members, divisions, days, totals)
             starts = _starts(divisions)
-        timelines.extend(_split(changes.datas, divisions, days, totals, starts))
+        timelines.extend(_split(changes.datas, divisions, days, totals, starts, kept))
     return timelines
 
 
@@ -249,9 +260,15 @@ def _accumulated(values: Ints, starts: Ints) -> Ints:
 
 
 def _split(
-    datas: list[Attributes], divisions: Ints, days: Ints, totals: Ints, starts: Ints
+    datas: list[Attributes],
+    divisions: Ints,
+    days: Ints,
+    totals: Ints,
+    starts: Ints,
+    kept: Mapping[int, tuple[array[int], array[int]]],
 ) -> list[tuple[Attributes, Timeline | None]]:
-    """One `Timeline` per division run of the arrays, paired with the division's attributes."""
+    """One `Timeline` per division run of the arrays, paired with the division's attributes, after
+    the days and rows `kept` of it (a copy of its old timeline's first ones, to be extended)."""
     day_bytes = days.astype(np.intc).tobytes()
     row_bytes = np.ascontiguousarray(totals).tobytes()
     day_size, row_size = np.dtype(np.intc).itemsize, WIDTH * 8
@@ -260,7 +277,14 @@ def _split(
     new = Timeline.__new__
     for member, start, end in zip(divisions[starts].tolist(), starts.tolist(), ends, strict=True):
         timeline = new(Timeline)
-        timeline.days = array("i", day_bytes[start * day_size : end * day_size])
-        timeline.rows = array("q", row_bytes[start * row_size : end * row_size])
+        before = kept.get(member)
+        if before is None:
+            timeline.days = array("i", day_bytes[start * day_size : end * day_size])
+            timeline.rows = array("q", row_bytes[start * row_size : end * row_size])
+        else:
+            kept_days, kept_rows = before
+            kept_days.frombytes(day_bytes[start * day_size : end * day_size])
+            kept_rows.frombytes(row_bytes[start * row_size : end * row_size])
+            timeline.days, timeline.rows = kept_days, kept_rows
         made.append((datas[member], timeline))
     return made

@@ -7,9 +7,11 @@ the engine's last complete version, and the engine swaps the next one in at once
 `NetworkEngine.apply`).
 
 A catch-up is CPU work in Python, so it competes with the event loop for the GIL: while one runs, the
-interpreter's switch interval is cut to `CATCH_UP_SWITCH_INTERVAL` (`handing_over_often`), so a waiting
-request gets the GIL within a fraction of a millisecond instead of the default 5 ms at each of its
-many hand-overs (every socket read and write gives the GIL up and takes it back).
+interpreter's switch interval is `CATCH_UP_SWITCH_INTERVAL` (`catch_up_switching`). The event loop gives
+the GIL up at every socket read and write, and the catch-up takes it then; the interval is how long
+the loop may then wait to get it back. A longer one gives the catch-up more of the process's time
+(it ends sooner, so an import is visible sooner) and makes each request slower while it runs; 10 ms
+was measured as the balance (see the README's load runs, round eight).
 
 Before its first round it has the store get ready for the server's first writes (`Store.warm_up`:
 Neo4j plans their statements). When the store fails, the follower keeps trying, with doubling pauses
@@ -36,7 +38,7 @@ MIN_PAUSE = 0.01
 """The shortest pause between two questions to the store (a refresh interval of 0 means this)."""
 MAX_PAUSE = 1.0
 """The longest pause between two tries while the store fails."""
-CATCH_UP_SWITCH_INTERVAL = 0.0005
+CATCH_UP_SWITCH_INTERVAL = 0.01
 """The interpreter's switch interval (seconds) while a catch-up runs (Python's default is 0.005)."""
 
 _switching = threading.Lock()
@@ -45,15 +47,15 @@ _normal_interval = sys.getswitchinterval()
 
 
 @contextmanager
-def handing_over_often() -> Iterator[None]:
-    """Run the block with the interpreter's switch interval at `CATCH_UP_SWITCH_INTERVAL`, so other
-    threads (the event loop answering requests) wait at most that long for the GIL at each hand-over;
+def catch_up_switching() -> Iterator[None]:
+    """Run the block with the interpreter's switch interval at `CATCH_UP_SWITCH_INTERVAL` (other
+    threads, the event loop answering requests, wait at most that long for the GIL at each hand-over);
     the interval in force before is put back when the last such block in the process ends."""
     global _catching_up, _normal_interval
     with _switching:
         if _catching_up == 0:
             _normal_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(_normal_interval, CATCH_UP_SWITCH_INTERVAL))
+            sys.setswitchinterval(CATCH_UP_SWITCH_INTERVAL)
         _catching_up += 1
     try:
         yield
@@ -100,7 +102,7 @@ class Follower:
         started, cpu, version = time.monotonic(), time.thread_time(), self.service.engine.version
         phases: dict[str, float] = {}
         try:
-            with handing_over_often():
+            with catch_up_switching():
                 changed = self.service.refresh(force=True, phases=phases)
         except StoreUnavailable as error:
             self._failed("the store is busy or cannot be reached", error)

@@ -12,10 +12,10 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph_service.domain.levels import DivisionLevel, StationLevel
+from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, ReportingLine, Station
 from graph_service.engine import NetworkEngine, applying, bulk, columnar, daily
-from graph_service.engine.timeline import WIDTH, Timeline
+from graph_service.engine.timeline import STAFF, WIDTH, Timeline
 from graph_service.ports import Changes
 from tests.support.oracle import (
     BASE,
@@ -201,18 +201,19 @@ def test_a_timeline_plus_changes_is_the_timeline_of_the_summed_changes(
     assert list(timeline.rows) == list(Timeline.from_daily_changes(old).rows)  # left as it was
 
 
-def test_a_catch_up_hands_the_gil_over_often_and_puts_the_interval_back() -> None:
-    """While catch-ups run (nested ones too) the switch interval is short; after the last, as before."""
+def test_a_catch_up_sets_its_switch_interval_and_puts_the_one_before_back() -> None:
+    """While catch-ups run (nested ones too) the switch interval is the catch-up's; after the last, as
+    before."""
     import sys
 
-    from graph_service.service_layer.following import CATCH_UP_SWITCH_INTERVAL, handing_over_often
+    from graph_service.service_layer.following import CATCH_UP_SWITCH_INTERVAL, catch_up_switching
 
     before = sys.getswitchinterval()
-    with handing_over_often():
-        assert sys.getswitchinterval() == min(before, CATCH_UP_SWITCH_INTERVAL)
-        with handing_over_often():
-            assert sys.getswitchinterval() == min(before, CATCH_UP_SWITCH_INTERVAL)
-        assert sys.getswitchinterval() == min(before, CATCH_UP_SWITCH_INTERVAL)
+    with catch_up_switching():
+        assert sys.getswitchinterval() == CATCH_UP_SWITCH_INTERVAL
+        with catch_up_switching():
+            assert sys.getswitchinterval() == CATCH_UP_SWITCH_INTERVAL
+        assert sys.getswitchinterval() == CATCH_UP_SWITCH_INTERVAL
     assert sys.getswitchinterval() == before
 
 
@@ -286,6 +287,54 @@ def test_column_wise_timelines_equal_the_per_division_merge(data: st.DataObject,
         return {data["division"].code: (list(t.days), list(t.rows)) if t else ([], []) for data, t in made}
 
     assert by_code(column_wise) == by_code(per_division)
+
+
+def test_column_wise_timelines_keep_a_long_history_before_the_changes_as_it_was() -> None:
+    """A division whose old timeline has many days before its first change keeps those rows as they
+    were (copied, not merged), and the rows from the change on are merged: the same timelines as the
+    per-division merge, for changes on a day inside the history and on a day after all of it; the
+    old timelines themselves are left untouched (readers still use them)."""
+    divisions = [
+        Division("p", "P", DivisionLevel.PROVINCE, None),
+        Division("q", "Q", DivisionLevel.CITY, "p"),
+        Division("c", "C", DivisionLevel.COUNTY, "q"),
+        Division("t", "T", DivisionLevel.TOWNSHIP, "c"),
+    ]
+    first = date(2020, 1, 1)
+    rooms = [
+        Station(
+            f"S-{n}",
+            f"S-{n}",
+            StationLevel.TOWNSHIP_STATION,
+            "t",
+            None,
+            StationStatus.OPERATING,
+            first + timedelta(days=7 * n),
+            None,
+            staff=n + 1,
+        )
+        for n in range(40)
+    ]
+    engine = NetworkEngine.from_records(divisions, rooms)
+    nodes = engine._node
+    before = {
+        code: (list(nodes[code]["timeline"].days), list(nodes[code]["timeline"].rows)) for code in "pqct"
+    }
+    for day in (first + timedelta(days=7 * 25 + 3), first + timedelta(days=7 * 60)):
+        changes = columnar.DivisionChanges()
+        row = [0] * WIDTH
+        row[STAFF] = 5
+        changes.add_all("t", nodes["t"], {day.toordinal(): row})
+        per_division = bulk._timelines_with(nodes, changes.as_dicts())
+        column_wise = columnar.timelines_in_bulk(nodes, changes)
+        assert column_wise is not None
+        made = {data["division"].code: (list(t.days), list(t.rows)) for data, t in column_wise if t}
+        expected = {data["division"].code: (list(t.days), list(t.rows)) for data, t in per_division if t}
+        assert made == expected
+        assert len(made["t"][0]) == 41  # the change day comes in between, or after the last
+    assert before == {
+        code: (list(nodes[code]["timeline"].days), list(nodes[code]["timeline"].rows)) for code in "pqct"
+    }
 
 
 def test_changes_followed_by_later_ones_keep_each_record_s_latest_state() -> None:

@@ -334,12 +334,19 @@ WITH collect({_DIVISION_PROJECTION}) AS rows
 UNWIND range(0, size(rows) - 1, $chunk) AS start
 RETURN rows[start..start + $chunk] AS rows
 """
+# The stations are projected a record at a time (only the nodes are collected first), so Neo4j makes
+# the next record while the driver decodes the last: 50,000 rows in 0.57-0.66 s against 0.75-0.80 s
+# when every row was projected before the first was sent.
 STATIONS_CHANGED = f"""
 MATCH (s:Station) WHERE s.changed_in > $since AND s.changed_in <= $upto
-{_LINKS_NOW}
-WITH collect({_STATION_PROJECTION}) AS rows
-UNWIND range(0, size(rows) - 1, $chunk) AS start
-RETURN rows[start..start + $chunk] AS rows
+WITH collect(s) AS written
+UNWIND range(0, size(written) - 1, $chunk) AS start
+CALL (written, start) {{
+  UNWIND written[start..start + $chunk] AS s
+  {_LINKS_NOW}
+  RETURN collect({_STATION_PROJECTION}) AS rows
+}}
+RETURN rows
 """
 # A catch-up of a few changes (up to $most rows), whole, in one statement run alone: the write lock taken
 # as LOCK_VERSION takes it, the version `upto` read once it is held, the rows written above $since up to

@@ -90,7 +90,7 @@ from graph_service.adapters.neo4j_rows import (
     to_date,
 )
 from graph_service.adapters.neo4j_transactions import Neo4jTransactions
-from graph_service.adapters.neo4j_warm_up import BEYOND, rehearse_writes
+from graph_service.adapters.neo4j_warm_up import BEYOND, rehearse_large_read, rehearse_writes
 from graph_service.adapters.neo4j_writes import write_divisions, write_stations
 from graph_service.adapters.rows import load_division_row, load_station_row
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
@@ -349,7 +349,9 @@ class Neo4jStore:
         auto-committed (Neo4j plans those apart from the same text in a transaction: the first real
         ones took 40 and 360 ms at national scale after the rehearsal, 5 and 10 ms with this): the
         poll, and a small catch-up reading nothing, which holds the lock only while it runs and waits
-        for it at most `WARM_UP_LOCK_SECONDS` (planned all the same when a writer holds it longer)."""
+        for it at most `WARM_UP_LOCK_SECONDS` (planned all the same when a writer holds it longer);
+        last, a large catch-up's read of every station, for Neo4j to compile its code
+        (`rehearse_large_read`)."""
 
         class Rehearsed(Exception):
             """Ends the rehearsal's transaction, which rolls it back."""
@@ -362,6 +364,8 @@ class Neo4jStore:
             self._transactions.one_statement(
                 "warm up", FEW_CHANGES_LOCKED, WARM_UP_LOCK_SECONDS, since=BEYOND, most=LOCKED_READ_ROWS
             )
+        with self._transactions.transaction("warm up", WARM_UP_SECONDS) as tx:
+            rehearse_large_read(tx)
 
     def close(self) -> None:
         """Close the driver and its connections."""

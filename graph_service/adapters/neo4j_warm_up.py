@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from neo4j import Transaction
 
 from graph_service.adapters.neo4j_audit import record_audit
-from graph_service.adapters.neo4j_cypher import BUMP_VERSION
+from graph_service.adapters.neo4j_cypher import BUMP_VERSION, CHANGES_CHUNK, STATIONS_CHANGED
 from graph_service.adapters.neo4j_editions import read_editions
 from graph_service.adapters.neo4j_reads import read_changes, read_written_since
 from graph_service.adapters.neo4j_rows import stored_versions
@@ -59,3 +59,12 @@ def rehearse_writes(tx: Transaction, batch_size: int) -> None:
     record_audit(tx, AuditTrail("warm-up", "admin", datetime.now(UTC), [change]), -1, batch_size)
     read_changes(tx, BEYOND, BEYOND)
     tx.run("EXPLAIN " + BUMP_VERSION).consume()
+
+
+def rehearse_large_read(tx: Transaction) -> None:
+    """Read every stored station in `tx` as a large catch-up reads the ones written since its version
+    (`STATIONS_CHANGED`, the same statement, so the same plan and code), the rows thrown away. Neo4j's
+    JVM compiles the code a statement runs once it has run it on many rows: after a start (and the
+    rehearsal above), the first 50,000-row catch-up took 2.65 s, the next ones 1.2 s; after this
+    read of the national store's 114,000 stations (2.4 s), the first took 1.33 s."""
+    tx.run(STATIONS_CHANGED, since=0, upto=BEYOND, chunk=CHANGES_CHUNK).consume()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from graph_service.adapters.sqlite_schema import SCHEMA_VERSION
+from graph_service.adapters.sqlite_reads import _stations_written_since
+from graph_service.adapters.sqlite_schema import SCHEMA_VERSION, STATION_COLUMNS_SQL
 from graph_service.adapters.sqlite_store import SqliteStore, path_from_url
 from graph_service.bootstrap import open_store
 from graph_service.domain.audit import (
@@ -82,6 +83,44 @@ def test_the_file_is_in_wal_mode_with_its_tables(tmp_path: Path) -> None:
         indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"meta", "divisions", "stations"} <= tables
     assert {"divisions_changed_in", "stations_changed_in"} <= indexes
+
+
+def test_the_catch_up_reads_rows_through_json_exactly_as_sqlite_gives_them(tmp_path: Path) -> None:
+    """The catch-up's station rows, made into one JSON array by SQLite (`_stations_written_since`), are
+    the rows a plain SELECT gives, whatever the text (quotes, backslashes, control characters, CJK,
+    emoji) and whatever the numbers (64-bit extremes, negatives, a real, text where a count goes:
+    rows the reader then refuses as before), NULLs included; only rows written after the version asked
+    for."""
+    path = tmp_path / "store.db"
+    SqliteStore(f"sqlite:///{path}").close()
+    texts = ['a "quoted" \\ name', "line\nbreak\ttab\x01", "晴隆县花贡镇", "room 🏠", ""]
+    counts: list[object] = [2**63 - 1, -(2**63), 0, 7, 1.5, "twelve"]
+    rows = [
+        (
+            f"S-{n}",
+            texts[n % len(texts)],
+            "village_room",
+            f"D-{n}",
+            None if n % 2 else f"S-{n - 1}",
+            "operating",
+            "2024-01-31",
+            None if n % 3 else "2025-02-28",
+            counts[n % len(counts)],
+            counts[(n + 1) % len(counts)],
+            counts[(n + 2) % len(counts)],
+            n + 1,
+            5 if n < 12 else 3,
+        )
+        for n in range(15)
+    ]
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            f"INSERT INTO stations ({STATION_COLUMNS_SQL}, changed_in) VALUES ({', '.join('?' * 13)})", rows
+        )
+        plain = conn.execute(f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE changed_in > 4").fetchall()
+        assert len(plain) == 12
+        assert _stations_written_since(conn, 4) == [list(row) for row in plain]
+        assert _stations_written_since(conn, 5) == []
 
 
 def test_a_closed_store_says_so(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 from unittest import mock
@@ -281,12 +282,14 @@ def test_column_wise_timelines_equal_the_per_division_merge(data: st.DataObject,
         assert column_wise is None
         return
     assert column_wise is not None
+    assert _by_code(column_wise) == _by_code(per_division)
 
-    def by_code(made: list[tuple[dict[str, Any], Timeline | None]]) -> dict[str, tuple[list[int], list[int]]]:
-        """Each division's new timeline as plain lists, by code."""
-        return {data["division"].code: (list(t.days), list(t.rows)) if t else ([], []) for data, t in made}
 
-    assert by_code(column_wise) == by_code(per_division)
+def _by_code(
+    made: Iterable[tuple[dict[str, Any], Timeline | None]],
+) -> dict[str, tuple[list[int], list[int]]]:
+    """Each division's timeline (paired with its node attributes) as plain lists, by code."""
+    return {data["division"].code: (list(t.days), list(t.rows)) if t else ([], []) for data, t in made}
 
 
 def test_column_wise_timelines_keep_a_long_history_before_the_changes_as_it_was() -> None:
@@ -317,9 +320,7 @@ def test_column_wise_timelines_keep_a_long_history_before_the_changes_as_it_was(
     ]
     engine = NetworkEngine.from_records(divisions, rooms)
     nodes = engine._node
-    before = {
-        code: (list(nodes[code]["timeline"].days), list(nodes[code]["timeline"].rows)) for code in "pqct"
-    }
+    before = _by_code((nodes[code], nodes[code]["timeline"]) for code in "pqct")
     for day in (first + timedelta(days=7 * 25 + 3), first + timedelta(days=7 * 60)):
         changes = columnar.DivisionChanges()
         row = [0] * WIDTH
@@ -328,13 +329,10 @@ def test_column_wise_timelines_keep_a_long_history_before_the_changes_as_it_was(
         per_division = bulk._timelines_with(nodes, changes.as_dicts())
         column_wise = columnar.timelines_in_bulk(nodes, changes)
         assert column_wise is not None
-        made = {data["division"].code: (list(t.days), list(t.rows)) for data, t in column_wise if t}
-        expected = {data["division"].code: (list(t.days), list(t.rows)) for data, t in per_division if t}
-        assert made == expected
+        made = _by_code(column_wise)
+        assert made == _by_code(per_division)
         assert len(made["t"][0]) == 41  # the change day comes in between, or after the last
-    assert before == {
-        code: (list(nodes[code]["timeline"].days), list(nodes[code]["timeline"].rows)) for code in "pqct"
-    }
+    assert before == _by_code((nodes[code], nodes[code]["timeline"]) for code in "pqct")
 
 
 def test_changes_followed_by_later_ones_keep_each_record_s_latest_state() -> None:

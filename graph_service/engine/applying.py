@@ -78,6 +78,7 @@ class Applying(EngineState):
             self.problems, self._root_peaks, self._roots = other.problems, None, None
             self._unbuilt = other._unbuilt
             self._uncovered_lists.clear()
+            self._lowest_codes.clear()
 
     def apply(self, changes: Changes) -> None:
         """Apply written records (the next data version's, checked with `can_apply`): update the
@@ -111,6 +112,7 @@ class Applying(EngineState):
                 self._uncovered_lists.clear()
                 self._note_peaks(changes)
                 if changes.divisions:
+                    self._lowest_codes.clear()
                     self._apply_divisions(changes.divisions)
                 if changes.successors:
                     self._set_successors(changes.successors)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from heapq import heappop, heappush
 
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.model import Division, Station
@@ -195,21 +196,67 @@ class Queries(EngineState):
     ) -> Page[Division]:
         """The level-`level` divisions under `code` not covered on `day`, by code, after the code `after`.
 
-        The whole sorted list is found once (skipping subtrees with nothing uncovered at that level, so
-        the cost follows the size of the answer, not of the subtree) and kept until the next write,
-        so walking the pages costs one search, not one per page.
+        A first page is found alone (`_first_uncovered`: its cost follows the page, not the answer).
+        A later one comes from the whole sorted list, found once (skipping subtrees with nothing
+        uncovered at that level) and kept until the next write, so walking the pages costs one search,
+        not one per page.
         """
         self._check_built()
         with self.lock:
             key = (code, level, day)
             codes = self._uncovered_lists.pop(key, None)
             if codes is None:
+                if after is None:
+                    return self._first_uncovered(code, level, day, first)
                 codes = sorted(self._uncovered_codes(code, level, day))
             self._uncovered_lists[key] = codes
             while len(self._uncovered_lists) > UNCOVERED_LISTS_KEPT:
                 del self._uncovered_lists[next(iter(self._uncovered_lists))]
             nodes = self._node
             return page_of(codes, after, first, lambda c: nodes[c]["division"])
+
+    def _first_uncovered(self, code: str, level: DivisionLevel, day: date, first: int) -> Page[Division]:
+        """The first `first` of `uncovered` (callers hold `lock`), by a best-first walk down that stops
+        there: a heap holds the level's divisions keyed by their codes and the divisions above them
+        keyed by the lowest of the level's codes below them (`_lowest_code`), so the level's divisions
+        come off it in code order. Subtrees with nothing uncovered are skipped, as in
+        `_uncovered_codes`; the total is the count of uncovered ones at `code` itself."""
+        column = COVERED_COLUMN.get(level)
+        if column is None or level.rank < self._node[code]["division"].level.rank:
+            return Page([], 0, False)
+        counters = (level.rank - 1, day.toordinal(), column, VALID_COLUMN[level])
+        nodes, pred = self._node, self._pred
+        total = _uncovered_count(nodes[code], *counters)
+        lowest = self._lowest_code(code, level) if total else None
+        heap = [] if lowest is None else [(lowest, code)]
+        found: list[Division] = []
+        while heap and len(found) < first:
+            data = nodes[heappop(heap)[1]]
+            division: Division = data["division"]
+            if division.level is level:
+                found.append(division)
+                continue
+            for child in pred[division.code]:
+                if child.__class__ is str and _uncovered_count(nodes[child], *counters):
+                    lowest = self._lowest_code(child, level)
+                    if lowest is not None:
+                        heappush(heap, (lowest, child))
+        return Page(found, total, len(found) < total)
+
+    def _lowest_code(self, code: str, level: DivisionLevel) -> str | None:
+        """The lowest code among the level-`level` divisions at or below `code`, None when there are
+        none: a bound on what a walk below it finds. Kept for the divisions above the level until the
+        divisions change (no more than the divisions above villages: tens of thousands)."""
+        division: Division = self._node[code]["division"]
+        if division.level is level:
+            return code
+        if division.level.rank > level.rank:
+            return None
+        kept = self._lowest_codes.setdefault(level, {})
+        if code not in kept:
+            below = (self._lowest_code(child, level) for child in self._pred[code] if child.__class__ is str)
+            kept[code] = min((c for c in below if c is not None), default=None)
+        return kept[code]
 
     def _uncovered_codes(self, code: str, level: DivisionLevel, day: date) -> list[str]:
         """The uncovered level-`level` divisions at or below `code`, unordered: a walk down that skips
@@ -218,7 +265,7 @@ class Queries(EngineState):
         column = COVERED_COLUMN.get(level)
         if column is None or level.rank < self._node[code]["division"].level.rank:
             return []
-        slot, ordinal, valid = level.rank - 1, day.toordinal(), VALID_COLUMN[level]
+        counters = (level.rank - 1, day.toordinal(), column, VALID_COLUMN[level])
         nodes = self._node
         found: list[str] = []
 
@@ -226,13 +273,7 @@ class Queries(EngineState):
             """Note `current` if it is an uncovered division of the level valid on the day; go below
             it only while its subtree has uncovered ones of the level that day."""
             data = nodes[current]
-            timeline: Timeline | None = data["timeline"]
-            if timeline is None:
-                covered, total = 0, data["totals"][slot]
-            else:
-                covered, added = timeline.pair_at(ordinal, column, valid)
-                total = data["totals"][slot] + added
-            if total == covered:
+            if not _uncovered_count(data, *counters):
                 return False
             if data["division"].level is level:
                 found.append(current)
@@ -274,3 +315,15 @@ class NameIndex:
             yield self.codes[index]
             next_start = starts[index + 1] if index + 1 < len(starts) else len(text)
             position = text.find(needle, next_start)
+
+
+def _uncovered_count(data: Attributes, slot: int, ordinal: int, column: int, valid: int) -> int:
+    """How many divisions of a level are uncovered on the day `ordinal` at or below the division whose
+    node attributes are `data`: those of the level valid that day (its static count, `slot` = its
+    rank - 1, plus its `valid` counter) less those covered (its `column` counter)."""
+    totals: Sequence[int] = data["totals"]
+    timeline: Timeline | None = data["timeline"]
+    if timeline is None:
+        return totals[slot]
+    covered, added = timeline.pair_at(ordinal, column, valid)
+    return totals[slot] + added - covered

@@ -42,6 +42,9 @@ class EngineState:
         self._names: Any = None  # the name index of `search` (`queries.NameIndex`), made when first asked
         # Recently asked uncovered lists, (code, level, day) -> sorted codes, oldest first; emptied on writes.
         self._uncovered_lists: dict[tuple[str, DivisionLevel, date], list[str]] = {}
+        # level -> division code -> the lowest code of that level below it (`Queries._lowest_code`);
+        # emptied when the divisions change.
+        self._lowest_codes: dict[DivisionLevel, dict[str, str | None]] = {}
         self._loading_divisions: list[Division] = []
         self._loading_stations: list[Station] = []
         self._root_peaks: list[int] | None = None  # the largest total of each column at any root

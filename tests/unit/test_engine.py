@@ -230,6 +230,24 @@ def test_built_engine_matches_recount(data: st.DataObject) -> None:
     assert_matches(engine, Oracle(divisions, stations, links), days)
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_uncovered_pages_in_code_order_where_codes_do_not_follow_the_tree(data: st.DataObject) -> None:
+    # forests() gives a child its parent's code and more, so code order is tree order there; shuffled
+    # codes make a first page's walk down rely on its bounds alone to find the lowest codes first.
+    divisions = data.draw(forests())
+    codes = [d.code for d in divisions]
+    code_of = dict(zip(codes, data.draw(st.permutations(codes)), strict=True))
+    divisions = [
+        dataclasses.replace(d, code=code_of[d.code], parent_code=d.parent_code and code_of[d.parent_code])
+        for d in divisions
+    ]
+    stations = data.draw(stations_for(divisions))
+    days = data.draw(st.lists(DAYS, min_size=1, max_size=3))
+    engine = NetworkEngine.from_records(divisions, stations)
+    assert_matches(engine, Oracle(divisions, stations), days)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_engine_kept_current_through_writes_matches_recount(data: st.DataObject) -> None:

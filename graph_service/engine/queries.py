@@ -221,22 +221,21 @@ class Queries(EngineState):
         keyed by the lowest of the level's codes below them (`_lowest_code`), so the level's divisions
         come off it in code order. Subtrees with nothing uncovered are skipped, as in
         `_uncovered_codes`; the total is the count of uncovered ones at `code` itself."""
-        column = COVERED_COLUMN.get(level)
-        if column is None or level.rank < self._node[code]["division"].level.rank:
+        counters = self._uncovered_counters(code, level, day)
+        if counters is None:
             return Page([], 0, False)
-        counters = (level.rank - 1, day.toordinal(), column, VALID_COLUMN[level])
         nodes, pred = self._node, self._pred
         total = _uncovered_count(nodes[code], *counters)
         lowest = self._lowest_code(code, level) if total else None
         heap = [] if lowest is None else [(lowest, code)]
         found: list[Division] = []
         while heap and len(found) < first:
-            data = nodes[heappop(heap)[1]]
-            division: Division = data["division"]
+            _, current = heappop(heap)
+            division: Division = nodes[current]["division"]
             if division.level is level:
                 found.append(division)
                 continue
-            for child in pred[division.code]:
+            for child in pred[current]:
                 if child.__class__ is str and _uncovered_count(nodes[child], *counters):
                     lowest = self._lowest_code(child, level)
                     if lowest is not None:
@@ -262,10 +261,9 @@ class Queries(EngineState):
         """The uncovered level-`level` divisions at or below `code`, unordered: a walk down that skips
         every subtree where the level's total equals its covered count on the day (both read straight
         from the node dicts: this walk is most of a gap list's cost)."""
-        column = COVERED_COLUMN.get(level)
-        if column is None or level.rank < self._node[code]["division"].level.rank:
+        counters = self._uncovered_counters(code, level, day)
+        if counters is None:
             return []
-        counters = (level.rank - 1, day.toordinal(), column, VALID_COLUMN[level])
         nodes = self._node
         found: list[str] = []
 
@@ -282,6 +280,17 @@ class Queries(EngineState):
 
         walk_down(self._pred, [code], look)
         return found
+
+    def _uncovered_counters(
+        self, code: str, level: DivisionLevel, day: date
+    ) -> tuple[int, int, int, int] | None:
+        """What `_uncovered_count` reads for level `level` on `day`: (the level's static count slot,
+        the day's ordinal, its covered column, its valid column); None when no division of the level
+        can be uncovered under `code` (a level without stations, or one above `code`)."""
+        column = COVERED_COLUMN.get(level)
+        if column is None or level.rank < self._node[code]["division"].level.rank:
+            return None
+        return level.rank - 1, day.toordinal(), column, VALID_COLUMN[level]
 
     def _value(self, data: Attributes, day: date, column: int) -> int:
         timeline: Timeline | None = data["timeline"]

@@ -3,6 +3,8 @@ first), station rows (`STORED_STATION_COLUMNS`), stored versions, and stored dat
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
@@ -12,6 +14,7 @@ from neo4j import Transaction
 
 from graph_service.adapters.batching import RowsWritten, batches, write_in_batches
 from graph_service.adapters.neo4j_cypher import LOCKED_VERSIONS, STORED_VERSIONS
+from graph_service.adapters.rows import station_from_row
 from graph_service.domain.model import Division, Station
 from graph_service.domain.station_fields import stored_values
 from graph_service.ports import Progress
@@ -108,6 +111,29 @@ def station_row(station: Station) -> list[Any]:
 
 def _same_date(day: date) -> date:
     return day
+
+
+def pack_stations(stations: Sequence[Station]) -> bytes | None:
+    """`stations` as one compact value, what a catch-up reads in place of their rows
+    (`WRITE_PACKED_STATIONS`): the zlib-compressed JSON array of their `stored_values` rows (the rows
+    the station statements read, dates as ISO text). None when any of them has a placement or
+    reporting history (spec §6): those are read from their links."""
+    if any(station.placements or station.reporting_lines for station in stations):
+        return None
+    rows = [stored_values(station) for station in stations]
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(text.encode(), 1)
+
+
+def unpack_stations(packed: bytes) -> list[Station]:
+    """The stations of a `pack_stations` value, in order (`ValueError` when it is not one)."""
+    try:
+        rows = json.loads(zlib.decompress(packed))
+    except zlib.error as error:
+        raise ValueError(f"packed stations that cannot be read: {error}") from error
+    if not isinstance(rows, list):
+        raise ValueError("packed stations that are not a list of rows")
+    return [station_from_row(row, to_date) for row in rows]
 
 
 def to_date(value: Any) -> date | None:

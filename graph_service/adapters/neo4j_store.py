@@ -26,7 +26,9 @@ with its last statements instead, so other writers and readers are not held for 
 only for its end: it first locks the stored stations it replaces and checks their expected versions
 (`LOCKED_VERSIONS`), writes its rows with a pending token in `changed_in`, then bumps the version
 and gives it to them (`RESTAMP_STATIONS`), verifies its basis, records the audit trail and commits.
-Rows it writes stay locked row by row until it commits.
+Rows it writes stay locked row by row until it commits. It also keeps its stations packed in one value
+on a `(:PackedStations {version, stations})` node (the newest `PACKS_KEPT` others are kept), which
+other processes catching up with it read instead of its rows (`read_changes`).
 
 Failures: a server that cannot be reached, or a transient error (a deadlock, a lock wait cut short),
 raises `StoreUnavailable` after being retried with backoff for up to `RETRY_SECONDS` where that is safe
@@ -74,6 +76,7 @@ from graph_service.adapters.neo4j_cypher import (
     READ_VERSION,
     RESTAMP_STATIONS,
     STATION_PAGE,
+    WRITE_PACKED_STATIONS,
 )
 from graph_service.adapters.neo4j_editions import (
     read_editions,
@@ -85,6 +88,7 @@ from graph_service.adapters.neo4j_editions import (
 )
 from graph_service.adapters.neo4j_reads import few_changes, load_written_since, read_changes
 from graph_service.adapters.neo4j_rows import (
+    pack_stations,
     pages,
     stored_versions,
     to_date,
@@ -119,7 +123,10 @@ LOCKED_READ_ROWS = 2_000
 single write's catch-up: one round trip); more are read without it (another process's import)."""
 LATE_LOCK_ROWS = 1_000
 """A station write of this many rows or more takes the version lock last (its expected versions are
-checked once it holds each station's own lock)."""
+checked once it holds each station's own lock), and keeps its stations packed beside their rows too
+(`pack_stations`: unless one has a placement or reporting history) for catch-ups to read at once."""
+PACKS_KEPT = 3
+"""How many earlier writes' packed stations a large station write leaves in the store (the newest)."""
 
 
 class Neo4jStore:
@@ -315,6 +322,7 @@ class Neo4jStore:
             return self.data_version()
 
         late = RESTAMP_STATIONS if len(stations) >= LATE_LOCK_ROWS else None
+        packed = pack_stations(stations) if late is not None else None
 
         def write(tx: Transaction, version: int) -> None:
             stored = None
@@ -325,6 +333,8 @@ class Neo4jStore:
                     # Checked: those expected at a version are the stored ones (no need to ask again).
                     stored = {key for key, expected in expected_versions.items() if expected is not None}
             write_stations(tx, version, stations, progress, self.batch_size, stored)
+            if packed is not None:
+                tx.run(WRITE_PACKED_STATIONS, version=version, stations=packed, kept=PACKS_KEPT).consume()
 
         return self._transactions.write("upsert stations", write, len(stations), audit, late, basis)
 

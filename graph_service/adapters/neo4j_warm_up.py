@@ -67,4 +67,4 @@ def rehearse_large_read(tx: Transaction) -> None:
     JVM compiles the code a statement runs once it has run it on many rows: after a start (and the
     rehearsal above), the first 50,000-row catch-up took 2.65 s, the next ones 1.2 s; after this
     read of the national store's 114,000 stations (2.4 s), the first took 1.33 s."""
-    tx.run(STATIONS_CHANGED, since=0, upto=BEYOND, chunk=CHANGES_CHUNK, packed=[]).consume()
+    tx.run(STATIONS_CHANGED, since=0, upto=BEYOND, chunk=CHANGES_CHUNK).consume()

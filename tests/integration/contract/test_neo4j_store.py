@@ -380,6 +380,25 @@ def test_packed_stations_read_back_as_they_were_written() -> None:
             unpack_stations(junk)
 
 
+@pytest.mark.parametrize(
+    ("version", "current", "packed", "ranges"),
+    [
+        (1202, 1203, {1203}, []),  # an import alone: its pack, no row
+        (5, 10, set(), [(5, 10)]),
+        (5, 10, {7}, [(5, 6), (7, 10)]),
+        (5, 10, {6, 7}, [(7, 10)]),
+        (5, 10, {6, 10}, [(6, 9)]),
+        (5, 5, set(), []),
+    ],
+)
+def test_the_rows_read_beside_packs_are_those_of_the_other_versions(
+    version: int, current: int, packed: set[int], ranges: list[tuple[int, int]]
+) -> None:
+    from graph_service.adapters.neo4j_reads import _versions_between
+
+    assert list(_versions_between(version, current, packed)) == ranges
+
+
 def _packed_versions(neo4j_url: str) -> list[int]:
     from neo4j import GraphDatabase
 

@@ -364,6 +364,7 @@ def test_packed_stations_read_back_as_they_were_written() -> None:
     order: every field, dates, counts, names with quotes and non-ASCII text. A write with a placement
     or reporting history is not packed (those are read from the links); a value that is no pack is
     refused with a ValueError, which a catch-up answers by rebuilding from the rows."""
+    import zlib
     from dataclasses import replace
 
     from graph_service.adapters.neo4j_rows import pack_stations, unpack_stations
@@ -375,7 +376,7 @@ def test_packed_stations_read_back_as_they_were_written() -> None:
     assert unpack_stations(packed) == [*STATIONS, quoted]
     moved = replace(STATIONS[2], placements=(Placement("520102001", None, date(2021, 10, 31)),))
     assert pack_stations([*STATIONS, moved]) is None
-    for junk in (b"not a pack", __import__("zlib").compress(b'{"a": 1}')):
+    for junk in (b"not a pack", zlib.compress(b'{"a": 1}')):
         with pytest.raises(ValueError, match="packed stations"):
             unpack_stations(junk)
 

@@ -1,5 +1,6 @@
 """The Neo4j store's audit trail: recording a write's entries in its transaction, and reading them
-back newest first (station entries as AuditEntry nodes, division entries packed in AuditBatch nodes)."""
+back newest first (station entries as AuditEntry nodes, division entries packed in AuditBatch nodes, and
+so are the station entries of a write of `PACKED_STATION_ENTRIES` stations or more)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from neo4j import Transaction
 from graph_service.adapters.batching import batches
 from graph_service.adapters.neo4j_cypher import (
     AUDIT_BATCH_ENTRIES,
+    AUDIT_BATCH_KIND,
     AUDIT_BATCH_SINCE,
     AUDIT_FIELDS,
     AUDIT_WRITE_OF_ENTRY,
@@ -22,10 +24,11 @@ from graph_service.adapters.neo4j_cypher import (
     FIRST_AUDIT_WRITE_SINCE,
 )
 from graph_service.adapters.rows import (
+    PackedBatch,
     audit_entry_from_row,
     audit_entry_rows,
     audit_write_row,
-    packed_division_batches,
+    packed_audit_batches,
 )
 from graph_service.domain.audit import (
     DIVISION_KIND,
@@ -40,26 +43,52 @@ from graph_service.domain.audit import (
 )
 from graph_service.ports import AUDIT_SEQ_STRIDE, StoreError, audit_seq
 
+PACKED_STATION_ENTRIES = 1_000
+"""From this many changed stations on, a write's station entries are packed in AuditBatch nodes, as
+division entries are, instead of one AuditEntry node each: a 50,000-row import's entries as nodes (and
+their two index entries each) took its commit, during which it holds the write lock, from about 1.6 s
+to about 4 s, longer than other writers wait for the lock."""
+
 
 def record_audit(tx: Transaction, audit: AuditTrail, version: int, batch_size: int) -> None:
     """Record `audit` (the write of data version `version`) in the write's transaction, `batch_size`
-    entries a statement."""
-    station_batches = batches(audit_entry_rows(audit, version), batch_size)
+    entries a statement (or a packed batch)."""
+    packed_kinds = [DIVISION_KIND]
+    if sum(1 for change in audit.changes if change.kind == STATION_KIND) >= PACKED_STATION_ENTRIES:
+        packed_kinds.append(STATION_KIND)
+        station_rows: list[tuple[Any, ...]] = []
+    else:
+        station_rows = audit_entry_rows(audit, version)
+    station_batches = batches(station_rows, batch_size)
     leading = next(station_batches, [])  # with the write's node: a single write's trail in one statement
     tx.run(CREATE_AUDIT_WRITE_AND_ENTRIES, row=list(audit_write_row(audit, version)), rows=leading).consume()
     for batch in station_batches:
         tx.run(CREATE_AUDIT, rows=batch).consume()
-    for first, count, entries in packed_division_batches(audit, version, batch_size):
-        tx.run(CREATE_AUDIT_BATCH, version=version, first=first, count=count, entries=entries).consume()
+    for kind in packed_kinds:
+        for packed in packed_audit_batches(audit, version, batch_size, kind):
+            write_audit_batch(tx, version, kind, packed)
+
+
+def write_audit_batch(tx: Transaction, version: int, kind: str, batch: PackedBatch) -> None:
+    """Create the AuditBatch node of `batch`, entries of `kind` of the write of data version `version`."""
+    tx.run(
+        CREATE_AUDIT_BATCH,
+        version=version,
+        first=batch.first,
+        count=batch.count,
+        entries=batch.entries,
+        kind=kind,
+        low=batch.low,
+        high=batch.high,
+    ).consume()
 
 
 def read_audit_entries(tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
-    """The audit entries `query` selects, newest first: station entries (the `seq` index read
-    backwards, each joined with its write's node for who, when and the operation) merged with
-    division entries (their batches read newest first until enough are found)."""
+    """The audit entries `query` selects, newest first: station entries kept as nodes (the `seq` index
+    read backwards, each joined with its write's node for who, when and the operation) merged with
+    packed entries (their batches read newest first until enough are found)."""
     entries = [] if query.kind == DIVISION_KIND else _station_audit_entries(tx, query)
-    if query.kind != STATION_KIND:
-        entries += _division_audit_entries(tx, query)
+    entries += _packed_audit_entries(tx, query)
     entries.sort(key=lambda entry: entry.seq, reverse=True)
     return entries[: query.limit]
 
@@ -72,22 +101,22 @@ def count_audit_entries(tx: Transaction, query: AuditQuery) -> int:
         if selection is not None:
             match, params = selection
             count += tx.run(f"{match} RETURN count(a) AS count", **params).single(strict=True)["count"]
-    if query.kind != STATION_KIND:
-        if query.target is None and query.within is None:  # every entry of the batches: no unpacking
-            since: dict[str, Any] = {} if query.since is None else {"since": timestamp_text(query.since)}
-            count += tx.run(
-                f"MATCH (b:AuditBatch){AUDIT_BATCH_SINCE if since else ''} "
-                "RETURN coalesce(sum(b.count), 0) AS count",
-                **since,
-            ).single(strict=True)["count"]
-        else:
-            count += sum(1 for _ in _division_audit_rows(tx, query, with_cursor=False))
+    if query.target is None and query.within is None:  # every entry of the batches: no unpacking
+        since: dict[str, Any] = {} if query.since is None else {"since": timestamp_text(query.since)}
+        count += tx.run(
+            f"MATCH (b:AuditBatch) WHERE {AUDIT_BATCH_KIND} IN $kinds{AUDIT_BATCH_SINCE if since else ''} "
+            "RETURN coalesce(sum(b.count), 0) AS count",
+            kinds=_packed_kinds(query),
+            **since,
+        ).single(strict=True)["count"]
+    else:
+        count += sum(1 for _ in _packed_audit_rows(tx, query, with_cursor=False))
     return int(count)
 
 
-def _division_audit_entries(tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
-    """Up to `query.limit` division entries, newest first: batch by batch, newest batch first."""
-    rows = list(islice(_division_audit_rows(tx, query, with_cursor=True), query.limit))
+def _packed_audit_entries(tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
+    """Up to `query.limit` packed entries, newest first: batch by batch, newest batch first."""
+    rows = list(islice(_packed_audit_rows(tx, query, with_cursor=True), query.limit))
     writes = {
         record["version"]: record
         for record in tx.run(AUDIT_WRITES, versions=sorted({row[1] for row in rows}))
@@ -99,17 +128,17 @@ def _division_audit_entries(tx: Transaction, query: AuditQuery) -> list[AuditEnt
             actor=writes[version]["actor"],
             role=writes[version]["role"],
             operation=operation or writes[version]["operation"],
-            kind=DIVISION_KIND,
+            kind=kind,
             target=target,
             before=before,
             after=after,
         )
-        for seq, version, (operation, target, before, after, _) in rows
+        for seq, version, kind, (operation, target, before, after, _) in rows
     ]
 
 
 def _station_audit_entries(tx: Transaction, query: AuditQuery) -> list[AuditEntry]:
-    """Up to `query.limit` station entries (AuditEntry nodes), newest first."""
+    """Up to `query.limit` station entries kept as AuditEntry nodes, newest first."""
     selection = _audit_selection(tx, query, with_cursor=True)
     if selection is None:
         return []
@@ -122,31 +151,38 @@ def _station_audit_entries(tx: Transaction, query: AuditQuery) -> list[AuditEntr
     return [audit_entry_from_row(r["row"]) for r in tx.run(cypher, **params, limit=query.limit)]
 
 
-def _division_audit_rows(
+def _packed_kinds(query: AuditQuery) -> list[str]:
+    """The kinds of packed entries `query` selects."""
+    return [query.kind] if query.kind is not None else [DIVISION_KIND, STATION_KIND]
+
+
+def _packed_audit_rows(
     tx: Transaction, query: AuditQuery, *, with_cursor: bool
-) -> Iterator[tuple[int, int, list[Any]]]:
-    """The division entries `query` selects (its limit aside), newest first, as (seq, write version,
-    unpacked entry): the AuditBatch nodes of the writes `since` selects are read newest first, one at a
-    time."""
+) -> Iterator[tuple[int, int, str, list[Any]]]:
+    """The packed entries `query` selects (its limit aside), newest first, as (seq, write version, kind,
+    unpacked entry): the AuditBatch nodes of the kinds and writes (`since`) it selects, and when it
+    asks for one target only those whose target range holds it, read newest first, one at a time."""
     upper = query.before_seq if with_cursor and query.before_seq is not None else 1 << 62
-    since_join = ""
-    params: dict[str, Any] = {}
+    conditions = f"b.first < $upper AND {AUDIT_BATCH_KIND} IN $kinds"
+    params: dict[str, Any] = {"upper": upper, "kinds": _packed_kinds(query)}
+    if query.target is not None:  # a batch written before batches had a range may hold any target
+        conditions += " AND (b.low IS NULL OR (b.low <= $target AND $target <= b.high))"
+        params["target"] = query.target
     if query.since is not None:
-        since_join, params = AUDIT_BATCH_SINCE, {"since": timestamp_text(query.since)}
-    found = tx.run(
-        f"MATCH (b:AuditBatch) WHERE b.first < $upper{since_join} "
-        "RETURN b.first AS first ORDER BY first DESC",
-        upper=upper,
-        **params,
-    ).value("first")
-
-    def packed() -> Iterator[tuple[int, bytes]]:
-        for first in found:
-            record = tx.run(AUDIT_BATCH_ENTRIES, first=first).single(strict=True)
-            yield first, bytes(record["entries"])
-
-    for seq, entry in unpacked_newest_first(packed(), query, with_cursor=with_cursor):
-        yield seq, seq // AUDIT_SEQ_STRIDE, entry
+        conditions += AUDIT_BATCH_SINCE
+        params["since"] = timestamp_text(query.since)
+    found = [
+        (record["first"], record["kind"])
+        for record in tx.run(
+            f"MATCH (b:AuditBatch) WHERE {conditions} "
+            f"RETURN b.first AS first, {AUDIT_BATCH_KIND} AS kind ORDER BY first DESC",
+            **params,
+        )
+    ]
+    for first, kind in found:
+        packed = bytes(tx.run(AUDIT_BATCH_ENTRIES, first=first).single(strict=True)["entries"])
+        for seq, entry in unpacked_newest_first([(first, packed)], query, with_cursor=with_cursor):
+            yield seq, seq // AUDIT_SEQ_STRIDE, kind, entry
 
 
 def _audit_selection(

@@ -286,11 +286,15 @@ AUDIT_FIELDS = (
 )
 FIRST_AUDIT_WRITE_SINCE = "MATCH (w:AuditWrite) WHERE w.at >= $since RETURN min(w.version) AS version"
 # Division entries (a national import makes 670,000 of them, more than one transaction's memory holds as
-# nodes or as lists of strings) are kept `batch_size` at a time in one AuditBatch node: `entries` is the
-# zlib-compressed JSON array of the batch's entries (`audit_batch_bytes`); entry i has seq `first + i`.
+# nodes or as lists of strings), and the station entries of a large station write, are kept `batch_size`
+# at a time in one AuditBatch node: `entries` is the zlib-compressed JSON array of the batch's entries
+# (`pack_entries`); entry i has seq `first + i`; `kind` says whose entries they are (a batch written
+# before stations were packed has none: division), `low` and `high` the lowest and highest target.
 CREATE_AUDIT_BATCH = """
-CREATE (:AuditBatch {version: $version, first: $first, count: $count, entries: $entries})
+CREATE (:AuditBatch {version: $version, first: $first, count: $count, entries: $entries, kind: $kind,
+                     low: $low, high: $high})
 """
+AUDIT_BATCH_KIND = f"coalesce(b.kind, '{DIVISION_KIND}')"
 AUDIT_BATCH_ENTRIES = "MATCH (b:AuditBatch {first: $first}) RETURN b.entries AS entries"
 AUDIT_BATCH_SINCE = " MATCH (w:AuditWrite {version: b.version}) WHERE w.at >= $since"
 AUDIT_WRITES = """

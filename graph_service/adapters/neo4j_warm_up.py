@@ -13,12 +13,13 @@ from datetime import UTC, date, datetime
 
 from neo4j import Transaction
 
-from graph_service.adapters.neo4j_audit import record_audit
+from graph_service.adapters.neo4j_audit import record_audit, write_audit_batch
 from graph_service.adapters.neo4j_cypher import BUMP_VERSION, CHANGES_CHUNK, STATIONS_CHANGED
 from graph_service.adapters.neo4j_editions import read_editions
 from graph_service.adapters.neo4j_reads import read_changes, read_written_since
 from graph_service.adapters.neo4j_rows import stored_versions
 from graph_service.adapters.neo4j_writes import write_stations
+from graph_service.adapters.rows import packed_audit_batches
 from graph_service.domain.audit import STATION_KIND, AuditChange, AuditTrail
 from graph_service.domain.levels import StationLevel, StationStatus
 from graph_service.domain.model import Station
@@ -31,10 +32,11 @@ BEYOND = 1 << 62
 def rehearse_writes(tx: Transaction, batch_size: int) -> None:
     """Run in `tx` every statement a single station write and a large catch-up run in a transaction (a
     small catch-up is one statement run alone, which `Neo4jStore.warm_up` rehearses so), with
-    parameters of their real shapes: a made-up station (pending token for a version, a division that does not
-    exist) created then rewritten, its stored version, a write basis's reads, its audit entry, and
-    the read of what changed. The caller rolls `tx` back; nothing here takes the write lock (the
-    version's bump is only planned, with `EXPLAIN`: it has no parameters)."""
+    parameters of their real shapes: a made-up station (pending token for a version, a division that
+    does not exist) created then rewritten, its stored version, a write basis's reads, its audit entry
+    (as a node, and packed as a large write's are), and the read of what changed. The caller rolls
+    `tx` back; nothing here takes the write lock (the version's bump is only planned, with `EXPLAIN`:
+    it has no parameters)."""
     token = -1 - secrets.randbelow(1 << 53)  # never a data version
     # Values of every type a real row has: Neo4j keeps a plan per statement and parameter types.
     station = Station(
@@ -56,7 +58,10 @@ def rehearse_writes(tx: Transaction, batch_size: int) -> None:
     read_editions(tx)
     change = AuditChange("createStation", STATION_KIND, station.id, None, "{}", "")
     # Version -1 for the entry: its sequence number (version times a stride) must fit 64 bits.
-    record_audit(tx, AuditTrail("warm-up", "admin", datetime.now(UTC), [change]), -1, batch_size)
+    trail = AuditTrail("warm-up", "admin", datetime.now(UTC), [change])
+    record_audit(tx, trail, -1, batch_size)
+    for batch in packed_audit_batches(trail, -1, batch_size, STATION_KIND):  # a large write's entries
+        write_audit_batch(tx, -1, STATION_KIND, batch)
     read_changes(tx, BEYOND, BEYOND)
     tx.run("EXPLAIN " + BUMP_VERSION).consume()
 

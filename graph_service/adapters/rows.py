@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -155,7 +156,7 @@ def audit_write_row(trail: AuditTrail, version: int) -> tuple[Any, ...]:
 
 def audit_entry_rows(trail: AuditTrail, version: int) -> list[tuple[Any, ...]]:
     """The rows (AUDIT_ENTRY_COLUMNS) that record each station change of `trail`, for the write of
-    `version` (division changes are packed: `packed_division_batches`)."""
+    `version` (division changes are packed: `packed_audit_batches`)."""
     first = audit_seq(version, 0)
     operation = trail.changes[0].operation
     return [
@@ -165,26 +166,46 @@ def audit_entry_rows(trail: AuditTrail, version: int) -> list[tuple[Any, ...]]:
     ]
 
 
-def packed_division_batches(trail: AuditTrail, version: int, size: int) -> Iterator[tuple[int, int, bytes]]:
-    """The division changes of `trail` (the write of `version`) as (first seq, count, `pack_entries`
-    value) batches of at most `size` changes with consecutive seqs: a national division import's
-    entries kept compactly (each entry's `operation` None when it is its write's)."""
+@dataclass(frozen=True, slots=True)
+class PackedBatch:
+    """Consecutive audit entries of one kind kept as one value: the seq of the first (entry i has seq
+    `first + i`), how many, their `pack_entries` value, and the lowest and highest target among them
+    (a reader looking for one target skips the batches whose range leaves it out)."""
+
+    first: int
+    count: int
+    entries: bytes
+    low: str
+    high: str
+
+
+def packed_audit_batches(
+    trail: AuditTrail, version: int, size: int, kind: str = DIVISION_KIND
+) -> Iterator[PackedBatch]:
+    """The `kind` changes of `trail` (the write of `version`) as batches of at most `size` changes with
+    consecutive seqs: a national division import's entries, or a large station import's, kept
+    compactly (each entry's `operation` None when it is its write's)."""
     first = audit_seq(version, 0)
     operation = trail.changes[0].operation
     run: list[tuple[str | None, str, str | None, str | None, str]] = []
     run_first = first
+
+    def packed() -> PackedBatch:
+        targets = [entry[1] for entry in run]
+        return PackedBatch(run_first, len(run), pack_entries(run), min(targets), max(targets))
+
     for index, change in enumerate(trail.changes):
-        if change.kind != DIVISION_KIND:
+        if change.kind != kind:
             continue
         if run and (len(run) == size or first + index != run_first + len(run)):
-            yield run_first, len(run), pack_entries(run)
+            yield packed()
             run = []
         if not run:
             run_first = first + index
         op = None if change.operation == operation else change.operation
         run.append((op, change.target, change.before, change.after, change.within))
     if run:
-        yield run_first, len(run), pack_entries(run)
+        yield packed()
 
 
 def audit_entry_from_row(row: Sequence[Any]) -> AuditEntry:

@@ -14,7 +14,7 @@ from graph_service.adapters.rows import (
     audit_entry_from_row,
     audit_entry_rows,
     audit_write_row,
-    packed_division_batches,
+    packed_audit_batches,
 )
 from graph_service.adapters.sqlite_schema import INSERT_AUDIT, INSERT_AUDIT_WRITE
 from graph_service.domain.audit import (
@@ -142,7 +142,8 @@ def record_audit(conn: sqlite3.Connection, audit: AuditTrail, version: int, batc
     conn.execute(INSERT_AUDIT_WRITE, audit_write_row(audit, version))
     for batch in batches(audit_entry_rows(audit, version), batch_size):
         conn.executemany(INSERT_AUDIT, batch)
+    packed = packed_audit_batches(audit, version, batch_size)
     conn.executemany(
         "INSERT INTO audit_batches (first, count, entries, version) VALUES (?, ?, ?, ?)",
-        ((*batch, version) for batch in packed_division_batches(audit, version, batch_size)),
+        ((batch.first, batch.count, batch.entries, version) for batch in packed),
     )

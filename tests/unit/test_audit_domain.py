@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from graph_service.adapters.rows import audit_entry_rows, packed_division_batches
+from graph_service.adapters.rows import audit_entry_rows, packed_audit_batches
 from graph_service.domain.audit import (
     DIVISION_KIND,
     STATION_KIND,
@@ -51,7 +51,8 @@ def test_within_lists_every_code_on_the_paths_once() -> None:
 
 def test_division_changes_are_packed_in_runs_of_consecutive_seqs_and_read_back_filtered() -> None:
     """Division changes go into packed batches of at most `size` consecutive seqs (a station change
-    in between starts a new batch, and stays a row); unpacking gives the same values back."""
+    in between starts a new batch, and stays a row); unpacking gives the same values back. Station
+    changes are packed the same way when asked for, each batch with its lowest and highest target."""
     east = Division("5201", '贵阳市 "东"', DivisionLevel.CITY, "52")
     changes = [
         AuditChange("import", DIVISION_KIND, "52", None, '{"code":"52"}', "|52|"),
@@ -60,14 +61,26 @@ def test_division_changes_are_packed_in_runs_of_consecutive_seqs_and_read_back_f
         AuditChange("import", DIVISION_KIND, "5223", None, '{"code":"5223"}', "|52|5223|"),
     ]
     trail = AuditTrail("alice", "admin", utc_now(), changes)
-    packed = list(packed_division_batches(trail, 7, size=5))
+    packed = [(b.first, b.count, b.entries) for b in packed_audit_batches(trail, 7, size=5)]
     assert [(first - audit_seq(7, 0), count) for first, count, _ in packed] == [(0, 2), (3, 1)]
+    assert [(b.low, b.high) for b in packed_audit_batches(trail, 7, size=5)] == [
+        ("52", "5201"),
+        ("5223", "5223"),
+    ]
+    (stations,) = packed_audit_batches(trail, 7, size=5, kind=STATION_KIND)
+    assert (stations.first - audit_seq(7, 0), stations.count, stations.low, stations.high) == (
+        2,
+        1,
+        "GC-1",
+        "GC-1",
+    )
+    assert unpack_entries(stations.entries) == [["createStation", "GC-1", None, {"id": "GC-1"}, "|52|5201|"]]
     assert unpack_entries(packed[0][2]) == [
         [None, "52", None, {"code": "52"}, "|52|"],
         [None, "5201", json.loads(division_json(east)), None, "|52|5201|"],
     ]
     assert [row[3] for row in audit_entry_rows(trail, 7)] == ["GC-1"]
-    assert [len(unpack_entries(p)) for _, _, p in packed_division_batches(trail, 7, size=1)] == [1, 1, 1]
+    assert [len(unpack_entries(b.entries)) for b in packed_audit_batches(trail, 7, size=1)] == [1, 1, 1]
     newest_first = [(first, data) for first, _, data in reversed(packed)]
     selected = unpacked_newest_first(newest_first, AuditQuery(within="5201"), with_cursor=True)
     assert [(seq - audit_seq(7, 0), entry[1]) for seq, entry in selected] == [(1, "5201")]

@@ -204,6 +204,74 @@ def test_entries_written_in_several_batches_read_back_in_order(store_factory: St
     )
 
 
+def test_a_large_station_write_reads_back_entry_by_entry(store_factory: StoreFactory) -> None:
+    """The entries of a write of many stations read back as a single write's do: each one, newest
+    first, by station, subtree, kind and time, page by page, and counted. (Neo4j keeps the station
+    entries of a write of `PACKED_STATION_ENTRIES` or more packed, `batch_size` to a node.)"""
+    store = store_factory(batch_size=400)
+    store.upsert_divisions(DIVISIONS, audit=division_trail(DIVISIONS))
+    later = AT + timedelta(hours=1)
+    created = [station(f"S-{n:04d}", "5223" if n % 3 == 0 else "5201") for n in range(1_200)]
+    store.upsert_stations(
+        created,
+        {s.id: None for s in created},
+        audit=station_trail("import", [(s, None) for s in created], later),
+    )
+    first = created[7]
+    moved = station(first.id, "5223", staff=3, version=2)
+    update = station_trail("updateStation", [(moved, first)], later + timedelta(minutes=1))
+    store.upsert_stations([moved], {first.id: 1}, audit=update)
+
+    everything = store.audit_entries(AuditQuery(limit=2_000))
+    assert len(everything) == 3 + 1_200 + 1
+    assert [e.seq for e in everything] == sorted((e.seq for e in everything), reverse=True)
+    assert [e.target for e in everything[:3]] == [first.id, "S-1199", "S-1198"]
+    assert [e.target for e in everything[-4:]] == ["S-0000", "5223", "5201", "52"]
+    newest_import = everything[1]
+    assert newest_import.seq == audit_seq(2, 1_199)
+    assert (newest_import.kind, newest_import.operation, newest_import.actor, newest_import.role) == (
+        STATION_KIND,
+        "import",
+        "bob",
+        "editor",
+    )
+    assert newest_import.at == later
+    assert newest_import.before is None
+    assert newest_import.after is not None and newest_import.after["id"] == "S-1199"
+    assert newest_import.after["division_code"] == "5201"
+
+    history = store.audit_entries(AuditQuery(target=first.id))
+    assert [(e.operation, e.before is None, e.kind) for e in history] == [
+        ("updateStation", False, STATION_KIND),
+        ("import", True, STATION_KIND),
+    ]
+    assert [e.seq for e in store.audit_entries(AuditQuery(kind=STATION_KIND, target="S-0500"))] == [
+        audit_seq(2, 500)
+    ]
+    assert store.audit_entries(AuditQuery(kind=DIVISION_KIND, target="S-0500")) == []
+    assert store.audit_entries(AuditQuery(target="S-9999")) == []
+    assert store.count_audit_entries(AuditQuery()) == 1_204
+    assert store.count_audit_entries(AuditQuery(kind=STATION_KIND)) == 1_201
+    assert store.count_audit_entries(AuditQuery(kind=DIVISION_KIND)) == 3
+    assert store.count_audit_entries(AuditQuery(since=later)) == 1_201
+    assert store.count_audit_entries(AuditQuery(since=later + timedelta(seconds=1))) == 1
+    assert store.count_audit_entries(AuditQuery(target=first.id)) == 2
+    assert store.count_audit_entries(AuditQuery(within="5223")) == 400 + 1 + 1  # the update: both cities
+    assert [e.target for e in store.audit_entries(AuditQuery(kind=STATION_KIND, within="5223", limit=3))] == [
+        first.id,
+        "S-1197",
+        "S-1194",
+    ]
+    walked: list = []
+    before = None
+    while page := store.audit_entries(AuditQuery(before_seq=before, limit=350)):
+        walked += page
+        before = page[-1].seq
+    assert walked == everything
+    oldest_stations = store.audit_entries(AuditQuery(kind=STATION_KIND, before_seq=audit_seq(2, 2)))
+    assert [e.target for e in oldest_stations] == ["S-0001", "S-0000"]
+
+
 def test_reads_under_way_never_make_a_write_reuse_a_data_version(store_factory: StoreFactory) -> None:
     """Reads that take the write lock for a consistent view (`changes_since`, `load`), from another
     handle while writes commit, never undo a write: every write gets its own data version, and a

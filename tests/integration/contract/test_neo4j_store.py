@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from graph_service.adapters.neo4j_store import Neo4jStore, schema_statements, schema_text
+from graph_service.domain.model import Station
 from graph_service.ports import StoreError
 from tests.integration.contract.records import DIVISIONS, STATIONS
 from tests.support.paths import REPO
@@ -494,3 +496,79 @@ def test_a_pack_that_cannot_be_read_rebuilds_the_engine_from_the_rows(
         assert sync(engine, follower)
         assert engine.version == version
         assert [engine.station(s.id) for s in STATIONS] == STATIONS
+
+
+@pytest.mark.neo4j
+def test_a_large_station_write_keeps_its_audit_entries_packed(
+    neo4j_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(issue 9: a 50,000-row import's entries as AuditEntry nodes took the end of its transaction,
+    which holds the write lock, from about 1.6 s to about 4 s, and a write waiting behind it gave up)
+    From `PACKED_STATION_ENTRIES` changed stations on, a write's station entries are packed in
+    AuditBatch nodes of kind 'station', `batch_size` each, with their lowest and highest station id;
+    a smaller write's stay nodes. A batch written before batches had a kind and a range reads as
+    division entries, whatever target is asked for."""
+    from neo4j import GraphDatabase
+
+    from graph_service.adapters import neo4j_audit
+    from graph_service.domain.audit import (
+        DIVISION_KIND,
+        STATION_KIND,
+        AuditChange,
+        AuditQuery,
+        AuditTrail,
+        pack_entries,
+        station_json,
+    )
+    from graph_service.ports import audit_seq
+
+    monkeypatch.setattr(neo4j_audit, "PACKED_STATION_ENTRIES", 3)
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+
+    def trail(stations: list[Station]) -> AuditTrail:
+        changes = [
+            AuditChange("import", STATION_KIND, s.id, None, station_json(s), f"|{s.division_code}|")
+            for s in stations
+        ]
+        return AuditTrail("bob", "admin", at, changes)
+
+    with Neo4jStore(neo4j_url, batch_size=2) as store:
+        store.upsert_divisions(DIVISIONS)
+        large = store.upsert_stations(STATIONS[:3], audit=trail(STATIONS[:3]))
+        small = store.upsert_stations(STATIONS[3:], audit=trail(STATIONS[3:]))
+        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver:
+            batches = driver.execute_query(
+                "MATCH (b:AuditBatch) RETURN b.kind AS kind, b.first AS first, b.count AS count, "
+                "b.low AS low, b.high AS high ORDER BY first"
+            ).records
+            ids = sorted(s.id for s in STATIONS[:3])
+            assert [(r["kind"], r["first"], r["count"]) for r in batches] == [
+                (STATION_KIND, audit_seq(large, 0), 2),
+                (STATION_KIND, audit_seq(large, 2), 1),
+            ]
+            assert min(r["low"] for r in batches) == ids[0] and max(r["high"] for r in batches) == ids[-1]
+            nodes = driver.execute_query("MATCH (a:AuditEntry) RETURN a.seq AS seq ORDER BY seq").records
+            assert [r["seq"] for r in nodes] == [audit_seq(small, 0), audit_seq(small, 1)]
+            old = [(None, "5201", None, '{"code": "5201"}', "|52|5201|")]
+            driver.execute_query(  # as the code before this change wrote a division batch
+                "CREATE (:AuditBatch {version: $version, first: $first, count: 1, entries: $entries})",
+                version=large,
+                first=audit_seq(large, 3),
+                entries=pack_entries(old),
+            )
+        every = store.audit_entries(AuditQuery(limit=100))
+        assert [(e.kind, e.target) for e in every] == [
+            *((STATION_KIND, s.id) for s in reversed(STATIONS[3:])),
+            (DIVISION_KIND, "5201"),
+            *((STATION_KIND, s.id) for s in reversed(STATIONS[:3])),
+        ]
+        assert [e.target for e in store.audit_entries(AuditQuery(target="5201"))] == ["5201"]
+        assert store.count_audit_entries(AuditQuery(kind=DIVISION_KIND)) == 1
+        assert store.count_audit_entries(AuditQuery(kind=STATION_KIND)) == 5
+        third = STATIONS[2]
+        (found,) = store.audit_entries(AuditQuery(target=third.id))
+        assert (found.seq, found.kind, found.after) == (
+            audit_seq(large, 2),
+            STATION_KIND,
+            json.loads(station_json(third)),
+        )

@@ -289,10 +289,11 @@ FIRST_AUDIT_WRITE_SINCE = "MATCH (w:AuditWrite) WHERE w.at >= $since RETURN min(
 # nodes or as lists of strings), and the station entries of a large station write, are kept `batch_size`
 # at a time in one AuditBatch node: `entries` is the zlib-compressed JSON array of the batch's entries
 # (`pack_entries`); entry i has seq `first + i`; `kind` says whose entries they are (a batch written
-# before stations were packed has none: division), `low` and `high` the lowest and highest target.
+# before stations were packed has none: division), `low` and `high` the lowest and highest target, and
+# `targets` (stations only) every target, sorted.
 CREATE_AUDIT_BATCH = """
 CREATE (:AuditBatch {version: $version, first: $first, count: $count, entries: $entries, kind: $kind,
-                     low: $low, high: $high})
+                     low: $low, high: $high, targets: $targets})
 """
 AUDIT_BATCH_KIND = f"coalesce(b.kind, '{DIVISION_KIND}')"
 AUDIT_BATCH_ENTRIES = "MATCH (b:AuditBatch {first: $first}) RETURN b.entries AS entries"

@@ -169,14 +169,13 @@ def audit_entry_rows(trail: AuditTrail, version: int) -> list[tuple[Any, ...]]:
 @dataclass(frozen=True, slots=True)
 class PackedBatch:
     """Consecutive audit entries of one kind kept as one value: the seq of the first (entry i has seq
-    `first + i`), how many, their `pack_entries` value, and the lowest and highest target among them
-    (a reader looking for one target skips the batches whose range leaves it out)."""
+    `first + i`), how many, their `pack_entries` value, and their targets, sorted, each once (a reader
+    looking for one target skips the batches that do not hold it)."""
 
     first: int
     count: int
     entries: bytes
-    low: str
-    high: str
+    targets: list[str]
 
 
 def packed_audit_batches(
@@ -191,8 +190,7 @@ def packed_audit_batches(
     run_first = first
 
     def packed() -> PackedBatch:
-        targets = [entry[1] for entry in run]
-        return PackedBatch(run_first, len(run), pack_entries(run), min(targets), max(targets))
+        return PackedBatch(run_first, len(run), pack_entries(run), sorted({entry[1] for entry in run}))
 
     for index, change in enumerate(trail.changes):
         if change.kind != kind:

@@ -63,17 +63,9 @@ def test_division_changes_are_packed_in_runs_of_consecutive_seqs_and_read_back_f
     trail = AuditTrail("alice", "admin", utc_now(), changes)
     packed = [(b.first, b.count, b.entries) for b in packed_audit_batches(trail, 7, size=5)]
     assert [(first - audit_seq(7, 0), count) for first, count, _ in packed] == [(0, 2), (3, 1)]
-    assert [(b.low, b.high) for b in packed_audit_batches(trail, 7, size=5)] == [
-        ("52", "5201"),
-        ("5223", "5223"),
-    ]
+    assert [b.targets for b in packed_audit_batches(trail, 7, size=5)] == [["52", "5201"], ["5223"]]
     (stations,) = packed_audit_batches(trail, 7, size=5, kind=STATION_KIND)
-    assert (stations.first - audit_seq(7, 0), stations.count, stations.low, stations.high) == (
-        2,
-        1,
-        "GC-1",
-        "GC-1",
-    )
+    assert (stations.first - audit_seq(7, 0), stations.count, stations.targets) == (2, 1, ["GC-1"])
     assert unpack_entries(stations.entries) == [["createStation", "GC-1", None, {"id": "GC-1"}, "|52|5201|"]]
     assert unpack_entries(packed[0][2]) == [
         [None, "52", None, {"code": "52"}, "|52|"],

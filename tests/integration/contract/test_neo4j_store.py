@@ -505,9 +505,9 @@ def test_a_large_station_write_keeps_its_audit_entries_packed(
     """(issue 9: a 50,000-row import's entries as AuditEntry nodes took the end of its transaction,
     which holds the write lock, from about 1.6 s to about 4 s, and a write waiting behind it gave up)
     From `PACKED_STATION_ENTRIES` changed stations on, a write's station entries are packed in
-    AuditBatch nodes of kind 'station', `batch_size` each, with their lowest and highest station id;
-    a smaller write's stay nodes. A batch written before batches had a kind and a range reads as
-    division entries, whatever target is asked for."""
+    AuditBatch nodes of kind 'station', `batch_size` each, with the range of their station ids and
+    the ids themselves; a smaller write's stay nodes. Asking for one station unpacks only the batches
+    that hold it. A batch written before batches had a kind and a range reads as division entries."""
     from neo4j import GraphDatabase
 
     from graph_service.adapters import neo4j_audit
@@ -532,35 +532,38 @@ def test_a_large_station_write_keeps_its_audit_entries_packed(
         ]
         return AuditTrail("bob", "admin", at, changes)
 
-    with Neo4jStore(neo4j_url, batch_size=2) as store:
+    with (
+        Neo4jStore(neo4j_url, batch_size=2) as store,
+        GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver,
+    ):
         store.upsert_divisions(DIVISIONS)
-        large = store.upsert_stations(STATIONS[:3], audit=trail(STATIONS[:3]))
-        small = store.upsert_stations(STATIONS[3:], audit=trail(STATIONS[3:]))
-        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver:
-            batches = driver.execute_query(
-                "MATCH (b:AuditBatch) RETURN b.kind AS kind, b.first AS first, b.count AS count, "
-                "b.low AS low, b.high AS high ORDER BY first"
-            ).records
-            ids = sorted(s.id for s in STATIONS[:3])
-            assert [(r["kind"], r["first"], r["count"]) for r in batches] == [
-                (STATION_KIND, audit_seq(large, 0), 2),
-                (STATION_KIND, audit_seq(large, 2), 1),
-            ]
-            assert min(r["low"] for r in batches) == ids[0] and max(r["high"] for r in batches) == ids[-1]
-            nodes = driver.execute_query("MATCH (a:AuditEntry) RETURN a.seq AS seq ORDER BY seq").records
-            assert [r["seq"] for r in nodes] == [audit_seq(small, 0), audit_seq(small, 1)]
-            old = [(None, "5201", None, '{"code": "5201"}', "|52|5201|")]
-            driver.execute_query(  # as the code before this change wrote a division batch
-                "CREATE (:AuditBatch {version: $version, first: $first, count: 1, entries: $entries})",
-                version=large,
-                first=audit_seq(large, 3),
-                entries=pack_entries(old),
-            )
+        large = store.upsert_stations(STATIONS[:4], audit=trail(STATIONS[:4]))
+        small = store.upsert_stations(STATIONS[4:], audit=trail(STATIONS[4:]))
+        batches = driver.execute_query(
+            "MATCH (b:AuditBatch) RETURN b.kind AS kind, b.first AS first, b.count AS count, "
+            "b.low AS low, b.high AS high, b.targets AS targets ORDER BY first"
+        ).records
+        assert [(r["kind"], r["first"], r["count"], r["targets"]) for r in batches] == [
+            (STATION_KIND, audit_seq(large, 0), 2, sorted(s.id for s in STATIONS[:2])),
+            (STATION_KIND, audit_seq(large, 2), 2, sorted(s.id for s in STATIONS[2:4])),
+        ]
+        assert [(r["low"], r["high"]) for r in batches] == [
+            (r["targets"][0], r["targets"][-1]) for r in batches
+        ]
+        nodes = driver.execute_query("MATCH (a:AuditEntry) RETURN a.seq AS seq ORDER BY seq").records
+        assert [r["seq"] for r in nodes] == [audit_seq(small, 0)]
+        old = [(None, "5201", None, '{"code": "5201"}', "|52|5201|")]
+        driver.execute_query(  # as the code before this change wrote a division batch
+            "CREATE (:AuditBatch {version: $version, first: $first, count: 1, entries: $entries})",
+            version=large,
+            first=audit_seq(large, 4),
+            entries=pack_entries(old),
+        )
         every = store.audit_entries(AuditQuery(limit=100))
         assert [(e.kind, e.target) for e in every] == [
-            *((STATION_KIND, s.id) for s in reversed(STATIONS[3:])),
+            (STATION_KIND, STATIONS[4].id),
             (DIVISION_KIND, "5201"),
-            *((STATION_KIND, s.id) for s in reversed(STATIONS[:3])),
+            *((STATION_KIND, s.id) for s in reversed(STATIONS[:4])),
         ]
         assert [e.target for e in store.audit_entries(AuditQuery(target="5201"))] == ["5201"]
         assert store.count_audit_entries(AuditQuery(kind=DIVISION_KIND)) == 1
@@ -572,3 +575,9 @@ def test_a_large_station_write_keeps_its_audit_entries_packed(
             STATION_KIND,
             json.loads(station_json(third)),
         )
+        # An id inside the second batch's range but not in it: neither batch is unpacked.
+        between = STATIONS[2].id + "-0"
+        assert batches[1]["low"] < between < batches[1]["high"]
+        driver.execute_query("MATCH (b:AuditBatch {kind: 'station'}) SET b.entries = $junk", junk=b"junk")
+        assert store.audit_entries(AuditQuery(target=between)) == []
+        assert store.count_audit_entries(AuditQuery(target=between)) == 0

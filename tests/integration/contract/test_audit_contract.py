@@ -14,6 +14,7 @@ from graph_service.domain.audit import (
     DIVISION_KIND,
     STATION_KIND,
     AuditChange,
+    AuditEntry,
     AuditQuery,
     AuditTrail,
     division_json,
@@ -71,6 +72,16 @@ def station_trail(
         for new, old in pairs
     ]
     return AuditTrail(actor, "editor", at, changes)
+
+
+def walked(store: Store, page_size: int) -> list[AuditEntry]:
+    """Every entry of `store`, read page by page (`page_size` a page, each after the last one's seq)."""
+    entries: list[AuditEntry] = []
+    before = None
+    while page := store.audit_entries(AuditQuery(before_seq=before, limit=page_size)):
+        entries += page
+        before = page[-1].seq
+    return entries
 
 
 @pytest.fixture
@@ -154,15 +165,7 @@ def test_pages_walk_backwards_by_seq_and_filters_combine(seeded: Store) -> None:
     everything = seeded.audit_entries(AuditQuery(limit=100))
     assert len(everything) == 6
     assert [e.seq for e in everything] == sorted((e.seq for e in everything), reverse=True)
-    walked = []
-    before = None
-    while True:
-        page = seeded.audit_entries(AuditQuery(before_seq=before, limit=4))
-        walked += page
-        if len(page) < 4:
-            break
-        before = page[-1].seq
-    assert walked == everything
+    assert walked(seeded, page_size=4) == everything
     since = seeded.audit_entries(AuditQuery(since=later))
     assert [e.after["name"] for e in since if e.after] == ["贵阳市 2", "贵阳市 1", "贵阳市 0"]
     assert seeded.count_audit_entries(AuditQuery(since=later, within="5201")) == 3
@@ -183,12 +186,7 @@ def test_entries_written_in_several_batches_read_back_in_order(store_factory: St
     everything = store.audit_entries(AuditQuery(limit=100))
     assert [e.target for e in everything] == ["GC-5201", "5223", "5201", "52", "5223", "5201", "52"]
     assert [e.seq for e in everything] == sorted((e.seq for e in everything), reverse=True)
-    walked: list = []
-    before = None
-    while page := store.audit_entries(AuditQuery(before_seq=before, limit=2)):
-        walked += page
-        before = page[-1].seq
-    assert walked == everything
+    assert walked(store, page_size=2) == everything
     assert [e.target for e in store.audit_entries(AuditQuery(within="5201"))] == ["GC-5201", "5201", "5201"]
     assert [e.after["name"] for e in store.audit_entries(AuditQuery(target="52")) if e.after] == [
         "贵州省（新）",
@@ -262,12 +260,7 @@ def test_a_large_station_write_reads_back_entry_by_entry(store_factory: StoreFac
         "S-1197",
         "S-1194",
     ]
-    walked: list = []
-    before = None
-    while page := store.audit_entries(AuditQuery(before_seq=before, limit=350)):
-        walked += page
-        before = page[-1].seq
-    assert walked == everything
+    assert walked(store, page_size=350) == everything
     oldest_stations = store.audit_entries(AuditQuery(kind=STATION_KIND, before_seq=audit_seq(2, 2)))
     assert [e.target for e in oldest_stations] == ["S-0001", "S-0000"]
 

@@ -5,6 +5,7 @@ so are the station entries of a write of `PACKED_STATION_ENTRIES` stations or mo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
@@ -56,24 +57,49 @@ station's history unpacks a batch that holds it, about 3 ms for 1,000 entries ag
 10,000 (measured on the national store)."""
 
 
-def record_audit(tx: Transaction, audit: AuditTrail, version: int, batch_size: int) -> None:
-    """Record `audit` (the write of data version `version`) in the write's transaction, `batch_size`
-    entries a statement (or a packed batch)."""
-    packed_kinds = [DIVISION_KIND]
-    if sum(1 for change in audit.changes if change.kind == STATION_KIND) >= PACKED_STATION_ENTRIES:
-        packed_kinds.append(STATION_KIND)
-        station_rows: list[tuple[Any, ...]] = []
-    else:
-        station_rows = audit_entry_rows(audit, version)
+@dataclass(frozen=True, slots=True)
+class PreparedAudit:
+    """A write's audit trail made ready before the write begins (`prepare_audit`): its packed batches,
+    by kind, each batch's `first` counted from the write's first seq (0), since the write's data
+    version is known only once it holds the lock."""
+
+    trail: AuditTrail
+    batches: list[tuple[str, PackedBatch]]
+    stations_packed: bool
+
+
+def prepare_audit(audit: AuditTrail, batch_size: int) -> PreparedAudit:
+    """Pack `audit`'s entries that are kept packed (divisions', and stations' from
+    `PACKED_STATION_ENTRIES` on), `batch_size` to a batch (stations: `PACKED_STATION_BATCH` at most):
+    CPU work that need not hold the write lock (0.1 s for 50,000 station entries)."""
+    stations_packed = (
+        sum(1 for change in audit.changes if change.kind == STATION_KIND) >= PACKED_STATION_ENTRIES
+    )
+    kinds = [DIVISION_KIND, STATION_KIND] if stations_packed else [DIVISION_KIND]
+    batches = [
+        (kind, batch)
+        for kind in kinds
+        for batch in packed_audit_batches(
+            audit, 0, min(batch_size, PACKED_STATION_BATCH) if kind == STATION_KIND else batch_size, kind
+        )
+    ]
+    return PreparedAudit(audit, batches, stations_packed)
+
+
+def record_audit(tx: Transaction, audit: PreparedAudit, version: int, batch_size: int) -> None:
+    """Record `audit` (the write of data version `version`) in the write's transaction: the write's
+    node, its station entries kept as nodes (`batch_size` a statement), and its packed batches."""
+    station_rows = [] if audit.stations_packed else audit_entry_rows(audit.trail, version)
     station_batches = batches(station_rows, batch_size)
     leading = next(station_batches, [])  # with the write's node: a single write's trail in one statement
-    tx.run(CREATE_AUDIT_WRITE_AND_ENTRIES, row=list(audit_write_row(audit, version)), rows=leading).consume()
+    tx.run(
+        CREATE_AUDIT_WRITE_AND_ENTRIES, row=list(audit_write_row(audit.trail, version)), rows=leading
+    ).consume()
     for batch in station_batches:
         tx.run(CREATE_AUDIT, rows=batch).consume()
-    for kind in packed_kinds:
-        size = min(batch_size, PACKED_STATION_BATCH) if kind == STATION_KIND else batch_size
-        for packed in packed_audit_batches(audit, version, size, kind):
-            write_audit_batch(tx, version, kind, packed)
+    base = audit_seq(version, 0)
+    for kind, packed in audit.batches:
+        write_audit_batch(tx, version, kind, replace(packed, first=base + packed.first))
 
 
 def write_audit_batch(tx: Transaction, version: int, kind: str, batch: PackedBatch) -> None:

@@ -15,7 +15,7 @@ from typing import Any, LiteralString
 from neo4j import Driver, GraphDatabase, Query, Record, Transaction
 from neo4j.exceptions import ConfigurationError, DriverError, Neo4jError
 
-from graph_service.adapters.neo4j_audit import record_audit
+from graph_service.adapters.neo4j_audit import prepare_audit, record_audit
 from graph_service.adapters.neo4j_connection import (
     CONNECTION_TIMEOUT_SECONDS,
     apply_schema,
@@ -131,7 +131,10 @@ class Neo4jTransactions:
         With `restamp` (a statement giving the rows stamped with `$token` the data `$version`), the
         lock is taken last instead: `body` runs with a pending token (negative, unique to this
         attempt) for the version, then the version is bumped and `restamp` run, then `audit`. Either
-        way `basis` is verified as soon as the lock is held, before anything is committed."""
+        way `basis` is verified as soon as the lock is held, before anything is committed. What of
+        `audit` is packed is packed before the transaction begins (`prepare_audit`), not under the lock.
+        """
+        prepared = prepare_audit(audit, self.batch_size) if audit is not None and audit.changes else None
 
         def attempt() -> int:
             self.wait_for_lock(action)
@@ -147,8 +150,8 @@ class Neo4jTransactions:
                     version, editions = bump_version(tx)  # the write lock, held from here to the commit
                     verify_basis(basis, tx, version, editions)
                     tx.run(restamp, token=token, version=version).consume()
-                if audit is not None and audit.changes:
-                    record_audit(tx, audit, version, self.batch_size)
+                if prepared is not None:
+                    record_audit(tx, prepared, version, self.batch_size)
             return version
 
         return retrying(attempt)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 from neo4j import Transaction
 
-from graph_service.adapters.neo4j_audit import record_audit, write_audit_batch
+from graph_service.adapters.neo4j_audit import prepare_audit, record_audit, write_audit_batch
 from graph_service.adapters.neo4j_cypher import BUMP_VERSION, CHANGES_CHUNK, STATIONS_CHANGED
 from graph_service.adapters.neo4j_editions import read_editions
 from graph_service.adapters.neo4j_reads import read_changes, read_written_since
@@ -59,7 +59,7 @@ def rehearse_writes(tx: Transaction, batch_size: int) -> None:
     change = AuditChange("createStation", STATION_KIND, station.id, None, "{}", "")
     # Version -1 for the entry: its sequence number (version times a stride) must fit 64 bits.
     trail = AuditTrail("warm-up", "admin", datetime.now(UTC), [change])
-    record_audit(tx, trail, -1, batch_size)
+    record_audit(tx, prepare_audit(trail, batch_size), -1, batch_size)
     for batch in packed_audit_batches(trail, -1, batch_size, STATION_KIND):  # a large write's entries
         write_audit_batch(tx, -1, STATION_KIND, batch)
     read_changes(tx, BEYOND, BEYOND)

@@ -581,3 +581,34 @@ def test_a_large_station_write_keeps_its_audit_entries_packed(
         driver.execute_query("MATCH (b:AuditBatch {kind: 'station'}) SET b.entries = $junk", junk=b"junk")
         assert store.audit_entries(AuditQuery(target=between)) == []
         assert store.count_audit_entries(AuditQuery(target=between)) == 0
+
+
+@pytest.mark.neo4j
+def test_a_catch_up_of_up_to_the_locked_limit_is_read_in_one_statement(
+    neo4j_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to `LOCKED_READ_ROWS` changed rows are read under the lock in one statement, more without it;
+    the statement counts each kind's rows only up to one past the limit (counting a 50,000-row import's
+    under the lock cost 36-97 ms, idle), and the answer is the same either way."""
+    from graph_service.adapters import neo4j_store
+
+    monkeypatch.setattr(neo4j_store, "LOCKED_READ_ROWS", 3)
+    read_without_lock: list[int] = []
+    real_read = neo4j_store.read_changes
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        read_without_lock.append(1)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(neo4j_store, "read_changes", counted)
+    with Neo4jStore(neo4j_url) as store:
+        base = store.upsert_divisions(DIVISIONS)
+        store.upsert_stations(STATIONS[:3])
+        assert {s.id for s in store.changes_since(base).stations} == {s.id for s in STATIONS[:3]}
+        assert read_without_lock == []
+        latest = store.upsert_stations(STATIONS[3:])
+        everything = store.changes_since(base)
+        assert read_without_lock == [1]
+        assert everything.version == latest
+        assert {s.id: s for s in everything.stations} == {s.id: s for s in STATIONS}
+        assert {d.code for d in store.changes_since(0).divisions} == {d.code for d in DIVISIONS}

@@ -12,10 +12,11 @@
 //   (:Meta {key: 'data', version})   the data version, bumped by every write
 //   (:AuditWrite {version, at, actor, role, operation})   the audit trail: one node per write,
 //   (:AuditEntry {seq, station, operation?, before, after, within})   one per changed station
-//   (:AuditBatch {version, first, count, entries, kind, low, high})
+//   (:AuditBatch {version, first, count, entries, kind, low, high, targets?})
 //                                    changed divisions, a batch of entries per node (compressed), and
 //                                    so the changed stations of a write of 1,000 stations or more
-//                                    (kind 'station'; a batch without a kind holds divisions)
+//                                    (kind 'station', with `targets`: the station ids in the batch;
+//                                    a batch without a kind holds divisions)
 // Dates are Neo4j Date values; levels and statuses are the lower-case names of the spec.
 
 CREATE CONSTRAINT division_code_unique IF NOT EXISTS

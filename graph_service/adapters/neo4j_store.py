@@ -13,11 +13,11 @@ line to a station (a line to nobody has no link), the current one without `to`. 
 `(:AuditWrite {version, at, actor, role, operation})`, one per write; one
 `(:AuditEntry {seq, station, before, after, within})` per changed station (`seq` names its write: see
 `audit_seq`; `before`/`after` JSON text; `at` ISO text in UTC); and changed divisions in
-`(:AuditBatch {version, first, count, entries, kind, low, high})` nodes, `batch_size` entries each as
-one compressed byte array (`pack_entries`) (a national import's 670,000 entries as nodes would not fit
-in one transaction's memory), as are the changed stations of a write of `PACKED_STATION_ENTRIES` or
-more (`neo4j_audit`: as nodes they doubled the end of a large import's transaction, which holds the
-write lock). All unlinked, created in the transaction of the write they record.
+`(:AuditBatch {version, first, count, entries, kind, low, high, targets})` nodes, `batch_size` entries
+each as one compressed byte array (`pack_entries`) (a national import's 670,000 entries as nodes would
+not fit in one transaction's memory), as are the changed stations of a write of
+`PACKED_STATION_ENTRIES` or more (`neo4j_audit`: as nodes they doubled the end of a large import's
+transaction, which holds the write lock). All unlinked, created in the transaction of the write they record.
 
 Every write is one explicit transaction that bumps `Meta.version`: that write lock makes concurrent
 writers (in any process) take turns, and makes `load` and `changes_since`, which take the same lock,

@@ -21,12 +21,34 @@ RETURN version, COLLECT { MATCH (e:Edition) RETURN [e.province, e.day, e.digest]
 """
 # A large station write takes the lock last (see `Neo4jTransactions.write`): its rows are stamped with a
 # pending token (negative: never a data version) and given the version it got, through the index.
-# The same goes for the write's packed stations (`WRITE_PACKED_STATIONS`), when it has them.
+# The same goes for the write's packed stations (`WRITE_PACKED_STATIONS`), when it has them. Its new
+# stations were committed before, hidden (`PENDING_WRITE`): the write's PendingWrite node goes, and
+# `pending` says whether it was still there (if not, they were discarded meanwhile).
 RESTAMP_STATIONS = """
 MATCH (s:Station) WHERE s.changed_in = $token SET s.changed_in = $version
 WITH count(s) AS restamped
 OPTIONAL MATCH (packed:PackedStations {version: $token})
 SET packed.version = $version
+WITH count(packed) AS packs
+OPTIONAL MATCH (pending:PendingWrite {token: $token})
+DELETE pending
+RETURN count(pending) AS pending
+"""
+# A large station write's new stations are committed before its locked transaction, hidden from every
+# read by their pending token, with a PendingWrite node naming the token and how long the write may
+# still take. Rows of a write that ended without publishing them are discarded by it (its version lock
+# taken first, so no part of it is still committing) or, if it could not (the process or Neo4j died),
+# by the next large write or load once that time is up.
+PENDING_WRITE = """
+CREATE (:PendingWrite {token: $token, until: datetime() + duration({seconds: $seconds})})
+"""
+DISCARD_PENDING = """
+MATCH (pending:PendingWrite) WHERE pending.token = $token OR ($token IS NULL AND pending.until < datetime())
+CALL (pending) {
+  MATCH (s:Station) WHERE s.changed_in = pending.token
+  DETACH DELETE s
+}
+DELETE pending
 """
 # Takes the same lock without changing anything, so no write can interleave with a read. The lock is
 # taken by writing a property that is removed again, and the version read only then: `SET m.version =
@@ -320,7 +342,8 @@ RETURN s.id AS id, s.version AS version
 # free), each page one record holding a list of rows: far cheaper for the Python driver than one
 # Bolt message per row.
 # The load's pages (see `Neo4jStore.load`), each row with whether it was last written at or before data
-# version $upto (`current`: a row without a readable `changed_in` counts as such).
+# version $upto (`current`: a row without a readable `changed_in` counts as such); stations committed
+# hidden (`PENDING_WRITE`) left out.
 DIVISION_PAGE = f"""
 MATCH (d:Division) WHERE d.code > $after
 WITH d ORDER BY d.code LIMIT $limit
@@ -329,7 +352,7 @@ RETURN collect({_DIVISION_PROJECTION}) AS rows,
        collect(coalesce(d.changed_in <= $upto, true)) AS current
 """
 STATION_PAGE = f"""
-MATCH (s:Station) WHERE s.id > $after
+MATCH (s:Station) WHERE s.id > $after AND NOT coalesce(s.changed_in < 0, false)
 WITH s ORDER BY s.id LIMIT $limit
 {_LINKS_NOW}
 RETURN collect({_STATION_PROJECTION}) AS rows, collect(coalesce(s.changed_in <= $upto, true)) AS current

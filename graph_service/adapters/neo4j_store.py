@@ -7,9 +7,9 @@ changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` an
 `(:Meta {key: 'data', version})`. A station an edition moved (spec §6) has one `SITS_IN {from, to}`
 per placement of its history, the current one without `to`; any other station one `SITS_IN` without
 dates. Likewise a station whose reporting line an edition changed has one `REPORTS_TO {from, to}` per
-line to a station (a line to nobody has no link), the current one without `to`. Successor links are
-`(:Division)-[:SUCCEEDED_BY {position}]->(:Division)`. Dates are Neo4j
-`Date` values. The audit trail is
+line to a station (a line to nobody has no link), the current one without `to`. A station with a
+negative `changed_in` is not published yet (see below). Successor links are
+`(:Division)-[:SUCCEEDED_BY {position}]->(:Division)`. Dates are Neo4j `Date` values. The audit trail is
 `(:AuditWrite {version, at, actor, role, operation})`, one per write; one
 `(:AuditEntry {seq, station, before, after, within})` per changed station (`seq` names its write: see
 `audit_seq`; `before`/`after` JSON text; `at` ISO text in UTC); and changed divisions in
@@ -25,12 +25,23 @@ see whole writes only (Neo4j reads are read-committed, not snapshots; both hold 
 reading the bulk of the rows without it, see there). Most writes take it with their
 first statement. A large station write (an import of `LATE_LOCK_ROWS` stations or more) takes it
 with its last statements instead, so other writers and readers are not held for the whole import,
-only for its end: it first locks the stored stations it replaces and checks their expected versions
-(`LOCKED_VERSIONS`), writes its rows with a pending token in `changed_in`, then bumps the version
-and gives it to them (`RESTAMP_STATIONS`), verifies its basis, records the audit trail and commits.
-Rows it writes stay locked row by row until it commits. It also keeps its stations packed in one value
-on a `(:PackedStations {version, stations})` node (the newest `PACKS_KEPT` others are kept), which
-other processes catching up with it read instead of its rows (`read_changes`).
+only for its end, and commits most of its rows before that end:
+1. in a transaction of its own, it checks that its new stations are not stored, creates them with a
+   pending token (negative: never a data version) in `changed_in`, and a
+   `(:PendingWrite {token, until})` node, and commits: rows with a negative `changed_in` are hidden
+   from every read (`STATION_PAGE` leaves them out; the other reads ask for versions above one), but
+   their ids are taken (another write of one conflicts);
+2. in the locked transaction, it locks the stored stations it replaces and checks their expected
+   versions (`LOCKED_VERSIONS`), rewrites them with the same token, then bumps the version and gives
+   it to every row of the token, deleting the PendingWrite node (`RESTAMP_STATIONS`), verifies its
+   basis, records the audit trail and commits.
+If the second transaction fails, the write deletes its hidden rows (`DISCARD_PENDING`) once it holds
+the lock, so no attempt of it is still committing; if it cannot (the process or Neo4j died), the next
+large write or load does once the PendingWrite's `until` has passed. A write whose PendingWrite node
+is gone when it comes to publish gives up (`StoreUnavailable`). Rows it writes stay locked row by row
+until it commits. It also keeps its stations packed in one value on a
+`(:PackedStations {version, stations})` node (the newest `PACKS_KEPT` others are kept), which other
+processes catching up with it read instead of its rows (`read_changes`).
 
 Failures: a server that cannot be reached, or a transient error (a deadlock, a lock wait cut short),
 raises `StoreUnavailable` after being retried with backoff for up to `RETRY_SECONDS` where that is safe
@@ -72,7 +83,9 @@ from graph_service.adapters.neo4j_connection import (
 )
 from graph_service.adapters.neo4j_cypher import (
     ALL_SUCCESSORS,
+    COUNT_STATIONS,
     DIVISION_PAGE,
+    EXISTING_STATIONS,
     FEW_CHANGES_LOCKED,
     LOCK_VERSION,
     READ_VERSION,
@@ -92,6 +105,10 @@ from graph_service.adapters.neo4j_reads import few_changes, load_written_since, 
 from graph_service.adapters.neo4j_rows import (
     pack_stations,
     pages,
+    parents_first,
+    station_key,
+    station_parent,
+    stored_keys,
     stored_versions,
     to_date,
 )
@@ -172,6 +189,7 @@ class Neo4jStore:
         read under the write lock (every write up to it has committed), the rows last written up to
         it are read without the lock, then, under the lock again, the rows written meanwhile are
         given again as they now are, in place of what was given of them (`SnapshotSink.forget`)."""
+        self._transactions.discard_expired_pending("load the network")
         with self._transactions.transaction("load the network") as tx:
             upto = run_version(tx, LOCK_VERSION)
         with self._transactions.transaction("load the network") as tx:
@@ -322,23 +340,67 @@ class Neo4jStore:
         """
         if not stations:
             return self.data_version()
+        if len(stations) < LATE_LOCK_ROWS:
 
-        late = RESTAMP_STATIONS if len(stations) >= LATE_LOCK_ROWS else None
-        packed = pack_stations(stations) if late is not None else None
+            def write(tx: Transaction, version: int) -> None:
+                stored = None
+                if expected_versions:
+                    check_versions(expected_versions, partial(stored_versions, tx), self.batch_size)
+                    stored = _stored_as_expected(stations, expected_versions)
+                write_stations(tx, version, stations, progress, self.batch_size, stored)
 
-        def write(tx: Transaction, version: int) -> None:
-            stored = None
+            return self._transactions.write("upsert stations", write, len(stations), audit, basis=basis)
+        return self._write_large(stations, expected_versions, progress, audit, basis)
+
+    def _write_large(
+        self,
+        stations: Sequence[Station],
+        expected_versions: Mapping[str, int | None] | None,
+        progress: Progress | None,
+        audit: AuditTrail | None,
+        basis: WriteBasis | None,
+    ) -> int:
+        """`upsert_stations` for `LATE_LOCK_ROWS` stations or more. Its new stations are created first,
+        hidden, in a transaction of their own (once checked absent); then, in the locked
+        transaction, the stored ones are locked, their expected versions checked and rewritten, and
+        every row is given the new version (`Neo4jTransactions.write`). New ids that the order of
+        `parents_first` cannot create first (given twice, a parent cycle) make it all one transaction.
+        """
+        packed = pack_stations(stations)
+        replaced: list[Station] = []
+        stored: set[str] = set()
+
+        def write_new(tx: Transaction, token: int) -> int:
+            nonlocal replaced, stored
+            as_expected = _stored_as_expected(stations, expected_versions)
+            if as_expected is None:
+                ids = [station.id for station in stations]
+                as_expected = stored_keys(tx, COUNT_STATIONS, EXISTING_STATIONS, ids, self.batch_size)
+            stored = as_expected
+            created, replaced = parents_first(stations, station_key, station_parent, stored)
+            if any(station.id not in stored for station in replaced):
+                created, replaced = [], list(stations)
             if expected_versions:
-                read = partial(stored_versions, tx, lock=late is not None)
-                check_versions(expected_versions, read, self.batch_size)
-                if all(station.id in expected_versions for station in stations):
-                    # Checked: those expected at a version are the stored ones (no need to ask again).
-                    stored = {key for key, expected in expected_versions.items() if expected is not None}
-            write_stations(tx, version, stations, progress, self.batch_size, stored)
-            if packed is not None:
-                tx.run(WRITE_PACKED_STATIONS, version=version, stations=packed, kept=PACKS_KEPT).consume()
+                absent = {s.id: expected_versions[s.id] for s in created if s.id in expected_versions}
+                check_versions(absent, partial(stored_versions, tx), self.batch_size)
+            if created:
+                write_stations(tx, token, created, progress, self.batch_size, set())
+            return len(created)
 
-        return self._transactions.write("upsert stations", write, len(stations), audit, late, basis)
+        def write(tx: Transaction, token: int) -> None:
+            if expected_versions:
+                expected = {s.id: expected_versions[s.id] for s in replaced if s.id in expected_versions}
+                check_versions(expected, partial(stored_versions, tx, lock=True), self.batch_size)
+            if replaced:
+                done = len(stations) - len(replaced)
+                counted = None if progress is None else (lambda written: progress(done + written))
+                write_stations(tx, token, replaced, counted, self.batch_size, stored)
+            if packed is not None:
+                tx.run(WRITE_PACKED_STATIONS, version=token, stations=packed, kept=PACKS_KEPT).consume()
+
+        return self._transactions.write(
+            "upsert stations", write, len(stations), audit, RESTAMP_STATIONS, basis, hidden=write_new
+        )
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (`neo4j_audit.read_audit_entries`)."""
@@ -396,3 +458,13 @@ class Neo4jStore:
         """Apply the constraints and indexes of `neo4j.cypher` once per store object (done by every
         call on first use; `Neo4jTransactions.ensure_schema`)."""
         self._transactions.ensure_schema()
+
+
+def _stored_as_expected(
+    stations: Sequence[Station], expected_versions: Mapping[str, int | None] | None
+) -> set[str] | None:
+    """The ids of `stations` stored already if their `expected_versions` hold (those expected at a
+    version), when those name every one of them; else None (they must be looked up)."""
+    if not expected_versions or not all(station.id in expected_versions for station in stations):
+        return None
+    return {key for key, expected in expected_versions.items() if expected is not None}

@@ -14,7 +14,12 @@ from datetime import UTC, date, datetime
 from neo4j import Transaction
 
 from graph_service.adapters.neo4j_audit import prepare_audit, record_audit, write_audit_batch
-from graph_service.adapters.neo4j_cypher import BUMP_VERSION, CHANGES_CHUNK, STATIONS_CHANGED
+from graph_service.adapters.neo4j_cypher import (
+    BUMP_VERSION,
+    CHANGES_CHUNK,
+    RESTAMP_STATIONS,
+    STATIONS_CHANGED,
+)
 from graph_service.adapters.neo4j_editions import read_editions
 from graph_service.adapters.neo4j_reads import read_changes, read_written_since
 from graph_service.adapters.neo4j_rows import stored_versions
@@ -33,10 +38,10 @@ def rehearse_writes(tx: Transaction, batch_size: int) -> None:
     """Run in `tx` every statement a single station write and a large catch-up run in a transaction (a
     small catch-up is one statement run alone, which `Neo4jStore.warm_up` rehearses so), with
     parameters of their real shapes: a made-up station (pending token for a version, a division that
-    does not exist) created then rewritten, its stored version, a write basis's reads, its audit entry
-    (as a node, and packed as a large write's are), and the read of what changed. The caller rolls
-    `tx` back; nothing here takes the write lock (the version's bump is only planned, with `EXPLAIN`:
-    it has no parameters)."""
+    does not exist) created then rewritten and restamped, its stored version, a write basis's reads,
+    its audit entry (as a node, and packed as a large write's are), and the read of what changed. The
+    caller rolls `tx` back; nothing here takes the write lock (the version's bump is only planned,
+    with `EXPLAIN`: it has no parameters)."""
     token = -1 - secrets.randbelow(1 << 53)  # never a data version
     # Values of every type a real row has: Neo4j keeps a plan per statement and parameter types.
     station = Station(
@@ -53,6 +58,7 @@ def rehearse_writes(tx: Transaction, batch_size: int) -> None:
     for _ in range(2):  # created, then (stored by the first pass) rewritten: both sets of statements
         with suppress(StoreError):  # the made-up division is unknown, as it should be
             write_stations(tx, token, [station], None, batch_size)
+    tx.run(RESTAMP_STATIONS, token=token, version=-1).consume()  # as a large write publishes its rows
     list(stored_versions(tx, [station.id]))
     read_written_since(tx, BEYOND, [station.id])
     read_editions(tx)

@@ -612,3 +612,184 @@ def test_a_catch_up_of_up_to_the_locked_limit_is_read_in_one_statement(
         assert everything.version == latest
         assert {s.id: s for s in everything.stations} == {s.id: s for s in STATIONS}
         assert {d.code for d in store.changes_since(0).divisions} == {d.code for d in DIVISIONS}
+
+
+def _neo4j_count(url: str, query: str) -> int:
+    """The `n` that `query` returns, read straight from the test Neo4j."""
+    from neo4j import GraphDatabase
+
+    with GraphDatabase.driver(url, auth=neo4j_auth()) as driver, driver.session() as session:
+        return int(session.run(query).single(strict=True)["n"])
+
+
+HIDDEN_STATIONS = "MATCH (s:Station) WHERE s.changed_in < 0 RETURN count(s) AS n"
+PENDING_WRITES = "MATCH (w:PendingWrite) RETURN count(w) AS n"
+
+
+class _PausedLargeImport:
+    """A large import of `STATIONS` (the first stored already, rewritten; the others new) through its
+    own store, run in a thread and held once its new stations are committed hidden, before its locked
+    transaction starts, until `release()`; `outcome` is its version or its error."""
+
+    def __init__(self, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        import threading
+        from dataclasses import replace
+
+        from graph_service.adapters import neo4j_store
+
+        monkeypatch.setattr(neo4j_store, "LATE_LOCK_ROWS", 2)  # the import below counts as large
+        self.store = Neo4jStore(url)
+        first = STATIONS[0]
+        self.rewritten = replace(first, staff=first.staff + 1, version=first.version + 1)
+        self.stations = [self.rewritten, *STATIONS[1:]]
+        self.expected = {first.id: first.version} | {station.id: None for station in STATIONS[1:]}
+        self.hidden, self._release = threading.Event(), threading.Event()
+        self.outcome: list[int | BaseException] = []
+        wait_for_lock = self.store._transactions.wait_for_lock
+
+        def hold_then_wait_for_lock(action: str) -> None:
+            self.hidden.set()
+            self._release.wait(timeout=60)
+            wait_for_lock(action)
+
+        monkeypatch.setattr(self.store._transactions, "wait_for_lock", hold_then_wait_for_lock)
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        try:
+            self.outcome.append(self.store.upsert_stations(self.stations, self.expected))
+        except BaseException as error:  # noqa: BLE001 - reported by the callers' assertions
+            self.outcome.append(error)
+
+    def start(self) -> None:
+        self._thread.start()
+        assert self.hidden.wait(timeout=60)
+
+    def release(self) -> None:
+        self._release.set()
+        self._thread.join(timeout=60)
+        self.store.close()
+
+
+@pytest.mark.neo4j
+def test_a_large_import_commits_its_new_stations_hidden_before_it_takes_the_lock(
+    neo4j_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(issue 9: the commit of a 50,000-station import took 1.5-3.9 s with the write lock held, idle,
+    and writes behind it gave up after 2 s) A large write commits its new stations first, hidden:
+    meanwhile no load or catch-up sees them and a write of one of their ids conflicts. Its locked
+    transaction then rewrites the stored ones and gives every row its version: read back whole."""
+    from graph_service.engine import Snapshot
+    from graph_service.ports import ConflictError
+
+    other = Neo4jStore(neo4j_url, lock_timeout=0.5)
+    importing = _PausedLargeImport(neo4j_url, monkeypatch)
+    try:
+        other.upsert_divisions(DIVISIONS)
+        assert other.upsert_stations([STATIONS[0]]) == 2
+        importing.start()
+        try:
+            assert _neo4j_count(neo4j_url, HIDDEN_STATIONS) == len(STATIONS) - 1
+            assert _neo4j_count(neo4j_url, PENDING_WRITES) == 1
+            snapshot = Snapshot()
+            assert other.load(snapshot) == 2
+            assert snapshot.stations == [STATIONS[0]]
+            assert other.changes_since(1).stations == [STATIONS[0]]
+            with pytest.raises(ConflictError, match="expected absent, found version"):
+                other.upsert_stations([STATIONS[-1]], {STATIONS[-1].id: None})
+        finally:
+            importing.release()
+        assert importing.outcome == [3]
+        changes = other.changes_since(2)
+        assert sorted(changes.stations, key=lambda s: s.id) == sorted(importing.stations, key=lambda s: s.id)
+        snapshot = Snapshot()
+        assert other.load(snapshot) == 3
+        assert sorted(snapshot.stations, key=lambda s: s.id) == sorted(importing.stations, key=lambda s: s.id)
+        assert _neo4j_count(neo4j_url, HIDDEN_STATIONS) == _neo4j_count(neo4j_url, PENDING_WRITES) == 0
+    finally:
+        other.close()
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("failure", ["conflict", "discarded"])
+def test_a_large_import_that_fails_after_its_hidden_commit_leaves_nothing(
+    neo4j_url: str, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """(issue 9) A large write whose locked transaction fails after its new stations were committed
+    hidden leaves nothing: on a conflict (here a stored station rewritten meanwhile) it discards them
+    itself; when they were discarded under it (taken for a dead write's), it publishes nothing and
+    says the store could not take the write."""
+    from dataclasses import replace
+
+    from graph_service.ports import ConflictError, StoreUnavailable
+
+    other = Neo4jStore(neo4j_url)
+    importing = _PausedLargeImport(neo4j_url, monkeypatch)
+    try:
+        other.upsert_divisions(DIVISIONS)
+        assert other.upsert_stations([STATIONS[0]]) == 2
+        importing.start()
+        try:
+            if failure == "conflict":
+                meanwhile = replace(STATIONS[0], volunteers=1, version=STATIONS[0].version + 1)
+                assert other.upsert_stations([meanwhile], {meanwhile.id: STATIONS[0].version}) == 3
+            else:
+                from neo4j import GraphDatabase
+
+                with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver:
+                    driver.execute_query("MATCH (w:PendingWrite) SET w.until = datetime() - duration('PT1S')")
+                other.load(_NoSink())  # discards the rows of writes whose time is up
+        finally:
+            importing.release()
+        [error] = importing.outcome
+        assert isinstance(error, ConflictError if failure == "conflict" else StoreUnavailable), error
+        assert other.data_version() == (3 if failure == "conflict" else 2)
+        assert _neo4j_count(neo4j_url, "MATCH (s:Station) RETURN count(s) AS n") == 1
+        assert _neo4j_count(neo4j_url, PENDING_WRITES) == 0
+    finally:
+        other.close()
+
+
+class _NoSink:
+    """A `SnapshotSink` that keeps nothing."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+@pytest.mark.neo4j
+def test_the_hidden_stations_of_a_dead_write_are_discarded_once_its_time_is_up(neo4j_url: str) -> None:
+    """(issue 9: Neo4j or the importing process killed between a large write's two transactions) The
+    stations a write committed hidden and never published are read by nothing, and are deleted by the
+    next load (or large write) once the time its PendingWrite node gave it is up; a write still within
+    its time keeps them."""
+    from neo4j import GraphDatabase
+
+    from graph_service.engine import Snapshot
+
+    store = Neo4jStore(neo4j_url)
+    try:
+        store.upsert_divisions(DIVISIONS)
+        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver:
+            for token, until in [
+                (-5, "datetime() - duration('PT1S')"),
+                (-6, "datetime() + duration('PT5M')"),
+            ]:
+                driver.execute_query(
+                    "MATCH (d:Division {code: '5201'}) "
+                    "CREATE (:Station {id: $id, name: 'x', level: 'guidance_centre', status: 'operating', "
+                    "staff: 0, certified_staff: 0, volunteers: 0, version: 1, changed_in: $token})"
+                    "-[:SITS_IN]->(d) "
+                    f"CREATE (:PendingWrite {{token: $token, until: {until}}})",
+                    id=f"GC-{-token}",
+                    token=token,
+                )
+        snapshot = Snapshot()
+        assert store.load(snapshot) == 1
+        assert snapshot.stations == []
+        assert _neo4j_count(neo4j_url, "MATCH (s:Station) RETURN count(s) AS n") == 1
+        assert _neo4j_count(neo4j_url, "MATCH (s:Station {id: 'GC-6'}) RETURN count(s) AS n") == 1
+        assert _neo4j_count(neo4j_url, "MATCH (w:PendingWrite {token: -6}) RETURN count(w) AS n") == 1
+        assert _neo4j_count(neo4j_url, PENDING_WRITES) == 1
+    finally:
+        store.close()

@@ -457,9 +457,10 @@ class LoadRun:
 
     def commit_watch(self, last_id: str, stop: threading.Event) -> None:
         """In a thread: look for the import's last station straight in the store's rows every
-        `COMMIT_WATCH_S` until it is there (the import is one transaction, so that is its commit, give
-        or take that and one lookup) or `stop` is set (the CLI exited; a last look then). Not more
-        often: each look holds this process's GIL, which the readers' event loop needs to time them."""
+        `COMMIT_WATCH_S` until it is there (the import is published by one transaction, so that is
+        its commit, give or take that and one lookup) or `stop` is set (the CLI exited; a last look
+        then). Not more often: each look holds this process's GIL, which the readers' event loop
+        needs to time them."""
         stored = StoredProbe(self.store_url, last_id)
         try:
             while True:
@@ -511,7 +512,8 @@ class LoadRun:
 
 class StoredProbe:
     """Whether one station is stored, asked of the store's own rows with one indexed lookup (SQLite
-    read-only, or Neo4j's driver), not through the service whose catch-up is being timed."""
+    read-only, or Neo4j's driver), not through the service whose catch-up is being timed. On Neo4j a
+    row committed hidden (a large write's new station before the write publishes it) is not."""
 
     def __init__(self, store_url: str, station_id: str) -> None:
         self.station_id = station_id
@@ -530,7 +532,7 @@ class StoredProbe:
             return self.sqlite.execute(query, (self.station_id,)).fetchone() is not None
         assert self.driver is not None
         records, _, _ = self.driver.execute_query(
-            "MATCH (s:Station {id: $id}) RETURN 1 LIMIT 1",
+            "MATCH (s:Station {id: $id}) WHERE NOT coalesce(s.changed_in < 0, false) RETURN 1 LIMIT 1",
             id=self.station_id,
             routing_="r",
             database_=self.database,

@@ -9,6 +9,10 @@
 //              version, changed_in})-[:SITS_IN]->(:Division)
 //   (:Station)-[:REPORTS_TO]->(:Station)   one dated REPORTS_TO {from, to} per reporting line to a
 //                                    station when an edition changed the line (spec §6)
+//   (:Station {..., changed_in < 0})   a large station write's new station, committed before the
+//                                    write publishes it (see neo4j_store): hidden from every read
+//   (:PendingWrite {token, until})   such a write's pending token, and until when it may publish
+//   (:PackedStations {version, stations})   a large station write's stations in one value (catch-ups)
 //   (:Meta {key: 'data', version})   the data version, bumped by every write
 //   (:AuditWrite {version, at, actor, role, operation})   the audit trail: one node per write,
 //   (:AuditEntry {seq, station, operation?, before, after, within})   one per changed station

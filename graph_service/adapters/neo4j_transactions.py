@@ -182,11 +182,11 @@ class Neo4jTransactions:
                     record_audit(tx, prepared, version, self.batch_size)
             return version
 
-        if hidden is not None:
-            retrying(write_hidden)
         try:
+            if hidden is not None:
+                retrying(write_hidden)
             return retrying(attempt)
-        except BaseException:
+        except BaseException:  # a commit of hidden rows whose outcome is unknown included
             if pending:
                 self.discard_pending(action, token, timeout)
             raise

@@ -20,30 +20,39 @@ WITH m.version AS version
 RETURN version, COLLECT { MATCH (e:Edition) RETURN [e.province, e.day, e.digest] } AS editions
 """
 # A large station write takes the lock last (see `Neo4jTransactions.write`): its rows are stamped with a
-# pending token (negative: never a data version) and given the version it got, through the index.
-# The same goes for the write's packed stations (`WRITE_PACKED_STATIONS`), when it has them. Its new
-# stations were committed before, hidden (`PENDING_WRITE`): the write's PendingWrite node goes, and
-# `pending` says whether it was still there (if not, they were discarded meanwhile).
+# pending token (negative: never a data version) and given the version it got, through the index
+# (`restamped` counts them). The same goes for the write's packed stations (`WRITE_PACKED_STATIONS`),
+# when it has them. Its new stations were committed before, hidden (`PENDING_WRITE`): the write's
+# PendingWrite node is deleted first, taking its lock as `DISCARD_PENDING` does, and `pending` says
+# whether it was still there (if not, they were discarded meanwhile).
 RESTAMP_STATIONS = """
-MATCH (s:Station) WHERE s.changed_in = $token SET s.changed_in = $version
-WITH count(s) AS restamped
-OPTIONAL MATCH (packed:PackedStations {version: $token})
-SET packed.version = $version
-WITH count(packed) AS packs
 OPTIONAL MATCH (pending:PendingWrite {token: $token})
 DELETE pending
-RETURN count(pending) AS pending
+WITH count(pending) AS pending
+CALL () {
+  MATCH (s:Station) WHERE s.changed_in = $token
+  SET s.changed_in = $version
+  RETURN count(s) AS restamped
+}
+CALL () {
+  OPTIONAL MATCH (packed:PackedStations {version: $token})
+  SET packed.version = $version
+  RETURN count(packed) AS packs
+}
+RETURN pending, restamped
 """
 # A large station write's new stations are committed before its locked transaction, hidden from every
 # read by their pending token, with a PendingWrite node naming the token and how long the write may
-# still take. Rows of a write that ended without publishing them are discarded by it (its version lock
-# taken first, so no part of it is still committing) or, if it could not (the process or Neo4j died),
-# by the next large write or load once that time is up.
+# still take. Rows of a write that ended without publishing them are discarded by it or, if it could
+# not (the process or Neo4j died), by the next large write or load once that time is up; the
+# PendingWrite node's lock is taken first.
 PENDING_WRITE = """
 CREATE (:PendingWrite {token: $token, until: datetime() + duration({seconds: $seconds})})
 """
 DISCARD_PENDING = """
 MATCH (pending:PendingWrite) WHERE pending.token = $token OR ($token IS NULL AND pending.until < datetime())
+SET pending.discarding = true
+WITH pending
 CALL (pending) {
   MATCH (s:Station) WHERE s.changed_in = pending.token
   DETACH DELETE s

@@ -35,11 +35,13 @@ only for its end, and commits most of its rows before that end:
    versions (`LOCKED_VERSIONS`), rewrites them with the same token, then bumps the version and gives
    it to every row of the token, deleting the PendingWrite node (`RESTAMP_STATIONS`), verifies its
    basis, records the audit trail and commits.
-If the second transaction fails, the write deletes its hidden rows (`DISCARD_PENDING`) once it holds
-the lock, so no attempt of it is still committing; if it cannot (the process or Neo4j died), the next
-large write or load does once the PendingWrite's `until` has passed. A write whose PendingWrite node
-is gone when it comes to publish gives up (`StoreUnavailable`). Rows it writes stay locked row by row
-until it commits. It also keeps its stations packed in one value on a
+If the second transaction fails, the write deletes its hidden rows (`DISCARD_PENDING`), without
+waiting for the lock; if it cannot (the process or Neo4j died, or its commit was cut off, so it may
+have published them), the next large write or load does once the PendingWrite's `until` has passed.
+Both take the PendingWrite node's lock before touching a station, so a write past its time and the
+discarding of its rows take turns; a write that finds its PendingWrite gone, or fewer rows of its
+token than it wrote, when it comes to publish gives up (`StoreUnavailable`). Rows it writes stay
+locked row by row until it commits. It also keeps its stations packed in one value on a
 `(:PackedStations {version, stations})` node (the newest `PACKS_KEPT` others are kept), which other
 processes catching up with it read instead of its rows (`read_changes`).
 
@@ -112,7 +114,7 @@ from graph_service.adapters.neo4j_rows import (
     stored_versions,
     to_date,
 )
-from graph_service.adapters.neo4j_transactions import Neo4jTransactions
+from graph_service.adapters.neo4j_transactions import LateLock, Neo4jTransactions
 from graph_service.adapters.neo4j_warm_up import BEYOND, rehearse_large_read, rehearse_writes
 from graph_service.adapters.neo4j_writes import write_divisions, write_stations
 from graph_service.adapters.rows import load_division_row, load_station_row
@@ -398,9 +400,8 @@ class Neo4jStore:
             if packed is not None:
                 tx.run(WRITE_PACKED_STATIONS, version=token, stations=packed, kept=PACKS_KEPT).consume()
 
-        return self._transactions.write(
-            "upsert stations", write, len(stations), audit, RESTAMP_STATIONS, basis, hidden=write_new
-        )
+        late = LateLock(RESTAMP_STATIONS, len({station.id for station in stations}), write_new)
+        return self._transactions.write("upsert stations", write, len(stations), audit, late, basis)
 
     def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The audit entries `query` selects, newest first (`neo4j_audit.read_audit_entries`)."""

@@ -11,6 +11,8 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, LiteralString
 
 from neo4j import Driver, GraphDatabase, Query, Record, Transaction
@@ -22,17 +24,34 @@ from graph_service.adapters.neo4j_connection import (
     RETRY_SECONDS,
     apply_schema,
     retrying,
-    run_version,
     translated_errors,
 )
 from graph_service.adapters.neo4j_cypher import DISCARD_PENDING, LOCK_VERSION, PENDING_WRITE
 from graph_service.adapters.neo4j_reads import bump_version, verify_basis
 from graph_service.domain.audit import AuditTrail
-from graph_service.ports import StoreError, StoreUnavailable, WriteBasis
+from graph_service.ports import OutcomeUnknown, StoreError, StoreUnavailable, WriteBasis
 
 WRITE_GRACE_SECONDS = 30.0
 WRITE_SECONDS_PER_ROW = 0.002
 """A write's own allowance per row on top of the grace (15× the rows/s measured on a small box)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LateLock:
+    """How a large write takes the write lock last (`Neo4jTransactions.write`).
+
+    `restamp` gives the rows stamped with `$token` the data `$version` and deletes the write's
+    PendingWrite node, returning `restamped` (how many rows) and `pending` (whether the node was
+    there), as `RESTAMP_STATIONS` does; the write gives up unless it finds its `rows` rows.
+    `hidden(tx, token)`, when given, runs first in a transaction of its own, committed, and returns
+    how many rows it created with the token (with a PendingWrite node then): hidden from every read
+    until `restamp` publishes them, so the locked transaction commits only the rest (the commit of
+    50,000 new stations took 1.5-3.9 s with the lock held, idle). If the write then fails, they are
+    discarded (`discard_pending`)."""
+
+    restamp: LiteralString
+    rows: int
+    hidden: Callable[[Transaction, int], int] | None = None
 
 
 class Neo4jTransactions:
@@ -122,9 +141,8 @@ class Neo4jTransactions:
         body: Callable[[Transaction, int], None],
         rows: int,
         audit: AuditTrail | None = None,
-        restamp: str | None = None,
+        late: LateLock | None = None,
         basis: WriteBasis | None = None,
-        hidden: Callable[[Transaction, int], int] | None = None,
     ) -> int:
         """Run `body(tx, new_version)` in one transaction that first bumps the data version (taking
         the write lock) and ends by recording `audit`; return the new version once committed. When
@@ -132,29 +150,23 @@ class Neo4jTransactions:
         (`StoreUnavailable`); the write itself may take `WRITE_GRACE_SECONDS` plus
         `WRITE_SECONDS_PER_ROW` for each of its `rows`.
 
-        With `restamp` (a statement giving the rows stamped with `$token` the data `$version`, see
-        `RESTAMP_STATIONS`), the lock is taken last instead: `body` runs with a pending token
-        (negative, unique to this write) for the version, then the version is bumped and `restamp`
-        run, then `audit`. Either way `basis` is verified as soon as the lock is held, before anything
-        is committed. What of `audit` is packed is packed before the transaction begins
+        With `late`, the lock is taken last instead: `body` runs with a pending token (negative,
+        unique to this write) for the version, then the version is bumped and `late.restamp` run,
+        then `audit`; and before that transaction, `late.hidden` commits the new rows hidden (see
+        `LateLock`). Either way `basis` is verified as soon as the lock is held, before anything is
+        committed. What of `audit` is packed is packed before the transaction begins
         (`prepare_audit`), not under the lock.
-
-        With `hidden` too, `hidden(tx, token)` runs first in a transaction of its own, committed, and
-        returns how many rows it created with the token: hidden from every read until `restamp` gives
-        them the version, so the locked transaction commits only the rest (the commit of 50,000 new
-        stations took 1.5-3.9 s with the lock held, idle). If the write then fails, they are discarded
-        (`discard_pending`).
         """
         prepared = prepare_audit(audit, self.batch_size) if audit is not None and audit.changes else None
         token = -1 - secrets.randbelow(1 << 53)
         timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
         pending = 0
 
-        def write_hidden() -> None:
+        def write_hidden(hidden: Callable[[Transaction, int], int]) -> None:
             nonlocal pending
             with self.transaction(action, timeout) as tx:
                 tx.run(DISCARD_PENDING, token=None).consume()  # those of writes long given up
-                pending = hidden(tx, token) if hidden is not None else 0
+                pending = hidden(tx, token)
                 if pending:
                     # Time enough for the locked transaction, with its retries, before anyone else may
                     # take them for a dead write's.
@@ -164,7 +176,7 @@ class Neo4jTransactions:
         def attempt() -> int:
             self.wait_for_lock(action)
             with self.transaction(action, timeout) as tx:
-                if restamp is None:
+                if late is None:
                     version, editions = bump_version(tx)
                     verify_basis(basis, tx, version, editions)
                     body(tx, version)
@@ -172,31 +184,34 @@ class Neo4jTransactions:
                     body(tx, token)
                     version, editions = bump_version(tx)  # the write lock, held from here to the commit
                     verify_basis(basis, tx, version, editions)
-                    restamped = tx.run(restamp, token=token, version=version).single(strict=True)
-                    if pending and not restamped["pending"]:
+                    published = tx.run(late.restamp, token=token, version=version).single(strict=True)
+                    if published["restamped"] != late.rows or (pending and not published["pending"]):
                         raise StoreUnavailable(
-                            f"the {pending} new rows this write committed hidden were discarded before "
-                            "it could publish them (it took longer than it was given); nothing was written"
+                            f"{action}: of its {late.rows} rows, {published['restamped']} were found to "
+                            "publish (the new ones it committed hidden were discarded: it took longer "
+                            "than it was given); nothing was written, try again"
                         )
                 if prepared is not None:
                     record_audit(tx, prepared, version, self.batch_size)
             return version
 
         try:
-            if hidden is not None:
-                retrying(write_hidden)
+            if late is not None and late.hidden is not None:
+                retrying(partial(write_hidden, late.hidden))
             return retrying(attempt)
-        except BaseException:  # a commit of hidden rows whose outcome is unknown included
-            if pending:
+        except BaseException as error:
+            # Every attempt has been rolled back by now, unless a commit was cut off: that one may have
+            # published the rows, so they are left for when the write's time is up.
+            if pending and not isinstance(error, OutcomeUnknown):
                 self.discard_pending(action, token, timeout)
             raise
 
     def discard_pending(self, action: str, token: int, timeout: float) -> None:
-        """Delete the rows a write committed hidden with `token` (and its PendingWrite node), once the
-        write lock is held, so that no attempt of that write is still committing; best effort: if the
-        store cannot do it now, the next large write or load does, once the write's time is up."""
+        """Delete the rows a write committed hidden with `token` (and its PendingWrite node); best
+        effort: if the store cannot do it now, the next large write or load does, once the write's
+        time is up. Without the write lock, which a busy store would make it wait for: nothing of the
+        write is committing any more, and a row another write published is not of the token."""
         with suppress(StoreError), self.transaction(f"{action} (discarding its hidden rows)", timeout) as tx:
-            run_version(tx, LOCK_VERSION)
             tx.run(DISCARD_PENDING, token=token).consume()
 
     def discard_expired_pending(self, action: str) -> None:

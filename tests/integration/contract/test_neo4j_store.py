@@ -631,14 +631,14 @@ class _PausedLargeImport:
     own store, run in a thread and held once its new stations are committed hidden, before its locked
     transaction starts, until `release()`; `outcome` is its version or its error."""
 
-    def __init__(self, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, url: str, monkeypatch: pytest.MonkeyPatch, lock_timeout: float = 2.0) -> None:
         import threading
         from dataclasses import replace
 
         from graph_service.adapters import neo4j_store
 
         monkeypatch.setattr(neo4j_store, "LATE_LOCK_ROWS", 2)  # the import below counts as large
-        self.store = Neo4jStore(url)
+        self.store = Neo4jStore(url, lock_timeout=lock_timeout)
         first = STATIONS[0]
         self.rewritten = replace(first, staff=first.staff + 1, version=first.version + 1)
         self.stations = [self.rewritten, *STATIONS[1:]]
@@ -711,36 +711,48 @@ def test_a_large_import_commits_its_new_stations_hidden_before_it_takes_the_lock
 
 
 @pytest.mark.neo4j
-@pytest.mark.parametrize("failure", ["conflict", "discarded"])
+@pytest.mark.parametrize("failure", ["conflict", "busy", "discarded"])
 def test_a_large_import_that_fails_after_its_hidden_commit_leaves_nothing(
     neo4j_url: str, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
     """(issue 9) A large write whose locked transaction fails after its new stations were committed
-    hidden leaves nothing: on a conflict (here a stored station rewritten meanwhile) it discards them
-    itself; when they were discarded under it (taken for a dead write's), it publishes nothing and
-    says the store could not take the write."""
+    hidden leaves nothing: on a conflict (a stored station rewritten meanwhile), or when the store is
+    busy (another writer holds the lock past the wait allowed), it discards them itself, at once,
+    without waiting for that lock; when they were discarded under it (taken for a dead write's), it
+    publishes nothing and says the store could not take the write."""
+    import time
     from dataclasses import replace
 
+    from neo4j import GraphDatabase
+
+    from graph_service.adapters.neo4j_cypher import LOCK_VERSION
     from graph_service.ports import ConflictError, StoreUnavailable
 
     other = Neo4jStore(neo4j_url)
-    importing = _PausedLargeImport(neo4j_url, monkeypatch)
+    importing = _PausedLargeImport(neo4j_url, monkeypatch, lock_timeout=0.5)
     try:
         other.upsert_divisions(DIVISIONS)
         assert other.upsert_stations([STATIONS[0]]) == 2
         importing.start()
-        try:
-            if failure == "conflict":
-                meanwhile = replace(STATIONS[0], volunteers=1, version=STATIONS[0].version + 1)
-                assert other.upsert_stations([meanwhile], {meanwhile.id: STATIONS[0].version}) == 3
-            else:
-                from neo4j import GraphDatabase
-
-                with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver:
+        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver, driver.session() as session:
+            holding = session.begin_transaction() if failure == "busy" else None
+            try:
+                if failure == "conflict":
+                    meanwhile = replace(STATIONS[0], volunteers=1, version=STATIONS[0].version + 1)
+                    assert other.upsert_stations([meanwhile], {meanwhile.id: STATIONS[0].version}) == 3
+                elif holding is not None:
+                    holding.run(LOCK_VERSION).consume()  # held until the end of this block
+                else:
                     driver.execute_query("MATCH (w:PendingWrite) SET w.until = datetime() - duration('PT1S')")
-                other.load(_NoSink())  # discards the rows of writes whose time is up
-        finally:
-            importing.release()
+                    other.load(_NoSink())  # discards the rows of writes whose time is up
+                started = time.monotonic()
+                importing.release()
+                if holding is not None:  # all done with the lock still held
+                    assert time.monotonic() - started < 20
+                    assert _neo4j_count(neo4j_url, HIDDEN_STATIONS) == 0
+            finally:
+                if holding is not None:
+                    holding.rollback()
         [error] = importing.outcome
         assert isinstance(error, ConflictError if failure == "conflict" else StoreUnavailable), error
         assert other.data_version() == (3 if failure == "conflict" else 2)

@@ -65,6 +65,7 @@ from bench.recount import Recount
 from bench.report import Table, latency_cells, machine_text, note, p50_p99
 from bench.run import machine
 from bench.seed import seed
+from graph_service.adapters.neo4j_cypher import PUBLISHED_STATION
 from graph_service.adapters.sqlite_schema import path_from_url
 from graph_service.domain.levels import DivisionLevel
 from graph_service.domain.validation import STATION_COLUMNS
@@ -532,7 +533,7 @@ class StoredProbe:
             return self.sqlite.execute(query, (self.station_id,)).fetchone() is not None
         assert self.driver is not None
         records, _, _ = self.driver.execute_query(
-            "MATCH (s:Station {id: $id}) WHERE NOT coalesce(s.changed_in < 0, false) RETURN 1 LIMIT 1",
+            f"MATCH (s:Station {{id: $id}}) WHERE {PUBLISHED_STATION} RETURN 1 LIMIT 1",
             id=self.station_id,
             routing_="r",
             database_=self.database,

@@ -46,6 +46,8 @@ RETURN pending, restamped
 # still take. Rows of a write that ended without publishing them are discarded by it or, if it could
 # not (the process or Neo4j died), by the next large write or load once that time is up; the
 # PendingWrite node's lock is taken first.
+PUBLISHED_STATION = "NOT coalesce(s.changed_in < 0, false)"
+"""Whether station `s` is published: not committed hidden by a write that has yet to publish it."""
 PENDING_WRITE = """
 CREATE (:PendingWrite {token: $token, until: datetime() + duration({seconds: $seconds})})
 """
@@ -361,7 +363,7 @@ RETURN collect({_DIVISION_PROJECTION}) AS rows,
        collect(coalesce(d.changed_in <= $upto, true)) AS current
 """
 STATION_PAGE = f"""
-MATCH (s:Station) WHERE s.id > $after AND NOT coalesce(s.changed_in < 0, false)
+MATCH (s:Station) WHERE s.id > $after AND {PUBLISHED_STATION}
 WITH s ORDER BY s.id LIMIT $limit
 {_LINKS_NOW}
 RETURN collect({_STATION_PROJECTION}) AS rows, collect(coalesce(s.changed_in <= $upto, true)) AS current

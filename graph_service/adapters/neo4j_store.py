@@ -191,7 +191,7 @@ class Neo4jStore:
         read under the write lock (every write up to it has committed), the rows last written up to
         it are read without the lock, then, under the lock again, the rows written meanwhile are
         given again as they now are, in place of what was given of them (`SnapshotSink.forget`)."""
-        self._transactions.discard_expired_pending("load the network")
+        self._transactions.discard_pending("load the network")  # rows of writes that died
         with self._transactions.transaction("load the network") as tx:
             upto = run_version(tx, LOCK_VERSION)
         with self._transactions.transaction("load the network") as tx:
@@ -374,11 +374,11 @@ class Neo4jStore:
 
         def write_new(tx: Transaction, token: int) -> int:
             nonlocal replaced, stored
-            as_expected = _stored_as_expected(stations, expected_versions)
-            if as_expected is None:
+            known = _stored_as_expected(stations, expected_versions)
+            if known is None:
                 ids = [station.id for station in stations]
-                as_expected = stored_keys(tx, COUNT_STATIONS, EXISTING_STATIONS, ids, self.batch_size)
-            stored = as_expected
+                known = stored_keys(tx, COUNT_STATIONS, EXISTING_STATIONS, ids, self.batch_size)
+            stored = known
             created, replaced = parents_first(stations, station_key, station_parent, stored)
             if any(station.id not in stored for station in replaced):
                 created, replaced = [], list(stations)

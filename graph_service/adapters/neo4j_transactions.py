@@ -160,14 +160,14 @@ class Neo4jTransactions:
         prepared = prepare_audit(audit, self.batch_size) if audit is not None and audit.changes else None
         token = -1 - secrets.randbelow(1 << 53)
         timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
-        pending = 0
+        hidden_rows = 0
 
         def write_hidden(hidden: Callable[[Transaction, int], int]) -> None:
-            nonlocal pending
+            nonlocal hidden_rows
             with self.transaction(action, timeout) as tx:
                 tx.run(DISCARD_PENDING, token=None).consume()  # those of writes long given up
-                pending = hidden(tx, token)
-                if pending:
+                hidden_rows = hidden(tx, token)
+                if hidden_rows:
                     # Time enough for the locked transaction, with its retries, before anyone else may
                     # take them for a dead write's.
                     seconds = 2 * timeout + RETRY_SECONDS
@@ -185,7 +185,7 @@ class Neo4jTransactions:
                     version, editions = bump_version(tx)  # the write lock, held from here to the commit
                     verify_basis(basis, tx, version, editions)
                     published = tx.run(late.restamp, token=token, version=version).single(strict=True)
-                    if published["restamped"] != late.rows or (pending and not published["pending"]):
+                    if published["restamped"] != late.rows or (hidden_rows and not published["pending"]):
                         raise StoreUnavailable(
                             f"{action}: of its {late.rows} rows, {published['restamped']} were found to "
                             "publish (the new ones it committed hidden were discarded: it took longer "
@@ -202,23 +202,19 @@ class Neo4jTransactions:
         except BaseException as error:
             # Every attempt has been rolled back by now, unless a commit was cut off: that one may have
             # published the rows, so they are left for when the write's time is up.
-            if pending and not isinstance(error, OutcomeUnknown):
+            if hidden_rows and not isinstance(error, OutcomeUnknown):
                 self.discard_pending(action, token, timeout)
             raise
 
-    def discard_pending(self, action: str, token: int, timeout: float) -> None:
-        """Delete the rows a write committed hidden with `token` (and its PendingWrite node); best
-        effort: if the store cannot do it now, the next large write or load does, once the write's
-        time is up. Without the write lock, which a busy store would make it wait for: nothing of the
-        write is committing any more, and a row another write published is not of the token."""
-        with suppress(StoreError), self.transaction(f"{action} (discarding its hidden rows)", timeout) as tx:
+    def discard_pending(self, action: str, token: int | None = None, timeout: float | None = None) -> None:
+        """Delete the rows a write committed hidden with `token` (and its PendingWrite node), or with no
+        `token` those of every write whose time is up (it died before publishing them), in a
+        transaction of its own (ended by the server after `timeout` seconds when given); best effort:
+        what the store cannot delete now, the next large write or load does, once its write's time is
+        up. Without the write lock, which a busy store would make it wait for: nothing of such a write
+        is committing any more, and a row another write published is not of its token."""
+        with suppress(StoreError), self.transaction(f"{action} (discarding hidden rows)", timeout) as tx:
             tx.run(DISCARD_PENDING, token=token).consume()
-
-    def discard_expired_pending(self, action: str) -> None:
-        """Delete the rows committed hidden by writes whose time is up (they died before publishing
-        them), in a transaction of its own; best effort."""
-        with suppress(StoreError), self.transaction(action) as tx:
-            tx.run(DISCARD_PENDING, token=None).consume()
 
     def wait_for_lock(self, action: str) -> None:
         """Take the write lock and let it go again, waiting at most `lock_timeout` seconds for it: a

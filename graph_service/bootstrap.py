@@ -10,7 +10,7 @@ from __future__ import annotations
 from graph_service.ports import Store, StoreError
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.settings import DEFAULT_STORE_URL, Settings
-from graph_service.service_layer.syncing import load_engine
+from graph_service.service_layer.syncing import WriteScope, load_engine, load_engine_around
 
 __all__ = ["DEFAULT_STORE_URL", "open_service", "open_store"]
 
@@ -41,14 +41,20 @@ def open_store(settings: Settings) -> Store:
     )
 
 
-def open_service(settings: Settings, *, aggregates: bool = True) -> NetworkService:
+def open_service(
+    settings: Settings, *, aggregates: bool = True, around: WriteScope | None = None
+) -> NetworkService:
     """Open the configured store and build the service over it, its engine loaded from the store
     (`EngineLoadError` if the stored network is invalid; the store is closed again on any failure).
     `aggregates=False`: a service that only imports, whose engine answers no coverage (see
-    `NetworkEngine.load`)."""
+    `NetworkEngine.load`); `around`: one that only imports the stations of that scope, its engine
+    holding only the part of the network they need (`syncing.load_engine_around`)."""
     store = open_store(settings)
     try:
-        return NetworkService(store, load_engine(store, aggregates=aggregates), settings)
+        engine = (
+            load_engine(store, aggregates=aggregates) if around is None else load_engine_around(store, around)
+        )
+        return NetworkService(store, engine, settings)
     except BaseException:
         store.close()
         raise

@@ -108,6 +108,18 @@ class WriteBasis:
             raise BasisChanged(reasons)
 
 
+@dataclass(frozen=True, slots=True)
+class StationTotals:
+    """What all stored stations together add at most to any roll-up total: how many there are and the
+    sums of their staff, certified staff and volunteers (a negative or unreadable value counted as 0,
+    hidden rows of unfinished writes counted too): an upper bound for the whole network."""
+
+    stations: int
+    staff: int
+    certified_staff: int
+    volunteers: int
+
+
 class SnapshotSink(Protocol):
     """Receives a store's whole network in one streaming pass: every division, the successor links,
     then every station; then, from a store that read without holding writers back (Neo4j), the
@@ -147,6 +159,24 @@ class Store(Protocol):
     def load(self, sink: SnapshotSink) -> int:
         """Stream the whole network into `sink` (all divisions, then all stations) from one consistent
         read, in memory proportional to one batch; return the data version it reflects."""
+        ...
+
+    def load_part(
+        self,
+        sink: SnapshotSink,
+        *,
+        station_ids: Collection[str] = (),
+        reporting_to: Collection[str] = (),
+        division_codes: Collection[str] = (),
+    ) -> None:
+        """Give `sink`, as `load` would, the stored stations named `station_ids`, the stations whose
+        parent (now) is one of `reporting_to`, and the divisions `division_codes` with every division
+        above them (no successor links), each once, from one read (index lookups: its cost grows with
+        what it gives, not with the store). Names that are not stored are skipped."""
+        ...
+
+    def station_totals(self) -> StationTotals:
+        """The upper bound of every roll-up total over the whole stored network (one aggregate read)."""
         ...
 
     def data_version(self) -> int:

@@ -7,7 +7,13 @@ the other fields properties."""
 from __future__ import annotations
 
 from graph_service.domain.audit import DIVISION_KIND, STATION_KIND
-from graph_service.domain.station_fields import DATE_COLUMNS, STORED_STATION_COLUMNS, FieldKind, columns_of
+from graph_service.domain.station_fields import (
+    COUNT_COLUMNS,
+    DATE_COLUMNS,
+    STORED_STATION_COLUMNS,
+    FieldKind,
+    columns_of,
+)
 from graph_service.ports import AUDIT_SEQ_STRIDE
 
 # Bumps the data version and holds the Meta node's write lock until the transaction ends; then, the lock
@@ -368,6 +374,34 @@ WITH s ORDER BY s.id LIMIT $limit
 {_LINKS_NOW}
 RETURN collect({_STATION_PROJECTION}) AS rows, collect(coalesce(s.changed_in <= $upto, true)) AS current
 """
+# Part of the network (see `Neo4jStore.load_part`), by index lookups, each statement one record of
+# rows as the load's pages give them: divisions with every division above, stations by id, and the
+# stations reporting (now) to given stations; stations committed hidden left out.
+DIVISIONS_WITH_ANCESTORS = f"""
+UNWIND $keys AS code
+MATCH (:Division {{code: code}})-[:PART_OF*0..]->(d:Division)
+WITH DISTINCT d
+OPTIONAL MATCH (d)-[:PART_OF]->(p)
+RETURN collect({_DIVISION_PROJECTION}) AS rows
+"""
+STATIONS_BY_ID = f"""
+UNWIND $keys AS id
+MATCH (s:Station {{id: id}}) WHERE {PUBLISHED_STATION}
+{_LINKS_NOW}
+RETURN collect({_STATION_PROJECTION}) AS rows
+"""
+STATIONS_REPORTING_TO = f"""
+UNWIND $keys AS id
+MATCH (:Station {{id: id}})<-[line:REPORTS_TO]-(s:Station) WHERE line.to IS NULL AND {PUBLISHED_STATION}
+WITH DISTINCT s
+{_LINKS_NOW}
+RETURN collect({_STATION_PROJECTION}) AS rows
+"""
+# What all stations add at most to any roll-up total (`Neo4jStore.station_totals`): a value that is not
+# a positive number counts as 0, summed as floats (no overflow, whatever a damaged store holds).
+STATION_TOTALS = "MATCH (s:Station) RETURN count(s) AS stations, " + ", ".join(
+    f"sum(CASE WHEN s.{c} > 0 THEN toFloat(s.{c}) ELSE 0.0 END) AS {c}" for c in COUNT_COLUMNS
+)
 # Changes are read through the changed_in indexes, those of versions up to $upto only (see
 # `neo4j_store.Neo4jStore.changes_since`), in records of `CHANGES_CHUNK` rows each: one Bolt
 # message per row would cost the driver seconds for a large import, and one message holding every row

@@ -63,13 +63,15 @@ names, successors, placements, reporting lines) in `neo4j_editions`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import suppress
 from functools import partial
 
 from neo4j import Transaction
 
 from graph_service.adapters.batching import (
+    batches,
     check_batch_size,
     check_versions,
 )
@@ -87,12 +89,16 @@ from graph_service.adapters.neo4j_cypher import (
     ALL_SUCCESSORS,
     COUNT_STATIONS,
     DIVISION_PAGE,
+    DIVISIONS_WITH_ANCESTORS,
     EXISTING_STATIONS,
     FEW_CHANGES_LOCKED,
     LOCK_VERSION,
     READ_VERSION,
     RESTAMP_STATIONS,
     STATION_PAGE,
+    STATION_TOTALS,
+    STATIONS_BY_ID,
+    STATIONS_REPORTING_TO,
     WRITE_PACKED_STATIONS,
 )
 from graph_service.adapters.neo4j_editions import (
@@ -121,6 +127,7 @@ from graph_service.adapters.rows import load_division_row, load_station_row
 from graph_service.domain.audit import AuditEntry, AuditQuery, AuditTrail
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.model import Division, Station
+from graph_service.domain.station_fields import COUNT_COLUMNS
 from graph_service.domain.validity import DivisionName
 from graph_service.ports import (
     DEFAULT_BATCH_SIZE,
@@ -128,6 +135,7 @@ from graph_service.ports import (
     Changes,
     Progress,
     SnapshotSink,
+    StationTotals,
     StoreUnavailable,
     WriteBasis,
 )
@@ -206,6 +214,46 @@ class Neo4jStore:
             if current != upto:
                 load_written_since(tx, sink, upto, current)
             return current
+
+    def load_part(
+        self,
+        sink: SnapshotSink,
+        *,
+        station_ids: Collection[str] = (),
+        reporting_to: Collection[str] = (),
+        division_codes: Collection[str] = (),
+    ) -> None:
+        """Give `sink` the stations `station_ids`, those reporting to `reporting_to` and the divisions
+        `division_codes` with every division above them (`Store.load_part`), `batch_size` names per
+        statement, in one transaction (after clearing the hidden rows of writes that died, as `load`
+        does, so that their ids are free again)."""
+        if station_ids or reporting_to:
+            self._transactions.discard_pending("read part of the network")
+        with self._transactions.transaction("read part of the network") as tx:
+            codes: set[str] = set()
+            for chunk in batches(sorted(division_codes), self.batch_size):
+                for row in tx.run(DIVISIONS_WITH_ANCESTORS, keys=list(chunk)).single(strict=True)["rows"]:
+                    if row[0] not in codes:
+                        codes.add(row[0])
+                        load_division_row(sink, row, to_date)
+            ids: set[str] = set()
+            for query, keys in ((STATIONS_BY_ID, station_ids), (STATIONS_REPORTING_TO, reporting_to)):
+                for chunk in batches(sorted(keys), self.batch_size):
+                    for row in tx.run(query, keys=list(chunk)).single(strict=True)["rows"]:
+                        if row[0] not in ids:
+                            ids.add(row[0])
+                            load_station_row(sink, row, to_date)
+
+    def station_totals(self) -> StationTotals:
+        """The upper bound of every roll-up total over the whole stored network (`Store.station_totals`):
+        one aggregate statement."""
+
+        def read() -> StationTotals:
+            record = self._transactions.one_statement("read the stations' totals", STATION_TOTALS)
+            sums = (math.ceil(record[column]) for column in COUNT_COLUMNS)
+            return StationTotals(record["stations"], *sums)
+
+        return retrying(read)
 
     def data_version(self) -> int:
         """The current data version: 0 for a store never written to (one statement, auto-committed:

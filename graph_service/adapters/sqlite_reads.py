@@ -5,6 +5,7 @@ basis is checked against (`read_written_since`, `verify_basis`)."""
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Collection, Sequence
 from functools import partial
@@ -27,8 +28,9 @@ from graph_service.adapters.sqlite_schema import (
     read_successor_links,
     read_version,
 )
+from graph_service.domain.station_fields import COUNT_COLUMNS
 from graph_service.domain.write_basis import StationPlace, WrittenSince
-from graph_service.ports import Changes, SnapshotSink, WriteBasis
+from graph_service.ports import Changes, SnapshotSink, StationTotals, WriteBasis
 
 
 def load_snapshot(conn: sqlite3.Connection, sink: SnapshotSink, batch_size: int) -> int:
@@ -51,6 +53,62 @@ def load_snapshot(conn: sqlite3.Connection, sink: SnapshotSink, batch_size: int)
             load_station_row(sink, row if history is None else (*row, *history), iso_date)
     conn.execute("COMMIT")
     return version
+
+
+def load_part(
+    conn: sqlite3.Connection,
+    sink: SnapshotSink,
+    station_ids: Collection[str],
+    reporting_to: Collection[str],
+    division_codes: Collection[str],
+) -> None:
+    """Give `sink` the stored stations `station_ids` and those whose parent is one of `reporting_to`
+    (with their placement histories), and the divisions `division_codes` with every division above
+    them, each once, from one read transaction on `conn` (`Store.load_part`)."""
+    conn.execute("BEGIN")
+    try:
+        given: set[str] = set()
+        for batch in batches(sorted(division_codes), IDS_PER_QUERY):
+            for row in conn.execute(_DIVISIONS_WITH_ANCESTORS.format(marks=_marks(batch)), tuple(batch)):
+                if row[0] not in given:
+                    given.add(row[0])
+                    load_division_row(sink, row)
+        rows: dict[str, Sequence[Any]] = {}
+        for column, keys in (("id", station_ids), ("parent_id", reporting_to)):
+            for batch in batches(sorted(keys), IDS_PER_QUERY):
+                query = f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE {column} IN ({_marks(batch)})"
+                rows.update((row[0], row) for row in conn.execute(query, tuple(batch)))
+        placed = read_placements(conn, ids=sorted(rows)) if rows else {}
+        for station_id, row in rows.items():
+            history = placed.get(station_id)
+            load_station_row(sink, row if history is None else (*row, *history), iso_date)
+    finally:
+        conn.execute("COMMIT")
+
+
+_DIVISIONS_WITH_ANCESTORS = f"""
+    WITH RECURSIVE up(code) AS (
+        SELECT code FROM divisions WHERE code IN ({{marks}})
+        UNION
+        SELECT d.parent_code FROM divisions d JOIN up ON d.code = up.code WHERE d.parent_code IS NOT NULL
+    )
+    SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE code IN (SELECT code FROM up)
+"""
+
+
+def _marks(batch: Sequence[str]) -> str:
+    return ", ".join("?" * len(batch))
+
+
+def station_totals(conn: sqlite3.Connection) -> StationTotals:
+    """The upper bound of every roll-up total (`Store.station_totals`): one aggregate read on `conn`;
+    a value that is not a positive number counts as 0 (`total` sums as a float: no overflow)."""
+    sums = ", ".join(
+        f"total(CASE WHEN typeof({c}) IN ('integer', 'real') AND {c} > 0 THEN {c} ELSE 0 END)"
+        for c in COUNT_COLUMNS
+    )
+    count, *totals = conn.execute(f"SELECT count(*), {sums} FROM stations").fetchone()
+    return StationTotals(count, *(math.ceil(total) for total in totals))
 
 
 def read_changes(conn: sqlite3.Connection, version: int) -> Changes:

@@ -10,7 +10,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from graph_service.adapters.batching import batches
 from graph_service.adapters.rows import AUDIT_ENTRY_COLUMNS, AUDIT_WRITE_COLUMNS
 from graph_service.domain.model import Division, Station
 from graph_service.domain.station_fields import STORED_STATION_COLUMNS, stored_values
@@ -312,23 +314,33 @@ def _write_dated(
 
 
 def read_placements(
-    conn: sqlite3.Connection, since: int | None = None
+    conn: sqlite3.Connection, since: int | None = None, ids: Sequence[str] | None = None
 ) -> dict[str, tuple[list[DatedRow], list[DatedRow]]]:
     """The stored placement rows and reporting line rows (each: value, from, to) of the stations that
-    have either, of those written since data version `since` only (None: of all)."""
-    placed = _read_dated(conn, "station_placements", "division_code", since)
-    lines = _read_dated(conn, "station_reporting_lines", "parent_id", since)
+    have either, of those written since data version `since` only (None: of all), or of the stations
+    `ids` only."""
+    placed = _read_dated(conn, "station_placements", "division_code", since, ids)
+    lines = _read_dated(conn, "station_reporting_lines", "parent_id", since, ids)
     return {sid: (placed.get(sid, []), lines.get(sid, [])) for sid in placed.keys() | lines.keys()}
 
 
 def _read_dated(
-    conn: sqlite3.Connection, table: str, column: str, since: int | None
+    conn: sqlite3.Connection, table: str, column: str, since: int | None, ids: Sequence[str] | None = None
 ) -> dict[str, list[DatedRow]]:
     """The rows of `table` (a dated history, its value in `column`) of the stations written since
-    data version `since` (None: of all), by station id, oldest first: one statement."""
+    data version `since` (None: of all), or of the stations `ids`, by station id, oldest first."""
     found: dict[str, list[DatedRow]] = {}
     query = f"SELECT station_id, {column}, from_, to_ FROM {table}"
-    if since is None:
+    if ids is not None:
+        rows: Iterable[Any] = (
+            row
+            for batch in batches(ids, IDS_PER_QUERY)
+            for row in conn.execute(
+                f"{query} WHERE station_id IN ({', '.join('?' * len(batch))}) ORDER BY station_id, position",
+                tuple(batch),
+            )
+        )
+    elif since is None:
         rows = conn.execute(f"{query} ORDER BY station_id, position")
     else:
         written = "SELECT id FROM stations WHERE changed_in > ?"

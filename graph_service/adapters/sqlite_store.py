@@ -24,7 +24,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 
@@ -32,7 +32,13 @@ from graph_service.adapters.batching import check_batch_size
 from graph_service.adapters.sqlite_audit import count_audit_entries, read_audit_entries, record_audit
 from graph_service.adapters.sqlite_editions import read_editions, read_links, read_names
 from graph_service.adapters.sqlite_errors import busy_message, describe, is_busy
-from graph_service.adapters.sqlite_reads import load_snapshot, read_changes, verify_basis
+from graph_service.adapters.sqlite_reads import (
+    load_part,
+    load_snapshot,
+    read_changes,
+    station_totals,
+    verify_basis,
+)
 from graph_service.adapters.sqlite_schema import (
     URL_PREFIX,
     ensure_schema,
@@ -51,6 +57,7 @@ from graph_service.ports import (
     Changes,
     Progress,
     SnapshotSink,
+    StationTotals,
     StoreError,
     StoreUnavailable,
     WriteBasis,
@@ -100,6 +107,24 @@ class SqliteStore:
                 return load_snapshot(conn, sink, self.batch_size)
         finally:
             conn.close()
+
+    def load_part(
+        self,
+        sink: SnapshotSink,
+        *,
+        station_ids: Collection[str] = (),
+        reporting_to: Collection[str] = (),
+        division_codes: Collection[str] = (),
+    ) -> None:
+        """Give `sink` the stations `station_ids`, those reporting to `reporting_to` and the divisions
+        `division_codes` with every division above them (`Store.load_part`), from one read transaction."""
+        with self._read_lock, self._errors("read part of the network"):
+            load_part(self._read_conn, sink, station_ids, reporting_to, division_codes)
+
+    def station_totals(self) -> StationTotals:
+        """The upper bound of every roll-up total over the whole stored network (`Store.station_totals`)."""
+        with self._read_lock, self._errors("read the stations' totals"):
+            return station_totals(self._read_conn)
 
     def data_version(self) -> int:
         """The current data version: 0 for a store never written to."""

@@ -76,7 +76,7 @@ class Applying(EngineState):
             self._stale = False
             self.graph, self.version, self._names = other.graph, other.version, None
             self.problems, self._root_peaks, self._roots = other.problems, None, None
-            self._unbuilt = other._unbuilt
+            self._unbuilt, self.is_part = other._unbuilt, other.is_part
             self._uncovered_lists.clear()
             self._lowest_codes.clear()
 

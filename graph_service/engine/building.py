@@ -54,7 +54,7 @@ from graph_service.engine.graphs import (
 )
 from graph_service.engine.state import EngineState
 from graph_service.engine.timeline import COVERED_COLUMN, WIDTH, Delta, SharedTimeline, Timeline
-from graph_service.engine.values import StationNode, StoredProblem, station_node
+from graph_service.engine.values import PartialNetwork, StationNode, StoredProblem, station_node
 
 Days = tuple[tuple[int, Delta], ...]
 """Per-day (column, change) deltas, as a key."""
@@ -63,11 +63,13 @@ Days = tuple[tuple[int, Delta], ...]
 class Building(EngineState):
     """Building the network and its aggregates from the records taken (`NetworkEngine.load`)."""
 
-    def _build(self, aggregates: bool = True) -> None:
+    def _build(self, aggregates: bool = True, bound: list[int] | None = None) -> None:
         """Keep the loaded records that meet the rules (listing the others in `problems`), add them
         in bulk, then compute every aggregate bottom-up. Unless `aggregates`: leave the aggregates for
         later (`build_aggregates`) when the stations' own totals show that no roll-up can pass
-        `MAX_SUM` (then no stored division breaks that rule, which only they can tell otherwise)."""
+        `MAX_SUM` (then no stored division breaks that rule, which only they can tell otherwise).
+        `bound`: the records are part of the network, whose totals reach at most that; never build
+        the aggregates of a part."""
         graph = self.graph
         divisions, self._loading_divisions = self._loading_divisions, []
         stations, self._loading_stations = self._loading_stations, []
@@ -92,6 +94,10 @@ class Building(EngineState):
             [(d.code, d.parent_code) for group in by_rank[1:] for d in group if d.parent_code is not None],
         )
         stations = self._valid_stations(stations)
+        if bound is not None:
+            self._root_peaks, self._peaks_exact = bound, False
+            self._unbuilt, self.is_part = (by_rank, stations), True
+            return
         if not aggregates:
             bound = added_totals(stations)  # no roll-up total can be larger
             if all(bound[column] <= MAX_SUM for column in SUM_COLUMNS):
@@ -103,9 +109,12 @@ class Building(EngineState):
 
     def build_aggregates(self) -> None:
         """Build the aggregates a load without them left for later (`NetworkEngine.load`); nothing
-        when they are built. Never called while holding `lock`."""
+        when they are built; `PartialNetwork` for an engine holding part of the network. Never
+        called while holding `lock`."""
         if self._unbuilt is None:
             return
+        if self.is_part:
+            raise PartialNetwork("the aggregates need the whole network: this engine holds part of it")
         with self.updating, self.lock:
             if self._unbuilt is None:
                 return

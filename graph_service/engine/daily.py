@@ -306,3 +306,13 @@ def added_totals(stations: Iterable[Station]) -> list[int]:
             added[CERTIFIED_STAFF] += station.certified_staff
             added[VOLUNTEERS] += station.volunteers
     return added
+
+
+def totals_bound(stations: int, staff: int, certified_staff: int, volunteers: int) -> list[int]:
+    """The most any roll-up total can reach in a network of `stations` stations whose staff,
+    certified staff and volunteers add up to those (full width; only the roll-up columns set)."""
+    bound = [0] * WIDTH
+    for column in STATION_COLUMN.values():
+        bound[column] = stations
+    bound[STAFF], bound[CERTIFIED_STAFF], bound[VOLUNTEERS] = staff, certified_staff, volunteers
+    return bound

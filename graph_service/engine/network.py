@@ -22,6 +22,7 @@ from graph_service.domain.model import Division, Station
 from graph_service.engine.applying import SMALL_CHANGE, Applying
 from graph_service.engine.building import Building
 from graph_service.engine.bulk import BulkApplying
+from graph_service.engine.daily import totals_bound
 from graph_service.engine.graphs import collector_paused
 from graph_service.engine.limits import Limits
 from graph_service.engine.paging import Page
@@ -29,6 +30,7 @@ from graph_service.engine.queries import Queries
 from graph_service.engine.values import (
     EngineLoadError,
     LevelCoverage,
+    PartialNetwork,
     Rollup,
     Snapshot,
     StationNode,
@@ -43,6 +45,7 @@ __all__ = [
     "LevelCoverage",
     "NetworkEngine",
     "Page",
+    "PartialNetwork",
     "Rollup",
     "Snapshot",
     "StationNode",
@@ -81,6 +84,32 @@ class NetworkEngine(Building, Queries, Limits, Applying, BulkApplying):
         engine.version = version
         with collector_paused():
             engine._build(aggregates)
+        return engine
+
+    @classmethod
+    def load_part(
+        cls,
+        snapshot: Snapshot,
+        version: int,
+        *,
+        stations: int,
+        staff: int,
+        certified_staff: int,
+        volunteers: int,
+    ) -> NetworkEngine:
+        """Build from part of a stored network (`snapshot`: what checking a write needs of it, each
+        record with everything above it) at data `version`, to check writes against, as `load` with
+        `aggregates=False` does. The whole network holds at most `stations` stations, whose staff,
+        certified staff and volunteers add up to at most those: a write is checked against that bound
+        only, and one it does not clear raises `PartialNetwork` (its sums need the whole network).
+        Records of the part that today's rules refuse are left out and listed in `problems`."""
+        engine = cls()
+        engine._loading_divisions, engine._loading_stations = snapshot.divisions, snapshot.stations
+        snapshot.divisions, snapshot.stations = [], []
+        engine.problems.extend(snapshot.problems)
+        engine.version = version
+        with collector_paused():
+            engine._build(bound=totals_bound(stations, staff, certified_staff, volunteers))
         return engine
 
     @classmethod

@@ -56,6 +56,8 @@ class EngineState:
         # What `_build` kept (divisions by rank, stations) while their aggregates wait to be built
         # (`Building.build_aggregates`); None once built, as after every full build.
         self._unbuilt: tuple[list[list[Division]], list[Station]] | None = None
+        self.is_part = False
+        """Whether it holds only part of the network (`NetworkEngine.load_part`)."""
         self.problems: list[StoredProblem] = []
         """The stored records left out at the last load, and why (empty for a sound store)."""
         self.catch_up_cpu: dict[str, float] = {}

@@ -25,6 +25,11 @@ def station_node(station_id: str) -> StationNode:
     return ("station", station_id)
 
 
+class PartialNetwork(Exception):
+    """An engine built from part of the network (`NetworkEngine.load_part`) was asked for what only
+    the whole network can tell: aggregates, to check a write whose sums its bound does not clear."""
+
+
 class EngineLoadError(Exception):
     """The stored network breaks the rules of spec §1–§2; `problems` lists every one found."""
 

@@ -29,7 +29,7 @@ from graph_service.ports import Changes, Store, StoreUnavailable, WriteBasis
 from graph_service.service_layer.auth import Principal, Role
 from graph_service.service_layer.errors import Forbidden, NotFound, Unauthenticated, Unavailable
 from graph_service.service_layer.settings import Settings
-from graph_service.service_layer.syncing import sync
+from graph_service.service_layer.syncing import load_engine, sync
 from graph_service.service_layer.views import NetworkViews
 
 logger = logging.getLogger("graph_service.service")
@@ -48,6 +48,13 @@ class ServiceBase:
 
     def close(self) -> None:
         self.store.close()
+
+    def load_whole_network(self) -> None:
+        """Put an engine holding the whole stored network in place of the one holding part of it
+        (`syncing.load_engine_around`), for a check that needs all of it (its aggregates built only
+        when that check needs them: `NetworkEngine.load`)."""
+        self.engine = load_engine(self.store, aggregates=False)
+        self.views = NetworkViews(self.engine)
 
     def refresh(
         self,

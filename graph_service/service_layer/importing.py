@@ -22,10 +22,12 @@ from graph_service.domain.validation import (
 )
 from graph_service.domain.validity import DivisionName
 from graph_service.domain.write_basis import divisions_unchanged
+from graph_service.engine import PartialNetwork
 from graph_service.ports import Changes, ConflictError, Progress, WriteBasis
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.base import ServiceBase, excess_message, store_busy_is_unavailable
 from graph_service.service_layer.errors import Conflict
+from graph_service.service_layer.syncing import WriteScope
 
 ImportProgress = Callable[[int, int], None]
 """Told how an import's write goes: (rows written so far, rows to write), once with 0 before the first
@@ -59,8 +61,24 @@ class Imports(ServiceBase):
 
         `follow=False` leaves the engine behind the store (for a one-shot command that exits after).
         `progress` follows the write batch by batch. Who may write at all is checked before the file
-        is read; an editor's scope once its rows are known.
+        is read; an editor's scope once its rows are known. An engine holding only the part of the
+        network the file names (`syncing.load_engine_around`, from `station_file_scope`) whose bound
+        on the roll-ups cannot clear the file's sums makes way for the whole network first.
         """
+        try:
+            return self._import_stations(principal, data, dry_run, follow, progress)
+        except PartialNetwork:
+            self.load_whole_network()
+            return self._import_stations(principal, data, dry_run, follow, progress)
+
+    def _import_stations(
+        self,
+        principal: Principal | None,
+        data: bytes | str,
+        dry_run: bool,
+        follow: bool,
+        progress: ImportProgress | None,
+    ) -> ImportReport:
         self.check_writer(principal)
         read_at = self.engine.version
         rows, problems = read_rows(data, STATION_COLUMNS)
@@ -299,6 +317,17 @@ def _per_batch(progress: ImportProgress | None, total: int) -> Progress | None:
         return None
     progress(0, total)
     return lambda written: progress(written, total)
+
+
+def station_file_scope(data: bytes | str) -> WriteScope:
+    """The ids, parent ids and division codes a station file names (as its rows are read, whatever
+    else is wrong with them): what checking it needs of the stored network."""
+    rows, _ = read_rows(data, STATION_COLUMNS)
+
+    def named(column: str) -> frozenset[str]:
+        return frozenset(values[column] for _, values in rows if values[column])
+
+    return WriteScope(named("id"), named("parent_id"), named("division_code"))
 
 
 def decoded_csv(data: bytes | str) -> tuple[str | None, list[Problem]]:

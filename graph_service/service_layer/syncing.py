@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 from graph_service.domain.changes import Changes
 from graph_service.engine import NetworkEngine, Snapshot, collector_paused
@@ -44,6 +45,50 @@ def load_engine(store: Store, *, aggregates: bool = True) -> NetworkEngine:
         return NetworkEngine.load(snapshot, version, aggregates=aggregates)
 
 
+@dataclass(frozen=True, slots=True)
+class WriteScope:
+    """What a station write names: the ids it writes, the stations they report to, the divisions they
+    sit in."""
+
+    station_ids: frozenset[str]
+    parent_ids: frozenset[str]
+    division_codes: frozenset[str]
+
+
+def load_engine_around(store: Store, scope: WriteScope) -> NetworkEngine:
+    """A new engine holding the part of the stored network that checking a station write of `scope`
+    needs (`NetworkEngine.load_part`): the stations it names as stored, those reporting to the ones
+    it writes, every station any of them reports to up the chain, and the divisions all of them sit
+    (or sat) in, with every division above; plus the store's bound on every roll-up total.
+
+    Read at the data version read first: the rows given are as of it or later, and the write's
+    checks at commit (its basis and expected versions, taken from this engine) refuse it when a row
+    it was checked against changed since that version, as for any engine behind the store."""
+    version = store.data_version()
+    snapshot = Snapshot()
+    with collector_paused():
+        ids = scope.station_ids | scope.parent_ids
+        store.load_part(snapshot, station_ids=ids, reporting_to=scope.station_ids)
+        asked = set(ids) | {station.id for station in snapshot.stations}
+        # A damaged store may give a station no division or a parent id that is not text.
+        while wanted := {s.parent_id for s in snapshot.stations if isinstance(s.parent_id, str)} - asked:
+            store.load_part(snapshot, station_ids=wanted)
+            asked |= wanted
+        codes = set(scope.division_codes)
+        for station in snapshot.stations:
+            codes.update(p.division_code for p in station.history() if isinstance(p.division_code, str))
+        store.load_part(snapshot, division_codes=codes)
+        totals = store.station_totals()
+        return NetworkEngine.load_part(
+            snapshot,
+            version,
+            stations=totals.stations,
+            staff=totals.staff,
+            certified_staff=totals.certified_staff,
+            volunteers=totals.volunteers,
+        )
+
+
 def sync(
     engine: NetworkEngine,
     store: Store,
@@ -58,8 +103,11 @@ def sync(
     with). Changes that break a rule or touch a record left out at load, and any failure to apply
     them, rebuild the engine from the store instead, so the engine never disagrees with the store.
     `phases` receives the CPU seconds of the catch-up's phases (read, check, prepare, swap), and under
-    `STORE_WALL` the wall seconds of the read.
+    `STORE_WALL` the wall seconds of the read. An engine holding part of the network
+    (`load_engine_around`) checks one write and is never caught up: False.
     """
+    if engine.is_part:
+        return False
     phases = phases if phases is not None else {}
     phases.clear()  # what an earlier catch-up measured is not this one's
     if written is not None:

@@ -38,6 +38,7 @@ from graph_service.ports import (
     ConflictError,
     Progress,
     SnapshotSink,
+    StationTotals,
     StoreError,
     WriteBasis,
     audit_seq,
@@ -103,6 +104,48 @@ class FakeStore:
         for station in stations:
             sink.add_station(station)
         return version
+
+    def load_part(
+        self,
+        sink: SnapshotSink,
+        *,
+        station_ids: Collection[str] = (),
+        reporting_to: Collection[str] = (),
+        division_codes: Collection[str] = (),
+    ) -> None:
+        """The stations `station_ids` and those whose parent is one of `reporting_to`, and the
+        divisions `division_codes` with every division above them, each once, into `sink`."""
+        self.ping()
+        contents = self._contents
+        with contents.lock:
+            divisions: dict[str, Division] = {}
+            for code in division_codes:
+                while code in contents.divisions and code not in divisions:
+                    division = divisions[code] = contents.divisions[code][0]
+                    if division.parent_code is None:
+                        break
+                    code = division.parent_code
+            stations = {sid: contents.stations[sid][0] for sid in station_ids if sid in contents.stations}
+            wanted = set(reporting_to)
+            for station, _ in contents.stations.values():
+                if station.parent_id in wanted:
+                    stations.setdefault(station.id, station)
+        for division in divisions.values():
+            sink.add_division(division)
+        for station in stations.values():
+            sink.add_station(station)
+
+    def station_totals(self) -> StationTotals:
+        """How many stations are stored, and the sums of their counts (negative ones as 0)."""
+        self.ping()
+        with self._contents.lock:
+            stations = [station for station, _ in self._contents.stations.values()]
+        return StationTotals(
+            len(stations),
+            sum(max(0, s.staff) for s in stations),
+            sum(max(0, s.certified_staff) for s in stations),
+            sum(max(0, s.volunteers) for s in stations),
+        )
 
     def data_version(self) -> int:
         """The current data version (0 before the first write)."""

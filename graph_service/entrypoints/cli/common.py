@@ -17,6 +17,7 @@ from graph_service.service_layer.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from graph_service.domain.validation import Problem
     from graph_service.service_layer.services import NetworkService
+    from graph_service.service_layer.syncing import WriteScope
 
 PROG = "graph-service"
 EXIT_OK = 0
@@ -67,10 +68,12 @@ def keep_services_until_exit() -> None:
         _kept_until_exit = []
 
 
-def open_service(store_url: str | None, *, quiet: bool = False, aggregates: bool = True) -> NetworkService:
+def open_service(
+    store_url: str | None, *, quiet: bool = False, around: WriteScope | None = None
+) -> NetworkService:
     """The service over the store the arguments or the environment name (Failed when unusable).
     Unless `quiet`, says on stderr how many stored rows break the rules (they are left out).
-    `aggregates=False` for a command that only imports stations (`bootstrap.open_service`)."""
+    `around` for a command that only imports the stations of that scope (`bootstrap.open_service`)."""
     from graph_service.bootstrap import open_service as build_service
 
     try:
@@ -78,17 +81,19 @@ def open_service(store_url: str | None, *, quiet: bool = False, aggregates: bool
     except SettingsError as error:
         raise UsageError(str(error)) from error
     try:
-        service = build_service(settings, aggregates=aggregates)
+        service = build_service(settings, around=around)
     except (StoreError, EngineLoadError) as error:
         raise Failed(f"cannot use the store {settings.store_url}: {error}") from error
     if _kept_until_exit is not None:
         _kept_until_exit.append(service)
     if service.views.problems and not quiet:
         count = len(service.views.problems)
-        note(
-            f"warning: {settings.store_url} holds {count:,} stored {plural(count, 'row', 'rows')} that "
-            "break the rules; they are left out (list them with `graph-service check`)"
-        )
+        rows = f"{count:,} stored {plural(count, 'row', 'rows')}"
+        if around is None:
+            where = f"{settings.store_url} holds {rows} that break the rules"
+        else:  # only the part of the network the file needs was read
+            where = f"{settings.store_url}: {rows} that this file needs break the rules"
+        note(f"warning: {where}; they are left out (list them with `graph-service check`)")
     return service
 
 

@@ -18,6 +18,7 @@ from graph_service.entrypoints.progress import ProgressBar
 from graph_service.ports import OutcomeUnknown, StoreError
 from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.errors import ServiceError, Unavailable
+from graph_service.service_layer.importing import station_file_scope
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -27,8 +28,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
         return cmd_seed_edition(args)
     kind: str = args.kind
     data, source = read_input(args.file)
-    # A station import checks its rows against the network, not its coverage: no aggregates needed.
-    service = open_service(args.store, aggregates=kind != "stations")
+    # A station import checks its rows against the part of the network they name, not its coverage.
+    service = open_service(args.store, around=station_file_scope(data) if kind == "stations" else None)
     store_url = service.settings.store_url
     bar = ProgressBar(kind)
     try:

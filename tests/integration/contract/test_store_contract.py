@@ -15,7 +15,7 @@ from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, Placement, ReportingLine, Station
 from graph_service.domain.validity import DivisionName
-from graph_service.ports import Changes, ConflictError, Store, StoreError
+from graph_service.ports import Changes, ConflictError, StationTotals, Store, StoreError
 from tests.integration.contract.records import DIVISIONS, STATIONS, C, K, P, T, V
 from tests.support.stores import StoreFactory
 
@@ -406,6 +406,73 @@ def test_changes_since_returns_exactly_what_later_writes_touched(store: Store) -
     )
 
     assert store.changes_since(4) == Changes(4, [], [])
+
+
+# --- part of the network -------------------------------------------------------------------------
+
+
+def part(
+    store: Store, station_ids: Sequence[str] = (), reporting_to: Sequence[str] = (), codes: Sequence[str] = ()
+) -> tuple[list[Division], list[Station]]:
+    """`load_part` into a sink: (divisions by code, stations by id); checks each came once."""
+    sink = CollectingSink()
+    store.load_part(sink, station_ids=station_ids, reporting_to=reporting_to, division_codes=codes)
+    assert len({d.code for d in sink.divisions}) == len(sink.divisions), "a division came twice"
+    assert len({s.id for s in sink.stations}) == len(sink.stations), "a station came twice"
+    return by_key(sink.divisions, sink.stations)
+
+
+def test_load_part_gives_the_divisions_asked_with_every_one_above(store: Store) -> None:
+    seeded(store)
+    expected = [d for d in DIVISIONS if d.code in {"52", "5201", "520102", "520102001", "520102001001"}]
+    assert part(store, codes=["520102001001"]) == by_key(expected)
+    assert part(store, codes=["520102001001", "520102", "no-such-code"]) == by_key(expected)
+    assert part(store, codes=["5223"]) == by_key([d for d in DIVISIONS if d.code in {"52", "5223"}])
+    assert part(store) == ([], [])
+
+
+def test_load_part_gives_the_stations_asked_and_those_reporting_to_them(store: Store) -> None:
+    seeded(store)
+    stored = {s.id: s for s in STATIONS}
+    assert part(store, station_ids=["GC-5201", "VR-520102001001", "missing"]) == by_key(
+        stations=[stored["GC-5201"], stored["VR-520102001001"]]
+    )
+    assert part(store, reporting_to=["GS-520102", "TS-520102001"]) == by_key(
+        stations=[stored["TS-520102001"], stored["VR-520102001001"]]
+    )
+    # A station both asked for and reporting to one asked about comes once.
+    assert part(store, station_ids=["TS-520102001"], reporting_to=["GS-520102"]) == by_key(
+        stations=[stored["TS-520102001"]]
+    )
+
+
+def test_load_part_reads_placement_histories_and_current_parents(store: Store) -> None:
+    """A station moved by an edition comes with its placement history, and reports (now) to the
+    parent its open line names: as `load` gives it."""
+    seeded(store)
+    day = date(2021, 10, 31)
+    township = next(s for s in STATIONS if s.level is StationLevel.TOWNSHIP_STATION)
+    history = (Placement(township.division_code, None, day), Placement("522324002", day, None))
+    moved = dataclasses.replace(
+        township, division_code="522324002", parent_id=None, placements=history, version=township.version + 1
+    )
+    retired = dataclasses.replace(
+        next(d for d in DIVISIONS if d.code == township.division_code), valid_to=day
+    )
+    store.upsert_divisions([retired], stations=[moved])
+    assert part(store, station_ids=[moved.id]) == ([], [moved])
+    assert part(store, reporting_to=["GS-520102"]) == ([], [])  # it reports to nobody now
+
+
+def test_station_totals_bound_every_roll_up(store: Store) -> None:
+    assert store.station_totals() == StationTotals(0, 0, 0, 0)
+    seeded(store)
+    assert store.station_totals() == StationTotals(
+        len(STATIONS),
+        sum(s.staff for s in STATIONS),
+        sum(s.certified_staff for s in STATIONS),
+        sum(s.volunteers for s in STATIONS),
+    )
 
 
 # --- reading while others write ------------------------------------------------------------------

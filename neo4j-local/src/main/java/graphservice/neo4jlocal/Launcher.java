@@ -11,6 +11,7 @@ import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 import org.neo4j.graphdb.GraphDatabaseService;
+import org.neo4j.graphdb.QueryExecutionException;
 
 /**
  * Runs Neo4j Community in this JVM with its Bolt connector on loopback, until the process is stopped.
@@ -45,9 +46,16 @@ public final class Launcher {
 
         if (!password.isEmpty()) {
             GraphDatabaseService system = service.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME);
-            system.executeTransactionally(
-                    "ALTER USER neo4j SET PLAINTEXT PASSWORD $password CHANGE NOT REQUIRED",
-                    Map.of("password", password));
+            try {
+                system.executeTransactionally(
+                        "ALTER USER neo4j SET PLAINTEXT PASSWORD $password CHANGE NOT REQUIRED",
+                        Map.of("password", password));
+            } catch (QueryExecutionException error) {
+                // A data directory started again with the password it already has: nothing to change.
+                if (!String.valueOf(error.getMessage()).contains("cannot be the same")) {
+                    throw error;
+                }
+            }
         }
         service.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME).executeTransactionally("RETURN 1");
         System.out.println("neo4j-local: Neo4j ready, Bolt on bolt://127.0.0.1:" + port + ", data in " + home);

@@ -17,7 +17,7 @@ from graph_service.service_layer.auth import Principal
 from graph_service.service_layer.importing import ImportReport, station_file_scope
 from graph_service.service_layer.services import NetworkService
 from graph_service.service_layer.syncing import load_engine, load_engine_around
-from tests.integration.test_damaged_store import damage
+from tests.support.damage import damage
 from tests.support.network import STATION_HEADER, assert_engine_agrees_with_store, big_rooms_csv
 
 ROW = "{id},{name},{level},{division},{parent},operating,2023-05-01,,{staff},0,0\n"

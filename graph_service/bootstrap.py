@@ -41,19 +41,14 @@ def open_store(settings: Settings) -> Store:
     )
 
 
-def open_service(
-    settings: Settings, *, aggregates: bool = True, around: WriteScope | None = None
-) -> NetworkService:
+def open_service(settings: Settings, *, around: WriteScope | None = None) -> NetworkService:
     """Open the configured store and build the service over it, its engine loaded from the store
     (`EngineLoadError` if the stored network is invalid; the store is closed again on any failure).
-    `aggregates=False`: a service that only imports, whose engine answers no coverage (see
-    `NetworkEngine.load`); `around`: one that only imports the stations of that scope, its engine
-    holding only the part of the network they need (`syncing.load_engine_around`)."""
+    `around`: a service that only imports the stations of that scope, its engine holding only the
+    part of the network they need (`syncing.load_engine_around`)."""
     store = open_store(settings)
     try:
-        engine = (
-            load_engine(store, aggregates=aggregates) if around is None else load_engine_around(store, around)
-        )
+        engine = load_engine(store) if around is None else load_engine_around(store, around)
         return NetworkService(store, engine, settings)
     except BaseException:
         store.close()

@@ -229,20 +229,22 @@ class Neo4jStore:
         does, so that their ids are free again)."""
         if station_ids or reporting_to:
             self._transactions.discard_pending("read part of the network")
+        # What was given, each once: an ancestor comes back with every chunk below it, and a station
+        # may be both asked for and reporting to one asked about.
+        codes: set[str] = set()
+        ids: set[str] = set()
+        reads = (
+            (DIVISIONS_WITH_ANCESTORS, division_codes, load_division_row, codes),
+            (STATIONS_BY_ID, station_ids, load_station_row, ids),
+            (STATIONS_REPORTING_TO, reporting_to, load_station_row, ids),
+        )
         with self._transactions.transaction("read part of the network") as tx:
-            codes: set[str] = set()
-            for chunk in batches(sorted(division_codes), self.batch_size):
-                for row in tx.run(DIVISIONS_WITH_ANCESTORS, keys=list(chunk)).single(strict=True)["rows"]:
-                    if row[0] not in codes:
-                        codes.add(row[0])
-                        load_division_row(sink, row, to_date)
-            ids: set[str] = set()
-            for query, keys in ((STATIONS_BY_ID, station_ids), (STATIONS_REPORTING_TO, reporting_to)):
+            for query, keys, load_row, given in reads:
                 for chunk in batches(sorted(keys), self.batch_size):
                     for row in tx.run(query, keys=list(chunk)).single(strict=True)["rows"]:
-                        if row[0] not in ids:
-                            ids.add(row[0])
-                            load_station_row(sink, row, to_date)
+                        if row[0] not in given:
+                            given.add(row[0])
+                            load_row(sink, row, to_date)
 
     def station_totals(self) -> StationTotals:
         """The upper bound of every roll-up total over the whole stored network (`Store.station_totals`):

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from graph_service.adapters.sqlite_schema import IDS_PER_QUERY, UPSERT_EDITION
+from graph_service.adapters.sqlite_schema import IDS_PER_QUERY, UPSERT_EDITION, marks
 from graph_service.domain.editions import AppliedEdition
 from graph_service.domain.validity import DivisionName
 
@@ -58,15 +58,14 @@ def read_links(
     predecessors: dict[str, list[str]] = {}
     for start in range(0, len(codes), IDS_PER_QUERY):
         batch = list(codes[start : start + IDS_PER_QUERY])
-        marks = ", ".join("?" * len(batch))
         for old_code, new_code in conn.execute(
-            f"SELECT old_code, new_code FROM division_successors WHERE old_code IN ({marks}) "
+            f"SELECT old_code, new_code FROM division_successors WHERE old_code IN ({marks(batch)}) "
             "ORDER BY old_code, position",
             batch,
         ):
             successors.setdefault(old_code, []).append(new_code)
         for new_code, old_code in conn.execute(
-            f"SELECT new_code, old_code FROM division_successors WHERE new_code IN ({marks}) "
+            f"SELECT new_code, old_code FROM division_successors WHERE new_code IN ({marks(batch)}) "
             "ORDER BY new_code, old_code",
             batch,
         ):
@@ -79,9 +78,8 @@ def read_names(conn: sqlite3.Connection, codes: Sequence[str]) -> dict[str, list
     found: dict[str, list[DivisionName]] = {}
     for start in range(0, len(codes), IDS_PER_QUERY):
         batch = list(codes[start : start + IDS_PER_QUERY])
-        marks = ", ".join("?" * len(batch))
         rows = conn.execute(
-            f"SELECT code, valid_from, name FROM division_names WHERE code IN ({marks}) "
+            f"SELECT code, valid_from, name FROM division_names WHERE code IN ({marks(batch)}) "
             "ORDER BY code, valid_from",
             batch,
         ).fetchall()

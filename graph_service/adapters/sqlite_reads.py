@@ -24,6 +24,7 @@ from graph_service.adapters.sqlite_schema import (
     DIVISION_COLUMNS_SQL,
     IDS_PER_QUERY,
     STATION_COLUMNS_SQL,
+    marks,
     read_placements,
     read_successor_links,
     read_version,
@@ -69,14 +70,14 @@ def load_part(
     try:
         given: set[str] = set()
         for batch in batches(sorted(division_codes), IDS_PER_QUERY):
-            for row in conn.execute(_DIVISIONS_WITH_ANCESTORS.format(marks=_marks(batch)), tuple(batch)):
+            for row in conn.execute(_DIVISIONS_WITH_ANCESTORS.format(marks=marks(batch)), tuple(batch)):
                 if row[0] not in given:
                     given.add(row[0])
                     load_division_row(sink, row)
         rows: dict[str, Sequence[Any]] = {}
         for column, keys in (("id", station_ids), ("parent_id", reporting_to)):
             for batch in batches(sorted(keys), IDS_PER_QUERY):
-                query = f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE {column} IN ({_marks(batch)})"
+                query = f"SELECT {STATION_COLUMNS_SQL} FROM stations WHERE {column} IN ({marks(batch)})"
                 rows.update((row[0], row) for row in conn.execute(query, tuple(batch)))
         placed = read_placements(conn, ids=sorted(rows)) if rows else {}
         for station_id, row in rows.items():
@@ -94,10 +95,6 @@ _DIVISIONS_WITH_ANCESTORS = f"""
     )
     SELECT {DIVISION_COLUMNS_SQL} FROM divisions WHERE code IN (SELECT code FROM up)
 """
-
-
-def _marks(batch: Sequence[str]) -> str:
-    return ", ".join("?" * len(batch))
 
 
 def station_totals(conn: sqlite3.Connection) -> StationTotals:
@@ -160,9 +157,9 @@ def read_written_since(conn: sqlite3.Connection, version: int, ids: Collection[s
         return WrittenSince(codes, [StationPlace(*row) for row in conn.execute(query, (version,))])
     places = []
     for batch in batches(sorted(ids), IDS_PER_QUERY):
-        marks = ", ".join("?" * len(batch))
         places += [
-            StationPlace(*row) for row in conn.execute(f"{query} AND id IN ({marks})", (version, *batch))
+            StationPlace(*row)
+            for row in conn.execute(f"{query} AND id IN ({marks(batch)})", (version, *batch))
         ]
     return WrittenSince(codes, places)
 

@@ -6,7 +6,7 @@ the tests."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
@@ -31,6 +31,12 @@ UPSERT_EDITION = """
 """
 # Stay well below SQLite's limit on the number of `?` parameters in one statement.
 IDS_PER_QUERY = 500
+
+
+def marks(values: Sized) -> str:
+    """The placeholders of an SQL list of `values`: `?, ?, ?` for three."""
+    return ", ".join("?" * len(values))
+
 
 SCHEMA: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS meta (
@@ -158,13 +164,9 @@ UPSERT_STATION = f"""
         {", ".join(f"{column} = excluded.{column}" for column in (*STORED_STATION_COLUMNS[1:], "changed_in"))}
 """
 INSERT_AUDIT_WRITE = (
-    f"INSERT INTO audit_writes ({', '.join(AUDIT_WRITE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(AUDIT_WRITE_COLUMNS))})"
+    f"INSERT INTO audit_writes ({', '.join(AUDIT_WRITE_COLUMNS)}) VALUES ({marks(AUDIT_WRITE_COLUMNS)})"
 )
-INSERT_AUDIT = (
-    f"INSERT INTO audit ({', '.join(AUDIT_ENTRY_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(AUDIT_ENTRY_COLUMNS))})"
-)
+INSERT_AUDIT = f"INSERT INTO audit ({', '.join(AUDIT_ENTRY_COLUMNS)}) VALUES ({marks(AUDIT_ENTRY_COLUMNS)})"
 DIVISIONS_WITHOUT_PARENT = """
     SELECT d.code, d.parent_code FROM divisions AS d
     WHERE d.changed_in = ? AND d.parent_code IS NOT NULL
@@ -246,8 +248,7 @@ def read_version(conn: sqlite3.Connection) -> int:
 
 def stored_versions(conn: sqlite3.Connection, ids: Sequence[str]) -> Iterable[tuple[str, int]]:
     """The (id, version) of each stored station of `ids`."""
-    marks = ", ".join("?" * len(ids))
-    return conn.execute(f"SELECT id, version FROM stations WHERE id IN ({marks})", ids)
+    return conn.execute(f"SELECT id, version FROM stations WHERE id IN ({marks(ids)})", ids)
 
 
 def division_row(division: Division, version: int) -> tuple[object, ...]:
@@ -336,7 +337,7 @@ def _read_dated(
             row
             for batch in batches(ids, IDS_PER_QUERY)
             for row in conn.execute(
-                f"{query} WHERE station_id IN ({', '.join('?' * len(batch))}) ORDER BY station_id, position",
+                f"{query} WHERE station_id IN ({marks(batch)}) ORDER BY station_id, position",
                 tuple(batch),
             )
         )
@@ -371,7 +372,7 @@ def read_successor_links(
         if batch is None:
             rows = conn.execute(query + order)
         else:
-            rows = conn.execute(f"{query} WHERE old_code IN ({', '.join('?' * len(batch))}){order}", batch)
+            rows = conn.execute(f"{query} WHERE old_code IN ({marks(batch)}){order}", batch)
         for old_code, new_code in rows:
             found.setdefault(old_code, []).append(new_code)
     return found

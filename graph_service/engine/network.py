@@ -76,15 +76,7 @@ class NetworkEngine(Building, Queries, Limits, Applying, BulkApplying):
         command): the aggregates are left unbuilt unless they are needed to tell which stored records
         break the rules, and are built when a write's sums or an `apply` need them; until then the
         coverage questions refuse (`RuntimeError`). That saves about 40% of the load's CPU."""
-        engine = cls()
-        engine._set_successors(snapshot.successors)
-        engine._loading_divisions, engine._loading_stations = snapshot.divisions, snapshot.stations
-        snapshot.divisions, snapshot.stations = [], []
-        engine.problems.extend(snapshot.problems)
-        engine.version = version
-        with collector_paused():
-            engine._build(aggregates)
-        return engine
+        return cls._built(snapshot, version, aggregates=aggregates)
 
     @classmethod
     def load_part(
@@ -103,13 +95,22 @@ class NetworkEngine(Building, Queries, Limits, Applying, BulkApplying):
         certified staff and volunteers add up to at most those: a write is checked against that bound
         only, and one it does not clear raises `PartialNetwork` (its sums need the whole network).
         Records of the part that today's rules refuse are left out and listed in `problems`."""
+        return cls._built(snapshot, version, bound=totals_bound(stations, staff, certified_staff, volunteers))
+
+    @classmethod
+    def _built(
+        cls, snapshot: Snapshot, version: int, *, aggregates: bool = True, bound: list[int] | None = None
+    ) -> NetworkEngine:
+        """An engine built from `snapshot` at data `version` (`Building._build` with `aggregates`
+        and `bound`), taking its records (the snapshot is left empty)."""
         engine = cls()
+        engine._set_successors(snapshot.successors)
         engine._loading_divisions, engine._loading_stations = snapshot.divisions, snapshot.stations
         snapshot.divisions, snapshot.stations = [], []
         engine.problems.extend(snapshot.problems)
         engine.version = version
         with collector_paused():
-            engine._build(bound=totals_bound(stations, staff, certified_staff, volunteers))
+            engine._build(aggregates, bound)
         return engine
 
     @classmethod

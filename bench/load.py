@@ -14,7 +14,9 @@ following the store), for `--duration` seconds (default 60):
 - halfway, `graph-service seed stations FILE` in another process: `--import-rows` (50,000) new village
   rooms opened today. A poller asks for the file's first and last station every 20 ms from the moment
   the import starts, to time when the import becomes visible (and to catch half an import: one of the
-  two seen without the other).
+  two seen without the other). All of the load goes on until `--tail` seconds (5) after the import is
+  visible, past `--duration` when it takes longer, so that the import's commit and the servers'
+  catch-ups with it happen under the load and are measured with it.
 
 With `--warmup S`, the same readers and writer (no import) run for S seconds first, not counted: a
 store freshly started and seeded for the run (the local Neo4j's JIT still compiling the statements the
@@ -233,7 +235,8 @@ class Tally:
 class LoadRun:
     """The load itself: `duration` seconds (default `--duration`) of readers, the writer (into
     `writer_villages`, default the plan's) and the /healthz poller, and, unless `importing` is false
-    (a warm-up), the import halfway. Questions already in `asked` are not asked again."""
+    (a warm-up), the import halfway, the load then lasting until `--tail` seconds after the import is
+    visible (or given up on) when that is later. Questions already in `asked` are not asked again."""
 
     def __init__(
         self,
@@ -265,6 +268,8 @@ class LoadRun:
         self.sample_every = max(1, int(args.sample_one_in))
         self.started = 0.0
         self.ends = 0.0
+        """When the load ends (`perf_counter`): put off while the import is under way (`loading`)."""
+        self.import_under_way = importing
         self.import_exited: float | None = None
 
     async def run(self) -> None:
@@ -273,6 +278,21 @@ class LoadRun:
         tasks = [self.reader(i) for i in range(self.args.clients)]
         tasks += [self.writer(), self.health()] + ([self.importer()] if self.importing else [])
         await asyncio.wait_for(asyncio.gather(*tasks), self.duration * 2 + self.args.visibility_timeout + 420)
+
+    @property
+    def measured_s(self) -> float:
+        """How long the load lasted (once run): `duration`, or longer when the import was later."""
+        return self.ends - self.started
+
+    def loading(self, at: float | None = None) -> bool:
+        """Whether the load still goes on at `at` (a `perf_counter` time; default now)."""
+        return self.import_under_way or (time.perf_counter() if at is None else at) < self.ends
+
+    def _import_over(self) -> None:
+        """The import is visible, or given up on: the load ends `--tail` seconds from now at the
+        earliest."""
+        self.ends = max(self.ends, time.perf_counter() + self.args.tail)
+        self.import_under_way = False
 
     def _now(self) -> float:
         return time.perf_counter() - self.started
@@ -306,7 +326,7 @@ class LoadRun:
         # the socket, connections opened all at once would all go to whichever worker woke first.
         await asyncio.sleep(number * READER_STAGGER_S)
         try:
-            while time.perf_counter() < self.ends:
+            while self.loading():
                 kind, query, variables = self._question(rng)
                 started = time.perf_counter()
                 try:
@@ -339,7 +359,7 @@ class LoadRun:
             while True:
                 due = self.started + tick * self.args.write_every
                 tick += 1
-                if due >= self.ends:
+                if not self.loading(due):
                     break
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 if pending is None:
@@ -401,7 +421,7 @@ class LoadRun:
     async def health(self) -> None:
         connection = Connection(self.port)
         try:
-            while time.perf_counter() < self.ends:
+            while self.loading():
                 started = time.perf_counter()
                 try:
                     status, _ = await asyncio.wait_for(
@@ -449,6 +469,7 @@ class LoadRun:
         info["output_tail"] = output.decode("utf-8", "replace")[-600:]
         info["cli_s"] = info["exited_at_s"] - info["started_at_s"]
         await poller
+        self._import_over()
         if info.get("visible_at_s") is not None:
             info["visible_after_exit_s"] = info["visible_at_s"] - info["exited_at_s"]
             if info.get("committed_at_s") is not None:
@@ -503,6 +524,7 @@ class LoadRun:
                     seen = (data["a"] is not None, data["b"] is not None)
                     if seen == (True, True):
                         info["visible_at_s"] = self._now()
+                        self._import_over()
                         return
                     if seen != (False, False):
                         self.tally.torn_reads += 1
@@ -699,6 +721,8 @@ def run_store(
     """One load run on one store (`store_pid`: the store's own server process on this machine, the
     local Neo4j, whose CPU during the run is counted too)."""
     today = Settings.from_env(store_url=store_url).today()
+    # A village per create, and every other write is one: enough for a load twice `--duration` long
+    # (it lasts longer than `--duration` when the import does).
     writes = int(args.duration / args.write_every) + 10
     warm_up_writes = int(args.warmup / args.write_every) + 10 if args.warmup else 0
     note(f"{kind}: generating {provinces} provinces")
@@ -769,7 +793,7 @@ def run_store(
             line.strip() for line in server.log_path.read_text().splitlines() if _long_catch_up(line)
         ]
     tally = load.tally
-    duration = args.duration
+    duration = load.measured_s
     during_import: dict[str, list[float]] = defaultdict(list)
     outside_import: dict[str, list[float]] = defaultdict(list)
     started_at = tally.import_info.get("started_at_s")
@@ -832,6 +856,7 @@ def render(result: dict[str, Any]) -> str:
             f"{r['clients']} readers "
             + (f"pausing {r['think_s']} s between requests" if r["think_s"] else "back to back")
             + f" for {r['duration_s']:.0f} s "
+            f"(to {result['options'].get('tail', 0):.0f} s after the import showed) "
             f"({r['reads_per_s']:,.0f} reads/s), a write every {result['options']['write_every']} s, "
             f"a {imp.get('rows', 0):,}-row import from another process at {imp.get('started_at_s', 0):.1f} s"
         )
@@ -932,7 +957,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--import-rows", type=int, default=50_000)
     parser.add_argument("--sample", type=int, default=3000, help="most answers checked against the recount")
     parser.add_argument("--sample-one-in", type=int, default=10, help="each reader keeps one answer in N")
-    parser.add_argument("--visibility-timeout", type=float, default=60.0, help="seconds after the load")
+    parser.add_argument(
+        "--visibility-timeout", type=float, default=60.0, help="seconds after the load and the CLI's exit"
+    )
+    parser.add_argument(
+        "--tail", type=float, default=5.0, help="seconds the load goes on after the import is visible"
+    )
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="emptied first")
     parser.add_argument("--out-dir", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args(argv)

@@ -39,7 +39,7 @@ def one_round(
         clients=args.clients, duration=args.duration, think=0.0, sample=0, sample_one_in=1_000_000
     )
     plan = Plan(codes, [], [], date.today())
-    load = LoadRun(options, plan, port, "", Path("."))
+    load = LoadRun(options, plan, port, "", Path("."), importing=False)
 
     async def run() -> None:
         load.started = time.perf_counter()

@@ -277,23 +277,31 @@ class Neo4jStore:
         trip, `FEW_CHANGES_LOCKED`); the rows of versions up to `upto` are
         then read without the lock; last, under the lock again, the rows written meanwhile (above
         `upto`, among them any row a later write changed while it was being read, in its latest
-        state) take the place of theirs."""
+        state) take the place of theirs: in one round trip again when they are few (the writes of
+        the second or so the bulk took), else in a transaction of their own."""
+
+        def locked_few(since: int) -> tuple[int, Changes | None]:
+            """The data version, read under the lock, and the changes above `since` up to it when
+            they are few (else None)."""
+            record = self._transactions.one_statement(
+                "read the changes", FEW_CHANGES_LOCKED, since=since, most=LOCKED_READ_ROWS
+            )
+            current = checked_version(record["version"])
+            if current <= since:
+                return current, Changes(current)
+            return current, few_changes(record, current) if record["rows"] <= LOCKED_READ_ROWS else None
 
         def read() -> Changes:
-            record = self._transactions.one_statement(
-                "read the changes", FEW_CHANGES_LOCKED, since=version, most=LOCKED_READ_ROWS
-            )
-            upto = checked_version(record["version"])
-            if upto <= version:
-                return Changes(upto)
-            if record["rows"] <= LOCKED_READ_ROWS:
-                return few_changes(record, upto)
+            upto, few = locked_few(version)
+            if few is not None:
+                return few
             with self._transactions.transaction("read the changes") as tx:
                 changes = read_changes(tx, upto, version)
+            current, few = locked_few(upto)
+            if few is not None:
+                return changes if current == upto else changes.followed_by(few)
             with self._transactions.transaction("read the changes") as tx:
                 current = run_version(tx, LOCK_VERSION)
-                if current == upto:
-                    return changes
                 return changes.followed_by(read_changes(tx, current, upto))
 
         return retrying(read)

@@ -23,17 +23,20 @@ RANK = {level: level.rank for level in DivisionLevel}
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(*, freeze: bool = True) -> Iterator[None]:
     """Pause the cyclic garbage collector: a build allocates millions of small containers and frees
     none, and the collector would rescan the growing heap again and again for nothing. What is left
     afterwards is frozen (`gc.freeze`: never scanned again), so no later collection, on whatever
-    thread, pauses the process for a full pass over the network (over a second at national scale)."""
+    thread, pauses the process for a full pass over the network (over a second at national scale).
+    With `freeze` false nothing is frozen: for a block that keeps little of what it allocates (a
+    frozen cycle of garbage is never freed)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if freeze:
+            gc.freeze()
         if collecting:
             gc.enable()
 

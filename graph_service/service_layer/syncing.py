@@ -159,7 +159,10 @@ def _catch_up(engine: NetworkEngine, store: Store, phases: dict[str, float]) -> 
     base = engine.version
     started, asked = time.thread_time(), time.perf_counter()
     try:
-        changes = store.changes_since(base)
+        # An import's 50,000 stations read with the collector on cost 0.28-0.31 CPU s, against
+        # 0.22-0.23 s with it paused (national scale): its passes over them find no garbage.
+        with collector_paused(freeze=False):
+            changes = store.changes_since(base)
     except StoreError:
         raise
     except Exception:  # a row that cannot be read (ValueError): the load lists it instead
@@ -180,7 +183,8 @@ def _catch_up(engine: NetworkEngine, store: Store, phases: dict[str, float]) -> 
         # Changes since `base` hold every record written since, so those this process's own writes
         # applied meanwhile (between `base` and `engine.version`) are applied again as they are.
         started = time.thread_time()
-        appliable = engine.can_apply(changes)
+        with collector_paused(freeze=False):
+            appliable = engine.can_apply(changes)
         phases["check"] = time.thread_time() - started
         if not appliable:
             rebuild(engine, store)

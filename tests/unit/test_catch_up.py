@@ -373,3 +373,38 @@ def test_a_snapshot_forgets_what_a_store_gives_again() -> None:
     assert snapshot.divisions == [kept] and snapshot.successors == {"a": ["x"]}
     assert snapshot.stations == [stay]
     assert [(p.kind, p.key) for p in snapshot.problems] == [("station", "S-4")]
+
+
+def test_a_catch_up_reads_and_checks_with_the_collector_paused_and_freezes_nothing() -> None:
+    """(issue 9: with the cyclic collector on, reading an import's 50,000 stations cost 0.28-0.31 CPU
+    s against 0.22-0.23 s paused, at national scale) The store's read and the check of what it gave
+    run with the collector off; afterwards it is on again, and a small catch-up (every write of
+    another process brings one) has frozen nothing: a frozen cycle of garbage is never freed."""
+    import gc
+
+    from graph_service.service_layer.syncing import load_engine, sync
+    from tests.unit.fakes import FakeStore
+
+    store = FakeStore()
+    province = Division("52", "贵州省", DivisionLevel.PROVINCE)
+    store.upsert_divisions([province, Division("5201", "贵阳市", DivisionLevel.CITY, "52")])
+    engine = load_engine(store.handle())
+    store.upsert_stations([Station("P", "贵阳市指导中心", StationLevel.GUIDANCE_CENTRE, "5201")])
+    seen: dict[str, bool] = {}
+    read, check = store.changes_since, engine.can_apply
+
+    def reading(version: int) -> Changes:
+        seen["read"] = gc.isenabled()
+        return read(version)
+
+    def checking(changes: Changes) -> bool:
+        seen["check"] = gc.isenabled()
+        return check(changes)
+
+    frozen = gc.get_freeze_count()
+    with mock.patch.object(store, "changes_since", reading), mock.patch.object(engine, "can_apply", checking):
+        assert sync(engine, store)
+    assert seen == {"read": False, "check": False}
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
+    assert engine.station("P") is not None

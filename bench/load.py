@@ -105,6 +105,8 @@ KINDS = ("coverage", "rollup", "gap_list")
 WRITES = ("write_create", "write_update")
 COMMIT_WATCH_S = 0.1
 """How often the import's commit is looked for in the store (`LoadRun.commit_watch`)."""
+IMPORT_GRACE_S = 300.0
+"""Seconds the import command is given beyond `--duration` before it is killed."""
 KIND_WEIGHTS = (0.4, 0.4, 0.2)
 GAP_LEVELS = {
     "province": ("township",),
@@ -457,7 +459,7 @@ class LoadRun:
         seen_stored = threading.Event()
         committed = asyncio.ensure_future(asyncio.to_thread(self.commit_watch, last_id, seen_stored))
         try:
-            output, _ = await asyncio.wait_for(process.communicate(), self.duration + 300)
+            output, _ = await asyncio.wait_for(process.communicate(), self.duration + IMPORT_GRACE_S)
         except TimeoutError:
             process.kill()
             output = b"(killed: took too long)"
@@ -469,7 +471,8 @@ class LoadRun:
         info["output_tail"] = output.decode("utf-8", "replace")[-600:]
         info["cli_s"] = info["exited_at_s"] - info["started_at_s"]
         await poller
-        self._import_over()
+        if self.import_under_way:  # never seen: given up on
+            self._import_over()
         if info.get("visible_at_s") is not None:
             info["visible_after_exit_s"] = info["visible_at_s"] - info["exited_at_s"]
             if info.get("committed_at_s") is not None:
@@ -710,6 +713,13 @@ def coverage_p99_by_slice(timeline: Sequence[tuple[float, str, float]], duration
     return [round(percentile(values, 0.99) * 1000, 1) if values else float("nan") for values in slices]
 
 
+def longest_load_s(args: argparse.Namespace) -> float:
+    """The longest a load with the import can last: the import starts halfway, its command is given
+    `--duration` plus `IMPORT_GRACE_S`, the visibility poller `--visibility-timeout` after it exits,
+    then the load goes on `--tail` seconds."""
+    return args.duration * 1.5 + IMPORT_GRACE_S + args.visibility_timeout + args.tail
+
+
 def run_store(
     args: argparse.Namespace,
     kind: str,
@@ -721,9 +731,8 @@ def run_store(
     """One load run on one store (`store_pid`: the store's own server process on this machine, the
     local Neo4j, whose CPU during the run is counted too)."""
     today = Settings.from_env(store_url=store_url).today()
-    # A village per create, and every other write is one: enough for a load twice `--duration` long
-    # (it lasts longer than `--duration` when the import does).
-    writes = int(args.duration / args.write_every) + 10
+    # A village per create, and every other write is one: enough for the longest the load can last.
+    writes = int(longest_load_s(args) / args.write_every / 2) + 10
     warm_up_writes = int(args.warmup / args.write_every) + 10 if args.warmup else 0
     note(f"{kind}: generating {provinces} provinces")
     plan, division_records, station_records = generate(

@@ -195,9 +195,8 @@ def test_reading_changes_holds_no_writer_back_and_gives_the_latest_state(
         assert writer.upsert_stations(STATIONS) == 2
         assert _packed_versions(neo4j_url) == ([2] if packed else [])
         changed = replace(first, staff=first.staff + 7, version=first.version + 1)
-        rewritten = [changed] if meanwhile == "one" else [replace(s, version=s.version + 1) for s in STATIONS]
-        if meanwhile == "all":
-            rewritten[0] = changed
+        also = [] if meanwhile == "one" else [replace(s, version=s.version + 1) for s in others]
+        rewritten = [changed, *also]
         real_read_changes = neo4j_store.read_changes
         written: list[int] = []
 

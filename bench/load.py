@@ -18,6 +18,11 @@ following the store), for `--duration` seconds (default 60):
   visible, past `--duration` when it takes longer, so that the import's commit and the servers'
   catch-ups with it happen under the load and are measured with it.
 
+With `--nice N` (Neo4j only), the service, the import command and this client run at niceness N while
+the local Neo4j, started before, stays at 0: the store gets the CPU it asks for first, as it would on
+a host of its own, so the time until the import is visible is the service's own. The readers'
+latencies of such a run are not comparable: the import's statements then take their CPU.
+
 With `--warmup S`, the same readers and writer (no import) run for S seconds first, not counted: a
 store freshly started and seeded for the run (the local Neo4j's JIT still compiling the statements the
 run makes) is then measured as a server that has been running a while would be.
@@ -869,6 +874,8 @@ def render(result: dict[str, Any]) -> str:
             f"({r['reads_per_s']:,.0f} reads/s), a write every {result['options']['write_every']} s, "
             f"a {imp.get('rows', 0):,}-row import from another process at {imp.get('started_at_s', 0):.1f} s"
         )
+        if nice := result["options"].get("nice"):
+            lines.append(f"  service, import and clients at niceness {nice}, the local Neo4j at 0")
         if warm := r.get("warm_up"):
             lines.append(
                 f"  after a warm-up of {warm['seconds']:.0f} s (the same readers and writer, no import, not "
@@ -972,6 +979,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--tail", type=float, default=5.0, help="seconds the load goes on after the import is visible"
     )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness of the service, the import and the clients on Neo4j (the local Neo4j stays at 0)",
+    )
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="emptied first")
     parser.add_argument("--out-dir", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args(argv)
@@ -979,6 +992,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--scale must be in (0, 1]")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.nice and (args.neo4j is not None or args.store != "neo4j"):
+        parser.error("--nice needs --store neo4j and the local Neo4j (no --neo4j URL)")
     return args
 
 
@@ -1012,6 +1027,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             url = local.url
         try:
             pid = local.pid() if local is not None else None
+            if args.nice:
+                os.nice(args.nice)  # this process, and the server and import command it starts from now on
             result["runs"].append(run_store(args, "neo4j", url, work_dir, provinces, pid))
         finally:
             if local is not None:

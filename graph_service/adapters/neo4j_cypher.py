@@ -430,23 +430,38 @@ RETURN rows
 # A catch-up of a few changes (up to $most rows), whole, in one statement run alone: the write lock taken
 # as LOCK_VERSION takes it, the version `upto` read once it is held, the rows written above $since up to
 # it counted, and, when there are at most $most of them, read (divisions with their successor links as
-# [position, code] pairs, stations as STATIONS_CHANGED gives them). Every read after the lock depends on
-# `upto`, read after it, so none can be made before the lock is held; the lock is let go at the commit,
-# once the record is sent. With more rows, none are read here (`Neo4jStore.changes_since` reads them
-# without the lock), and they are counted only up to $most + 1 of each kind: counting a 50,000-row
-# import's rows under the lock took 36-97 ms, idle, against 21-30 ms (each of a server's followers
-# does it just after such an import commits, when writers queue for the lock).
+# [position, code] pairs, stations as STATIONS_CHANGED gives them). The stations of the versions kept
+# packed (WRITE_PACKED_STATIONS) are neither counted nor read as rows: their packs come whole, as
+# [version, pack] pairs, so a large import with a few writes beside it is caught up with in this one
+# round trip (under load each round trip took 0.1-1 s after an import's commit, and a catch-up from
+# rows took six). The stations are read a range of versions at a time between the packed ones, as
+# `neo4j_reads._versions_between` makes them. Every read after the lock depends on `upto`, read after
+# it, so none can be made before the lock is held; the lock is let go at the commit, once the record is
+# sent. With more rows, none are read here (`Neo4jStore.changes_since` reads them without the lock),
+# and they are counted only up to $most + 1 of each kind: counting a 50,000-row import's rows under the
+# lock took 36-97 ms, idle, against 21-30 ms (each of a server's followers does it just after such an
+# import commits, when writers queue for the lock).
 FEW_CHANGES_LOCKED = f"""
 MERGE (m:Meta {{key: 'data'}}) ON CREATE SET m.version = 0
 SET m.locked = true
 REMOVE m.locked
 WITH m.version AS upto
-WITH upto,
+CALL (upto) {{
+  MATCH (packed:PackedStations) WHERE packed.version > $since AND packed.version <= upto
+  RETURN collect(packed.version) AS packed, collect([packed.version, packed.stations]) AS packs
+}}
+WITH upto, packs,
+     [span IN [low IN [$since] + packed |
+        [low, reduce(high = upto, v IN packed | CASE WHEN v > low AND v - 1 < high THEN v - 1 ELSE high END)]
+      ] WHERE span[1] > span[0]] AS ranges
+WITH upto, packs, ranges,
      COUNT {{
        MATCH (d:Division) WHERE d.changed_in > $since AND d.changed_in <= upto RETURN d LIMIT $most + 1
      }}
      + COUNT {{
-       MATCH (s:Station) WHERE s.changed_in > $since AND s.changed_in <= upto RETURN s LIMIT $most + 1
+       UNWIND ranges AS span
+       MATCH (s:Station) WHERE s.changed_in > span[0] AND s.changed_in <= span[1]
+       RETURN s LIMIT $most + 1
      }}
      AS rows
 CALL (upto, rows) {{
@@ -455,12 +470,14 @@ CALL (upto, rows) {{
   RETURN collect({_DIVISION_PROJECTION}) AS divisions,
          collect([d.code, [(d)-[r:SUCCEEDED_BY]->(n) | [r.position, n.code]]]) AS links
 }}
-CALL (upto, rows) {{
-  MATCH (s:Station) WHERE rows <= $most AND s.changed_in > $since AND s.changed_in <= upto
+CALL (ranges, rows) {{
+  UNWIND CASE WHEN rows <= $most THEN ranges ELSE [] END AS span
+  MATCH (s:Station) WHERE s.changed_in > span[0] AND s.changed_in <= span[1]
   {_LINKS_NOW}
   RETURN collect({_STATION_PROJECTION}) AS stations
 }}
-RETURN upto AS version, rows, divisions, links, stations
+RETURN upto AS version, rows, divisions, links, stations,
+       CASE WHEN rows <= $most THEN packs ELSE [] END AS packs
 """
 # What a write's basis is checked against (`domain.write_basis.WrittenSince`): codes and places only.
 DIVISION_CODES_CHANGED = "MATCH (d:Division) WHERE d.changed_in > $since RETURN d.code AS code"

@@ -29,6 +29,7 @@ from graph_service.adapters.rows import (
     station_from_row,
 )
 from graph_service.domain.editions import AppliedEdition
+from graph_service.domain.model import Station
 from graph_service.domain.write_basis import StationPlace, WrittenSince
 from graph_service.ports import Changes, SnapshotSink, WriteBasis
 
@@ -57,21 +58,31 @@ def read_changes(tx: Transaction, current: int, version: int) -> Changes:
         partial(station_from_row, to_date=to_date),
         packed.keys(),
     )
-    if packed:
-        latest = {station.id: station for data in packed.values() for station in unpack_stations(data)}
-        latest.update((station.id, station) for station in stations)
-        stations = list(latest.values())
     links = read_successors(tx, [d.code for d in divisions]) if divisions else {}
-    return Changes(current, divisions, stations, links)
+    return Changes(current, divisions, _latest_stations(packed, stations), links)
 
 
 def few_changes(record: Record, current: int) -> Changes:
     """The changes a `FEW_CHANGES_LOCKED` record holds (divisions with their successor links, and
-    stations), bringing the reader to data version `current`."""
+    stations, those of packed versions from their packs), bringing the reader to data version
+    `current`."""
     divisions = [division_from_row(row, to_date) for row in record["divisions"]]
     stations = [station_from_row(row, to_date) for row in record["stations"]]
     links = {code: [other for _, other in sorted(pairs)] for code, pairs in record["links"] if pairs}
-    return Changes(current, divisions, stations, links)
+    packed = {version: pack for version, pack in record["packs"]}
+    return Changes(current, divisions, _latest_stations(packed, stations), links)
+
+
+def _latest_stations(packed: Mapping[int, bytes], stations: list[Station]) -> list[Station]:
+    """Each station once, in its latest state: those of the packs (data version -> `pack_stations`
+    value), a later pack's taking the place of an earlier one's, then `stations`, read from the rows
+    of the versions without a pack (a row is a station's latest: one written again since has left its
+    packed version), taking the place of theirs. `ValueError` for a pack that cannot be read."""
+    if not packed:
+        return stations
+    latest = {station.id: station for _, pack in sorted(packed.items()) for station in unpack_stations(pack)}
+    latest.update((station.id, station) for station in stations)
+    return list(latest.values())
 
 
 def load_written_since(tx: Transaction, sink: SnapshotSink, version: int, current: int) -> None:

@@ -274,7 +274,8 @@ class Neo4jStore:
 
         The version `upto` is read under the write lock, so every write up to it has committed (up to
         `LOCKED_READ_ROWS` changed rows are read right there, all in one statement run alone: one round
-        trip, `FEW_CHANGES_LOCKED`); the rows of versions up to `upto` are
+        trip, `FEW_CHANGES_LOCKED`; the stations of versions kept packed come from their packs and do
+        not count, so a large import is read that way too); else the rows of versions up to `upto` are
         then read without the lock; last, under the lock again, the rows written meanwhile (above
         `upto`, among them any row a later write changed while it was being read, in its latest
         state) take the place of theirs: in one round trip again when they are few (the writes of

@@ -148,8 +148,9 @@ WARM_UP_LOCK_SECONDS = 1.0
 """How long `warm_up`'s small catch-up waits for the write lock (given up after that: Neo4j has planned
 it by then, which is all the warm-up is for)."""
 LOCKED_READ_ROWS = 2_000
-"""`changes_since` reads up to this many changed rows in one transaction under the write lock (a
-single write's catch-up: one round trip); more are read without it (another process's import)."""
+"""`changes_since` reads up to this many changed rows in one statement under the write lock (a few
+writes' catch-up, and a packed import's, whose stations come from its pack and do not count: one
+round trip); more are read without it (another process's unpacked import)."""
 LATE_LOCK_ROWS = 1_000
 """A station write of this many rows or more takes the version lock last (its expected versions are
 checked once it holds each station's own lock), and keeps its stations packed beside their rows too

@@ -433,8 +433,8 @@ RETURN rows
 # [position, code] pairs, stations as STATIONS_CHANGED gives them). The stations of the versions kept
 # packed (WRITE_PACKED_STATIONS) are neither counted nor read as rows: their packs come whole, as
 # [version, pack] pairs, so a large import with a few writes beside it is caught up with in this one
-# round trip (under load each round trip took 0.1-1 s after an import's commit, and a catch-up from
-# rows took six). The stations are read a range of versions at a time between the packed ones, as
+# round trip (a catch-up from rows took six, just when Neo4j's collector stopped it for 0.1-0.4 s every
+# second or so, under load). The stations are read a range of versions at a time between the packed ones, as
 # `neo4j_reads._versions_between` makes them. Every read after the lock depends on `upto`, read after
 # it, so none can be made before the lock is held; the lock is let go at the commit, once the record is
 # sent. With more rows, none are read here (`Neo4jStore.changes_since` reads them without the lock),

@@ -493,13 +493,13 @@ def test_a_large_station_write_is_caught_up_with_from_its_pack(
 def test_a_packed_import_is_caught_up_with_in_one_locked_statement(
     neo4j_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """(issue 9: in the Neo4j load run each round trip took 0.1-1 s just after a 50,000-row import
-    committed, and a catch-up with it took six: the lock, the pack, the rows beside it, a commit, the
-    lock again) The stations of packed versions do not count against `LOCKED_READ_ROWS`: a packed
-    import with a few rows written beside it is read in the one `FEW_CHANGES_LOCKED` statement, its
-    stations from its pack and each station in its latest state (a row written after the pack takes
-    the place of the pack's); with more rows beside it than that, those are read without the lock,
-    and the answer is the same."""
+    """(issue 9: in the Neo4j load run a catch-up with a 50,000-row import took six round trips after
+    its commit, when Neo4j's collector stopped it for 0.1-0.4 s every second or so: the lock, the
+    pack, the rows beside it, a commit, the lock again) The stations of packed versions do not count
+    against `LOCKED_READ_ROWS`: a packed import with a few rows written beside it is read in the one
+    `FEW_CHANGES_LOCKED` statement, its stations from its pack and each station in its latest state
+    (a row written after the pack takes the place of the pack's); with more rows beside it than
+    that, those are read without the lock, and the answer is the same."""
     from dataclasses import replace
 
     from graph_service.adapters import neo4j_store

@@ -434,13 +434,13 @@ RETURN rows
 # packed (WRITE_PACKED_STATIONS) are neither counted nor read as rows: their packs come whole, as
 # [version, pack] pairs, so a large import with a few writes beside it is caught up with in this one
 # round trip (a catch-up from rows took six, just when Neo4j's collector stopped it for 0.1-0.4 s every
-# second or so, under load). The stations are read a range of versions at a time between the packed ones, as
-# `neo4j_reads._versions_between` makes them. Every read after the lock depends on `upto`, read after
+# second or so, under load). The stations are read a range of versions at a time between the packed ones,
+# as `neo4j_reads._versions_between` makes them. Every read after the lock depends on `upto`, read after
 # it, so none can be made before the lock is held; the lock is let go at the commit, once the record is
-# sent. With more rows, none are read here (`Neo4jStore.changes_since` reads them without the lock),
-# and they are counted only up to $most + 1 of each kind: counting a 50,000-row import's rows under the
-# lock took 36-97 ms, idle, against 21-30 ms (each of a server's followers does it just after such an
-# import commits, when writers queue for the lock).
+# sent. With more rows, none are read here (`Neo4jStore.changes_since` reads them without the lock), and
+# they are counted only up to $most + 1 of each kind: counting a 50,000-row import's rows under the lock
+# took 36-97 ms, idle, against 21-30 ms (each of a server's followers does it just after such an import
+# commits, when writers queue for the lock).
 FEW_CHANGES_LOCKED = f"""
 MERGE (m:Meta {{key: 'data'}}) ON CREATE SET m.version = 0
 SET m.locked = true

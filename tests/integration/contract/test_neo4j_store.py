@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -414,16 +415,6 @@ def test_the_rows_read_beside_packs_are_those_of_the_other_versions(
     assert list(_versions_between(version, current, packed)) == ranges
 
 
-def _noted(calls: list[str], name: str, call: Any) -> Any:
-    """`call`, noting `name` in `calls` each time it is made."""
-
-    def noted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(name)
-        return call(*args, **kwargs)
-
-    return noted
-
-
 def _packed_versions(neo4j_url: str) -> list[int]:
     from neo4j import GraphDatabase
 
@@ -506,12 +497,13 @@ def test_a_packed_import_is_caught_up_with_in_one_locked_statement(
 
     monkeypatch.setattr(neo4j_store, "LATE_LOCK_ROWS", 3)  # so few make a large write
     monkeypatch.setattr(neo4j_store, "LOCKED_READ_ROWS", 2)
-    with Neo4jStore(neo4j_url) as store:
-        calls: list[str] = []  # how the store talks to Neo4j: statements alone, transactions
-        for name in ("one_statement", "transaction"):
-            monkeypatch.setattr(
-                store._transactions, name, _noted(calls, name, getattr(store._transactions, name))
-            )
+    with (
+        Neo4jStore(neo4j_url) as store,  # how it talks to Neo4j: statements alone, transactions
+        mock.patch.object(
+            store._transactions, "one_statement", wraps=store._transactions.one_statement
+        ) as alone,
+        mock.patch.object(store._transactions, "transaction", wraps=store._transactions.transaction) as in_tx,
+    ):
         base = store.upsert_divisions(DIVISIONS)
         imported = store.upsert_stations(STATIONS)
         assert _packed_versions(neo4j_url) == [imported]
@@ -520,9 +512,10 @@ def test_a_packed_import_is_caught_up_with_in_one_locked_statement(
         store.upsert_stations([changed])
         latest = {s.id: s for s in STATIONS} | {first.id: changed}
 
-        calls.clear()
+        alone.reset_mock()
+        in_tx.reset_mock()
         changes = store.changes_since(base)
-        assert calls == ["one_statement"]
+        assert (alone.call_count, in_tx.call_count) == (1, 0)
         assert changes.version == store.data_version()
         assert {s.id: s for s in changes.stations} == latest and len(changes.stations) == len(latest)
         assert store.changes_since(imported - 1) == changes  # the import and the row after it
@@ -532,9 +525,9 @@ def test_a_packed_import_is_caught_up_with_in_one_locked_statement(
             rewritten = replace(station, volunteers=station.volunteers + 1, version=station.version + 1)
             store.upsert_stations([rewritten])
             latest[station.id] = rewritten
-        calls.clear()
+        in_tx.reset_mock()
         changes = store.changes_since(base)
-        assert "transaction" in calls  # the rows beside the pack, read without the lock
+        assert in_tx.called  # the rows beside the pack, read without the lock
         assert {s.id: s for s in changes.stations} == latest and len(changes.stations) == len(latest)
 
 

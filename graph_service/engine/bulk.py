@@ -176,15 +176,26 @@ def _own_changes(
             # The commonest case: a division's first station, covering it while it is open.
             only = coming[0]
             if only.opened_on is not None:
-                position = collected.position(code, data)
                 row = [0] * WIDTH
                 row[STATION_COLUMN[only.level]] = 1
                 row[STAFF], row[CERTIFIED_STAFF] = only.staff, only.certified_staff
                 row[VOLUNTEERS] = only.volunteers
                 row[column] = 1
-                collected.add(position, only.opened_on.toordinal(), row)
-                if only.closed_on is not None:
-                    collected.add(position, only.closed_on.toordinal(), [-n for n in row])
+                opened = only.opened_on.toordinal()
+                closed = only.closed_on.toordinal() if only.closed_on is not None else None
+                timeline = data["timeline"]
+                if (
+                    not linked
+                    and (timeline is None or not len(timeline))
+                    and "visiting" not in data
+                    and (closed is None or closed > opened)
+                ):  # and nothing below it (a village room's village): its timeline is the station's
+                    collected.add_leaf(data, division.parent_code, opened, closed, row)
+                    continue
+                position = collected.position(code, data)
+                collected.add(position, opened, row)
+                if closed is not None:
+                    collected.add(position, closed, [-n for n in row])
             continue
         changes: dict[int, list[int]] = {}
         for station in coming:

@@ -31,9 +31,22 @@ class _TooLarge(Exception):
 class DivisionChanges:
     """Full-width per-day changes of many divisions, kept flat (one list of divisions, days and row
     values for all of them) for `timelines_in_bulk`; each division registered once with what the
-    bottom-up pass needs of it (its attributes, rank, parent's code and old timeline)."""
+    bottom-up pass needs of it (its attributes, rank, parent's code and old timeline). Apart from
+    those, the leaves (`add_leaf`): divisions whose new timeline is one station's days."""
 
-    __slots__ = ("codes", "datas", "days", "divisions", "index", "parents", "ranks", "timelines", "values")
+    __slots__ = (
+        "codes",
+        "datas",
+        "days",
+        "divisions",
+        "index",
+        "leaf_rows",
+        "leaves",
+        "parents",
+        "ranks",
+        "timelines",
+        "values",
+    )
 
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
@@ -45,6 +58,8 @@ class DivisionChanges:
         self.divisions: list[int] = []
         self.days: list[int] = []
         self.values: list[int] = []
+        self.leaves: list[tuple[Attributes, str | None, int, int | None]] = []
+        self.leaf_rows: list[int] = []
 
     def position(self, code: str, data: Attributes) -> int:
         """The position of division `code` (its node attributes `data`), registered if new."""
@@ -72,9 +87,25 @@ class DivisionChanges:
             for day, row in changes.items():
                 self.add(position, day, row)
 
+    def add_leaf(
+        self, data: Attributes, parent_code: str | None, opened: int, closed: int | None, row: list[int]
+    ) -> None:
+        """The changes of a division (attributes `data`, parent `parent_code`) that has no timeline and
+        nothing below it (no child division, no station) and gets one station, active from day
+        `opened` until `closed` (None: open; else after `opened`), bringing the full-width `row`: its
+        new timeline is that station's days, made without the sorting and merging of a level. Not
+        registered: nothing hands changes up to it."""
+        self.leaves.append((data, parent_code, opened, closed))
+        self.leaf_rows += row
+
     def as_dicts(self) -> dict[str, tuple[Attributes, dict[int, list[int]]]]:
         """The same changes as code -> (attributes, day -> full-width row), rows of a day summed."""
         dicts: dict[str, tuple[Attributes, dict[int, list[int]]]] = {}
+        leaf_rows = self.leaf_rows
+        for n, (data, _, opened, closed) in enumerate(self.leaves):
+            row = leaf_rows[n * WIDTH : (n + 1) * WIDTH]
+            days = {opened: row} if closed is None else {opened: row, closed: [-x for x in row]}
+            dicts[data["division"].code] = (data, days)
         values = self.values
         for n, (position, day) in enumerate(zip(self.divisions, self.days, strict=True)):
             code = self.codes[position]
@@ -125,7 +156,7 @@ def _timelines(
             chosen = rank_of == rank
             pending[rank].append((divisions[chosen], days[chosen], values[chosen]))
     index, ranks, parents, old_of = changes.index, changes.ranks, changes.parents, changes.timelines
-    timelines: list[tuple[Attributes, Timeline | None]] = []
+    timelines = _leaf_timelines(nodes, changes, pending)
     for rank in reversed(range(levels)):
         if not pending[rank]:
             continue
@@ -178,6 +209,54 @@ def _timelines(
             starts = _starts(divisions)
         timelines.extend(_split(changes.datas, divisions, days, totals, starts, kept))
     return timelines
+
+
+def _leaf_timelines(
+    nodes: Mapping[Node, Attributes], changes: DivisionChanges, pending: list[list[tuple[Ints, Ints, Ints]]]
+) -> list[tuple[Attributes, Timeline | None]]:
+    """The new timelines of the leaves of `changes` (`DivisionChanges.add_leaf`), their changes handed
+    to their parents' levels in `pending` (parents registered in `changes` as they are reached)."""
+    leaves = changes.leaves
+    if not leaves:
+        return []
+    try:
+        rows = np.array(changes.leaf_rows, dtype=np.int64).reshape(-1, WIDTH)
+    except OverflowError:
+        raise _TooLarge from None
+    if np.abs(rows).max() >= SAFE:
+        raise _TooLarge
+    row_bytes, row_size, zeros = rows.tobytes(), WIDTH * 8, bytes(WIDTH * 8)
+    index = changes.index
+    made: list[tuple[Attributes, Timeline | None]] = []
+    parent_of: list[int] = []
+    new = Timeline.__new__
+    for n, (data, parent_code, opened, closed) in enumerate(leaves):
+        timeline = new(Timeline)
+        row = row_bytes[n * row_size : (n + 1) * row_size]
+        if closed is None:
+            timeline.days, timeline.rows = array("i", (opened,)), array("q", row)
+        else:
+            timeline.days, timeline.rows = array("i", (opened, closed)), array("q", row + zeros)
+        made.append((data, timeline))
+        if parent_code is None:
+            parent_of.append(-1)
+            continue
+        parent = index.get(parent_code)
+        if parent is None:
+            parent = changes.position(parent_code, nodes[parent_code])
+        parent_of.append(parent)
+    parents = np.array(parent_of, dtype=np.int64)
+    opened_on = np.array([leaf[2] for leaf in leaves], dtype=np.int64)
+    closed_on = np.array([leaf[3] or 0 for leaf in leaves], dtype=np.int64)
+    opening, closing = parents >= 0, (parents >= 0) & (closed_on > 0)
+    parents = np.concatenate((parents[opening], parents[closing]))
+    days = np.concatenate((opened_on[opening], closed_on[closing]))
+    values = np.concatenate((rows[opening], -rows[closing]))
+    rank_of = np.array(changes.ranks, dtype=np.int64)[parents]
+    for rank in np.unique(rank_of).tolist():
+        chosen = rank_of == rank
+        pending[rank].append((parents[chosen], days[chosen], values[chosen]))
+    return made
 
 
 def _joined(parts: list[tuple[Ints, Ints, Ints]]) -> tuple[Ints, Ints, Ints]:

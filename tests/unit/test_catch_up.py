@@ -266,16 +266,27 @@ def test_column_wise_timelines_equal_the_per_division_merge(data: st.DataObject,
     """The bulk catch-up's column-wise timelines (numpy, `columnar.timelines_in_bulk`) are exactly
     those of the per-division merge (`bulk._timelines_with`) for the same own changes of divisions at
     any levels (old timelines or none; levels skipped); a change that may not fit 64 bits makes it
-    hand over to the exact per-division way (None)."""
+    hand over to the exact per-division way (None). Leaves (`DivisionChanges.add_leaf`: a division
+    with no timeline and nothing below it, given one station's days) are among them."""
     divisions = data.draw(forests())
     engine = NetworkEngine.from_records(divisions, data.draw(stations_for(divisions)))
-    nodes = engine._node
+    nodes, pred = engine._node, engine._pred
     changes = columnar.DivisionChanges()
-    for division in data.draw(st.lists(st.sampled_from(divisions), min_size=1, max_size=8)):
+
+    def huger(row: list[int]) -> list[int]:  # one staff sum far past 64 bits
+        return [n * 2**70 + (c == 4) * 2**70 for c, n in enumerate(row)] if huge else row
+
+    empty = [d for d in divisions if not pred[d.code] and nodes[d.code]["timeline"] is None]
+    leaves = data.draw(st.lists(st.sampled_from(empty), unique=True)) if empty else []
+    for leaf in leaves:
+        opened = data.draw(st.integers(730_000, 740_000))
+        closed = data.draw(st.none() | st.integers(opened + 1, opened + 30))
+        row = huger(data.draw(FULL_ROWS))
+        changes.add_leaf(nodes[leaf.code], leaf.parent_code, opened, closed, row)
+    others = [d for d in divisions if d not in leaves]
+    for division in data.draw(st.lists(st.sampled_from(others), min_size=1, max_size=8)):
         own = data.draw(st.dictionaries(st.integers(730_000, 740_000), FULL_ROWS, min_size=1, max_size=4))
-        if huge:  # one staff sum far past 64 bits
-            own = {day: [n * 2**70 + (c == 4) * 2**70 for c, n in enumerate(row)] for day, row in own.items()}
-        changes.add_all(division.code, nodes[division.code], own)
+        changes.add_all(division.code, nodes[division.code], {day: huger(row) for day, row in own.items()})
     per_division = bulk._timelines_with(nodes, changes.as_dicts())
     column_wise = columnar.timelines_in_bulk(nodes, changes)
     if huge:
@@ -290,6 +301,42 @@ def _by_code(
 ) -> dict[str, tuple[list[int], list[int]]]:
     """Each division's timeline (paired with its node attributes) as plain lists, by code."""
     return {data["division"].code: (list(t.days), list(t.rows)) if t else ([], []) for data, t in made}
+
+
+def test_first_stations_of_empty_villages_are_applied_as_the_leaves_they_are() -> None:
+    """A bulk catch-up of village rooms that are the first station of villages with nothing in them
+    (the commonest import) makes each such village's timeline its station's days, without merging its
+    level; the villages and every division above have the timelines and totals a build gives, also
+    with some of the rooms closed and others in villages that already had one."""
+    divisions, stations = national_like(40)
+    empty = [Division(f"V{n}", "村", DivisionLevel.VILLAGE, f"C{n % 10}X{n % 7}T") for n in range(30)]
+    counties = {d.code for d in divisions if d.level is DivisionLevel.COUNTY}
+    townships = [Division(f"{c}T", "镇", DivisionLevel.TOWNSHIP, c) for c in sorted(counties)]
+    divisions += townships + empty
+    engine = NetworkEngine.from_records(divisions, stations)
+    opened = BASE + timedelta(days=3)
+    rooms = [
+        station(
+            f"R{n}",
+            StationLevel.VILLAGE_ROOM,
+            v.code,
+            opened,
+            opened + timedelta(days=5) if n % 3 else None,
+            n,
+        )
+        for n, v in enumerate(empty)
+    ]
+    taken = [s for s in stations if s.level is StationLevel.VILLAGE_ROOM][:5]
+    rooms += [station(f"R-{s.id}", s.level, s.division_code, opened, None, 2) for s in taken]
+    made = mock.patch.object(columnar, "_leaf_timelines", wraps=columnar._leaf_timelines)
+    with made as leaf_timelines, mock.patch.object(applying, "SMALL_CHANGE", 0):
+        engine.apply(Changes(1, stations=rooms))
+    assert leaf_timelines.call_count == 1
+    assert len(leaf_timelines.call_args.args[1].leaves) == len(empty)
+    built = NetworkEngine.from_records(divisions, [*stations, *rooms])
+    for division in divisions:
+        assert engine.graph.nodes[division.code]["totals"] == built.graph.nodes[division.code]["totals"]
+        assert _steps(engine, division.code) == _steps(built, division.code), division.code
 
 
 def test_column_wise_timelines_keep_a_long_history_before_the_changes_as_it_was() -> None:

@@ -26,16 +26,18 @@ reading the bulk of the rows without it, see there). Most writes take it with th
 first statement. A large station write (an import of `LATE_LOCK_ROWS` stations or more) takes it
 with its last statements instead, so other writers and readers are not held for the whole import,
 only for its end, and commits most of its rows before that end:
-1. in a transaction of its own, it checks that its new stations are not stored, creates them with a
-   pending token (negative: never a data version) in `changed_in`, and a
-   `(:PendingWrite {token, until})` node, and commits: rows with a negative `changed_in` are hidden
-   from every read (`STATION_PAGE` leaves them out; the other reads ask for versions above one), but
-   their ids are taken (another write of one conflicts);
+1. it commits a `(:PendingWrite {token, until})` node for a pending token (negative: never a data
+   version), checks that its new stations are not stored, and creates them with the token in
+   `changed_in`, committing them a batch at a time (a large transaction's state is what made Neo4j
+   collect its heap for seconds): rows with a negative `changed_in` are hidden from every read
+   (`STATION_PAGE` leaves them out; the other reads ask for versions above one), but their ids are
+   taken (another write of one conflicts);
 2. in the locked transaction, it locks the stored stations it replaces and checks their expected
    versions (`LOCKED_VERSIONS`), rewrites them with the same token, then bumps the version and gives
    it to every row of the token, deleting the PendingWrite node (`RESTAMP_STATIONS`), verifies its
    basis, records the audit trail and commits.
-If the second transaction fails, the write deletes its hidden rows (`DISCARD_PENDING`), without
+If the write fails after its PendingWrite node is committed (before or in its locked transaction),
+it deletes its hidden rows (`DISCARD_PENDING`), without
 waiting for the lock; if it cannot (the process or Neo4j died, or its commit was cut off, so it may
 have published them), the next large write or load does once the PendingWrite's `until` has passed.
 Both take the PendingWrite node's lock before touching a station, so a write past its time and the
@@ -120,7 +122,7 @@ from graph_service.adapters.neo4j_rows import (
     stored_versions,
     to_date,
 )
-from graph_service.adapters.neo4j_transactions import LateLock, Neo4jTransactions
+from graph_service.adapters.neo4j_transactions import InTransaction, LateLock, Neo4jTransactions
 from graph_service.adapters.neo4j_warm_up import BEYOND, rehearse_large_read, rehearse_writes
 from graph_service.adapters.neo4j_writes import write_divisions, write_stations
 from graph_service.adapters.rows import load_division_row, load_station_row
@@ -423,7 +425,7 @@ class Neo4jStore:
         basis: WriteBasis | None,
     ) -> int:
         """`upsert_stations` for `LATE_LOCK_ROWS` stations or more. Its new stations are created first,
-        hidden, in a transaction of their own (once checked absent); then, in the locked
+        hidden, in transactions of their own, a batch each (once checked absent); then, in the locked
         transaction, the stored ones are locked, their expected versions checked and rewritten, and
         every row is given the new version (`Neo4jTransactions.write`). New ids that the order of
         `parents_first` cannot create first (given twice, a parent cycle) make it all one transaction.
@@ -432,7 +434,8 @@ class Neo4jStore:
         replaced: list[Station] = []
         stored: set[str] = set()
 
-        def write_new(tx: Transaction, token: int) -> int:
+        def split(tx: Transaction) -> list[Station]:
+            """The stations to create (checked absent), after setting `stored` and `replaced`."""
             nonlocal replaced, stored
             known = _stored_as_expected(stations, expected_versions)
             if known is None:
@@ -445,9 +448,20 @@ class Neo4jStore:
             if expected_versions:
                 absent = {s.id: expected_versions[s.id] for s in created if s.id in expected_versions}
                 check_versions(absent, partial(stored_versions, tx), self.batch_size)
-            if created:
-                write_stations(tx, token, created, progress, self.batch_size, set())
-            return len(created)
+            return created
+
+        def write_new(in_transaction: InTransaction, token: int) -> None:
+            # One transaction per batch: the transaction state Neo4j holds (and collects) stays
+            # small. A batch's parents are in it or in one before (`parents_first`).
+            created: list[Station] = in_transaction(split)
+            for done in range(0, len(created), self.batch_size):
+                batch = created[done : done + self.batch_size]
+                in_transaction(partial(write_batch, token, batch, done))
+
+        def write_batch(token: int, batch: list[Station], done: int, tx: Transaction) -> None:
+            """Write new stations `batch`, the first `done` written before it, with `token`."""
+            counted = None if progress is None else (lambda written: progress(done + written))
+            write_stations(tx, token, batch, counted, self.batch_size, set())
 
         def write(tx: Transaction, token: int) -> None:
             if expected_versions:

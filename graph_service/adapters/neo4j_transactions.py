@@ -43,15 +43,20 @@ class LateLock:
     `restamp` gives the rows stamped with `$token` the data `$version` and deletes the write's
     PendingWrite node, returning `restamped` (how many rows) and `pending` (whether the node was
     there), as `RESTAMP_STATIONS` does; the write gives up unless it finds its `rows` rows.
-    `hidden(tx, token)`, when given, runs first in a transaction of its own, committed, and returns
-    how many rows it created with the token (with a PendingWrite node then): hidden from every read
-    until `restamp` publishes them, so the locked transaction commits only the rest (the commit of
-    50,000 new stations took 1.5-3.9 s with the lock held, idle). If the write then fails, they are
-    discarded (`discard_pending`)."""
+    `hidden(in_transaction, token)`, when given, runs first, once the write's PendingWrite node is
+    committed: it creates the write's new rows with the token, in transactions of its own, each run
+    with `in_transaction(work)` (`work(tx)` in one transaction, committed, tried again while it fails
+    before its commit). They are hidden from every read until `restamp` publishes them, so the locked
+    transaction commits only the rest (the commit of 50,000 new stations took 1.5-3.9 s with the lock
+    held, idle). If the write fails, they are discarded (`discard_pending`)."""
 
     restamp: LiteralString
     rows: int
-    hidden: Callable[[Transaction, int], int] | None = None
+    hidden: Callable[[InTransaction, int], None] | None = None
+
+
+InTransaction = Callable[[Callable[[Transaction], Any]], Any]
+"""Runs `work(tx)` in a transaction of its own, committed, and returns what it returns (`LateLock`)."""
 
 
 class Neo4jTransactions:
@@ -152,28 +157,28 @@ class Neo4jTransactions:
 
         With `late`, the lock is taken last instead: `body` runs with a pending token (negative,
         unique to this write) for the version, then the version is bumped and `late.restamp` run,
-        then `audit`; and before that transaction, `late.hidden` commits the new rows hidden (see
-        `LateLock`). Either way `basis` is verified as soon as the lock is held, before anything is
-        committed. What of `audit` is packed is packed before the transaction begins
-        (`prepare_audit`), not under the lock.
+        then `audit`; and before that transaction, a PendingWrite node for the token is committed and
+        `late.hidden` commits the new rows hidden (see `LateLock`). Either way `basis` is verified
+        as soon as the lock is held, before anything is committed. What of `audit` is packed is
+        packed before the transaction begins (`prepare_audit`), not under the lock.
         """
         prepared = prepare_audit(audit, self.batch_size) if audit is not None and audit.changes else None
         token = -1 - secrets.randbelow(1 << 53)
         timeout = self.lock_timeout + WRITE_GRACE_SECONDS + rows * WRITE_SECONDS_PER_ROW
-        hidden_rows = 0
+        pending = published = False
 
-        def write_hidden(hidden: Callable[[Transaction, int], int]) -> None:
-            nonlocal hidden_rows
+        def in_transaction(work: Callable[[Transaction], Any]) -> Any:
             with self.transaction(action, timeout) as tx:
-                tx.run(DISCARD_PENDING, token=None).consume()  # those of writes long given up
-                hidden_rows = hidden(tx, token)
-                if hidden_rows:
-                    # Time enough for the locked transaction, with its retries, before anyone else may
-                    # take them for a dead write's.
-                    seconds = 2 * timeout + RETRY_SECONDS
-                    tx.run(PENDING_WRITE, token=token, seconds=seconds).consume()
+                return work(tx)
+
+        def mark_pending(tx: Transaction) -> None:
+            tx.run(DISCARD_PENDING, token=None).consume()  # those of writes long given up
+            # Time enough for the hidden rows and the locked transaction, with its retries, before
+            # anyone else may take them for a dead write's.
+            tx.run(PENDING_WRITE, token=token, seconds=3 * timeout + RETRY_SECONDS).consume()
 
         def attempt() -> int:
+            nonlocal published
             self.wait_for_lock(action)
             with self.transaction(action, timeout) as tx:
                 if late is None:
@@ -184,25 +189,28 @@ class Neo4jTransactions:
                     body(tx, token)
                     version, editions = bump_version(tx)  # the write lock, held from here to the commit
                     verify_basis(basis, tx, version, editions)
-                    published = tx.run(late.restamp, token=token, version=version).single(strict=True)
-                    if published["restamped"] != late.rows or (hidden_rows and not published["pending"]):
+                    found = tx.run(late.restamp, token=token, version=version).single(strict=True)
+                    if found["restamped"] != late.rows or (pending and not found["pending"]):
                         raise StoreUnavailable(
-                            f"{action}: of its {late.rows} rows, {published['restamped']} were found to "
+                            f"{action}: of its {late.rows} rows, {found['restamped']} were found to "
                             "publish (the new ones it committed hidden were discarded: it took longer "
                             "than it was given); nothing was written, try again"
                         )
                 if prepared is not None:
                     record_audit(tx, prepared, version, self.batch_size)
+                published = True  # from here on, a commit cut off may have published the rows
             return version
 
         try:
             if late is not None and late.hidden is not None:
-                retrying(partial(write_hidden, late.hidden))
+                retrying(partial(in_transaction, mark_pending))
+                pending = True
+                late.hidden(lambda work: retrying(partial(in_transaction, work)), token)
             return retrying(attempt)
         except BaseException as error:
-            # Every attempt has been rolled back by now, unless a commit was cut off: that one may have
-            # published the rows, so they are left for when the write's time is up.
-            if hidden_rows and not isinstance(error, OutcomeUnknown):
+            # Every attempt has been rolled back by now, unless the locked commit was cut off: that one
+            # may have published the rows, so they are left for when the write's time is up.
+            if pending and not (published and isinstance(error, OutcomeUnknown)):
                 self.discard_pending(action, token, timeout)
             raise
 

@@ -823,6 +823,54 @@ def test_a_large_import_that_fails_after_its_hidden_commit_leaves_nothing(
 
 
 @pytest.mark.neo4j
+@pytest.mark.parametrize("failing", [False, True])
+def test_a_large_import_commits_its_hidden_stations_a_batch_per_transaction(
+    neo4j_url: str, monkeypatch: pytest.MonkeyPatch, failing: bool
+) -> None:
+    """(issue 9: the one commit of a 50,000-station import's hidden rows kept Neo4j busy on both cores
+    for 1.6-2 s, idle, and its transaction state made it collect its heap for seconds under load) A
+    large import commits its new stations hidden one batch per transaction, each batch seeing those
+    committed before it; when a later batch fails (a station in a division that is not stored), the
+    batches committed before it are discarded: nothing of the import is left, hidden or published."""
+    from dataclasses import replace
+
+    from graph_service.adapters import neo4j_store
+    from graph_service.engine import Snapshot
+
+    monkeypatch.setattr(neo4j_store, "LATE_LOCK_ROWS", 2)  # the import below counts as large
+    hidden_before_each: list[int] = []
+    real_write_stations = neo4j_store.write_stations
+
+    def counting(tx: Any, version: int, stations: Any, *args: Any) -> None:
+        if version < 0:  # a hidden batch: how many rows earlier ones committed
+            hidden_before_each.append(_neo4j_count(neo4j_url, HIDDEN_STATIONS))
+        real_write_stations(tx, version, stations, *args)
+
+    monkeypatch.setattr(neo4j_store, "write_stations", counting)
+    store = Neo4jStore(neo4j_url, batch_size=2)
+    try:
+        store.upsert_divisions(DIVISIONS)
+        stations = list(STATIONS)
+        if failing:  # the last one written, in the last batch
+            stations[-1] = replace(stations[-1], division_code="999999")
+            with pytest.raises(StoreError, match="unknown division: .*999999"):
+                store.upsert_stations(stations)
+            assert store.data_version() == 1
+        else:
+            assert store.upsert_stations(stations) == 2
+            snapshot = Snapshot()
+            store.load(snapshot)
+            assert sorted(snapshot.stations, key=lambda s: s.id) == sorted(STATIONS, key=lambda s: s.id)
+        batches = -(-len(STATIONS) // 2)
+        assert hidden_before_each == [2 * n for n in range(batches)]
+        assert _neo4j_count(neo4j_url, HIDDEN_STATIONS) == _neo4j_count(neo4j_url, PENDING_WRITES) == 0
+        stored = _neo4j_count(neo4j_url, "MATCH (s:Station) RETURN count(s) AS n")
+        assert stored == (0 if failing else len(STATIONS))
+    finally:
+        store.close()
+
+
+@pytest.mark.neo4j
 def test_the_hidden_stations_of_a_dead_write_are_discarded_once_its_time_is_up(neo4j_url: str) -> None:
     """(issue 9: Neo4j or the importing process killed between a large write's two transactions) The
     stations a write committed hidden and never published are read by nothing, and are deleted by the

@@ -74,6 +74,11 @@ class DivisionChanges:
             self.timelines.append(data["timeline"])
         return position
 
+    def position_in(self, nodes: Mapping[Node, Attributes], code: str) -> int:
+        """The position of division `code`, registered (its attributes read from `nodes`) if new."""
+        position = self.index.get(code)
+        return self.position(code, nodes[code]) if position is None else position
+
     def add(self, position: int, day: int, row: list[int]) -> None:
         """Add one full-width change on `day` to the division at `position`."""
         self.divisions.append(position)
@@ -155,7 +160,7 @@ def _timelines(
         for rank in np.unique(rank_of).tolist():
             chosen = rank_of == rank
             pending[rank].append((divisions[chosen], days[chosen], values[chosen]))
-    index, ranks, parents, old_of = changes.index, changes.ranks, changes.parents, changes.timelines
+    ranks, parents, old_of = changes.ranks, changes.parents, changes.timelines
     timelines = _leaf_timelines(nodes, changes, pending)
     for rank in reversed(range(levels)):
         if not pending[rank]:
@@ -192,9 +197,7 @@ def _timelines(
                 parent_of.append(-1)
                 parent_rank.append(-1)
                 continue
-            parent = index.get(parent_code)
-            if parent is None:
-                parent = changes.position(parent_code, nodes[parent_code])
+            parent = changes.position_in(nodes, parent_code)
             parent_of.append(parent)
             parent_rank.append(ranks[parent])
         lengths = np.diff(np.append(starts, len(divisions)))
@@ -226,7 +229,6 @@ def _leaf_timelines(
     if np.abs(rows).max() >= SAFE:
         raise _TooLarge
     row_bytes, row_size, zeros = rows.tobytes(), WIDTH * 8, bytes(WIDTH * 8)
-    index = changes.index
     made: list[tuple[Attributes, Timeline | None]] = []
     parent_of: list[int] = []
     new = Timeline.__new__
@@ -241,10 +243,7 @@ def _leaf_timelines(
         if parent_code is None:
             parent_of.append(-1)
             continue
-        parent = index.get(parent_code)
-        if parent is None:
-            parent = changes.position(parent_code, nodes[parent_code])
-        parent_of.append(parent)
+        parent_of.append(changes.position_in(nodes, parent_code))
     parents = np.array(parent_of, dtype=np.int64)
     opened_on = np.array([leaf[2] for leaf in leaves], dtype=np.int64)
     closed_on = np.array([leaf[3] or 0 for leaf in leaves], dtype=np.int64)

@@ -150,16 +150,10 @@ def _timelines(
     levels = len(DivisionLevel)
     pending: list[list[tuple[Ints, Ints, Ints]]] = [[] for _ in range(levels)]
     if changes.days:
-        try:
-            values = np.array(changes.values, dtype=np.int64).reshape(-1, WIDTH)
-        except OverflowError:
-            raise _TooLarge from None
         divisions = np.array(changes.divisions, dtype=np.int64)
         days = np.array(changes.days, dtype=np.int64)
         rank_of = np.array(changes.ranks, dtype=np.int64)[divisions]
-        for rank in np.unique(rank_of).tolist():
-            chosen = rank_of == rank
-            pending[rank].append((divisions[chosen], days[chosen], values[chosen]))
+        _hand_to_levels(pending, rank_of, divisions, days, _as_rows(changes.values))
     ranks, parents, old_of = changes.ranks, changes.parents, changes.timelines
     timelines = _leaf_timelines(nodes, changes, pending)
     for rank in reversed(range(levels)):
@@ -203,9 +197,7 @@ def _timelines(
         lengths = np.diff(np.append(starts, len(divisions)))
         event_parent = np.repeat(np.array(parent_of, dtype=np.int64), lengths)
         event_rank = np.repeat(np.array(parent_rank, dtype=np.int64), lengths)
-        for higher in np.unique(event_rank[event_rank >= 0]).tolist():
-            chosen = event_rank == higher
-            pending[higher].append((event_parent[chosen], days[chosen], values[chosen]))
+        _hand_to_levels(pending, event_rank, event_parent, days, values)
         totals = _accumulated(values, starts)
         if old:
             divisions, days, totals = _merged(old, old_members, divisions, days, totals)
@@ -222,10 +214,7 @@ def _leaf_timelines(
     leaves = changes.leaves
     if not leaves:
         return []
-    try:
-        rows = np.array(changes.leaf_rows, dtype=np.int64).reshape(-1, WIDTH)
-    except OverflowError:
-        raise _TooLarge from None
+    rows = _as_rows(changes.leaf_rows)
     if np.abs(rows).max() >= SAFE:
         raise _TooLarge
     row_bytes, row_size, zeros = rows.tobytes(), WIDTH * 8, bytes(WIDTH * 8)
@@ -252,10 +241,26 @@ def _leaf_timelines(
     days = np.concatenate((opened_on[opening], closed_on[closing]))
     values = np.concatenate((rows[opening], -rows[closing]))
     rank_of = np.array(changes.ranks, dtype=np.int64)[parents]
-    for rank in np.unique(rank_of).tolist():
-        chosen = rank_of == rank
-        pending[rank].append((parents[chosen], days[chosen], values[chosen]))
+    _hand_to_levels(pending, rank_of, parents, days, values)
     return made
+
+
+def _as_rows(values: list[int]) -> Ints:
+    """Flat full-width row values as an array of rows (`_TooLarge` when one does not fit 64 bits)."""
+    try:
+        return np.array(values, dtype=np.int64).reshape(-1, WIDTH)
+    except OverflowError:
+        raise _TooLarge from None
+
+
+def _hand_to_levels(
+    pending: list[list[tuple[Ints, Ints, Ints]]], rank_of: Ints, divisions: Ints, days: Ints, values: Ints
+) -> None:
+    """Add changes (`divisions`, `days`, `values`: one entry each) to `pending`, each to the level
+    `rank_of` gives it (-1: none, left out)."""
+    for rank in np.unique(rank_of[rank_of >= 0]).tolist():
+        chosen = rank_of == rank
+        pending[rank].append((divisions[chosen], days[chosen], values[chosen]))
 
 
 def _joined(parts: list[tuple[Ints, Ints, Ints]]) -> tuple[Ints, Ints, Ints]:

@@ -398,9 +398,16 @@ WITH DISTINCT s
 RETURN collect({_STATION_PROJECTION}) AS rows
 """
 # What all stations add at most to any roll-up total (`Neo4jStore.station_totals`): a value that is not
-# a positive number counts as 0, summed as floats (no overflow, whatever a damaged store holds).
-STATION_TOTALS = "MATCH (s:Station) RETURN count(s) AS stations, " + ", ".join(
-    f"sum(CASE WHEN s.{c} > 0 THEN toFloat(s.{c}) ELSE 0.0 END) AS {c}" for c in COUNT_COLUMNS
+# a positive number counts as 0, summed as floats (no overflow, whatever a damaged store holds). Each
+# count is read from the node once, into a map: reading it twice (compared, then converted) cost Neo4j
+# twice the CPU, 3.2-3.4 against 1.4-1.7 s over 1.76 million stations.
+STATION_TOTALS = (
+    "MATCH (s:Station) WITH s {"
+    + ", ".join(f".{c}" for c in COUNT_COLUMNS)
+    + "} AS counts RETURN count(*) AS stations, "
+    + ", ".join(
+        f"sum(CASE WHEN counts.{c} > 0 THEN toFloat(counts.{c}) ELSE 0.0 END) AS {c}" for c in COUNT_COLUMNS
+    )
 )
 # Changes are read through the changed_in indexes, those of versions up to $upto only (see
 # `neo4j_store.Neo4jStore.changes_since`), in records of `CHANGES_CHUNK` rows each: one Bolt

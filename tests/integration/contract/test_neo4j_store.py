@@ -11,7 +11,7 @@ import pytest
 
 from graph_service.adapters.neo4j_store import Neo4jStore, schema_statements, schema_text
 from graph_service.domain.model import Station
-from graph_service.ports import StoreError
+from graph_service.ports import StationTotals, StoreError
 from tests.integration.contract.records import DIVISIONS, STATIONS
 from tests.support.paths import REPO
 from tests.support.stores import neo4j_auth
@@ -671,6 +671,26 @@ def test_a_catch_up_of_up_to_the_locked_limit_is_read_in_one_statement(
         assert everything.version == latest
         assert {s.id: s for s in everything.stations} == {s.id: s for s in STATIONS}
         assert {d.code for d in store.changes_since(0).divisions} == {d.code for d in DIVISIONS}
+
+
+@pytest.mark.neo4j
+def test_the_stations_totals_count_what_is_not_a_positive_number_as_nothing(neo4j_url: str) -> None:
+    """(issue 9) The bound an import checks the roll-ups against, over stations written by hand: a count
+    that is not a positive number (text, a list, a boolean, a negative, none at all) adds nothing, a
+    fraction is summed and the sum rounded up, and values past 32 bits add exactly."""
+    from neo4j import GraphDatabase
+
+    rows: list[dict[str, Any]] = [
+        {"id": "A", "staff": 5, "certified_staff": 2, "volunteers": 1},
+        {"id": "B", "staff": "many", "certified_staff": -3, "volunteers": 2.5},
+        {"id": "C", "staff": [1, 2], "certified_staff": True},
+        {"id": "D", "staff": 2_147_483_647, "certified_staff": 0, "volunteers": 0},
+    ]
+    with Neo4jStore(neo4j_url) as store:
+        assert store.station_totals() == StationTotals(0, 0, 0, 0)
+        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver, driver.session() as session:
+            session.run("UNWIND $rows AS row CREATE (s:Station) SET s = row", rows=rows).consume()
+        assert store.station_totals() == StationTotals(4, 5 + 2_147_483_647, 2, 4)
 
 
 def _neo4j_count(url: str, query: str) -> int:

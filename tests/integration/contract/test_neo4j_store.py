@@ -396,6 +396,31 @@ def test_packed_stations_read_back_as_they_were_written() -> None:
             unpack_stations(junk)
 
 
+def test_a_large_pack_is_read_a_line_of_rows_at_a_time() -> None:
+    """(issue 9: one `json.loads` of a 50,000-row pack held the GIL for about 60 ms, the server's event
+    loop answering nothing meanwhile) A pack holds PACK_LINE_ROWS rows to a line and is parsed a line
+    at a time. It is still one JSON array (a process of the version before reads it whole), and a pack
+    that version wrote, on one line, reads back too."""
+    import json
+    import zlib
+    from dataclasses import replace
+
+    from graph_service.adapters.neo4j_rows import PACK_LINE_ROWS, pack_stations, unpack_stations
+    from graph_service.domain.station_fields import stored_values
+
+    many = [replace(STATIONS[n % len(STATIONS)], id=f"P-{n}", name=f"站\n{n}") for n in range(2_500)]
+    packed = pack_stations(many)
+    assert packed is not None
+    text = zlib.decompress(packed)
+    assert text.count(b"\n") == 2 and PACK_LINE_ROWS == 1_000  # three lines; names' newlines escaped
+    with mock.patch("json.loads", wraps=json.loads) as parse:
+        assert unpack_stations(packed) == many
+    assert parse.call_count == 3
+    assert json.loads(text) == [json.loads(json.dumps(stored_values(station))) for station in many]
+    one_line = json.dumps([stored_values(station) for station in many], ensure_ascii=False)
+    assert unpack_stations(zlib.compress(one_line.encode())) == many
+
+
 @pytest.mark.parametrize(
     ("version", "current", "packed", "ranges"),
     [

@@ -408,11 +408,14 @@ def test_a_large_pack_is_read_a_line_of_rows_at_a_time() -> None:
     from graph_service.adapters.neo4j_rows import PACK_LINE_ROWS, pack_stations, unpack_stations
     from graph_service.domain.station_fields import stored_values
 
-    many = [replace(STATIONS[n % len(STATIONS)], id=f"P-{n}", name=f"站\n{n}") for n in range(2_500)]
+    many = [
+        replace(STATIONS[n % len(STATIONS)], id=f"P-{n}", name=f"站\n{n}")
+        for n in range(PACK_LINE_ROWS * 5 // 2)
+    ]
     packed = pack_stations(many)
     assert packed is not None
     text = zlib.decompress(packed)
-    assert text.count(b"\n") == 2 and PACK_LINE_ROWS == 1_000  # three lines; names' newlines escaped
+    assert text.count(b"\n") == 2  # three lines: the names' newlines are escaped
     with mock.patch("json.loads", wraps=json.loads) as parse:
         assert unpack_stations(packed) == many
     assert parse.call_count == 3
@@ -702,7 +705,7 @@ def test_a_catch_up_of_up_to_the_locked_limit_is_read_in_one_statement(
 def test_the_stations_totals_count_what_is_not_a_positive_number_as_nothing(neo4j_url: str) -> None:
     """(issue 9) The bound an import checks the roll-ups against, over stations written by hand: a count
     that is not a positive number (text, a list, a boolean, a negative, none at all) adds nothing, a
-    fraction is summed and the sum rounded up, and values past 32 bits add exactly."""
+    fraction is summed and the sum rounded up, and a sum past 32-bit integers is exact."""
     from neo4j import GraphDatabase
 
     rows: list[dict[str, Any]] = [

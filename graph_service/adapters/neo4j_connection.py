@@ -81,8 +81,9 @@ def apply_schema(session: Session) -> None:
 @contextmanager
 def translated_errors(url: str, action: str, lock_timeout: float, auth_hint: str) -> Iterator[None]:
     """Turn driver errors raised inside into a `StoreError` naming `url` and what failed (`action`): a
-    transient one into `Transient`, a lock wait of more than `lock_timeout` into `StoreUnavailable`,
-    refused credentials into one that gives `auth_hint`."""
+    transient one into `Transient`, a timed-out transaction (a lock wait of more than `lock_timeout`,
+    or a store too slow to answer) into `StoreUnavailable`, refused credentials into one that gives
+    `auth_hint`."""
     try:
         yield
     except StoreError:
@@ -101,9 +102,12 @@ def translated_errors(url: str, action: str, lock_timeout: float, auth_hint: str
         ) from error
     except Neo4jError as error:
         if any(name in (error.code or "") for name in TIMED_OUT):
+            # A transaction's timeout also ends one that waited for no lock: Neo4j answering too
+            # slowly (its JVM without the CPU for seconds) gives the same error.
             raise StoreUnavailable(
-                f"Neo4j at {url} is busy: another writer held the lock for more than "
-                f"{lock_timeout:g} s, so it could not {action}; nothing was written, try again"
+                f"Neo4j at {url} is busy: it could not {action} in the time allowed (another writer "
+                f"held the write lock for more than {lock_timeout:g} s, or Neo4j was too busy to "
+                "answer); nothing was written, try again"
             ) from error
         if error.is_retryable():
             raise Transient(

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from graph_service.domain.levels import DivisionLevel
 from graph_service.engine.graphs import RANK
-from graph_service.engine.timeline import WIDTH, Timeline
+from graph_service.engine.timeline import WIDTH, SharedTimeline, Timeline
 from graph_service.engine.values import Attributes, Node
 
 SAFE = 2**62
@@ -220,14 +220,19 @@ def _leaf_timelines(
     row_bytes, row_size, zeros = rows.tobytes(), WIDTH * 8, bytes(WIDTH * 8)
     made: list[tuple[Attributes, Timeline | None]] = []
     parent_of: list[int] = []
-    new = Timeline.__new__
+    # Leaves with the same days and row share one read-only timeline: an import's village rooms
+    # mostly open on a few days with a few kinds of counts, and one object each cost most of this.
+    shared: dict[tuple[int, int | None, bytes], SharedTimeline] = {}
+    new = SharedTimeline.__new__
     for n, (data, parent_code, opened, closed) in enumerate(leaves):
-        timeline = new(Timeline)
         row = row_bytes[n * row_size : (n + 1) * row_size]
-        if closed is None:
-            timeline.days, timeline.rows = array("i", (opened,)), array("q", row)
-        else:
-            timeline.days, timeline.rows = array("i", (opened, closed)), array("q", row + zeros)
+        timeline = shared.get((opened, closed, row))
+        if timeline is None:
+            timeline = shared[opened, closed, row] = new(SharedTimeline)
+            if closed is None:
+                timeline.days, timeline.rows = array("i", (opened,)), array("q", row)
+            else:
+                timeline.days, timeline.rows = array("i", (opened, closed)), array("q", row + zeros)
         made.append((data, timeline))
         if parent_code is None:
             parent_of.append(-1)

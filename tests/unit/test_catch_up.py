@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from graph_service.domain.levels import DivisionLevel, StationLevel, StationStatus
 from graph_service.domain.model import Division, ReportingLine, Station
 from graph_service.engine import NetworkEngine, applying, bulk, columnar, daily
-from graph_service.engine.timeline import STAFF, WIDTH, Timeline
+from graph_service.engine.timeline import STAFF, WIDTH, SharedTimeline, Timeline
 from graph_service.ports import Changes
 from tests.support.oracle import (
     BASE,
@@ -118,6 +118,43 @@ def test_a_bulk_catch_up_links_stations_to_their_divisions_and_parents() -> None
     day = date(2021, 1, 1)
     assert engine.rollup("P", day) == built.rollup("P", day)
     assert engine.coverage("P", day) == built.coverage("P", day)
+
+
+def test_villages_given_alike_rooms_in_bulk_share_a_timeline_that_no_later_write_changes() -> None:
+    """Village rooms of one bulk catch-up opened on the same day with the same counts, each the only
+    thing in its village, give their villages one read-only timeline between them (`SharedTimeline`);
+    a later write to one of those rooms, in place or in bulk, changes its own village only."""
+    divisions, _ = national_like(20)
+    engine = NetworkEngine.from_records(divisions, [])
+    opened = date(2024, 3, 1)
+    rooms = [
+        station(f"R{t}V{v}", StationLevel.VILLAGE_ROOM, f"T{t}V{v}", opened, None, 2, 1, 3)
+        for t in range(20)
+        for v in range(5)
+    ]
+    rooms[-1] = dataclasses.replace(rooms[-1], staff=7)
+    engine.apply(Changes(1, stations=rooms))
+    shared = engine._node["T0V0"]["timeline"]
+    assert isinstance(shared, SharedTimeline)
+    assert all(engine._node[room.division_code]["timeline"] is shared for room in rooms[:-1])
+    assert engine._node["T19V4"]["timeline"] is not shared
+    day = date(2025, 1, 1)
+    assert engine.rollup("T0V1", day).staff == 2
+    # One room rewritten in place, then a batch of them in bulk: the others keep their counts.
+    engine.apply(Changes(2, stations=[dataclasses.replace(rooms[0], staff=5, version=2)]))
+    with mock.patch.object(applying, "SMALL_CHANGE", 0):
+        engine.apply(Changes(3, stations=[dataclasses.replace(r, staff=9, version=2) for r in rooms[10:15]]))
+    written = [
+        dataclasses.replace(rooms[0], staff=5, version=2),
+        *rooms[1:10],
+        *(dataclasses.replace(r, staff=9, version=2) for r in rooms[10:15]),
+        *rooms[15:],
+    ]
+    built = NetworkEngine.from_records(divisions, written)
+    assert (engine.rollup("T0V0", day).staff, engine.rollup("T0V1", day).staff) == (5, 2)
+    for code in ("P", "C0", "C0X0", "T0", "T0V0", "T0V1", "T2V0", "T3V0", "T19V4"):
+        assert engine.rollup(code, day) == built.rollup(code, day), code
+        assert engine.coverage(code, day) == built.coverage(code, day), code
 
 
 def test_stations_reporting_to_a_station_on_a_day_follow_their_dated_lines_on_every_path() -> None:

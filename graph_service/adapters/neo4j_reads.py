@@ -17,6 +17,7 @@ from graph_service.adapters.neo4j_cypher import (
     DIVISION_CODES_CHANGED,
     DIVISIONS_CHANGED,
     PACKED_STATIONS_CHANGED,
+    PUBLISHED_TOKENS,
     STATION_PLACES_CHANGED,
     STATIONS_CHANGED,
 )
@@ -38,7 +39,7 @@ S = TypeVar("S")
 
 
 def read_changes(tx: Transaction, current: int, version: int) -> Changes:
-    """Every division and station whose `changed_in` is above `version` and at most `current`
+    """Every division and station last written in a data version above `version` and at most `current`
     (divisions with their successor links: a write of links marks the division written), read in
     `tx`, bringing the reader to data version `current`.
 
@@ -87,7 +88,7 @@ def _latest_stations(packed: Mapping[int, bytes], stations: list[Station]) -> li
 
 def load_written_since(tx: Transaction, sink: SnapshotSink, version: int, current: int) -> None:
     """Give `sink` again, as they are now, the divisions (with their successor links) and stations
-    whose `changed_in` is above `version` and at most `current`, after it forgets what it was given
+    last written in a data version above `version` and at most `current`, after it forgets what it was given
     of them (a load's last step: rows written while it read)."""
     division_rows, station_rows = _written_since(tx, version, current, _as_is, _as_is)
     codes = {str(row[0]) for row in division_rows}
@@ -108,14 +109,21 @@ def _written_since(
     station: Callable[[list[Any]], S],
     packed: Collection[int] = (),
 ) -> tuple[list[D], list[S]]:
-    """The divisions and the stations whose `changed_in` is above `version` and at most `current`
-    (the stations of the `packed` versions left out), read in `tx`, each stored row (as the load's
-    pages give it) made into what `division` and `station` make of it as its record arrives."""
+    """The divisions and the stations last written in a data version above `version` and at most
+    `current` (the stations of the `packed` versions left out), read in `tx`, each stored row (as the
+    load's pages give it) made into what `division` and `station` make of it as its record arrives.
+    The stations of a large write published in those versions keep its token (`PUBLISH_STATIONS`):
+    they are read as the range (token - 1, token]."""
     bounds = {"since": version, "upto": current, "chunk": CHANGES_CHUNK}
     divisions = [division(row) for record in tx.run(DIVISIONS_CHANGED, bounds) for row in record[0]]
+    tokens = [
+        (record["token"] - 1, record["token"])
+        for record in tx.run(PUBLISHED_TOKENS, since=version, upto=current)
+        if record["version"] not in packed
+    ]
     stations = [
         station(row)
-        for since, upto in _versions_between(version, current, packed)
+        for since, upto in [*_versions_between(version, current, packed), *tokens]
         for record in tx.run(STATIONS_CHANGED, bounds, since=since, upto=upto)
         for row in record[0]
     ]
@@ -141,7 +149,7 @@ def _as_is(row: list[Any]) -> list[Any]:
 
 def read_written_since(tx: Transaction, version: int, ids: Collection[str] | None) -> WrittenSince:
     """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
-    whose `changed_in` is above `version`, read in `tx` (index reads of a few properties)."""
+    last written in a data version above `version`, read in `tx` (index reads of a few properties)."""
     codes = list(tx.run(DIVISION_CODES_CHANGED, since=version).value("code"))
     wanted = None if ids is None else sorted(ids)
     places = [

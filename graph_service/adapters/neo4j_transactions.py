@@ -40,17 +40,18 @@ WRITE_SECONDS_PER_ROW = 0.002
 class LateLock:
     """How a large write takes the write lock last (`Neo4jTransactions.write`).
 
-    `restamp` gives the rows stamped with `$token` the data `$version` and deletes the write's
-    PendingWrite node, returning `restamped` (how many rows) and `pending` (whether the node was
-    there), as `RESTAMP_STATIONS` does; the write gives up unless it finds its `rows` rows.
+    `publish` publishes the rows stamped with `$token` as the data `$version` (the rows keep the token:
+    the write's PendingWrite node is given the version), returning `rows` (how many rows the token has)
+    and `pending` (whether the node was there), as `PUBLISH_STATIONS` does; the write gives up unless
+    it finds its `rows` rows.
     `hidden(in_transaction, token)`, when given, runs first, once the write's PendingWrite node is
     committed: it creates the write's new rows with the token, in transactions of its own, each run
     with `in_transaction(work)` (`work(tx)` in one transaction, committed, tried again while it fails
-    before its commit). They are hidden from every read until `restamp` publishes them, so the locked
+    before its commit). They are hidden from every read until `publish` publishes them, so the locked
     transaction commits only the rest (the commit of 50,000 new stations took 1.5-3.9 s with the lock
     held, idle). If the write fails, they are discarded (`discard_pending`)."""
 
-    restamp: LiteralString
+    publish: LiteralString
     rows: int
     hidden: Callable[[InTransaction, int], None] | None = None
 
@@ -156,7 +157,7 @@ class Neo4jTransactions:
         `WRITE_SECONDS_PER_ROW` for each of its `rows`.
 
         With `late`, the lock is taken last instead: `body` runs with a pending token (negative,
-        unique to this write) for the version, then the version is bumped and `late.restamp` run,
+        unique to this write) for the version, then the version is bumped and `late.publish` run,
         then `audit`; and before that transaction, a PendingWrite node for the token is committed and
         `late.hidden` commits the new rows hidden (see `LateLock`). Either way `basis` is verified
         as soon as the lock is held, before anything is committed. What of `audit` is packed is
@@ -189,10 +190,10 @@ class Neo4jTransactions:
                     body(tx, token)
                     version, editions = bump_version(tx)  # the write lock, held from here to the commit
                     verify_basis(basis, tx, version, editions)
-                    found = tx.run(late.restamp, token=token, version=version).single(strict=True)
-                    if found["restamped"] != late.rows or (pending and not found["pending"]):
+                    found = tx.run(late.publish, token=token, version=version).single(strict=True)
+                    if found["rows"] != late.rows or (pending and not found["pending"]):
                         raise StoreUnavailable(
-                            f"{action}: of its {late.rows} rows, {found['restamped']} were found to "
+                            f"{action}: of its {late.rows} rows, {found['rows']} were found to "
                             "publish (the new ones it committed hidden were discarded: it took longer "
                             "than it was given); nothing was written, try again"
                         )

@@ -17,7 +17,7 @@ from graph_service.adapters.neo4j_audit import prepare_audit, record_audit, writ
 from graph_service.adapters.neo4j_cypher import (
     BUMP_VERSION,
     CHANGES_CHUNK,
-    RESTAMP_STATIONS,
+    PUBLISH_STATIONS,
     STATIONS_CHANGED,
 )
 from graph_service.adapters.neo4j_editions import read_editions
@@ -38,7 +38,7 @@ def rehearse_writes(tx: Transaction, batch_size: int) -> None:
     """Run in `tx` every statement a single station write and a large catch-up run in a transaction (a
     small catch-up is one statement run alone, which `Neo4jStore.warm_up` rehearses so), with
     parameters of their real shapes: a made-up station (pending token for a version, a division that
-    does not exist) created then rewritten and restamped, its stored version, a write basis's reads,
+    does not exist) created then rewritten and published, its stored version, a write basis's reads,
     its audit entry (as a node, and packed as a large write's are), and the read of what changed. The
     caller rolls `tx` back; nothing here takes the write lock (the version's bump is only planned,
     with `EXPLAIN`: it has no parameters)."""
@@ -58,7 +58,7 @@ def rehearse_writes(tx: Transaction, batch_size: int) -> None:
     for _ in range(2):  # created, then (stored by the first pass) rewritten: both sets of statements
         with suppress(StoreError):  # the made-up division is unknown, as it should be
             write_stations(tx, token, [station], None, batch_size)
-    tx.run(RESTAMP_STATIONS, token=token, version=-1).consume()  # as a large write publishes its rows
+    tx.run(PUBLISH_STATIONS, token=token, version=-1).consume()  # as a large write publishes its rows
     list(stored_versions(tx, [station.id]))
     read_written_since(tx, BEYOND, [station.id])
     read_editions(tx)

@@ -25,7 +25,7 @@ def test_the_schema_file_is_the_one_the_package_ships() -> None:
 
 def test_every_schema_statement_is_idempotent() -> None:
     statements = schema_statements(schema_text())
-    assert len(statements) == 9
+    assert len(statements) == 10
     for statement in statements:
         assert statement.startswith("CREATE ") and "IF NOT EXISTS" in statement
         assert "//" not in statement
@@ -74,7 +74,7 @@ def test_the_graph_has_the_documented_shape(neo4j_url: str) -> None:
         constraints = {r["name"] for r in driver.execute_query("SHOW CONSTRAINTS").records}
         indexes = {r["name"] for r in driver.execute_query("SHOW INDEXES").records}
     assert {"division_code_unique", "station_id_unique", "meta_key_unique"} <= constraints
-    assert {"division_changed_in", "station_changed_in"} <= indexes
+    assert {"division_changed_in", "station_changed_in", "pending_write_token"} <= indexes
 
 
 def test_new_rows_are_created_parents_first_and_cycles_are_merged() -> None:
@@ -730,8 +730,16 @@ def _neo4j_count(url: str, query: str) -> int:
         return int(session.run(query).single(strict=True)["n"])
 
 
-HIDDEN_STATIONS = "MATCH (s:Station) WHERE s.changed_in < 0 RETURN count(s) AS n"
-PENDING_WRITES = "MATCH (w:PendingWrite) RETURN count(w) AS n"
+HIDDEN_STATIONS = """
+MATCH (s:Station) WHERE s.changed_in < 0
+  AND NOT EXISTS { MATCH (w:PendingWrite {token: s.changed_in}) WHERE w.version IS NOT NULL }
+RETURN count(s) AS n
+"""
+PENDING_WRITES = "MATCH (w:PendingWrite) WHERE w.version IS NULL RETURN count(w) AS n"
+PUBLISHED_ROWS = """
+MATCH (w:PendingWrite) WHERE w.version IS NOT NULL
+RETURN w.version AS version, COUNT { MATCH (s:Station) WHERE s.changed_in = w.token } AS n
+"""
 
 
 class _PausedLargeImport:
@@ -786,7 +794,11 @@ def test_a_large_import_commits_its_new_stations_hidden_before_it_takes_the_lock
     """(issue 9: the commit of a 50,000-station import took 1.5-3.9 s with the write lock held, idle,
     and writes behind it gave up after 2 s) A large write commits its new stations first, hidden:
     meanwhile no load or catch-up sees them and a write of one of their ids conflicts. Its locked
-    transaction then rewrites the stored ones and gives every row its version: read back whole."""
+    transaction then rewrites the stored ones and publishes every row at its version by giving the
+    version to its token, not to each row (giving it to 50,000 rows held the lock 0.4 s more, idle,
+    over 2 s under load, and a write behind it gave up): read back whole."""
+    from neo4j import GraphDatabase
+
     from graph_service.engine import Snapshot
     from graph_service.ports import ConflictError
 
@@ -814,6 +826,9 @@ def test_a_large_import_commits_its_new_stations_hidden_before_it_takes_the_lock
         assert other.load(snapshot) == 3
         assert sorted(snapshot.stations, key=lambda s: s.id) == sorted(importing.stations, key=lambda s: s.id)
         assert _neo4j_count(neo4j_url, HIDDEN_STATIONS) == _neo4j_count(neo4j_url, PENDING_WRITES) == 0
+        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver:
+            published = driver.execute_query(PUBLISHED_ROWS).records
+        assert [(record["version"], record["n"]) for record in published] == [(3, len(STATIONS))]
     finally:
         other.close()
 
@@ -955,3 +970,73 @@ def test_the_hidden_stations_of_a_dead_write_are_discarded_once_its_time_is_up(n
         assert _neo4j_count(neo4j_url, PENDING_WRITES) == 1
     finally:
         store.close()
+
+
+@pytest.mark.neo4j
+def test_a_large_write_publishes_its_rows_by_their_token_and_every_read_finds_them(
+    neo4j_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(issue 9: in the Neo4j load run a write gave up behind a 50,000-station import's locked
+    transaction, which gave every row its version) A large write's rows keep its token; its
+    PendingWrite node takes the version. Every read finds them at that version, packs deleted: a load
+    during which the write is published (its rows read after the version the load started at), a
+    catch-up read under the lock and one read without it, part of the network by id, and what a write's
+    basis is checked against. A load past the node's time discards nothing of a published write."""
+    import threading
+
+    from neo4j import GraphDatabase
+
+    from graph_service.adapters import neo4j_store
+    from graph_service.adapters.neo4j_reads import read_written_since
+    from graph_service.engine import Snapshot
+
+    monkeypatch.setattr(neo4j_store, "LATE_LOCK_ROWS", 3)  # the three below make a large write
+    writer = Neo4jStore(neo4j_url, lock_timeout=2.0)
+    reader = Neo4jStore(neo4j_url, batch_size=1)  # a page per record: the write lands mid-load
+    by_id = lambda stations: {station.id: station for station in stations}  # noqa: E731
+    try:
+        base = writer.upsert_divisions(DIVISIONS)
+        before, imported = STATIONS[:2], STATIONS[2:]
+        assert writer.upsert_stations(before) == 2
+        real_load_station_row = neo4j_store.load_station_row
+        written: list[int] = []
+
+        def load_then_write(sink: Any, row: Any, to_date: Any) -> None:
+            real_load_station_row(sink, row, to_date)
+            if not written:  # the first station read: the large write is published meanwhile
+                thread = threading.Thread(target=lambda: written.append(writer.upsert_stations(imported)))
+                thread.start()
+                thread.join(timeout=30)
+
+        with monkeypatch.context() as loading:
+            loading.setattr(neo4j_store, "load_station_row", load_then_write)
+            snapshot = Snapshot()
+            assert reader.load(snapshot) == 3
+        assert written == [3]
+        assert by_id(snapshot.stations) == by_id(STATIONS) and len(snapshot.stations) == len(STATIONS)
+
+        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver:
+            published = driver.execute_query(PUBLISHED_ROWS).records
+            assert [(record["version"], record["n"]) for record in published] == [(3, len(imported))]
+            driver.execute_query("MATCH (p:PackedStations) DELETE p")  # the rows are read
+        for locked_read_rows in (neo4j_store.LOCKED_READ_ROWS, 1):  # under the lock, then without it
+            monkeypatch.setattr(neo4j_store, "LOCKED_READ_ROWS", locked_read_rows)
+            assert by_id(reader.changes_since(base).stations) == by_id(STATIONS)
+            assert by_id(reader.changes_since(2).stations) == by_id(imported)
+            assert reader.changes_since(3).stations == []
+        part = Snapshot()
+        reader.load_part(part, station_ids=[station.id for station in imported])
+        assert by_id(part.stations) == by_id(imported)
+        with reader._transactions.transaction("read") as tx:
+            assert {place.id for place in read_written_since(tx, 2, None).stations} == set(by_id(imported))
+            assert {place.id for place in read_written_since(tx, 3, None).stations} == set()
+
+        with GraphDatabase.driver(neo4j_url, auth=neo4j_auth()) as driver:
+            driver.execute_query("MATCH (w:PendingWrite) SET w.until = datetime() - duration('PT1S')")
+        snapshot = Snapshot()
+        assert reader.load(snapshot) == 3
+        assert by_id(snapshot.stations) == by_id(STATIONS)
+        assert _neo4j_count(neo4j_url, "MATCH (s:Station) RETURN count(s) AS n") == len(STATIONS)
+    finally:
+        writer.close()
+        reader.close()

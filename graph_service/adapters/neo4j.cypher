@@ -11,8 +11,9 @@
 //                                    station when an edition changed the line (spec §6)
 //   (:Station {..., changed_in < 0})   a large station write's row, stamped with its token: committed
 //                                    hidden before the write publishes it (see neo4j_store)
-//   (:PendingWrite {token, until, version?})   such a write's token, until when it may publish, and
-//                                    once it has, the data version its rows were written in
+//   (:PendingWrite {token, until})   such a write's token, and until when it may publish
+//   (:PublishedWrite {token, version})   the same node once the write has published its rows: the data
+//                                    version they were written in (they keep the token)
 //   (:PackedStations {version, stations})   a large station write's stations in one value (catch-ups)
 //   (:Meta {key: 'data', version})   the data version, bumped by every write
 //   (:AuditWrite {version, at, actor, role, operation})   the audit trail: one node per write,
@@ -39,8 +40,8 @@ FOR (d:Division) ON (d.changed_in);
 CREATE INDEX station_changed_in IF NOT EXISTS
 FOR (s:Station) ON (s.changed_in);
 
-CREATE INDEX pending_write_token IF NOT EXISTS
-FOR (w:PendingWrite) ON (w.token);
+CREATE INDEX published_write_token IF NOT EXISTS
+FOR (w:PublishedWrite) ON (w.token);
 
 CREATE INDEX audit_seq IF NOT EXISTS
 FOR (a:AuditEntry) ON (a.seq);

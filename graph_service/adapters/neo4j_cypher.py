@@ -26,18 +26,21 @@ WITH m.version AS version
 RETURN version, COLLECT { MATCH (e:Edition) RETURN [e.province, e.day, e.digest] } AS editions
 """
 # A large station write takes the lock last (see `Neo4jTransactions.write`): its rows are stamped with a
-# pending token (negative: never a data version), and it publishes them by giving the version it got to
-# its PendingWrite node, one property whatever the rows (`published`: `PUBLISHED_STATION`,
-# `CURRENT_STATION` and `PUBLISHED_TOKENS` read a row's version through it). Giving it to every row
-# took 0.17 s for 50,000, and its commit 0.23 s more, with the lock held, idle (over 2 s under load, and
-# the writes behind it gave up). The same goes for the write's packed stations
-# (`WRITE_PACKED_STATIONS`), when it has them. Its new stations were committed before, hidden
+# pending token (negative: never a data version), and it publishes them by making its PendingWrite node
+# a `(:PublishedWrite {token, version})` node with the version it got, one node whatever the rows
+# (`PUBLISHED_STATION`, `CURRENT_STATION` and `PUBLISHED_TOKENS` read a row's version through it).
+# Giving the version to every row took 0.17 s for 50,000, and its commit 0.23 s more, with the lock
+# held, idle (over 2 s under load, and the writes behind it gave up). The node changes label, so that a
+# process of an earlier version, which discards the rows of any PendingWrite node past its time, never
+# takes a published write's for a dead one's. The write's packed stations (`WRITE_PACKED_STATIONS`),
+# when it has them, are given the version too. Its new stations were committed before, hidden
 # (`PENDING_WRITE`): the node's lock is taken first, as `DISCARD_PENDING` takes it; `pending` says
 # whether the node was still there and `rows` how many rows the token has (if fewer than it wrote, they
 # were discarded meanwhile).
 PUBLISH_STATIONS = """
 OPTIONAL MATCH (pending:PendingWrite {token: $token})
-SET pending.version = $version
+SET pending:PublishedWrite, pending.version = $version
+REMOVE pending:PendingWrite, pending.until
 WITH count(pending) AS pending
 CALL () {
   OPTIONAL MATCH (packed:PackedStations {version: $token})
@@ -55,25 +58,24 @@ RETURN pending, COUNT { MATCH (s:Station) WHERE s.changed_in = $token } AS rows
 # written at or before data version $upto (`current`) if its `changed_in`, or its token's version, is
 # at most $upto (a row without a readable `changed_in` counts as both). The subquery runs for a token's
 # rows only: a CASE evaluates the branch it takes, no other.
-_TOKEN_VERSION = "EXISTS {{ MATCH (w:PendingWrite {{token: s.changed_in}}) WHERE w.version {} }}"
-PUBLISHED_STATION = f"CASE WHEN s.changed_in < 0 THEN {_TOKEN_VERSION.format('IS NOT NULL')} ELSE true END"
+_TOKEN_PUBLISHED = "EXISTS {{ MATCH (w:PublishedWrite {{token: s.changed_in}}) {} }}"
+PUBLISHED_STATION = f"CASE WHEN s.changed_in < 0 THEN {_TOKEN_PUBLISHED.format('')} ELSE true END"
 """Whether station `s` is published: not committed hidden by a write that has yet to publish it."""
 CURRENT_STATION = (
-    f"CASE WHEN s.changed_in < 0 THEN {_TOKEN_VERSION.format('<= $upto')} "
+    f"CASE WHEN s.changed_in < 0 THEN {_TOKEN_PUBLISHED.format('WHERE w.version <= $upto')} "
     "ELSE coalesce(s.changed_in <= $upto, true) END"
 )
 """Whether station `s` was last written at or before data version `$upto`."""
 # The tokens of the large writes published in the versions above $since up to $upto, and those versions.
 PUBLISHED_TOKENS = """
-MATCH (w:PendingWrite) WHERE w.version > $since AND w.version <= $upto
+MATCH (w:PublishedWrite) WHERE w.version > $since AND w.version <= $upto
 RETURN w.version AS version, w.token AS token
 """
 PENDING_WRITE = """
 CREATE (:PendingWrite {token: $token, until: datetime() + duration({seconds: $seconds})})
 """
 DISCARD_PENDING = """
-MATCH (pending:PendingWrite)
-WHERE pending.version IS NULL AND (pending.token = $token OR ($token IS NULL AND pending.until < datetime()))
+MATCH (pending:PendingWrite) WHERE pending.token = $token OR ($token IS NULL AND pending.until < datetime())
 SET pending.discarding = true
 REMOVE pending.discarding
 WITH pending WHERE pending.version IS NULL
@@ -476,7 +478,7 @@ CALL (upto) {{
   RETURN collect(packed.version) AS packed, collect([packed.version, packed.stations]) AS packs
 }}
 CALL (upto, packed) {{
-  MATCH (w:PendingWrite) WHERE w.version > $since AND w.version <= upto AND NOT w.version IN packed
+  MATCH (w:PublishedWrite) WHERE w.version > $since AND w.version <= upto AND NOT w.version IN packed
   RETURN collect([w.token - 1, w.token]) AS tokens
 }}
 WITH upto, packs,
@@ -514,7 +516,7 @@ STATION_PLACES_CHANGED = f"""
 CALL () {{
   MATCH (s:Station) WHERE s.changed_in > $since RETURN s
   UNION
-  MATCH (w:PendingWrite) WHERE w.version > $since
+  MATCH (w:PublishedWrite) WHERE w.version > $since
   MATCH (s:Station) WHERE s.changed_in = w.token RETURN s
 }}
 WITH s WHERE $ids IS NULL OR s.id IN $ids

@@ -8,10 +8,10 @@ changed_in})-[:SITS_IN]->(:Division)`, `(:Station)-[:REPORTS_TO]->(:Station)` an
 per placement of its history, the current one without `to`; any other station one `SITS_IN` without
 dates. Likewise a station whose reporting line an edition changed has one `REPORTS_TO {from, to}` per
 line to a station (a line to nobody has no link), the current one without `to`. A station with a
-negative `changed_in` (a token) was written by a large write, in the version its PendingWrite node has,
-or is not published yet while that node has none (see below). Successor links are
-`(:Division)-[:SUCCEEDED_BY {position}]->(:Division)`. Dates are Neo4j `Date` values. The audit trail is
-`(:AuditWrite {version, at, actor, role, operation})`, one per write; one
+negative `changed_in` (a token) was written by a large write, in the version of its token's
+`(:PublishedWrite {token, version})` node, or is not published yet while there is none (see below).
+Successor links are `(:Division)-[:SUCCEEDED_BY {position}]->(:Division)`. Dates are Neo4j `Date`
+values. The audit trail is `(:AuditWrite {version, at, actor, role, operation})`, one per write; one
 `(:AuditEntry {seq, station, before, after, within})` per changed station (`seq` names its write: see
 `audit_seq`; `before`/`after` JSON text; `at` ISO text in UTC); and changed divisions in
 `(:AuditBatch {version, first, count, entries, kind, low, high, targets})` nodes, `batch_size` entries
@@ -35,14 +35,15 @@ only for its end, and commits most of its rows before that end:
    published in them), but their ids are taken (another write of one conflicts);
 2. in the locked transaction, it locks the stored stations it replaces and checks their expected
    versions (`LOCKED_VERSIONS`), rewrites them with the same token, then bumps the version and
-   publishes the token's rows by giving the version to the PendingWrite node, not to each row
-   (`PUBLISH_STATIONS`: one property, where giving it to 50,000 rows held the lock 0.4 s more, idle),
-   verifies its basis, records the audit trail and commits. The rows keep the token: reads take their
-   version from its node (`PUBLISHED_STATION`, `CURRENT_STATION`, `PUBLISHED_TOKENS`).
+   publishes the token's rows by making the PendingWrite node a PublishedWrite node with the version,
+   not by giving it to each row (`PUBLISH_STATIONS`: one node, where giving it to 50,000 rows held the
+   lock 0.4 s more, idle), verifies its basis, records the audit trail and commits. The rows keep the
+   token: reads take their version from its node (`PUBLISHED_STATION`, `CURRENT_STATION`,
+   `PUBLISHED_TOKENS`).
 If the write fails once its PendingWrite node is committed (before or in its locked transaction), it
 deletes its hidden rows (`DISCARD_PENDING`), without waiting for the lock; if it cannot (the process or
 Neo4j died, or its locked commit was cut off, so it may have published them), the next large write or
-load does once the PendingWrite's `until` has passed (never once it has a version).
+load does once the PendingWrite's `until` has passed (never once it is published).
 Both take the PendingWrite node's lock before touching a station, so a write past its time and the
 discarding of its rows take turns; a write that finds its PendingWrite gone, or fewer rows of its
 token than it wrote, when it comes to publish gives up (`StoreUnavailable`). Rows it writes stay

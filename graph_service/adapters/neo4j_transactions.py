@@ -41,9 +41,9 @@ class LateLock:
     """How a large write takes the write lock last (`Neo4jTransactions.write`).
 
     `publish` publishes the rows stamped with `$token` as the data `$version` (the rows keep the token:
-    the write's PendingWrite node is given the version), returning `rows` (how many rows the token has)
-    and `pending` (whether the node was there), as `PUBLISH_STATIONS` does; the write gives up unless
-    it finds its `rows` rows.
+    the write's PendingWrite node becomes a PublishedWrite node with the version), returning `rows` (how
+    many rows the token has) and `pending` (whether the node was there), as `PUBLISH_STATIONS` does; the
+    write gives up unless it finds its `rows` rows.
     `hidden(in_transaction, token)`, when given, runs first, once the write's PendingWrite node is
     committed: it creates the write's new rows with the token, in transactions of its own, each run
     with `in_transaction(work)` (`work(tx)` in one transaction, committed, tried again while it fails

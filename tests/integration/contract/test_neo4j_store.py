@@ -993,7 +993,10 @@ def test_a_large_write_publishes_its_rows_by_their_token_and_every_read_finds_th
     monkeypatch.setattr(neo4j_store, "LATE_LOCK_ROWS", 3)  # the three below make a large write
     writer = Neo4jStore(neo4j_url, lock_timeout=2.0)
     reader = Neo4jStore(neo4j_url, batch_size=1)  # a page per record: the write lands mid-load
-    by_id = lambda stations: {station.id: station for station in stations}  # noqa: E731
+
+    def by_id(stations: Any) -> dict[str, Station]:
+        return {station.id: station for station in stations}
+
     try:
         base = writer.upsert_divisions(DIVISIONS)
         before, imported = STATIONS[:2], STATIONS[2:]

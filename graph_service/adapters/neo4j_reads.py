@@ -19,6 +19,7 @@ from graph_service.adapters.neo4j_cypher import (
     PACKED_STATIONS_CHANGED,
     PUBLISHED_TOKENS,
     STATION_PLACES_CHANGED,
+    STATION_PLACES_CHANGED_OF,
     STATIONS_CHANGED,
 )
 from graph_service.adapters.neo4j_editions import editions_from_rows, read_editions, read_successors
@@ -36,6 +37,10 @@ from graph_service.ports import Changes, SnapshotSink, WriteBasis
 
 D = TypeVar("D")
 S = TypeVar("S")
+
+PLACES_BY_ID_MOST = 1_000
+"""Up to how many stations named by id a write's basis reads by their ids (`STATION_PLACES_CHANGED_OF`);
+more are picked out of every station written since (a few writes' worth, as a rule)."""
 
 
 def read_changes(tx: Transaction, current: int, version: int) -> Changes:
@@ -149,13 +154,14 @@ def _as_is(row: list[Any]) -> list[Any]:
 
 def read_written_since(tx: Transaction, version: int, ids: Collection[str] | None) -> WrittenSince:
     """The codes of the divisions and the places of the stations (of those `ids` only, unless None)
-    last written in a data version above `version`, read in `tx` (index reads of a few properties)."""
+    last written in a data version above `version`, read in `tx` (index reads of a few properties;
+    a few `ids` are looked up by id, not picked out of every station written since)."""
     codes = list(tx.run(DIVISION_CODES_CHANGED, since=version).value("code"))
-    wanted = None if ids is None else sorted(ids)
-    places = [
-        StationPlace(r["id"], r["division_code"], r["parent_id"], r["level"])
-        for r in tx.run(STATION_PLACES_CHANGED, since=version, ids=wanted)
-    ]
+    if ids is not None and len(ids) <= PLACES_BY_ID_MOST:  # a few: each found by its id
+        records = tx.run(STATION_PLACES_CHANGED_OF, since=version, ids=sorted(ids)) if ids else ()
+    else:
+        records = tx.run(STATION_PLACES_CHANGED, since=version, ids=None if ids is None else sorted(ids))
+    places = [StationPlace(r["id"], r["division_code"], r["parent_id"], r["level"]) for r in records]
     return WrittenSince(codes, places)
 
 

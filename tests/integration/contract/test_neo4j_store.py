@@ -1033,6 +1033,12 @@ def test_a_large_write_publishes_its_rows_by_their_token_and_every_read_finds_th
         with reader._transactions.transaction("read") as tx:
             assert {place.id for place in read_written_since(tx, 2, None).stations} == set(by_id(imported))
             assert {place.id for place in read_written_since(tx, 3, None).stations} == set()
+            # A write's basis naming a few stations finds them by id (`STATION_PLACES_CHANGED_OF`).
+            named = [before[0].id, imported[0].id, "no-such-station"]
+            assert {place.id for place in read_written_since(tx, 2, named).stations} == {imported[0].id}
+            assert {place.id for place in read_written_since(tx, base, named).stations} == set(named[:2])
+            assert read_written_since(tx, 3, named).stations == []
+            assert read_written_since(tx, base, []).stations == []
     finally:
         writer.close()
         reader.close()

@@ -60,7 +60,8 @@ def rehearse_writes(tx: Transaction, batch_size: int) -> None:
             write_stations(tx, token, [station], None, batch_size)
     tx.run(PUBLISH_STATIONS, token=token, version=-1).consume()  # as a large write publishes its rows
     list(stored_versions(tx, [station.id]))
-    read_written_since(tx, BEYOND, [station.id])
+    read_written_since(tx, BEYOND, [station.id])  # a few stations named, found by id
+    read_written_since(tx, BEYOND, None)  # every station (an edition's basis)
     read_editions(tx)
     change = AuditChange("createStation", STATION_KIND, station.id, None, "{}", "")
     # Version -1 for the entry: its sequence number (version times a stride) must fit 64 bits.

@@ -19,6 +19,22 @@ def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def batches_by_size(items: Iterable[T], size_of: Callable[[T], int], most: int) -> Iterator[list[T]]:
+    """Yield consecutive runs of `items` whose `size_of` adds up to at most `most` (an item larger than
+    that alone)."""
+    run: list[T] = []
+    total = 0
+    for item in items:
+        size = size_of(item)
+        if run and total + size > most:
+            yield run
+            run, total = [], 0
+        run.append(item)
+        total += size
+    if run:
+        yield run
+
+
 def check_batch_size(batch_size: int) -> int:
     """Return `batch_size` when it is a whole number ≥ 1; raise `ValueError` otherwise."""
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:

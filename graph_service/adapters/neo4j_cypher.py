@@ -347,10 +347,12 @@ FIRST_AUDIT_WRITE_SINCE = "MATCH (w:AuditWrite) WHERE w.at >= $since RETURN min(
 # at a time in one AuditBatch node: `entries` is the zlib-compressed JSON array of the batch's entries
 # (`pack_entries`); entry i has seq `first + i`; `kind` says whose entries they are (a batch written
 # before stations were packed has none: division), `low` and `high` the lowest and highest target, and
-# `targets` (stations only) every target, sorted.
-CREATE_AUDIT_BATCH = """
-CREATE (:AuditBatch {version: $version, first: $first, count: $count, entries: $entries, kind: $kind,
-                     low: $low, high: $high, targets: $targets})
+# `targets` (stations only) every target, sorted. Many batches are created by one statement: each is a
+# round trip, and a large import's 50 were made holding the write lock.
+CREATE_AUDIT_BATCHES = """
+UNWIND $batches AS b
+CREATE (:AuditBatch {version: $version, first: b.first, count: b.count, entries: b.entries, kind: b.kind,
+                     low: b.low, high: b.high, targets: b.targets})
 """
 AUDIT_BATCH_KIND = f"coalesce(b.kind, '{DIVISION_KIND}')"
 AUDIT_BATCH_ENTRIES = "MATCH (b:AuditBatch {first: $first}) RETURN b.entries AS entries"

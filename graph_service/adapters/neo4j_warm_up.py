@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 from neo4j import Transaction
 
-from graph_service.adapters.neo4j_audit import prepare_audit, record_audit, write_audit_batch
+from graph_service.adapters.neo4j_audit import prepare_audit, record_audit, write_audit_batches
 from graph_service.adapters.neo4j_cypher import (
     BUMP_VERSION,
     CHANGES_CHUNK,
@@ -67,8 +67,8 @@ def rehearse_writes(tx: Transaction, batch_size: int) -> None:
     # Version -1 for the entry: its sequence number (version times a stride) must fit 64 bits.
     trail = AuditTrail("warm-up", "admin", datetime.now(UTC), [change])
     record_audit(tx, prepare_audit(trail, batch_size), -1, batch_size)
-    for batch in packed_audit_batches(trail, -1, batch_size, STATION_KIND):  # a large write's entries
-        write_audit_batch(tx, -1, STATION_KIND, batch)
+    packed = packed_audit_batches(trail, -1, batch_size, STATION_KIND)  # a large write's entries
+    write_audit_batches(tx, -1, [(STATION_KIND, batch) for batch in packed])
     read_changes(tx, BEYOND, BEYOND)
     tx.run("EXPLAIN " + BUMP_VERSION).consume()
 

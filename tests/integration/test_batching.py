@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from graph_service.adapters.batching import RowsWritten, check_versions, write_in_batches
+from graph_service.adapters.batching import RowsWritten, batches_by_size, check_versions, write_in_batches
 from graph_service.ports import ConflictError
 
 
@@ -16,6 +16,15 @@ def test_batches_are_written_in_order_and_progress_counts_rows() -> None:
     write_in_batches(range(7), 3, seen.append, RowsWritten(reported.append))
     assert [list(batch) for batch in seen] == [[0, 1, 2], [3, 4, 5], [6]]
     assert reported == [3, 6, 7]
+
+
+def test_runs_by_size_keep_the_order_and_stay_within_the_size_but_for_a_larger_item() -> None:
+    """(issue 9: a large import's 50 audit batches went in 50 statements under the write lock) Items
+    go in consecutive runs whose sizes add up to at most the limit; an item larger than it goes alone."""
+    words = ["aa", "bbb", "c", "dddddd", "ee", "f"]
+    assert list(batches_by_size(words, len, 4)) == [["aa"], ["bbb", "c"], ["dddddd"], ["ee", "f"]]
+    assert list(batches_by_size(words, len, 100)) == [words]
+    assert list(batches_by_size([], len, 4)) == []
 
 
 def test_two_pass_writes_count_a_row_half_written_after_its_first_pass() -> None:

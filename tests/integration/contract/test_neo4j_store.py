@@ -611,6 +611,7 @@ def test_a_large_station_write_keeps_its_audit_entries_packed(
     from graph_service.ports import audit_seq
 
     monkeypatch.setattr(neo4j_audit, "PACKED_STATION_ENTRIES", 3)
+    monkeypatch.setattr(neo4j_audit, "AUDIT_STATEMENT_BYTES", 1)  # a statement per batch (else one)
     at = datetime(2024, 5, 1, tzinfo=UTC)
 
     def trail(stations: list[Station]) -> AuditTrail:

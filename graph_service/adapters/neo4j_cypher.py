@@ -514,6 +514,9 @@ RETURN upto AS version, rows, divisions, links, stations,
 """
 # What a write's basis is checked against (`domain.write_basis.WrittenSince`): codes and places only.
 DIVISION_CODES_CHANGED = "MATCH (d:Division) WHERE d.changed_in > $since RETURN d.code AS code"
+_STATION_PLACE = f"""{_LINKS_NOW}
+RETURN s.id AS id, d.code AS division_code, p.id AS parent_id, s.level AS level"""
+"""Where station `s` sits and what it is now: what a write's basis is checked against."""
 STATION_PLACES_CHANGED = f"""
 CALL () {{
   MATCH (s:Station) WHERE s.changed_in > $since RETURN s
@@ -522,8 +525,7 @@ CALL () {{
   MATCH (s:Station) WHERE s.changed_in = w.token RETURN s
 }}
 WITH s WHERE $ids IS NULL OR s.id IN $ids
-{_LINKS_NOW}
-RETURN s.id AS id, d.code AS division_code, p.id AS parent_id, s.level AS level
+{_STATION_PLACE}
 """
 # The same for a few stations named by id, found by id: just after a large write published, the
 # statement above reads all of its rows (50,000: 35 ms idle, longer on a busy store) to keep a few,
@@ -533,8 +535,7 @@ UNWIND $ids AS id
 MATCH (s:Station {{id: id}})
 WHERE CASE WHEN s.changed_in < 0 THEN {_TOKEN_PUBLISHED.format("WHERE w.version > $since")}
       ELSE s.changed_in > $since END
-{_LINKS_NOW}
-RETURN s.id AS id, d.code AS division_code, p.id AS parent_id, s.level AS level
+{_STATION_PLACE}
 """
 # A large station write's stations, packed on one node beside their rows (`neo4j_rows.pack_stations`),
 # so a catch-up reads one value instead of a row per station (see `read_changes`). Only the newest

@@ -718,6 +718,16 @@ def coverage_p99_by_slice(timeline: Sequence[tuple[float, str, float]], duration
     return [round(percentile(values, 0.99) * 1000, 1) if values else float("nan") for values in slices]
 
 
+def slowest(
+    timeline: Sequence[tuple[float, str, float]], kinds: Sequence[str], most: int = 8
+) -> list[list[float | str]]:
+    """The `most` slowest requests of the given kinds: [second of the run, kind, ms], slowest first."""
+    samples = (
+        [round(at, 2), name, round(elapsed * 1000, 1)] for at, name, elapsed in timeline if name in kinds
+    )
+    return sorted(samples, key=lambda entry: -float(entry[2]))[:most]
+
+
 def longest_load_s(args: argparse.Namespace) -> float:
     """The longest a load with the import can last: the import starts halfway, its command is given
     `--duration` plus `IMPORT_GRACE_S`, the visibility poller `--visibility-timeout` after it exits,
@@ -834,14 +844,8 @@ def run_store(
         "latency_outside_import": {name: summarise(v) for name, v in sorted(outside_import.items())},
         "coverage_p99_by_slice": coverage_p99_by_slice(tally.timeline, duration),
         "warm_up": warm_up,
-        "slowest_writes": sorted(
-            (
-                [round(at, 2), name, round(elapsed * 1000, 1)]
-                for at, name, elapsed in tally.timeline
-                if name in WRITES
-            ),
-            key=lambda entry: -entry[2],
-        )[:8],
+        "slowest_writes": slowest(tally.timeline, WRITES),
+        "slowest_healthz": slowest(tally.timeline, ("healthz",)),
         "errors": dict(tally.errors),
         "error_count": sum(tally.errors.values()),
         "error_examples": tally.error_examples,
@@ -913,6 +917,10 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             "  slowest writes (second of the run: ms): "
             + ", ".join(f"{at:.1f} s: {ms:,.0f}" for at, _, ms in r.get("slowest_writes", []))
+        )
+        lines.append(
+            "  slowest /healthz (second of the run: ms): "
+            + ", ".join(f"{at:.1f} s: {ms:,.0f}" for at, _, ms in r.get("slowest_healthz", []))
         )
         visible = imp.get("visible_after_exit_s")
         lines.append(

@@ -11,7 +11,7 @@ interpreter's switch interval is `CATCH_UP_SWITCH_INTERVAL` (`catch_up_switching
 the GIL up at every socket read and write, and the catch-up takes it then; the interval is how long
 the loop may then wait to get it back. A longer one gives the catch-up more of the process's time
 (it ends sooner, so an import is visible sooner) and makes each request slower while it runs; 10 ms
-was measured as the balance (see the README's load runs, round eight).
+was measured as the balance (see docs/load-runs.md, round eight).
 
 Before its first round it has the store get ready for the server's first writes (`Store.warm_up`:
 Neo4j plans their statements). When the store fails, the follower keeps trying, with doubling pauses

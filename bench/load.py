@@ -452,6 +452,7 @@ class LoadRun:
 
     @property
     def import_path(self) -> Path:
+        """The station file the import seeds (written by `_write_import_file`)."""
         return self.work_dir / "load-import.csv"
 
     def _write_import_file(self) -> None:

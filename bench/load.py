@@ -937,14 +937,11 @@ def render(result: dict[str, Any]) -> str:
                 f"  coverage and roll-up p99 ms by {SLICE_S:.0f} s of the run: "
                 + " ".join(f"{value:.1f}" for value in slices)
             )
-        lines.append(
-            "  slowest writes (second of the run: ms): "
-            + ", ".join(f"{at:.1f} s: {ms:,.0f}" for at, _, ms in r.get("slowest_writes", []))
-        )
-        lines.append(
-            "  slowest /healthz (second of the run: ms): "
-            + ", ".join(f"{at:.1f} s: {ms:,.0f}" for at, _, ms in r.get("slowest_healthz", []))
-        )
+        for key, what in (("slowest_writes", "writes"), ("slowest_healthz", "/healthz")):
+            lines.append(
+                f"  slowest {what} (second of the run: ms): "
+                + ", ".join(f"{at:.1f} s: {ms:,.0f}" for at, _, ms in r.get(key, []))
+            )
         visible = imp.get("visible_after_exit_s")
         lines.append(
             f"  import: CLI {imp.get('cli_s', float('nan')):.1f} s, exit {imp.get('exit_status')}; visible "
